@@ -1,0 +1,398 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+//! The `ocp-nvme` QOM object: properties, PCI setup, BAR0 and reset.
+//!
+//! BAR0 (64-bit memory, 64 KiB) holds the NVMe register file and doorbells
+//! (handled by the engine) from offset 0, the MSI-X table at
+//! [`MSIX_TABLE_OFFSET`] and the MSI-X PBA at [`MSIX_PBA_OFFSET`].
+
+use std::{
+    collections::VecDeque,
+    ffi::CStr,
+    mem::offset_of,
+    os::raw::c_char,
+    pin::Pin,
+    ptr::addr_of_mut,
+};
+
+use ocp_nvme_engine::{
+    traits::{IoResult, IoToken},
+    Controller, ControllerConfig,
+};
+use qemu_api::{
+    bindings::{
+        qdev_prop_blocksize, qdev_prop_drive, qdev_prop_on_off_auto, qdev_prop_size32,
+        qdev_prop_string, qdev_prop_uint32, qdev_prop_uint8, PropertyInfo, ON_OFF_AUTO_AUTO,
+        Property__bindgen_ty_1, PCI_BASE_ADDRESS_MEM_TYPE_64, PCI_BASE_ADDRESS_SPACE_MEMORY,
+        PCI_CLASS_STORAGE_EXPRESS,
+    },
+    block::{blkconf_apply_backend_options, blkconf_blocksizes, BlockBackend, BlockConf},
+    c_str,
+    cell::{BqlCell, BqlRefCell},
+    memory::{hwaddr, MemoryRegion, MemoryRegionOps, MemoryRegionOpsBuilder},
+    pci::{
+        PCIDevice, PCIDeviceClass, PCIDeviceImpl, PCI_CLASS_PROG, PCI_INTERRUPT_PIN,
+        PCIE_DEVICE_INTERFACES,
+    },
+    prelude::*,
+    qdev::{DeviceImpl, Property, ResetType, ResettablePhasesImpl},
+    qom::{ObjectImpl, ParentField},
+    timer::{Timer, CLOCK_VIRTUAL},
+    zeroable::Zeroable,
+};
+
+use crate::host::with_host;
+
+/// Size of BAR0.
+pub const BAR0_SIZE: u64 = 0x10000;
+/// Bytes of BAR0 given to the engine (registers and doorbells).
+pub const REGS_SIZE: u64 = 0x2000;
+/// Offset of the MSI-X table in BAR0.
+pub const MSIX_TABLE_OFFSET: u32 = 0x2000;
+/// Offset of the MSI-X pending bit array in BAR0.
+pub const MSIX_PBA_OFFSET: u32 = 0xc000;
+/// Most MSI-X vectors that fit between the table and PBA offsets.
+pub const MAX_MSIX_VECTORS: u32 = (MSIX_PBA_OFFSET - MSIX_TABLE_OFFSET) / 16;
+
+/// PCI identity: Red Hat's QEMU vendor ID and the next device ID not
+/// listed in QEMU 10.0's `docs/specs/pci-ids.rst`.
+pub const PCI_VENDOR_ID_REDHAT: u16 = 0x1b36;
+pub const PCI_DEVICE_ID_REDHAT_OCP_NVME: u16 = 0x0015;
+/// Programming interface of an NVM Express I/O controller (class 010802h).
+const PROG_IF_NVM_EXPRESS: u8 = 0x02;
+
+/// Instance state.  Properties are plain fields (QEMU writes them before
+/// realize); everything that changes afterwards sits in a BQL cell.
+#[repr(C)]
+#[derive(qemu_api_macros::Object)]
+pub struct OcpNvmeState {
+    parent_obj: ParentField<PCIDevice>,
+    bar0: MemoryRegion,
+    pub(crate) conf: BlockConf,
+    serial: *mut c_char,
+    model: *mut c_char,
+    firmware_rev: *mut c_char,
+    max_ioqpairs: u32,
+    msix_qsize: u32,
+    mqes: u32,
+    mdts: u8,
+    /// The controller, created at realize.
+    engine: BqlRefCell<Option<Controller>>,
+    /// Storage completions not yet handed to the engine.
+    pending: BqlRefCell<VecDeque<(IoToken, IoResult)>>,
+    /// Set while the engine runs, so completions arriving meanwhile wait.
+    in_engine: BqlCell<bool>,
+    timer: Timer,
+}
+
+qom_isa!(OcpNvmeState : PCIDevice, DeviceState, Object);
+
+unsafe impl ObjectType for OcpNvmeState {
+    type Class = PCIDeviceClass;
+    const TYPE_NAME: &'static CStr = crate::TYPE_OCP_NVME;
+}
+
+impl ObjectImpl for OcpNvmeState {
+    type ParentType = PCIDevice;
+
+    const INSTANCE_INIT: Option<unsafe fn(&mut Self)> = Some(Self::init);
+    const INTERFACES: &'static [qemu_api::bindings::InterfaceInfo] = PCIE_DEVICE_INTERFACES;
+    const CLASS_INIT: fn(&mut Self::Class) = Self::Class::class_init::<Self>;
+}
+
+impl DeviceImpl for OcpNvmeState {
+    fn properties() -> &'static [Property] {
+        &OCP_NVME_PROPERTIES
+    }
+}
+
+impl ResettablePhasesImpl for OcpNvmeState {
+    const HOLD: Option<fn(&Self, ResetType)> = Some(Self::reset_hold);
+}
+
+impl PCIDeviceImpl for OcpNvmeState {
+    const VENDOR_ID: u16 = PCI_VENDOR_ID_REDHAT;
+    const DEVICE_ID: u16 = PCI_DEVICE_ID_REDHAT_OCP_NVME;
+    const REVISION: u8 = 2;
+    const CLASS_ID: u16 = PCI_CLASS_STORAGE_EXPRESS as u16;
+    const SUBSYSTEM_VENDOR_ID: u16 = PCI_VENDOR_ID_REDHAT;
+    const SUBSYSTEM_ID: u16 = PCI_DEVICE_ID_REDHAT_OCP_NVME;
+    const REALIZE: Option<fn(&Self) -> Result<(), String>> = Some(Self::realize);
+    const EXIT: Option<fn(&Self)> = Some(Self::exit);
+}
+
+/// A string property's value, if set.
+fn prop_str(ptr: *const c_char) -> Option<String> {
+    if ptr.is_null() {
+        return None;
+    }
+    // SAFETY: qdev string properties are NUL-terminated C strings owned by
+    // the device.
+    Some(unsafe { CStr::from_ptr(ptr) }.to_string_lossy().into_owned())
+}
+
+impl OcpNvmeState {
+    /// # Safety
+    ///
+    /// Called once by QOM on a freshly allocated instance.
+    unsafe fn init(&mut self) {
+        static BAR0_OPS: MemoryRegionOps<OcpNvmeState> =
+            MemoryRegionOpsBuilder::<OcpNvmeState>::new()
+                .read(&OcpNvmeState::mmio_read)
+                .write(&OcpNvmeState::mmio_write)
+                .little_endian()
+                .valid_sizes(1, 8)
+                .impl_sizes(1, 8)
+                .build();
+
+        MemoryRegion::init_io(
+            // SAFETY: the field is valid and not yet initialized.
+            unsafe { &mut *addr_of_mut!(self.bar0) },
+            addr_of_mut!(*self),
+            &BAR0_OPS,
+            "ocp-nvme-bar0",
+            BAR0_SIZE,
+        );
+        // SAFETY: the fields hold garbage; write them without dropping.
+        unsafe {
+            addr_of_mut!(self.engine).write(BqlRefCell::new(None));
+            addr_of_mut!(self.pending).write(BqlRefCell::new(VecDeque::new()));
+            addr_of_mut!(self.in_engine).write(BqlCell::new(false));
+            addr_of_mut!(self.timer).write(Timer::new());
+        }
+        // SAFETY: the instance is pinned by QOM (never moves).
+        let timer = unsafe { Pin::new_unchecked(&mut self.timer) };
+        timer.init_full(None, CLOCK_VIRTUAL, Timer::NS, 0, Self::timer_fired, self);
+    }
+
+    /// The engine's configuration from the properties and the drive.
+    fn controller_config(&self, blk: &BlockBackend) -> Result<ControllerConfig, String> {
+        let serial = prop_str(self.serial).ok_or("property 'serial' is required")?;
+        let capacity = blk
+            .length()
+            .map_err(|e| format!("cannot get the size of drive: error {e}"))?;
+        if self.max_ioqpairs == 0 || self.max_ioqpairs > 511 {
+            return Err(format!(
+                "property 'max_ioqpairs' must be between 1 and 511, not {}",
+                self.max_ioqpairs
+            ));
+        }
+        if self.msix_qsize == 0 || self.msix_qsize > MAX_MSIX_VECTORS {
+            return Err(format!(
+                "property 'msix_qsize' must be between 1 and {MAX_MSIX_VECTORS}, not {}",
+                self.msix_qsize
+            ));
+        }
+        let mqes = u16::try_from(self.mqes)
+            .map_err(|_| format!("property 'mqes' must be at most 65535, not {}", self.mqes))?;
+        let mut cfg = ControllerConfig {
+            serial,
+            max_ioqpairs: self.max_ioqpairs as u16,
+            msix_vectors: self.msix_qsize as u16,
+            mqes,
+            mdts: self.mdts,
+            capacity_bytes: capacity,
+            lba_size: self.conf.logical_block_size,
+            read_only: !blk.is_writable(),
+            volatile_write_cache: blk.write_cache_enabled(),
+            discard: true,
+            pci_vendor_id: PCI_VENDOR_ID_REDHAT,
+            pci_subsys_vendor_id: PCI_VENDOR_ID_REDHAT,
+            ..ControllerConfig::default()
+        };
+        if let Some(model) = prop_str(self.model) {
+            cfg.model = model;
+        }
+        if let Some(fw) = prop_str(self.firmware_rev) {
+            cfg.firmware_rev = fw;
+        }
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    fn realize(&self) -> Result<(), String> {
+        let blk = BlockBackend::from_conf(&self.conf).ok_or("property 'drive' is required")?;
+        // SAFETY: properties are only written before realize; realize runs
+        // once under the BQL, so nobody else looks at conf now.
+        let conf = unsafe { &mut *addr_of_mut!((*self.as_mut_ptr()).conf) };
+        blkconf_blocksizes(conf)?;
+        blkconf_apply_backend_options(conf, !blk.is_writable(), false)?;
+        let controller = Controller::new(self.controller_config(blk)?)?;
+        if controller.bar_size() > REGS_SIZE {
+            return Err("too many queues for BAR0".to_string());
+        }
+
+        self.config_write_byte(PCI_CLASS_PROG, PROG_IF_NVM_EXPRESS);
+        self.config_write_byte(PCI_INTERRUPT_PIN, 1);
+        self.pm_init(0x60)?;
+        self.pcie_endpoint_cap_init(0x80)?;
+        self.pcie_cap_flr_init();
+        self.register_bar(
+            0,
+            (PCI_BASE_ADDRESS_SPACE_MEMORY | PCI_BASE_ADDRESS_MEM_TYPE_64) as u8,
+            &self.bar0,
+        );
+        self.msix_init(
+            self.msix_qsize as u16,
+            &self.bar0,
+            0,
+            MSIX_TABLE_OFFSET,
+            MSIX_PBA_OFFSET,
+        )?;
+        for vector in 0..self.msix_qsize as u16 {
+            self.msix_vector_use(vector);
+        }
+        self.engine.replace(Some(controller));
+        Ok(())
+    }
+
+    fn exit(&self) {
+        if let Some(blk) = BlockBackend::from_conf(&self.conf) {
+            blk.drain();
+        }
+        self.timer.delete();
+        for vector in 0..self.msix_qsize as u16 {
+            self.msix_vector_unuse(vector);
+        }
+        self.msix_uninit(&self.bar0);
+        self.engine.replace(None);
+        self.pending.borrow_mut().clear();
+    }
+
+    fn reset_hold(&self, _typ: ResetType) {
+        self.run_engine(|engine, host| engine.reset(host));
+    }
+
+    fn mmio_read(&self, addr: hwaddr, size: u32) -> u64 {
+        if addr >= REGS_SIZE {
+            return 0;
+        }
+        let mut value = 0;
+        self.run_engine(|engine, host| value = engine.mmio_read(addr, size, host));
+        value
+    }
+
+    fn mmio_write(&self, addr: hwaddr, value: u64, size: u32) {
+        if addr < REGS_SIZE {
+            self.run_engine(|engine, host| engine.mmio_write(addr, value, size, host));
+        }
+    }
+
+    fn timer_fired(&self) {
+        self.run_engine(|engine, host| engine.timer_fired(host));
+    }
+
+    /// A storage request finished: hand it to the engine now, or, if the
+    /// engine is running (completion from inside a drain), right after.
+    pub(crate) fn storage_completed(&self, token: IoToken, result: IoResult) {
+        self.pending.borrow_mut().push_back((token, result));
+        if !self.in_engine.get() {
+            self.run_engine(|_, _| {});
+        }
+    }
+
+    /// Run `f` on the engine with this device as its host, then deliver
+    /// completions that arrived meanwhile and re-arm the engine's timer.
+    fn run_engine(&self, f: impl FnOnce(&mut Controller, &mut ocp_nvme_engine::traits::Host)) {
+        if self.in_engine.get() {
+            return;
+        }
+        self.in_engine.set(true);
+        {
+            let mut guard = self.engine.borrow_mut();
+            if let Some(engine) = guard.as_mut() {
+                with_host(self, |host| {
+                    f(engine, host);
+                    loop {
+                        let next = self.pending.borrow_mut().pop_front();
+                        let Some((token, result)) = next else { break };
+                        engine.complete_io(token, result, host);
+                    }
+                });
+                match engine.timer_deadline() {
+                    Some(deadline) => self.timer.modify(deadline),
+                    None => self.timer.delete(),
+                }
+            }
+        }
+        self.in_engine.set(false);
+    }
+}
+
+/// A qdev property at byte `offset` of [`OcpNvmeState`].
+const fn prop(
+    name: &'static CStr,
+    info: &'static PropertyInfo,
+    offset: usize,
+    default: Option<u64>,
+) -> Property {
+    let mut p = Property {
+        name: name.as_ptr(),
+        info,
+        offset: offset as isize,
+        ..Zeroable::ZERO
+    };
+    if let Some(value) = default {
+        p.set_default = true;
+        p.defval = Property__bindgen_ty_1 { u: value };
+    }
+    p
+}
+
+/// Offset of a `BlockConf` field inside the device state.
+macro_rules! conf_offset {
+    ($field:ident) => {
+        offset_of!(OcpNvmeState, conf) + offset_of!(BlockConf, $field)
+    };
+}
+
+// SAFETY (for each `unsafe { &qdev_prop_* }`): the PropertyInfo statics are
+// immutable C data that live for the whole program.
+static OCP_NVME_PROPERTIES: [Property; 12] = [
+    prop(c_str!("drive"), unsafe { &qdev_prop_drive }, conf_offset!(blk), None),
+    prop(
+        c_str!("logical_block_size"),
+        unsafe { &qdev_prop_blocksize },
+        conf_offset!(logical_block_size),
+        None,
+    ),
+    prop(
+        c_str!("physical_block_size"),
+        unsafe { &qdev_prop_blocksize },
+        conf_offset!(physical_block_size),
+        None,
+    ),
+    prop(
+        c_str!("discard_granularity"),
+        unsafe { &qdev_prop_size32 },
+        conf_offset!(discard_granularity),
+        Some(u32::MAX as u64),
+    ),
+    prop(
+        c_str!("write-cache"),
+        unsafe { &qdev_prop_on_off_auto },
+        conf_offset!(wce),
+        Some(ON_OFF_AUTO_AUTO as u64),
+    ),
+    prop(c_str!("serial"), unsafe { &qdev_prop_string }, offset_of!(OcpNvmeState, serial), None),
+    prop(c_str!("model"), unsafe { &qdev_prop_string }, offset_of!(OcpNvmeState, model), None),
+    prop(
+        c_str!("firmware_rev"),
+        unsafe { &qdev_prop_string },
+        offset_of!(OcpNvmeState, firmware_rev),
+        None,
+    ),
+    prop(
+        c_str!("max_ioqpairs"),
+        unsafe { &qdev_prop_uint32 },
+        offset_of!(OcpNvmeState, max_ioqpairs),
+        Some(64),
+    ),
+    prop(
+        c_str!("msix_qsize"),
+        unsafe { &qdev_prop_uint32 },
+        offset_of!(OcpNvmeState, msix_qsize),
+        Some(65),
+    ),
+    prop(c_str!("mqes"), unsafe { &qdev_prop_uint32 }, offset_of!(OcpNvmeState, mqes), Some(0x7ff)),
+    prop(c_str!("mdts"), unsafe { &qdev_prop_uint8 }, offset_of!(OcpNvmeState, mdts), Some(7)),
+];

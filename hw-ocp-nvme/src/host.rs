@@ -1,0 +1,192 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+//! The engine's host traits implemented with QEMU: DMA through the PCI
+//! bus-master address space, BlockBackend AIO over scatter-gather lists
+//! (zero copy), MSI-X or INTx, and the virtual clock.
+
+use std::ptr::NonNull;
+
+use ocp_nvme_engine::traits::{
+    Clock, DmaError, GuestMemory, Host, Interrupts, IoError, IoKind, IoRequest, IoResult,
+    IoToken, Storage,
+};
+use qemu_api::{
+    bindings::BlockAcctType,
+    block::{AioRequest, BlockAcctCookie, BlockBackend, DmaRequest},
+    dma::SgList,
+    prelude::*,
+    timer::CLOCK_VIRTUAL,
+};
+
+use crate::device::OcpNvmeState;
+
+/// Alignment the block layer may assume for guest buffers.
+const DMA_ALIGN: u32 = 512;
+
+struct PciDma<'a>(&'a OcpNvmeState);
+
+impl GuestMemory for PciDma<'_> {
+    fn read(&mut self, addr: u64, buf: &mut [u8]) -> Result<(), DmaError> {
+        self.0.dma_read(addr, buf).map_err(|_| DmaError)
+    }
+
+    fn write(&mut self, addr: u64, data: &[u8]) -> Result<(), DmaError> {
+        self.0.dma_write(addr, data).map_err(|_| DmaError)
+    }
+}
+
+struct PciInterrupts<'a>(&'a OcpNvmeState);
+
+impl Interrupts for PciInterrupts<'_> {
+    fn msix_enabled(&self) -> bool {
+        self.0.msix_enabled()
+    }
+
+    fn msix_notify(&mut self, vector: u16) {
+        self.0.msix_notify(vector);
+    }
+
+    fn set_intx(&mut self, level: bool) {
+        self.0.set_irq(level);
+    }
+}
+
+struct VirtualClock;
+
+impl Clock for VirtualClock {
+    fn now_ns(&self) -> u64 {
+        CLOCK_VIRTUAL.get_ns()
+    }
+}
+
+/// One storage request in flight; owned by the block layer until it
+/// completes.
+struct BlockJob {
+    /// The device outlives its requests: it drains the backend before it
+    /// goes away (exit) and on reset.
+    dev: NonNull<OcpNvmeState>,
+    token: IoToken,
+    sg: SgList,
+    cookie: BlockAcctCookie,
+    /// Flush after the write completes (Force Unit Access).
+    flush_after: bool,
+}
+
+impl BlockJob {
+    fn device(&self) -> &OcpNvmeState {
+        // SAFETY: see the `dev` field: requests never outlive the device.
+        unsafe { self.dev.as_ref() }
+    }
+}
+
+fn io_result(ret: i32) -> IoResult {
+    if ret >= 0 {
+        return IoResult::Ok;
+    }
+    IoResult::Error(match -ret {
+        libc::EIO => IoError::MediaError,
+        libc::ENOSPC => IoError::NoSpace,
+        libc::EROFS | libc::EPERM | libc::EACCES => IoError::ReadOnly,
+        _ => IoError::Other,
+    })
+}
+
+impl AioRequest for BlockJob {
+    fn complete(mut self: Box<Self>, ret: i32) {
+        let dev = self.dev;
+        // SAFETY: see the `dev` field.
+        let dev = unsafe { dev.as_ref() };
+        let blk = BlockBackend::from_conf(&dev.conf).expect("realized device has a drive");
+        blk.acct_done(&mut self.cookie, ret >= 0);
+        if ret >= 0 && self.flush_after {
+            self.flush_after = false;
+            blk.acct_start(&mut self.cookie, 0, BlockAcctType::BLOCK_ACCT_FLUSH);
+            blk.aio_flush(self);
+            return;
+        }
+        self.device().storage_completed(self.token, io_result(ret));
+    }
+}
+
+impl DmaRequest for BlockJob {
+    fn sg_list(&mut self) -> &mut SgList {
+        &mut self.sg
+    }
+}
+
+struct BlockStorage<'a>(&'a OcpNvmeState);
+
+impl BlockStorage<'_> {
+    fn backend(&self) -> &BlockBackend {
+        BlockBackend::from_conf(&self.0.conf).expect("realized device has a drive")
+    }
+}
+
+impl Storage for BlockStorage<'_> {
+    fn submit(&mut self, req: IoRequest) {
+        let blk = self.backend();
+        let mut sg = SgList::new(self.0.upcast(), req.sg.len());
+        for range in &req.sg {
+            sg.add(range.addr, range.len);
+        }
+        let mut job = Box::new(BlockJob {
+            dev: NonNull::from(self.0),
+            token: req.token,
+            sg,
+            cookie: BlockAcctCookie::default(),
+            flush_after: false,
+        });
+        match req.kind {
+            IoKind::Read => {
+                blk.acct_start(&mut job.cookie, req.len, BlockAcctType::BLOCK_ACCT_READ);
+                blk.dma_read(req.offset, DMA_ALIGN, job);
+            }
+            IoKind::Write { fua } => {
+                job.flush_after = fua;
+                blk.acct_start(&mut job.cookie, req.len, BlockAcctType::BLOCK_ACCT_WRITE);
+                blk.dma_write(req.offset, DMA_ALIGN, job);
+            }
+            IoKind::Flush => {
+                blk.acct_start(&mut job.cookie, 0, BlockAcctType::BLOCK_ACCT_FLUSH);
+                blk.aio_flush(job);
+            }
+            IoKind::Discard => {
+                blk.acct_start(&mut job.cookie, req.len, BlockAcctType::BLOCK_ACCT_UNMAP);
+                blk.aio_pdiscard(req.offset, req.len, job);
+            }
+            IoKind::WriteZeroes { may_unmap } => {
+                blk.acct_start(&mut job.cookie, req.len, BlockAcctType::BLOCK_ACCT_WRITE);
+                blk.aio_pwrite_zeroes(req.offset, req.len, may_unmap, job);
+            }
+        }
+    }
+
+    fn drain(&mut self) {
+        self.backend().drain();
+    }
+
+    fn read_sync(&mut self, offset: u64, buf: &mut [u8]) -> Result<(), IoError> {
+        match self.backend().pread(offset, buf) {
+            Ok(()) => Ok(()),
+            Err(ret) => match io_result(ret) {
+                IoResult::Error(e) => Err(e),
+                IoResult::Ok => Err(IoError::Other),
+            },
+        }
+    }
+}
+
+/// Run `f` with the engine's view of the device: its DMA, storage,
+/// interrupts and clock.
+pub(crate) fn with_host(dev: &OcpNvmeState, f: impl FnOnce(&mut Host)) {
+    let mut mem = PciDma(dev);
+    let mut storage = BlockStorage(dev);
+    let mut irq = PciInterrupts(dev);
+    let clock = VirtualClock;
+    let mut host = Host {
+        mem: &mut mem,
+        storage: &mut storage,
+        irq: &mut irq,
+        clock: &clock,
+    };
+    f(&mut host);
+}

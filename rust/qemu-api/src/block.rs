@@ -1,0 +1,247 @@
+// Copyright 2025 The ocp-nvme developers
+// SPDX-License-Identifier: GPL-2.0-or-later
+
+//! Bindings for block devices: the `drive` property's `BlockConf`, the
+//! `BlockBackend` AIO interface with completion callbacks, and I/O
+//! accounting.
+
+use std::{
+    os::raw::{c_int, c_void},
+    ptr::{addr_of_mut, NonNull},
+};
+
+pub use bindings::{BlockAcctCookie, BlockAcctType, BlockConf};
+
+use crate::{
+    bindings::{self, Error},
+    cell::{bql_locked, Opaque},
+    dma::SgList,
+    pci::take_error,
+};
+
+/// A request in flight on a [`BlockBackend`].  The backend owns the boxed
+/// request until the I/O finishes, then hands it back through
+/// [`complete`](AioRequest::complete) with the result (0 or `-errno`).
+pub trait AioRequest: Sized {
+    fn complete(self: Box<Self>, ret: i32);
+}
+
+/// A request whose data moves between guest memory and the backend.
+pub trait DmaRequest: AioRequest {
+    /// The guest ranges to transfer; they stay valid until `complete`.
+    fn sg_list(&mut self) -> &mut SgList;
+}
+
+unsafe extern "C" fn rust_aio_complete<R: AioRequest>(opaque: *mut c_void, ret: c_int) {
+    // SAFETY: opaque is the Box<R> leaked when the request was submitted;
+    // the block layer calls the completion exactly once.
+    let req = unsafe { Box::from_raw(opaque.cast::<R>()) };
+    req.complete(ret);
+}
+
+/// A safe wrapper around `BlockBackend`.
+#[repr(transparent)]
+#[derive(Debug, qemu_api_macros::Wrapper)]
+pub struct BlockBackend(Opaque<bindings::BlockBackend>);
+
+unsafe impl Send for BlockBackend {}
+unsafe impl Sync for BlockBackend {}
+
+impl BlockBackend {
+    /// The backend attached through a `drive` property, if any.
+    pub fn from_conf(conf: &BlockConf) -> Option<&BlockBackend> {
+        // SAFETY: the property code keeps the backend attached to the device
+        // for as long as the device exists.
+        NonNull::new(conf.blk).map(|blk| unsafe { BlockBackend::from_raw(blk.as_ptr()) })
+    }
+
+    /// Size of the backend in bytes.
+    pub fn length(&self) -> Result<u64, i32> {
+        // SAFETY: plain query on a valid backend.
+        let len = unsafe { bindings::blk_getlength(self.as_mut_ptr()) };
+        u64::try_from(len).map_err(|_| len as i32)
+    }
+
+    pub fn is_writable(&self) -> bool {
+        // SAFETY: plain query.
+        unsafe { bindings::blk_is_writable(self.as_mut_ptr()) }
+    }
+
+    pub fn write_cache_enabled(&self) -> bool {
+        // SAFETY: plain query.
+        unsafe { bindings::blk_enable_write_cache(self.as_mut_ptr()) }
+    }
+
+    pub fn set_write_cache(&self, enabled: bool) {
+        assert!(bql_locked());
+        // SAFETY: plain setter.
+        unsafe { bindings::blk_set_enable_write_cache(self.as_mut_ptr(), enabled) }
+    }
+
+    /// Wait until every request in flight has completed (completions run
+    /// from inside this call).
+    pub fn drain(&self) {
+        assert!(bql_locked());
+        // SAFETY: valid backend, BQL held.
+        unsafe { bindings::blk_drain(self.as_mut_ptr()) }
+    }
+
+    pub fn aio_flush<R: AioRequest>(&self, req: Box<R>) {
+        // SAFETY: the callback takes ownership of the leaked box.
+        unsafe {
+            bindings::blk_aio_flush(
+                self.as_mut_ptr(),
+                Some(rust_aio_complete::<R>),
+                Box::into_raw(req).cast(),
+            );
+        }
+    }
+
+    pub fn aio_pdiscard<R: AioRequest>(&self, offset: u64, bytes: u64, req: Box<R>) {
+        // SAFETY: as in aio_flush; offsets beyond i64 fail in the block layer.
+        unsafe {
+            bindings::blk_aio_pdiscard(
+                self.as_mut_ptr(),
+                offset as i64,
+                bytes as i64,
+                Some(rust_aio_complete::<R>),
+                Box::into_raw(req).cast(),
+            );
+        }
+    }
+
+    pub fn aio_pwrite_zeroes<R: AioRequest>(
+        &self,
+        offset: u64,
+        bytes: u64,
+        may_unmap: bool,
+        req: Box<R>,
+    ) {
+        let flags = if may_unmap {
+            bindings::BDRV_REQ_MAY_UNMAP
+        } else {
+            0
+        };
+        // SAFETY: as in aio_flush.
+        unsafe {
+            bindings::blk_aio_pwrite_zeroes(
+                self.as_mut_ptr(),
+                offset as i64,
+                bytes as i64,
+                flags,
+                Some(rust_aio_complete::<R>),
+                Box::into_raw(req).cast(),
+            );
+        }
+    }
+
+    /// Read from the backend at `offset` into the request's guest ranges.
+    pub fn dma_read<R: DmaRequest>(&self, offset: u64, align: u32, mut req: Box<R>) {
+        let sg = req.sg_list().as_mut_ptr();
+        // SAFETY: the list lives inside the request, which stays alive
+        // (leaked) until the completion callback.
+        unsafe {
+            bindings::dma_blk_read(
+                self.as_mut_ptr(),
+                sg,
+                offset,
+                align,
+                Some(rust_aio_complete::<R>),
+                Box::into_raw(req).cast(),
+            );
+        }
+    }
+
+    /// Write the request's guest ranges to the backend at `offset`.
+    pub fn dma_write<R: DmaRequest>(&self, offset: u64, align: u32, mut req: Box<R>) {
+        let sg = req.sg_list().as_mut_ptr();
+        // SAFETY: as in dma_read.
+        unsafe {
+            bindings::dma_blk_write(
+                self.as_mut_ptr(),
+                sg,
+                offset,
+                align,
+                Some(rust_aio_complete::<R>),
+                Box::into_raw(req).cast(),
+            );
+        }
+    }
+
+    /// Start accounting an operation of `bytes` bytes (`info blockstats`).
+    pub fn acct_start(&self, cookie: &mut BlockAcctCookie, bytes: u64, kind: BlockAcctType) {
+        // SAFETY: the stats belong to the backend; cookie is caller-owned.
+        unsafe { bindings::block_acct_start(bindings::blk_get_stats(self.as_mut_ptr()), cookie, bytes, kind) }
+    }
+
+    /// Finish accounting an operation started with `acct_start`.
+    pub fn acct_done(&self, cookie: &mut BlockAcctCookie, ok: bool) {
+        // SAFETY: as in acct_start.
+        unsafe {
+            let stats = bindings::blk_get_stats(self.as_mut_ptr());
+            if ok {
+                bindings::block_acct_done(stats, cookie);
+            } else {
+                bindings::block_acct_failed(stats, cookie);
+            }
+        }
+    }
+
+    /// Count a request rejected before it reached the backend.
+    pub fn acct_invalid(&self, kind: BlockAcctType) {
+        // SAFETY: as in acct_start.
+        unsafe { bindings::block_acct_invalid(bindings::blk_get_stats(self.as_mut_ptr()), kind) }
+    }
+}
+
+/// Resolve the block size properties of `conf` against the backend
+/// (`blkconf_blocksizes`).
+pub fn blkconf_blocksizes(conf: &mut BlockConf) -> Result<(), String> {
+    let mut err: *mut Error = std::ptr::null_mut();
+    // SAFETY: conf belongs to a device being realized.
+    if unsafe { bindings::blkconf_blocksizes(conf, addr_of_mut!(err)) } {
+        Ok(())
+    } else {
+        Err(take_error(err, "invalid block sizes"))
+    }
+}
+
+/// Apply `write-cache`, read-only and permission options of `conf` to the
+/// backend (`blkconf_apply_backend_options`).
+pub fn blkconf_apply_backend_options(
+    conf: &mut BlockConf,
+    read_only: bool,
+    resizable: bool,
+) -> Result<(), String> {
+    let mut err: *mut Error = std::ptr::null_mut();
+    // SAFETY: conf belongs to a device being realized.
+    if unsafe {
+        bindings::blkconf_apply_backend_options(conf, read_only, resizable, addr_of_mut!(err))
+    } {
+        Ok(())
+    } else {
+        Err(take_error(err, "cannot use the drive"))
+    }
+}
+
+impl BlockBackend {
+    /// Read `buf.len()` bytes at `offset` synchronously (the main loop
+    /// keeps running while it waits).  Returns `-errno` on failure.
+    pub fn pread(&self, offset: u64, buf: &mut [u8]) -> Result<(), i32> {
+        // SAFETY: buf is valid for its length; the backend is valid.
+        let ret = unsafe {
+            bindings::blk_pread(
+                self.as_mut_ptr(),
+                offset as i64,
+                buf.len() as i64,
+                buf.as_mut_ptr().cast(),
+                0,
+            )
+        };
+        if ret < 0 {
+            Err(ret)
+        } else {
+            Ok(())
+        }
+    }
+}
