@@ -34,7 +34,7 @@ use qemu_api::{
         PCIE_DEVICE_INTERFACES,
     },
     prelude::*,
-    qdev::{DeviceImpl, Property, ResetType, ResettablePhasesImpl},
+    qdev::{DeviceImpl, DeviceState, Property, ResetType, ResettablePhasesImpl},
     qom::{ObjectImpl, ParentField},
     timer::{Timer, CLOCK_VIRTUAL},
     zeroable::Zeroable,
@@ -86,6 +86,11 @@ pub struct OcpNvmeState {
 
 qom_isa!(OcpNvmeState : PCIDevice, DeviceState, Object);
 
+// SAFETY: the raw pointers are qdev property storage (strings, the drive)
+// written before realize; everything else is only touched under the BQL,
+// through BqlCell/BqlRefCell.
+unsafe impl Sync for OcpNvmeState {}
+
 unsafe impl ObjectType for OcpNvmeState {
     type Class = PCIDeviceClass;
     const TYPE_NAME: &'static CStr = crate::TYPE_OCP_NVME;
@@ -116,8 +121,8 @@ impl PCIDeviceImpl for OcpNvmeState {
     const CLASS_ID: u16 = PCI_CLASS_STORAGE_EXPRESS as u16;
     const SUBSYSTEM_VENDOR_ID: u16 = PCI_VENDOR_ID_REDHAT;
     const SUBSYSTEM_ID: u16 = PCI_DEVICE_ID_REDHAT_OCP_NVME;
-    const REALIZE: Option<fn(&Self) -> Result<(), String>> = Some(Self::realize);
-    const EXIT: Option<fn(&Self)> = Some(Self::exit);
+    const PCI_REALIZE: Option<fn(&Self) -> Result<(), String>> = Some(Self::realize);
+    const PCI_EXIT: Option<fn(&Self)> = Some(Self::exit);
 }
 
 /// A string property's value, if set.

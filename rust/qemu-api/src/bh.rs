@@ -6,7 +6,7 @@
 
 use std::{ffi::CStr, os::raw::c_void, ptr::addr_of_mut};
 
-use crate::{bindings, callbacks::FnCall, cell::bql_locked, prelude::*, qdev::DeviceState};
+use crate::{bindings, callbacks::FnCall, cell::bql_locked, qdev::DeviceState};
 
 /// A bottom half bound to an object of type `T`; deleted when dropped.
 #[derive(Debug)]

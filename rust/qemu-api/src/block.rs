@@ -171,7 +171,7 @@ impl BlockBackend {
     /// Start accounting an operation of `bytes` bytes (`info blockstats`).
     pub fn acct_start(&self, cookie: &mut BlockAcctCookie, bytes: u64, kind: BlockAcctType) {
         // SAFETY: the stats belong to the backend; cookie is caller-owned.
-        unsafe { bindings::block_acct_start(bindings::blk_get_stats(self.as_mut_ptr()), cookie, bytes, kind) }
+        unsafe { bindings::block_acct_start(bindings::blk_get_stats(self.as_mut_ptr()), cookie, bytes as i64, kind) }
     }
 
     /// Finish accounting an operation started with `acct_start`.

@@ -10,7 +10,6 @@ use crate::{
     bindings,
     cell::bql_locked,
     pci::{PCIDevice, PCIDeviceMethods},
-    prelude::*,
 };
 
 /// A list of guest-physical ranges in a PCI device's bus-master address

@@ -63,7 +63,7 @@ pub trait PCIDeviceImpl: DeviceImpl + IsA<PCIDevice> {
     const DEVICE_ID: u16;
     const REVISION: u8 = 0;
     /// Class code and subclass (`PCI_CLASS_*`); the programming interface
-    /// goes into configuration space from `REALIZE`.
+    /// goes into configuration space from `PCI_REALIZE`.
     const CLASS_ID: u16;
     const SUBSYSTEM_VENDOR_ID: u16 = 0;
     const SUBSYSTEM_ID: u16 = 0;
@@ -71,10 +71,10 @@ pub trait PCIDeviceImpl: DeviceImpl + IsA<PCIDevice> {
     /// Set up the device once its properties are known.  An error is
     /// reported to the user and the device is not created; everything
     /// acquired before the error must be released by the function itself.
-    const REALIZE: Option<fn(&Self) -> Result<(), String>> = None;
+    const PCI_REALIZE: Option<fn(&Self) -> Result<(), String>> = None;
 
-    /// Release what `REALIZE` acquired; called when the device is unplugged.
-    const EXIT: Option<fn(&Self)> = None;
+    /// Release what `PCI_REALIZE` acquired; called when the device is unplugged.
+    const PCI_EXIT: Option<fn(&Self)> = None;
 }
 
 /// Store `msg` into `errp` like `error_setg()`.
@@ -84,15 +84,20 @@ pub trait PCIDeviceImpl: DeviceImpl + IsA<PCIDevice> {
 /// `errp` must be a valid `Error **` as passed by QEMU to a callback.
 pub unsafe fn error_set_message(errp: *mut *mut Error, msg: &str) {
     let msg = CString::new(msg.replace('\0', " ")).unwrap();
+    let (file, func, fmt) = (
+        crate::c_str!(file!()),
+        crate::c_str!("error_set_message"),
+        crate::c_str!("%s"),
+    );
     // SAFETY: "%s" with a valid NUL-terminated string; errp is valid per
     // the caller's contract.
     unsafe {
         bindings::error_setg_internal(
             errp,
-            crate::c_str!(file!()).as_ptr(),
+            file.as_ptr(),
             line!() as c_int,
-            crate::c_str!("error_set_message").as_ptr(),
-            crate::c_str!("%s").as_ptr(),
+            func.as_ptr(),
+            fmt.as_ptr(),
             msg.as_ptr(),
         );
     }
@@ -105,7 +110,7 @@ unsafe extern "C" fn rust_pci_realize_fn<T: PCIDeviceImpl>(
     let state = NonNull::new(dev).unwrap().cast::<T>();
     // SAFETY: dev is an instance of T, since this function is only installed
     // by PCIDeviceClass::class_init::<T>.
-    if let Err(msg) = T::REALIZE.unwrap()(unsafe { state.as_ref() }) {
+    if let Err(msg) = T::PCI_REALIZE.unwrap()(unsafe { state.as_ref() }) {
         // SAFETY: errp comes from QEMU's realize path.
         unsafe { error_set_message(errp, &msg) };
     }
@@ -114,7 +119,7 @@ unsafe extern "C" fn rust_pci_realize_fn<T: PCIDeviceImpl>(
 unsafe extern "C" fn rust_pci_exit_fn<T: PCIDeviceImpl>(dev: *mut bindings::PCIDevice) {
     let state = NonNull::new(dev).unwrap().cast::<T>();
     // SAFETY: as in rust_pci_realize_fn.
-    T::EXIT.unwrap()(unsafe { state.as_ref() });
+    T::PCI_EXIT.unwrap()(unsafe { state.as_ref() });
 }
 
 impl PCIDeviceClass {
@@ -127,10 +132,10 @@ impl PCIDeviceClass {
         self.class_id = T::CLASS_ID;
         self.subsystem_vendor_id = T::SUBSYSTEM_VENDOR_ID;
         self.subsystem_id = T::SUBSYSTEM_ID;
-        if T::REALIZE.is_some() {
+        if T::PCI_REALIZE.is_some() {
             self.realize = Some(rust_pci_realize_fn::<T>);
         }
-        if T::EXIT.is_some() {
+        if T::PCI_EXIT.is_some() {
             self.exit = Some(rust_pci_exit_fn::<T>);
         }
         self.parent_class.class_init::<T>();
