@@ -16,6 +16,7 @@ pub mod ocp;
 pub mod queues;
 pub mod spec;
 pub mod telemetry;
+pub mod testing;
 pub mod traits;
 pub mod transfer;
 
