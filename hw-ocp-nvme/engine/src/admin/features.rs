@@ -1,0 +1,361 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+//! Get Features / Set Features (NVMe 2.0 Base, 5.15, 5.27) with current,
+//! default, saved and supported-capabilities selection.
+
+use crate::admin::{self, vendor};
+use crate::config::ControllerConfig;
+use crate::controller::{Controller, Outcome};
+use crate::spec::cmd::Sqe;
+use crate::spec::ids::fid;
+use crate::spec::status::Status;
+use crate::traits::Host;
+
+/// Composite temperature over-threshold default (Identify WCTEMP, 70 °C).
+pub const WCTEMP_K: u16 = 343;
+/// Critical composite temperature (Identify CCTEMP, 85 °C).
+pub const CCTEMP_K: u16 = 358;
+/// Number of power states minus one (Identify NPSS).
+pub const NPSS: u8 = 2;
+
+/// Feature values. One copy is current, one saved (restored on reset).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Features {
+    pub arbitration: u32,
+    pub power_mgmt: u32,
+    pub temp_over: u16,
+    pub temp_under: u16,
+    pub error_recovery: u32,
+    pub vwc: bool,
+    pub coalescing: u32,
+    /// Coalescing Disable per interrupt vector.
+    pub iv_cd: Vec<bool>,
+    pub write_atomicity: u32,
+    pub async_event_config: u32,
+    pub kato_ms: u32,
+    /// Host Behavior Support bytes 0..4 (ACRE, ETDAS, LBAFEE, reserved).
+    pub host_behavior: [u8; 4],
+}
+
+impl Features {
+    pub fn defaults(cfg: &ControllerConfig) -> Features {
+        let mut iv_cd = vec![false; cfg.msix_vectors as usize];
+        iv_cd[0] = true;
+        Features {
+            arbitration: 0x3,
+            power_mgmt: 0,
+            temp_over: WCTEMP_K,
+            temp_under: 0,
+            error_recovery: 0,
+            vwc: cfg.volatile_write_cache,
+            coalescing: 0,
+            iv_cd,
+            write_atomicity: 0,
+            async_event_config: 0x1f,
+            kato_ms: 0,
+            host_behavior: [0; 4],
+        }
+    }
+
+    /// Is coalescing disabled for vector `iv`?
+    pub fn vector_cd(&self, iv: u16) -> bool {
+        self.iv_cd.get(iv as usize).copied().unwrap_or(true)
+    }
+}
+
+/// Supported Async Event Configuration bits: SMART critical warnings 4:0,
+/// namespace attribute (8), firmware activation (9), telemetry log (10).
+const AEC_MASK: u32 = 0x1f | 1 << 8 | 1 << 9 | 1 << 10;
+
+/// Capabilities of a supported feature.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Caps {
+    saveable: bool,
+    ns_specific: bool,
+}
+
+fn caps(c: &Controller, f: u8) -> Option<Caps> {
+    let (saveable, ns_specific) = match f {
+        fid::ARBITRATION
+        | fid::POWER_MANAGEMENT
+        | fid::TEMPERATURE_THRESHOLD
+        | fid::INTERRUPT_COALESCING
+        | fid::INTERRUPT_VECTOR_CONFIG
+        | fid::WRITE_ATOMICITY
+        | fid::ASYNC_EVENT_CONFIG => (true, false),
+        fid::ERROR_RECOVERY => (true, true),
+        fid::VOLATILE_WRITE_CACHE if c.cfg.volatile_write_cache => (true, false),
+        fid::NUMBER_OF_QUEUES
+        | fid::TIMESTAMP
+        | fid::KEEP_ALIVE_TIMER
+        | fid::HOST_BEHAVIOR_SUPPORT => (false, false),
+        _ => return None,
+    };
+    Some(Caps {
+        saveable,
+        ns_specific,
+    })
+}
+
+/// Which supported feature IDs exist (for the Supported Log Pages / docs tests).
+pub const SUPPORTED_FIDS: [u8; 13] = [
+    fid::ARBITRATION,
+    fid::POWER_MANAGEMENT,
+    fid::TEMPERATURE_THRESHOLD,
+    fid::ERROR_RECOVERY,
+    fid::VOLATILE_WRITE_CACHE,
+    fid::NUMBER_OF_QUEUES,
+    fid::INTERRUPT_COALESCING,
+    fid::INTERRUPT_VECTOR_CONFIG,
+    fid::WRITE_ATOMICITY,
+    fid::ASYNC_EVENT_CONFIG,
+    fid::TIMESTAMP,
+    fid::KEEP_ALIVE_TIMER,
+    fid::HOST_BEHAVIOR_SUPPORT,
+];
+
+/// Apply a register-valued feature to `f`; returns Completion DW0.
+fn apply(cfg: &ControllerConfig, f: &mut Features, id: u8, v: u32) -> Result<u32, Status> {
+    match id {
+        fid::ARBITRATION => f.arbitration = v & 0xffff_ff07,
+        fid::POWER_MANAGEMENT => {
+            if (v & 0x1f) as u8 > NPSS {
+                return Err(Status::INVALID_FIELD);
+            }
+            f.power_mgmt = v & 0xff;
+        }
+        fid::TEMPERATURE_THRESHOLD => {
+            let tmpth = v as u16;
+            let tmpsel = (v >> 16) & 0xf;
+            let thsel = (v >> 20) & 0x3;
+            if tmpsel != 0 && tmpsel != 0xf {
+                return Err(Status::INVALID_FIELD);
+            }
+            match thsel {
+                0 => f.temp_over = tmpth,
+                1 => f.temp_under = tmpth,
+                _ => return Err(Status::INVALID_FIELD),
+            }
+        }
+        fid::ERROR_RECOVERY => {
+            // DULBE needs Identify Namespace NSFEAT bit 2, not supported.
+            if v & (1 << 16) != 0 {
+                return Err(Status::INVALID_FIELD);
+            }
+            f.error_recovery = v & 0xffff;
+        }
+        fid::VOLATILE_WRITE_CACHE => f.vwc = v & 1 != 0,
+        fid::INTERRUPT_COALESCING => f.coalescing = v & 0xffff,
+        fid::INTERRUPT_VECTOR_CONFIG => {
+            let iv = v as u16;
+            let cd = v & (1 << 16) != 0;
+            if iv >= cfg.msix_vectors || (iv == 0 && !cd) {
+                return Err(Status::INVALID_FIELD);
+            }
+            f.iv_cd[iv as usize] = cd;
+        }
+        fid::WRITE_ATOMICITY => f.write_atomicity = v & 1,
+        fid::ASYNC_EVENT_CONFIG => f.async_event_config = v & AEC_MASK,
+        _ => return Err(Status::INVALID_FIELD),
+    }
+    Ok(0)
+}
+
+/// Read a register-valued feature from `f`.
+fn value(cfg: &ControllerConfig, f: &Features, id: u8, cdw11: u32) -> Result<u32, Status> {
+    Ok(match id {
+        fid::ARBITRATION => f.arbitration,
+        fid::POWER_MANAGEMENT => f.power_mgmt,
+        fid::TEMPERATURE_THRESHOLD => {
+            let tmpsel = (cdw11 >> 16) & 0xf;
+            let thsel = (cdw11 >> 20) & 0x3;
+            if tmpsel != 0 {
+                return Err(Status::INVALID_FIELD);
+            }
+            match thsel {
+                0 => f.temp_over as u32,
+                1 => f.temp_under as u32 | 1 << 20,
+                _ => return Err(Status::INVALID_FIELD),
+            }
+        }
+        fid::ERROR_RECOVERY => f.error_recovery,
+        fid::VOLATILE_WRITE_CACHE => f.vwc as u32,
+        fid::INTERRUPT_COALESCING => f.coalescing,
+        fid::INTERRUPT_VECTOR_CONFIG => {
+            let iv = cdw11 as u16;
+            if iv >= cfg.msix_vectors {
+                return Err(Status::INVALID_FIELD);
+            }
+            iv as u32 | (f.vector_cd(iv) as u32) << 16
+        }
+        fid::WRITE_ATOMICITY => f.write_atomicity,
+        fid::ASYNC_EVENT_CONFIG => f.async_event_config,
+        fid::KEEP_ALIVE_TIMER => f.kato_ms,
+        _ => return Err(Status::INVALID_FIELD),
+    })
+}
+
+/// Timestamp data structure (NVMe 2.0 Base, 5.27.1.11).
+pub(crate) fn timestamp_bytes(c: &Controller, now: u64) -> [u8; 8] {
+    let ms = c
+        .timestamp_ms
+        .wrapping_add(now.saturating_sub(c.timestamp_set_ns) / 1_000_000)
+        & 0xffff_ffff_ffff;
+    let mut b = [0u8; 8];
+    b[..6].copy_from_slice(&ms.to_le_bytes()[..6]);
+    b[6] = (c.timestamp_origin & 0x7) << 1;
+    b
+}
+
+pub(crate) fn set_features(
+    c: &mut Controller,
+    sqe: &Sqe,
+    id: u8,
+    sv: bool,
+    cdw: [u32; 3],
+    uuid: u8,
+    host: &mut Host,
+) -> Outcome {
+    if !admin::uuid_index_ok(uuid) {
+        return Status::INVALID_FIELD.into();
+    }
+    if id >= fid::VENDOR_FIRST {
+        return vendor::set_feature(c, sqe, id, sv, cdw, uuid, host);
+    }
+    let Some(cap) = caps(c, id) else {
+        return Status::INVALID_FIELD.into();
+    };
+    let nsid = sqe.nsid();
+    if cap.ns_specific {
+        if nsid != 0 && !admin::nsid_is_ns_or_all(nsid) {
+            return Status::INVALID_NAMESPACE.into();
+        }
+    } else if nsid != 0 && nsid != 0xffff_ffff {
+        return Status::FEATURE_NOT_NS_SPECIFIC.into();
+    }
+    if sv && !cap.saveable {
+        return Status::FEATURE_NOT_SAVEABLE.into();
+    }
+    let v = cdw[0];
+    let now = c.now(host);
+    match id {
+        fid::NUMBER_OF_QUEUES => {
+            if c.io_queues_created {
+                return Status::COMMAND_SEQUENCE_ERROR.into();
+            }
+            let nsqr = v as u16;
+            let ncqr = (v >> 16) as u16;
+            if nsqr == 0xffff || ncqr == 0xffff {
+                return Status::INVALID_FIELD.into();
+            }
+            let max = c.cfg.max_ioqpairs - 1;
+            c.nsqa = nsqr.min(max);
+            c.ncqa = ncqr.min(max);
+            Outcome::dw0(c.nsqa as u32 | (c.ncqa as u32) << 16)
+        }
+        fid::TIMESTAMP => match admin::receive(c, sqe, 8, host) {
+            Ok(b) => {
+                let mut t = [0u8; 8];
+                t[..6].copy_from_slice(&b[..6]);
+                c.timestamp_ms = u64::from_le_bytes(t);
+                c.timestamp_set_ns = now;
+                c.timestamp_origin = 1;
+                Outcome::ok()
+            }
+            Err(s) => s.into(),
+        },
+        fid::KEEP_ALIVE_TIMER => {
+            // Granularity is KAS (1 s): round up.
+            c.feat.kato_ms = if v == 0 {
+                0
+            } else {
+                v.div_ceil(1000).saturating_mul(1000)
+            };
+            c.restart_keep_alive(now);
+            Outcome::ok()
+        }
+        fid::HOST_BEHAVIOR_SUPPORT => match admin::receive(c, sqe, 512, host) {
+            Ok(b) => {
+                if b[0] > 1 || b[1] > 1 || b[2] > 1 {
+                    return Status::INVALID_FIELD.into();
+                }
+                c.feat.host_behavior.copy_from_slice(&b[..4]);
+                Outcome::ok()
+            }
+            Err(s) => s.into(),
+        },
+        _ => {
+            let cfg = c.cfg.clone();
+            if let Err(s) = apply(&cfg, &mut c.feat, id, v) {
+                return s.into();
+            }
+            if sv {
+                let _ = apply(&cfg, &mut c.saved_feat, id, v);
+            }
+            if id == fid::TEMPERATURE_THRESHOLD {
+                c.check_temperature(host);
+            }
+            Outcome::ok()
+        }
+    }
+}
+
+pub(crate) fn get_features(
+    c: &mut Controller,
+    sqe: &Sqe,
+    id: u8,
+    sel: u8,
+    cdw11: u32,
+    uuid: u8,
+    host: &mut Host,
+) -> Outcome {
+    if !admin::uuid_index_ok(uuid) {
+        return Status::INVALID_FIELD.into();
+    }
+    if id >= fid::VENDOR_FIRST {
+        return vendor::get_feature(c, sqe, id, sel, cdw11, uuid, host);
+    }
+    let Some(cap) = caps(c, id) else {
+        return Status::INVALID_FIELD.into();
+    };
+    if cap.ns_specific {
+        let nsid = sqe.nsid();
+        if nsid != 0 && !admin::nsid_is_ns_or_all(nsid) {
+            return Status::INVALID_NAMESPACE.into();
+        }
+    }
+    let defaults = Features::defaults(&c.cfg);
+    let src = match sel {
+        0 => &c.feat,
+        1 => &defaults,
+        2 if cap.saveable => &c.saved_feat,
+        2 => &defaults,
+        3 => return Outcome::dw0(cap.saveable as u32 | (cap.ns_specific as u32) << 1 | 1 << 2),
+        _ => return Status::INVALID_FIELD.into(),
+    };
+    match id {
+        fid::NUMBER_OF_QUEUES => {
+            let (s, q) = if sel == 0 {
+                (c.nsqa, c.ncqa)
+            } else {
+                (c.cfg.max_ioqpairs - 1, c.cfg.max_ioqpairs - 1)
+            };
+            Outcome::dw0(s as u32 | (q as u32) << 16)
+        }
+        fid::TIMESTAMP => {
+            let now = c.now(host);
+            let b = timestamp_bytes(c, now);
+            admin::send(c, sqe, &b, host).into()
+        }
+        fid::HOST_BEHAVIOR_SUPPORT => {
+            let mut b = [0u8; 512];
+            if sel == 0 {
+                b[..4].copy_from_slice(&c.feat.host_behavior);
+            }
+            admin::send(c, sqe, &b, host).into()
+        }
+        _ => match value(&c.cfg, src, id, cdw11) {
+            Ok(v) => Outcome::dw0(v),
+            Err(s) => s.into(),
+        },
+    }
+}

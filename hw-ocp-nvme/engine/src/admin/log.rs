@@ -1,0 +1,330 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+//! Get Log Page (NVMe 2.0 Base, 5.16): offset, length, RAE, LSP and UUID
+//! index handling, and the standard log pages 00h-08h.
+
+use std::collections::VecDeque;
+
+use crate::admin::{self, identify, vendor};
+use crate::controller::{Controller, Outcome};
+use crate::spec::cmd::Sqe;
+use crate::spec::ids::{admin_op, lid, nvm_op};
+use crate::spec::status::Status;
+use crate::spec::{put_u128, put_u16, put_u32, put_u64};
+use crate::telemetry::Counters;
+use crate::traits::Host;
+
+/// Parsed Get Log Page parameters.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LogRequest {
+    pub lid: u8,
+    pub lsp: u8,
+    pub rae: bool,
+    /// Number of dwords, 0's based.
+    pub numd: u32,
+    pub lsi: u16,
+    pub lpo: u64,
+    pub uuid: u8,
+    pub ot: bool,
+    pub csi: u8,
+    pub nsid: u32,
+}
+
+/// One Error Information log entry (Figure 205).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ErrorEntry {
+    pub error_count: u64,
+    pub sqid: u16,
+    pub cid: u16,
+    pub status: u16,
+    pub nsid: u32,
+}
+
+/// Error Information entries, newest first.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ErrorLog {
+    pub entries: VecDeque<ErrorEntry>,
+}
+
+impl ErrorLog {
+    pub fn record(
+        &mut self,
+        counters: &mut Counters,
+        sqid: u16,
+        cid: u16,
+        status: Status,
+        _now: u64,
+    ) {
+        counters.error_log_entries += 1;
+        self.entries.push_front(ErrorEntry {
+            error_count: counters.error_log_entries,
+            sqid,
+            cid,
+            status: status.field(),
+            nsid: 0,
+        });
+        self.entries.truncate(identify::ELPE as usize + 1);
+    }
+
+    fn page(&self) -> Vec<u8> {
+        let n = identify::ELPE as usize + 1;
+        let mut b = vec![0u8; n * 64];
+        for (i, e) in self.entries.iter().enumerate() {
+            let o = i * 64;
+            put_u64(&mut b, o, e.error_count);
+            put_u16(&mut b, o + 8, e.sqid);
+            put_u16(&mut b, o + 10, e.cid);
+            put_u16(&mut b, o + 12, e.status);
+            put_u16(&mut b, o + 14, 0xffff); // parameter error location: not specified
+            put_u32(&mut b, o + 24, e.nsid);
+        }
+        b
+    }
+}
+
+/// Telemetry snapshots (NVMe 2.0 Base, 8.24).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TelemetryState {
+    /// Data captured by the last "create telemetry host-initiated data".
+    pub host_data: Vec<u8>,
+    pub host_generation: u8,
+    pub ctrl_generation: u8,
+}
+
+/// Largest telemetry data area accepted from the provider.
+const MAX_TELEMETRY_BYTES: usize = 1 << 20;
+
+fn telemetry_page(c: &Controller, host_initiated: bool, data: &[u8]) -> Vec<u8> {
+    let data = &data[..data.len().min(MAX_TELEMETRY_BYTES)];
+    let blocks = data.len().div_ceil(512);
+    let mut b = vec![0u8; 512 + blocks * 512];
+    b[0] = if host_initiated {
+        lid::TELEMETRY_HOST
+    } else {
+        lid::TELEMETRY_CONTROLLER
+    };
+    b[5] = c.cfg.ieee_oui[2];
+    b[6] = c.cfg.ieee_oui[1];
+    b[7] = c.cfg.ieee_oui[0];
+    // All data lives in Data Area 1; areas 2 and 3 end where it ends.
+    let last = blocks as u16;
+    put_u16(&mut b, 8, last);
+    put_u16(&mut b, 10, last);
+    put_u16(&mut b, 12, last);
+    put_u32(&mut b, 16, last as u32);
+    b[381] = c.telemetry.host_generation;
+    b[382] = 0; // controller-initiated data available
+    b[383] = c.telemetry.ctrl_generation;
+    b[512..512 + data.len()].copy_from_slice(data);
+    b
+}
+
+fn smart(c: &Controller, now: u64) -> Vec<u8> {
+    let k = &c.counters;
+    let mut b = vec![0u8; 512];
+    let mut cw = 0u8;
+    if c.temperature_warning() {
+        cw |= 1 << 1;
+    }
+    if c.cfg.read_only {
+        cw |= 1 << 3;
+    }
+    b[0] = cw;
+    put_u16(&mut b, 1, c.temperature_k);
+    b[3] = 100; // available spare
+    b[4] = 10; // available spare threshold
+    b[5] = 0; // percentage used
+    put_u128(&mut b, 32, Counters::data_units(k.bytes_read));
+    put_u128(&mut b, 48, Counters::data_units(k.bytes_written));
+    put_u128(&mut b, 64, k.host_read_commands);
+    put_u128(&mut b, 80, k.host_write_commands);
+    let mut busy = k.busy_ns;
+    if let Some(since) = c.busy_since {
+        busy = busy.saturating_add(now.saturating_sub(since));
+    }
+    put_u128(&mut b, 96, (busy / 60_000_000_000) as u128);
+    put_u128(&mut b, 112, k.power_cycles);
+    put_u128(
+        &mut b,
+        128,
+        (k.power_on_ns(now) / 3_600_000_000_000) as u128,
+    );
+    put_u128(&mut b, 144, k.unsafe_shutdowns);
+    put_u128(&mut b, 160, k.media_errors);
+    put_u128(&mut b, 176, k.error_log_entries as u128);
+    put_u16(&mut b, 200, c.temperature_k); // temperature sensor 1
+    b
+}
+
+fn supported_logs() -> Vec<u8> {
+    let mut b = vec![0u8; 1024];
+    for l in 0..=lid::TELEMETRY_CONTROLLER {
+        put_u32(&mut b, l as usize * 4, 1);
+    }
+    for l in lid::VENDOR_FIRST..=0xff {
+        if vendor::log_supported(l) {
+            put_u32(&mut b, l as usize * 4, 1);
+        }
+    }
+    b
+}
+
+fn effects() -> Vec<u8> {
+    const CSUPP: u32 = 1;
+    const LBCC: u32 = 1 << 1;
+    const NCC: u32 = 1 << 2;
+    const NIC: u32 = 1 << 3;
+    const CCC: u32 = 1 << 4;
+    const CSE_NS: u32 = 1 << 16;
+    const UUID_SEL: u32 = 1 << 19;
+    let mut b = vec![0u8; 4096];
+    let admin: [(u8, u32); 16] = [
+        (admin_op::DELETE_IO_SQ, CSUPP),
+        (admin_op::CREATE_IO_SQ, CSUPP),
+        (admin_op::GET_LOG_PAGE, CSUPP | UUID_SEL),
+        (admin_op::DELETE_IO_CQ, CSUPP),
+        (admin_op::CREATE_IO_CQ, CSUPP),
+        (admin_op::IDENTIFY, CSUPP),
+        (admin_op::ABORT, CSUPP),
+        (admin_op::SET_FEATURES, CSUPP | UUID_SEL),
+        (admin_op::GET_FEATURES, CSUPP | UUID_SEL),
+        (admin_op::ASYNC_EVENT_REQUEST, CSUPP),
+        (admin_op::FIRMWARE_COMMIT, CSUPP | CCC),
+        (admin_op::FIRMWARE_IMAGE_DOWNLOAD, CSUPP),
+        (admin_op::DEVICE_SELF_TEST, CSUPP),
+        (admin_op::KEEP_ALIVE, CSUPP),
+        (admin_op::DOORBELL_BUFFER_CONFIG, CSUPP),
+        (admin_op::FORMAT_NVM, CSUPP | LBCC | NCC | NIC | CSE_NS),
+    ];
+    for (op, v) in admin {
+        put_u32(&mut b, op as usize * 4, v);
+    }
+    let io: [(u8, u32); 7] = [
+        (nvm_op::FLUSH, CSUPP),
+        (nvm_op::WRITE, CSUPP | LBCC),
+        (nvm_op::READ, CSUPP),
+        (nvm_op::COMPARE, CSUPP),
+        (nvm_op::WRITE_ZEROES, CSUPP | LBCC),
+        (nvm_op::DATASET_MANAGEMENT, CSUPP | LBCC),
+        (nvm_op::VERIFY, CSUPP),
+    ];
+    for (op, v) in io {
+        put_u32(&mut b, 1024 + op as usize * 4, v);
+    }
+    b
+}
+
+fn changed_ns(list: &[u32]) -> Vec<u8> {
+    let mut b = vec![0u8; 4096];
+    if list.len() > 1024 {
+        put_u32(&mut b, 0, 0xffff_ffff);
+    } else {
+        for (i, &n) in list.iter().enumerate() {
+            put_u32(&mut b, i * 4, n);
+        }
+    }
+    b
+}
+
+/// Get Log Page.
+pub(crate) fn get_log_page(
+    c: &mut Controller,
+    sqe: &Sqe,
+    r: LogRequest,
+    host: &mut Host,
+) -> Outcome {
+    if !admin::uuid_index_ok(r.uuid) || r.ot || r.csi != 0 {
+        return Status::INVALID_FIELD.into();
+    }
+    let len = (r.numd as u64 + 1) * 4;
+    if len > c.cfg.max_transfer_bytes() || r.lpo % 4 != 0 {
+        return Status::INVALID_FIELD.into();
+    }
+    let now = c.now(host);
+    let nsid_ok = |n: u32| n == 0 || n == 1 || n == 0xffff_ffff;
+    let page: Vec<u8> = match r.lid {
+        lid::SUPPORTED_LOG_PAGES => supported_logs(),
+        lid::ERROR_INFORMATION => c.errlog.page(),
+        lid::SMART_HEALTH => {
+            if !nsid_ok(r.nsid) {
+                return Status::INVALID_NAMESPACE.into();
+            }
+            smart(c, now)
+        }
+        lid::FIRMWARE_SLOT => c.fw.slot_log(),
+        lid::CHANGED_NAMESPACES => changed_ns(&c.changed_ns),
+        lid::COMMANDS_SUPPORTED_EFFECTS => effects(),
+        lid::DEVICE_SELF_TEST => c.selftest.log(now),
+        lid::TELEMETRY_HOST => {
+            // LSP bit 0: Create Telemetry Host-Initiated Data.
+            if r.lsp & 1 != 0 {
+                c.telemetry.host_data = vendor::telemetry_data_area1(c, true, now);
+                c.telemetry.host_generation = c.telemetry.host_generation.wrapping_add(1);
+            }
+            telemetry_page(c, true, &c.telemetry.host_data.clone())
+        }
+        lid::TELEMETRY_CONTROLLER => {
+            let data = vendor::telemetry_data_area1(c, false, now);
+            telemetry_page(c, false, &data)
+        }
+        l if l >= lid::VENDOR_FIRST => {
+            let req = vendor::VendorLogRequest {
+                lid: l,
+                lsp: r.lsp,
+                uuid: r.uuid,
+                nsid: r.nsid,
+                now_ns: now,
+            };
+            match vendor::log_page(c, req) {
+                Ok(p) => p,
+                Err(s) => return s.into(),
+            }
+        }
+        _ => return Status::INVALID_LOG_PAGE.into(),
+    };
+    if r.lpo > page.len() as u64 {
+        return Status::INVALID_FIELD.into();
+    }
+    let mut out = vec![0u8; len as usize];
+    let start = r.lpo as usize;
+    let n = (page.len() - start).min(out.len());
+    out[..n].copy_from_slice(&page[start..start + n]);
+    let st = admin::send(c, sqe, &out, host);
+    if st.is_success() && !r.rae {
+        if r.lid == lid::CHANGED_NAMESPACES {
+            c.changed_ns.clear();
+        }
+        c.aer.log_read(r.lid);
+        c.deliver_events(host);
+    }
+    st.into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_log_newest_first_bounded() {
+        let mut k = Counters::default();
+        let mut l = ErrorLog::default();
+        for i in 0..100u16 {
+            l.record(&mut k, 1, i, Status::INVALID_FIELD, 0);
+        }
+        assert_eq!(l.entries.len(), 64);
+        let p = l.page();
+        assert_eq!(u64::from_le_bytes(p[0..8].try_into().unwrap()), 100);
+        assert_eq!(u16::from_le_bytes([p[10], p[11]]), 99);
+        assert_eq!(
+            u16::from_le_bytes([p[12], p[13]]),
+            Status::INVALID_FIELD.field()
+        );
+    }
+
+    #[test]
+    fn effects_layout() {
+        let e = effects();
+        assert_eq!(e[admin_op::FORMAT_NVM as usize * 4] & 1, 1);
+        assert_eq!(e[1024 + nvm_op::WRITE as usize * 4], 0x3);
+        assert_eq!(e[0x81 * 4], 0);
+    }
+}

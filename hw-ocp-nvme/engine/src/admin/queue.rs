@@ -1,0 +1,156 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+//! Create/Delete I/O Submission and Completion Queue (NVMe 2.0 Base, 5.4-5.7).
+
+use crate::controller::{Controller, Outcome};
+use crate::queues::{CompQueue, SubQueue};
+use crate::spec::cmd::Sqe;
+use crate::spec::status::Status;
+use crate::traits::Host;
+use crate::transfer::PAGE_SIZE;
+
+/// Entry sizes must be the required ones when I/O queues are created.
+fn entry_sizes_ok(c: &Controller, sq: bool) -> bool {
+    let cc = c.cc;
+    if sq {
+        (cc >> 16) & 0xf == 6
+    } else {
+        (cc >> 20) & 0xf == 4
+    }
+}
+
+/// Check the base address of a physically contiguous queue.
+fn base_ok(base: u64) -> Result<(), Status> {
+    if base == 0 {
+        return Err(Status::INVALID_FIELD);
+    }
+    if base % PAGE_SIZE != 0 {
+        return Err(Status::INVALID_PRP_OFFSET);
+    }
+    Ok(())
+}
+
+pub(crate) fn create_cq(
+    c: &mut Controller,
+    sqe: &Sqe,
+    qid: u16,
+    qsize: u16,
+    pc: bool,
+    ien: bool,
+    iv: u16,
+) -> Outcome {
+    if qid == 0 || qid > c.ncqa + 1 || c.cqs.get(qid as usize).map_or(true, |q| q.is_some()) {
+        return Status::INVALID_QUEUE_IDENTIFIER.into();
+    }
+    if qsize == 0 || qsize > c.cfg.mqes {
+        return Status::INVALID_QUEUE_SIZE.into();
+    }
+    if !pc {
+        // CAP.CQR = 1: only physically contiguous queues.
+        return Status::INVALID_FIELD.into();
+    }
+    if iv >= c.cfg.msix_vectors {
+        return Status::INVALID_INTERRUPT_VECTOR.into();
+    }
+    if !entry_sizes_ok(c, false) {
+        return Status::INVALID_FIELD.into();
+    }
+    if let Err(s) = base_ok(sqe.prp1()) {
+        return s.into();
+    }
+    c.cqs[qid as usize] = Some(CompQueue::new(qid, sqe.prp1(), qsize as u32 + 1, ien, iv));
+    c.io_queues_created = true;
+    Outcome::ok()
+}
+
+pub(crate) fn create_sq(
+    c: &mut Controller,
+    sqe: &Sqe,
+    qid: u16,
+    qsize: u16,
+    pc: bool,
+    qprio: u8,
+    cqid: u16,
+) -> Outcome {
+    if qid == 0 || qid > c.nsqa + 1 || c.sqs.get(qid as usize).map_or(true, |q| q.is_some()) {
+        return Status::INVALID_QUEUE_IDENTIFIER.into();
+    }
+    if cqid == 0 || c.cqs.get(cqid as usize).map_or(true, |q| q.is_none()) {
+        return Status::COMPLETION_QUEUE_INVALID.into();
+    }
+    if qsize == 0 || qsize > c.cfg.mqes {
+        return Status::INVALID_QUEUE_SIZE.into();
+    }
+    if !pc {
+        return Status::INVALID_FIELD.into();
+    }
+    if !entry_sizes_ok(c, true) {
+        return Status::INVALID_FIELD.into();
+    }
+    if let Err(s) = base_ok(sqe.prp1()) {
+        return s.into();
+    }
+    c.sqs[qid as usize] = Some(SubQueue::new(
+        qid,
+        sqe.prp1(),
+        qsize as u32 + 1,
+        cqid,
+        qprio,
+    ));
+    if let Some(cq) = c.cqs[cqid as usize].as_mut() {
+        cq.sq_refs += 1;
+    }
+    c.io_queues_created = true;
+    Outcome::ok()
+}
+
+/// Delete I/O SQ: completes once every command fetched from the queue has
+/// completed (their completions are posted normally).
+pub(crate) fn delete_sq(c: &mut Controller, cid: u16, qid: u16, host: &mut Host) -> Outcome {
+    if qid == 0 {
+        return Status::INVALID_QUEUE_IDENTIFIER.into();
+    }
+    let Some(sq) = c.sqs.get_mut(qid as usize).and_then(|q| q.as_mut()) else {
+        return Status::INVALID_QUEUE_IDENTIFIER.into();
+    };
+    if sq.deleting.is_some() {
+        return Status::INVALID_QUEUE_IDENTIFIER.into();
+    }
+    if sq.inflight == 0 {
+        remove_sq(c, qid);
+        return Outcome::ok();
+    }
+    sq.deleting = Some(cid);
+    let _ = host;
+    Outcome::Pending
+}
+
+fn remove_sq(c: &mut Controller, qid: u16) {
+    if let Some(sq) = c.sqs[qid as usize].take() {
+        if let Some(cq) = c.cqs.get_mut(sq.cqid as usize).and_then(|q| q.as_mut()) {
+            cq.sq_refs = cq.sq_refs.saturating_sub(1);
+        }
+    }
+}
+
+/// The last command of a deleting SQ completed: remove it and complete the
+/// Delete I/O SQ command.
+pub(crate) fn finish_sq_delete(c: &mut Controller, qid: u16, del_cid: u16, host: &mut Host) {
+    remove_sq(c, qid);
+    c.complete(0, del_cid, Status::SUCCESS, 0, host);
+}
+
+pub(crate) fn delete_cq(c: &mut Controller, qid: u16) -> Outcome {
+    if qid == 0 {
+        return Status::INVALID_QUEUE_IDENTIFIER.into();
+    }
+    let Some(cq) = c.cqs.get(qid as usize).and_then(|q| q.as_ref()) else {
+        return Status::INVALID_QUEUE_IDENTIFIER.into();
+    };
+    if cq.sq_refs != 0 {
+        return Status::INVALID_QUEUE_DELETION.into();
+    }
+    if let Some(cq) = c.cqs[qid as usize].take() {
+        c.overflow_total -= cq.overflow.len();
+    }
+    Outcome::ok()
+}

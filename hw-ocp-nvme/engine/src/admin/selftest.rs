@@ -1,0 +1,143 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+//! Device Self-test (NVMe 2.0 Base, 5.9, 8.11) and its log (5.16.1.7).
+
+use std::collections::VecDeque;
+
+use crate::controller::{Controller, Outcome};
+use crate::spec::status::Status;
+use crate::spec::{put_u32, put_u64};
+use crate::traits::Host;
+
+/// Self-test codes (CDW10 STC).
+pub const STC_SHORT: u8 = 0x1;
+pub const STC_EXTENDED: u8 = 0x2;
+pub const STC_ABORT: u8 = 0xf;
+
+/// Result codes (Figure 213, bits 3:0).
+pub const RESULT_OK: u8 = 0x0;
+pub const RESULT_ABORTED_BY_COMMAND: u8 = 0x1;
+pub const RESULT_ABORTED_BY_RESET: u8 = 0x2;
+pub const RESULT_ABORTED_BY_FORMAT: u8 = 0x4;
+
+/// Results kept in the log.
+pub const MAX_RESULTS: usize = 20;
+
+/// A running self-test.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RunningTest {
+    pub stc: u8,
+    pub nsid: u32,
+    pub start_ns: u64,
+    pub end_ns: u64,
+}
+
+/// One Self-test Result Data Structure (28 bytes).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TestResult {
+    pub stc: u8,
+    pub result: u8,
+    pub nsid: u32,
+    pub power_on_hours: u64,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SelfTestState {
+    pub running: Option<RunningTest>,
+    /// Newest first.
+    pub results: VecDeque<TestResult>,
+}
+
+impl SelfTestState {
+    pub fn deadline(&self) -> Option<u64> {
+        self.running.map(|r| r.end_ns)
+    }
+
+    /// Device Self-test log (564 bytes).
+    pub fn log(&self, now: u64) -> Vec<u8> {
+        let mut b = vec![0u8; 564];
+        if let Some(r) = self.running {
+            b[0] = r.stc;
+            let total = r.end_ns.saturating_sub(r.start_ns).max(1);
+            let done = now.saturating_sub(r.start_ns).min(total);
+            b[1] = ((done as u128 * 100 / total as u128) as u8).min(99);
+        }
+        for i in 0..MAX_RESULTS {
+            let o = 4 + i * 28;
+            match self.results.get(i) {
+                Some(t) => {
+                    b[o] = t.stc << 4 | t.result;
+                    b[o + 2] = if t.nsid != 0 { 1 } else { 0 }; // NSID valid
+                    put_u64(&mut b, o + 4, t.power_on_hours);
+                    put_u32(&mut b, o + 12, t.nsid);
+                }
+                None => b[o] = 0x0f, // entry not used
+            }
+        }
+        b
+    }
+
+    fn push(&mut self, r: TestResult) {
+        self.results.push_front(r);
+        self.results.truncate(MAX_RESULTS);
+    }
+}
+
+fn finish(c: &mut Controller, result: u8, now: u64) {
+    if let Some(r) = c.selftest.running.take() {
+        let power_on_hours = c.counters.power_on_ns(now) / 3_600_000_000_000;
+        c.selftest.push(TestResult {
+            stc: r.stc,
+            result,
+            nsid: r.nsid,
+            power_on_hours,
+        });
+    }
+}
+
+pub(crate) fn start(c: &mut Controller, nsid: u32, stc: u8, host: &mut Host) -> Outcome {
+    if nsid != 0 && nsid != 1 && nsid != 0xffff_ffff {
+        return Status::INVALID_NAMESPACE.into();
+    }
+    let now = c.now(host);
+    match stc {
+        STC_SHORT | STC_EXTENDED => {
+            if c.selftest.running.is_some() {
+                return Status::SELF_TEST_IN_PROGRESS.into();
+            }
+            let dur = if stc == STC_SHORT {
+                c.cfg.short_self_test_ms * 1_000_000
+            } else {
+                c.cfg.extended_self_test_min as u64 * 60_000_000_000
+            };
+            c.selftest.running = Some(RunningTest {
+                stc,
+                nsid,
+                start_ns: now,
+                end_ns: now.saturating_add(dur),
+            });
+            Outcome::ok()
+        }
+        STC_ABORT => {
+            finish(c, RESULT_ABORTED_BY_COMMAND, now);
+            Outcome::ok()
+        }
+        _ => Status::INVALID_FIELD.into(),
+    }
+}
+
+/// Timer: a running test whose time is up completes without error.
+pub(crate) fn tick(c: &mut Controller, now: u64) {
+    if let Some(r) = c.selftest.running {
+        if now >= r.end_ns {
+            finish(c, RESULT_OK, now);
+        }
+    }
+}
+
+pub(crate) fn abort_on_reset(c: &mut Controller, now: u64) {
+    finish(c, RESULT_ABORTED_BY_RESET, now);
+}
+
+pub(crate) fn abort_on_format(c: &mut Controller, now: u64) {
+    finish(c, RESULT_ABORTED_BY_FORMAT, now);
+}

@@ -1,0 +1,68 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+//! Vendor-specific dispatch: log pages C0h-FFh, features C0h-FFh and the
+//! telemetry Data Area 1 content. This is the integration point for the
+//! OCP module (`crate::ocp`); until it is wired in, every vendor log page
+//! and feature answers with the status for an unsupported one.
+
+use crate::controller::{Controller, Outcome};
+use crate::spec::cmd::Sqe;
+use crate::spec::status::Status;
+use crate::traits::Host;
+
+/// Parameters of a vendor-specific Get Log Page.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct VendorLogRequest {
+    pub lid: u8,
+    pub lsp: u8,
+    pub uuid: u8,
+    pub nsid: u32,
+    pub now_ns: u64,
+}
+
+/// The whole content of vendor log page `req.lid`, or the status to return
+/// (Invalid Log Page for unsupported ones; NVMe 2.0 Base, 5.16).
+pub(crate) fn log_page(c: &Controller, req: VendorLogRequest) -> Result<Vec<u8>, Status> {
+    let _ = (c, req);
+    Err(Status::INVALID_LOG_PAGE)
+}
+
+/// Is vendor log page `lid` supported (for the Supported Log Pages log)?
+pub(crate) fn log_supported(lid: u8) -> bool {
+    let _ = lid;
+    false
+}
+
+/// Set Features for FID C0h-FFh (unsupported: Invalid Field in Command).
+pub(crate) fn set_feature(
+    c: &mut Controller,
+    sqe: &Sqe,
+    fid: u8,
+    sv: bool,
+    cdw: [u32; 3],
+    uuid: u8,
+    host: &mut Host,
+) -> Outcome {
+    let _ = (c, sqe, fid, sv, cdw, uuid, host);
+    Status::INVALID_FIELD.into()
+}
+
+/// Get Features for FID C0h-FFh (unsupported: Invalid Field in Command).
+pub(crate) fn get_feature(
+    c: &mut Controller,
+    sqe: &Sqe,
+    fid: u8,
+    sel: u8,
+    cdw11: u32,
+    uuid: u8,
+    host: &mut Host,
+) -> Outcome {
+    let _ = (c, sqe, fid, sel, cdw11, uuid, host);
+    Status::INVALID_FIELD.into()
+}
+
+/// Content of Telemetry Data Area 1 (a multiple of 512 bytes, may be empty)
+/// captured for the host-initiated (07h) or controller-initiated (08h) log.
+pub(crate) fn telemetry_data_area1(c: &Controller, host_initiated: bool, now_ns: u64) -> Vec<u8> {
+    let _ = (c, host_initiated, now_ns);
+    Vec::new()
+}

@@ -1,0 +1,276 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+//! NVM command set I/O commands (NVM Command Set Specification 1.0, 3):
+//! validation, then storage requests over the resolved scatter list.
+
+use crate::controller::{Accounting, Controller, Outcome, PostAction, ReqOwner};
+use crate::spec::cmd::{DsmRange, NvmCmd, Psdt, RwFields, Sqe, DSM_RANGE_SIZE};
+use crate::spec::ids::nvm_op;
+use crate::spec::status::Status;
+use crate::telemetry::{Counters, LatencyClass};
+use crate::traits::{Host, IoError, IoKind};
+use crate::transfer::{self, Transfer};
+
+/// Map a backend error to the completion status.
+pub(crate) fn io_error_status(e: IoError, acct: Accounting) -> Status {
+    match e {
+        IoError::MediaError => match acct {
+            Accounting::Read { .. } => Status::UNRECOVERED_READ_ERROR,
+            Accounting::Flush => Status::INTERNAL_ERROR,
+            _ => Status::WRITE_FAULT,
+        },
+        IoError::NoSpace => Status::CAPACITY_EXCEEDED,
+        IoError::ReadOnly => Status::NAMESPACE_WRITE_PROTECTED,
+        IoError::Dma => Status::DATA_TRANSFER_ERROR,
+        IoError::Other => Status::INTERNAL_ERROR,
+    }
+}
+
+/// SMART accounting of a successful command.
+pub(crate) fn account(k: &mut Counters, acct: Accounting) {
+    match acct {
+        Accounting::Read { bytes } => {
+            k.bytes_read += bytes as u128;
+            k.host_read_commands += 1;
+        }
+        Accounting::Write { bytes } => {
+            k.bytes_written += bytes as u128;
+            k.host_write_commands += 1;
+        }
+        Accounting::WriteZeroes => k.host_write_commands += 1,
+        Accounting::Flush => k.flush_commands += 1,
+        Accounting::Deallocate => k.deallocate_commands += 1,
+        Accounting::Admin => {}
+    }
+}
+
+/// Latency class of a command completed without storage.
+pub(crate) fn latency_class(sqe: &Sqe) -> LatencyClass {
+    match sqe.opcode() {
+        nvm_op::READ | nvm_op::COMPARE | nvm_op::VERIFY => LatencyClass::Read,
+        nvm_op::WRITE | nvm_op::WRITE_ZEROES => LatencyClass::Write,
+        nvm_op::DATASET_MANAGEMENT => LatencyClass::Deallocate,
+        _ => LatencyClass::Other,
+    }
+}
+
+fn check_nsid(nsid: u32) -> Result<(), Status> {
+    if nsid == 1 {
+        Ok(())
+    } else {
+        Err(Status::INVALID_NAMESPACE)
+    }
+}
+
+/// Validate a block range and return (byte offset, byte length).
+fn block_range(c: &Controller, slba: u64, nlb: u32) -> Result<(u64, u64), Status> {
+    if !c.ns.range_ok(slba, nlb as u64) {
+        return Err(Status::LBA_OUT_OF_RANGE);
+    }
+    let s = c.ns.lbads();
+    Ok((slba << s, (nlb as u64) << s))
+}
+
+fn writable(c: &Controller) -> Result<(), Status> {
+    if c.cfg.read_only {
+        Err(Status::NAMESPACE_WRITE_PROTECTED)
+    } else {
+        Ok(())
+    }
+}
+
+pub(crate) fn execute(c: &mut Controller, sqid: u16, sqe: &Sqe, host: &mut Host) -> Outcome {
+    match run(c, sqid, sqe, host) {
+        Ok(o) => o,
+        Err(s) => s.into(),
+    }
+}
+
+fn run(c: &mut Controller, sqid: u16, sqe: &Sqe, host: &mut Host) -> Result<Outcome, Status> {
+    if sqe.fuse() != 0 || sqe.psdt() == Psdt::Reserved {
+        return Err(Status::INVALID_FIELD);
+    }
+    let cmd = NvmCmd::parse(sqe);
+    if let NvmCmd::Unknown { .. } = cmd {
+        return Err(Status::INVALID_OPCODE);
+    }
+    if c.formatting {
+        return Err(Status::FORMAT_IN_PROGRESS);
+    }
+    let cid = sqe.cid();
+    match cmd {
+        NvmCmd::Flush => {
+            if sqe.nsid() != 1 && sqe.nsid() != 0xffff_ffff {
+                return Err(Status::INVALID_NAMESPACE);
+            }
+            if !c.cfg.volatile_write_cache {
+                c.counters.flush_commands += 1;
+                return Ok(Outcome::ok());
+            }
+            issue(
+                c,
+                sqid,
+                cid,
+                Accounting::Flush,
+                &[(IoKind::Flush, 0, 0, Vec::new())],
+                host,
+            )
+        }
+        NvmCmd::Read(f) => read_write(c, sqid, sqe, f, false, host),
+        NvmCmd::Write(f) => read_write(c, sqid, sqe, f, true, host),
+        NvmCmd::Compare(f) => compare(c, sqe, f, host),
+        NvmCmd::WriteZeroes {
+            slba,
+            nlb,
+            deac,
+            fua: _,
+        } => {
+            check_nsid(sqe.nsid())?;
+            let (off, len) = block_range(c, slba, nlb)?;
+            writable(c)?;
+            let kind = IoKind::WriteZeroes {
+                may_unmap: deac && c.cfg.discard,
+            };
+            issue(
+                c,
+                sqid,
+                cid,
+                Accounting::WriteZeroes,
+                &[(kind, off, len, Vec::new())],
+                host,
+            )
+        }
+        NvmCmd::DatasetManagement { nr, ad, .. } => dsm(c, sqid, sqe, nr, ad, host),
+        NvmCmd::Verify { slba, nlb } => {
+            check_nsid(sqe.nsid())?;
+            block_range(c, slba, nlb)?;
+            // Emulated media has no integrity metadata to check.
+            c.counters.host_read_commands += 1;
+            Ok(Outcome::ok())
+        }
+        NvmCmd::Unknown { .. } => Err(Status::INVALID_OPCODE),
+    }
+}
+
+/// Register the command and issue its storage requests.
+fn issue(
+    c: &mut Controller,
+    sqid: u16,
+    cid: u16,
+    acct: Accounting,
+    reqs: &[(IoKind, u64, u64, Vec<crate::traits::GuestRange>)],
+    host: &mut Host,
+) -> Result<Outcome, Status> {
+    let ci = c
+        .begin_cmd(sqid, cid, acct, PostAction::None, host)
+        .ok_or(Status::INTERNAL_ERROR)?;
+    let mut st = Status::SUCCESS;
+    for (kind, off, len, sg) in reqs {
+        if !c.submit(host, ReqOwner::Cmd(ci), *kind, *off, *len, sg.clone()) {
+            st = Status::INTERNAL_ERROR;
+            break;
+        }
+    }
+    c.cmd_issued(ci, st, host);
+    Ok(Outcome::Pending)
+}
+
+fn data_len(c: &Controller, nlb: u32) -> Result<u64, Status> {
+    let len = (nlb as u64) << c.ns.lbads();
+    if len > c.cfg.max_transfer_bytes() {
+        return Err(Status::INVALID_FIELD);
+    }
+    Ok(len)
+}
+
+fn read_write(
+    c: &mut Controller,
+    sqid: u16,
+    sqe: &Sqe,
+    f: RwFields,
+    write: bool,
+    host: &mut Host,
+) -> Result<Outcome, Status> {
+    check_nsid(sqe.nsid())?;
+    let (off, len) = block_range(c, f.slba, f.nlb)?;
+    data_len(c, f.nlb)?;
+    if write {
+        writable(c)?;
+    }
+    let t: Transfer = transfer::resolve(host.mem, sqe, len, true, !write)?;
+    let runs = t.runs();
+    if runs.len() > crate::controller::MAX_REQUESTS_PER_CMD {
+        return Err(Status::INVALID_NUM_SGL_DESCRIPTORS);
+    }
+    let (kind, acct) = if write {
+        let fua = f.fua || !c.feat.vwc;
+        (IoKind::Write { fua }, Accounting::Write { bytes: len })
+    } else {
+        (IoKind::Read, Accounting::Read { bytes: len })
+    };
+    let reqs: Vec<_> = runs
+        .into_iter()
+        .map(|(pos, sg)| {
+            let l = sg.iter().map(|r| r.len).sum();
+            (kind, off + pos, l, sg)
+        })
+        .collect();
+    if reqs.is_empty() {
+        // Everything went to the bit bucket.
+        account(&mut c.counters, acct);
+        return Ok(Outcome::ok());
+    }
+    issue(c, sqid, sqe.cid(), acct, &reqs, host)
+}
+
+fn compare(c: &mut Controller, sqe: &Sqe, f: RwFields, host: &mut Host) -> Result<Outcome, Status> {
+    check_nsid(sqe.nsid())?;
+    let (off, len) = block_range(c, f.slba, f.nlb)?;
+    data_len(c, f.nlb)?;
+    let t = transfer::resolve(host.mem, sqe, len, true, false)?;
+    let mut host_data = vec![0u8; len as usize];
+    t.read_from_guest(host.mem, &mut host_data)?;
+    let mut media = vec![0u8; len as usize];
+    if let Err(e) = host.storage.read_sync(off, &mut media) {
+        return Err(io_error_status(e, Accounting::Read { bytes: len }));
+    }
+    c.counters.host_read_commands += 1;
+    if host_data != media {
+        return Err(Status::COMPARE_FAILURE);
+    }
+    Ok(Outcome::ok())
+}
+
+fn dsm(
+    c: &mut Controller,
+    sqid: u16,
+    sqe: &Sqe,
+    nr: u16,
+    ad: bool,
+    host: &mut Host,
+) -> Result<Outcome, Status> {
+    check_nsid(sqe.nsid())?;
+    let len = nr as usize * DSM_RANGE_SIZE;
+    let t = transfer::resolve(host.mem, sqe, len as u64, true, false)?;
+    let mut buf = vec![0u8; len];
+    t.read_from_guest(host.mem, &mut buf)?;
+    if !ad {
+        // Read/write hints only: nothing to do.
+        return Ok(Outcome::ok());
+    }
+    let mut reqs = Vec::new();
+    for chunk in buf.chunks_exact(DSM_RANGE_SIZE) {
+        let r = DsmRange::parse(chunk);
+        if r.nlb == 0 {
+            continue;
+        }
+        let (off, l) = block_range(c, r.slba, r.nlb)?;
+        reqs.push((IoKind::WriteZeroes { may_unmap: true }, off, l, Vec::new()));
+    }
+    writable(c)?;
+    if !c.cfg.discard || reqs.is_empty() {
+        // Deallocation is advisory: without discard, blocks stay allocated.
+        c.counters.deallocate_commands += 1;
+        return Ok(Outcome::ok());
+    }
+    issue(c, sqid, sqe.cid(), Accounting::Deallocate, &reqs, host)
+}

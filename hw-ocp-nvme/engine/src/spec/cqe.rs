@@ -1,0 +1,58 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+//! Completion Queue Entry (NVMe 2.0 Base, 4.6 Completion Queue Entry).
+
+use super::status::Status;
+
+/// Size of a CQE in bytes (CC.IOCQES = 4).
+pub const CQE_SIZE: usize = 16;
+
+/// A completion before it is written into a CQ slot.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Cqe {
+    pub dw0: u32,
+    pub dw1: u32,
+    pub sqhd: u16,
+    pub sqid: u16,
+    pub cid: u16,
+    pub status: Status,
+}
+
+impl Cqe {
+    /// Encode with the given phase tag.
+    pub fn to_bytes(&self, phase: bool) -> [u8; CQE_SIZE] {
+        let mut b = [0u8; CQE_SIZE];
+        b[0..4].copy_from_slice(&self.dw0.to_le_bytes());
+        b[4..8].copy_from_slice(&self.dw1.to_le_bytes());
+        b[8..10].copy_from_slice(&self.sqhd.to_le_bytes());
+        b[10..12].copy_from_slice(&self.sqid.to_le_bytes());
+        b[12..14].copy_from_slice(&self.cid.to_le_bytes());
+        let sf = self.status.field() | phase as u16;
+        b[14..16].copy_from_slice(&sf.to_le_bytes());
+        b
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cqe_layout() {
+        let c = Cqe {
+            dw0: 0x11223344,
+            dw1: 0x55667788,
+            sqhd: 0x0102,
+            sqid: 0x0304,
+            cid: 0xbeef,
+            status: Status::INVALID_FIELD,
+        };
+        let b = c.to_bytes(true);
+        assert_eq!(u32::from_le_bytes([b[0], b[1], b[2], b[3]]), 0x11223344);
+        assert_eq!(u32::from_le_bytes([b[4], b[5], b[6], b[7]]), 0x55667788);
+        assert_eq!(u16::from_le_bytes([b[8], b[9]]), 0x0102);
+        assert_eq!(u16::from_le_bytes([b[10], b[11]]), 0x0304);
+        assert_eq!(u16::from_le_bytes([b[12], b[13]]), 0xbeef);
+        assert_eq!(u16::from_le_bytes([b[14], b[15]]), 0x8005);
+        assert_eq!(c.to_bytes(false)[14], 0x04);
+    }
+}

@@ -1,0 +1,170 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+//! Counters kept by the engine as it works, read by the SMART / Health log
+//! (NVMe 2.0 Base, 5.16.1.3) and by the OCP log pages.
+
+/// Command classes for latency statistics (as the OCP latency monitor
+/// distinguishes them).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LatencyClass {
+    Read = 0,
+    Write = 1,
+    Deallocate = 2,
+    Other = 3,
+}
+
+/// Number of latency histogram buckets: bucket `i` counts latencies in
+/// [2^i, 2^(i+1)) microseconds, bucket 0 also counts below 1 µs.
+pub const LATENCY_BUCKETS: usize = 32;
+
+/// Latency statistics of one command class.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LatencyStats {
+    pub count: u64,
+    pub total_ns: u64,
+    pub max_ns: u64,
+    /// Time (virtual ns) at which `max_ns` was observed.
+    pub max_at_ns: u64,
+    pub histogram: [u64; LATENCY_BUCKETS],
+}
+
+/// One firmware activation, for the OCP firmware activation history (C2h).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FwActivation {
+    pub timestamp_ns: u64,
+    pub power_cycle_count: u64,
+    pub previous_rev: [u8; 8],
+    pub new_rev: [u8; 8],
+    pub slot: u8,
+    pub commit_action: u8,
+    /// Completion status field of the Firmware Commit (0 = success).
+    pub result: u16,
+}
+
+/// Maximum firmware activation records kept (OCP C2h holds 20).
+pub const FW_HISTORY_MAX: usize = 20;
+
+/// Every counter the SMART and OCP logs need. Plain data: can be saved.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Counters {
+    /// Bytes transferred to the host by Read commands.
+    pub bytes_read: u128,
+    /// Bytes transferred from the host by Write commands.
+    pub bytes_written: u128,
+    /// Read, Compare and Verify commands completed.
+    pub host_read_commands: u128,
+    /// Write and Write Zeroes commands completed.
+    pub host_write_commands: u128,
+    /// Flush commands completed.
+    pub flush_commands: u64,
+    /// Deallocate (DSM AD) commands completed.
+    pub deallocate_commands: u64,
+    /// Time with at least one I/O command outstanding, in ns.
+    pub busy_ns: u64,
+    /// Power cycles (Controller::reset calls).
+    pub power_cycles: u128,
+    /// Power-on time accumulated before the current power-on period, in ns.
+    pub power_on_ns_base: u64,
+    /// Virtual time at which the current power-on period started.
+    pub power_on_since_ns: u64,
+    /// Power cycles without a completed normal shutdown.
+    pub unsafe_shutdowns: u128,
+    /// Commands completed with a media or data integrity error.
+    pub media_errors: u128,
+    /// Error Information log entries created over the life of the controller.
+    pub error_log_entries: u64,
+    /// Controller resets (CC.EN 1 -> 0).
+    pub controller_resets: u64,
+    /// Normal shutdowns completed.
+    pub normal_shutdowns: u64,
+    /// Abrupt shutdowns.
+    pub abrupt_shutdowns: u64,
+    /// Invalid doorbell writes detected.
+    pub invalid_doorbells: u64,
+    /// Per-class latency statistics, indexed by [`LatencyClass`].
+    pub latency: [LatencyStats; 4],
+    /// Firmware activations, oldest first, at most [`FW_HISTORY_MAX`].
+    pub fw_activations: Vec<FwActivation>,
+    /// Total firmware activations ever recorded.
+    pub fw_activation_count: u64,
+}
+
+impl Counters {
+    /// Record one command completion's latency.
+    pub fn record_latency(&mut self, class: LatencyClass, latency_ns: u64, now_ns: u64) {
+        let s = &mut self.latency[class as usize];
+        s.count = s.count.wrapping_add(1);
+        s.total_ns = s.total_ns.saturating_add(latency_ns);
+        if latency_ns >= s.max_ns {
+            s.max_ns = latency_ns;
+            s.max_at_ns = now_ns;
+        }
+        let us = latency_ns / 1000;
+        let bucket = if us == 0 {
+            0
+        } else {
+            (63 - us.leading_zeros()) as usize
+        };
+        s.histogram[bucket.min(LATENCY_BUCKETS - 1)] += 1;
+    }
+
+    /// Power-on time in ns at `now_ns`.
+    pub fn power_on_ns(&self, now_ns: u64) -> u64 {
+        self.power_on_ns_base
+            .saturating_add(now_ns.saturating_sub(self.power_on_since_ns))
+    }
+
+    /// SMART "Data Units" (thousands of 512-byte units, rounded up).
+    pub fn data_units(bytes: u128) -> u128 {
+        let units = bytes.div_ceil(512);
+        units.div_ceil(1000)
+    }
+
+    /// Append a firmware activation record, dropping the oldest beyond the limit.
+    pub fn record_fw_activation(&mut self, a: FwActivation) {
+        if self.fw_activations.len() >= FW_HISTORY_MAX {
+            self.fw_activations.remove(0);
+        }
+        self.fw_activations.push(a);
+        self.fw_activation_count += 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn data_units_round_up() {
+        assert_eq!(Counters::data_units(0), 0);
+        assert_eq!(Counters::data_units(1), 1);
+        assert_eq!(Counters::data_units(512 * 1000), 1);
+        assert_eq!(Counters::data_units(512 * 1000 + 1), 2);
+    }
+
+    #[test]
+    fn latency_buckets() {
+        let mut c = Counters::default();
+        c.record_latency(LatencyClass::Read, 500, 1);
+        c.record_latency(LatencyClass::Read, 1_500, 2);
+        c.record_latency(LatencyClass::Read, u64::MAX, 3);
+        let s = &c.latency[0];
+        assert_eq!(s.count, 3);
+        assert_eq!(s.histogram[0], 2);
+        assert_eq!(s.histogram[LATENCY_BUCKETS - 1], 1);
+        assert_eq!(s.max_at_ns, 3);
+    }
+
+    #[test]
+    fn fw_history_bounded() {
+        let mut c = Counters::default();
+        for i in 0..30 {
+            c.record_fw_activation(FwActivation {
+                slot: i,
+                ..Default::default()
+            });
+        }
+        assert_eq!(c.fw_activations.len(), FW_HISTORY_MAX);
+        assert_eq!(c.fw_activations[0].slot, 10);
+        assert_eq!(c.fw_activation_count, 30);
+    }
+}

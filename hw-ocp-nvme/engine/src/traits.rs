@@ -1,0 +1,124 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+//! Boundaries between the engine and its host (the QEMU device crate or a
+//! test harness): guest memory, storage, interrupts and time.
+//!
+//! Every method is fallible or asynchronous where the real thing can be:
+//! a failed DMA is reported as [`DmaError`] and becomes a Data Transfer Error
+//! status (NVMe 2.0 Base, 4.6.1.2.1), never a panic.
+
+/// A guest memory access failed (unmapped address, IOMMU fault, ...).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DmaError;
+
+/// Guest physical memory as seen by the controller (bus-master DMA).
+pub trait GuestMemory {
+    /// Read `buf.len()` bytes at guest address `addr`.
+    fn read(&mut self, addr: u64, buf: &mut [u8]) -> Result<(), DmaError>;
+    /// Write `data` at guest address `addr`.
+    fn write(&mut self, addr: u64, data: &[u8]) -> Result<(), DmaError>;
+}
+
+/// One contiguous piece of guest memory of a data transfer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GuestRange {
+    pub addr: u64,
+    pub len: u64,
+}
+
+/// Identifies one storage request until it completes.
+pub type IoToken = u32;
+
+/// What a storage request asks the backend to do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IoKind {
+    /// Read `len` bytes at `offset` into the scatter list.
+    Read,
+    /// Write the scatter list to `len` bytes at `offset`; `fua` asks for the
+    /// data to be on stable media before completion.
+    Write { fua: bool },
+    /// Flush the backend's volatile cache (offset and len are 0).
+    Flush,
+    /// Discard (unmap) a byte range; content afterwards is unspecified.
+    Discard,
+    /// Zero a byte range; `may_unmap` lets the backend deallocate it, the
+    /// range still reads back as zeroes.
+    WriteZeroes { may_unmap: bool },
+}
+
+/// One request to the storage backend.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IoRequest {
+    pub token: IoToken,
+    pub kind: IoKind,
+    /// Byte offset on the backend.
+    pub offset: u64,
+    /// Length in bytes.
+    pub len: u64,
+    /// Guest memory of the transfer (empty for flush, discard and write zeroes).
+    pub sg: Vec<GuestRange>,
+}
+
+/// Why a storage request failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IoError {
+    /// EIO: the medium could not be read or written.
+    MediaError,
+    /// ENOSPC: the backend ran out of space.
+    NoSpace,
+    /// EROFS/EPERM: the backend is read-only.
+    ReadOnly,
+    /// A failed DMA into or out of guest memory.
+    Dma,
+    /// Anything else.
+    Other,
+}
+
+/// The outcome of a storage request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IoResult {
+    Ok,
+    Error(IoError),
+}
+
+/// The storage backend.
+pub trait Storage {
+    /// Start a request. It never completes inline: the host later calls
+    /// [`crate::Controller::complete_io`] with the request's token.
+    fn submit(&mut self, req: IoRequest);
+    /// Block until every submitted request has finished. Completions that
+    /// happen during drain are delivered later through `complete_io`; the
+    /// engine ignores tokens it no longer knows.
+    fn drain(&mut self);
+    /// Synchronously read `buf.len()` bytes at `offset` into an engine
+    /// buffer. Used only by Compare (whose length is bounded by MDTS).
+    /// The default says the backend cannot do it; Compare then completes
+    /// with Internal Error.
+    fn read_sync(&mut self, offset: u64, buf: &mut [u8]) -> Result<(), IoError> {
+        let _ = (offset, buf);
+        Err(IoError::Other)
+    }
+}
+
+/// Interrupt delivery.
+pub trait Interrupts {
+    /// Is MSI-X enabled by the guest?
+    fn msix_enabled(&self) -> bool;
+    /// Signal MSI-X vector `vector` (the device applies the vector mask).
+    fn msix_notify(&mut self, vector: u16);
+    /// Set the level of the pin-based interrupt (INTx).
+    fn set_intx(&mut self, level: bool);
+}
+
+/// Monotonic virtual time.
+pub trait Clock {
+    /// Nanoseconds since an arbitrary epoch; never goes backwards.
+    fn now_ns(&self) -> u64;
+}
+
+/// Everything the engine may touch outside itself during one call.
+pub struct Host<'a> {
+    pub mem: &'a mut dyn GuestMemory,
+    pub storage: &'a mut dyn Storage,
+    pub irq: &'a mut dyn Interrupts,
+    pub clock: &'a dyn Clock,
+}

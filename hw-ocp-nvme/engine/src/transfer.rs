@@ -1,0 +1,303 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+//! Data pointer resolution: PRP (NVMe 2.0 Base, 4.1.1) and SGL (4.1.2) into a
+//! scatter list of guest ranges, so the device can DMA without copying.
+//!
+//! The caller bounds the transfer length (MDTS) before calling; the walkers
+//! bound the number of PRP list entries and SGL descriptors they read.
+
+use crate::spec::cmd::{Psdt, Sqe};
+use crate::spec::sgl::{kind, SglDesc, SGL_DESC_SIZE};
+use crate::spec::status::Status;
+use crate::traits::{GuestMemory, GuestRange};
+
+/// Memory page size (CAP.MPSMIN = CAP.MPSMAX = 0: 4 KiB).
+pub const PAGE_SIZE: u64 = 4096;
+
+/// Most SGL descriptors walked for one command.
+pub const MAX_SGL_DESCRIPTORS: usize = 256;
+
+/// One piece of a transfer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Seg {
+    /// Guest memory.
+    Data(GuestRange),
+    /// SGL Bit Bucket: bytes the controller discards (reads only).
+    Skip(u64),
+}
+
+/// A resolved data transfer.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Transfer {
+    pub segs: Vec<Seg>,
+}
+
+fn push_range(v: &mut Vec<Seg>, addr: u64, len: u64) {
+    if len == 0 {
+        return;
+    }
+    if let Some(Seg::Data(last)) = v.last_mut() {
+        if last.addr.checked_add(last.len) == Some(addr) {
+            last.len += len;
+            return;
+        }
+    }
+    v.push(Seg::Data(GuestRange { addr, len }));
+}
+
+fn push_skip(v: &mut Vec<Seg>, len: u64) {
+    if len == 0 {
+        return;
+    }
+    if let Some(Seg::Skip(l)) = v.last_mut() {
+        *l += len;
+        return;
+    }
+    v.push(Seg::Skip(len));
+}
+
+/// Resolve the data pointer of `sqe` for a transfer of `len` bytes.
+/// `allow_sgl` is false for admin commands (PCIe admin commands use PRPs);
+/// `bit_bucket_ok` is true for controller-to-host transfers only.
+pub fn resolve(
+    mem: &mut dyn GuestMemory,
+    sqe: &Sqe,
+    len: u64,
+    allow_sgl: bool,
+    bit_bucket_ok: bool,
+) -> Result<Transfer, Status> {
+    match sqe.psdt() {
+        Psdt::Prp => resolve_prp(mem, sqe.prp1(), sqe.prp2(), len),
+        Psdt::Sgl { .. } if allow_sgl => resolve_sgl(mem, &sqe.sgl1(), len, bit_bucket_ok),
+        _ => Err(Status::INVALID_FIELD),
+    }
+}
+
+/// Walk PRP1/PRP2 and PRP lists (NVMe 2.0 Base, 4.1.1).
+pub fn resolve_prp(
+    mem: &mut dyn GuestMemory,
+    prp1: u64,
+    prp2: u64,
+    len: u64,
+) -> Result<Transfer, Status> {
+    let mut segs = Vec::new();
+    if len == 0 {
+        return Ok(Transfer { segs });
+    }
+    // PRP1 may carry a dword-aligned offset.
+    if prp1 & 0x3 != 0 {
+        return Err(Status::INVALID_PRP_OFFSET);
+    }
+    let first = len.min(PAGE_SIZE - (prp1 % PAGE_SIZE));
+    push_range(&mut segs, prp1, first);
+    let mut remaining = len - first;
+    if remaining == 0 {
+        return Ok(Transfer { segs });
+    }
+    if remaining <= PAGE_SIZE {
+        // PRP2 is a page address.
+        if prp2 % PAGE_SIZE != 0 {
+            return Err(Status::INVALID_PRP_OFFSET);
+        }
+        push_range(&mut segs, prp2, remaining);
+        return Ok(Transfer { segs });
+    }
+    // PRP2 is a PRP list pointer: qword aligned, any offset in the page.
+    if prp2 & 0x7 != 0 {
+        return Err(Status::INVALID_PRP_OFFSET);
+    }
+    let mut list = prp2;
+    let mut page = [0u8; PAGE_SIZE as usize];
+    // Each iteration consumes at least one data page: bounded by len / PAGE_SIZE.
+    while remaining > 0 {
+        let slots = ((PAGE_SIZE - list % PAGE_SIZE) / 8) as usize;
+        let pages_needed = remaining.div_ceil(PAGE_SIZE);
+        let (n, chained) = if pages_needed <= slots as u64 {
+            (pages_needed as usize, false)
+        } else {
+            (slots, true)
+        };
+        let buf = &mut page[..n * 8];
+        mem.read(list, buf)
+            .map_err(|_| Status::DATA_TRANSFER_ERROR)?;
+        let data_entries = if chained { n - 1 } else { n };
+        for i in 0..data_entries {
+            let e = crate::spec::get_u64(buf, i * 8);
+            if e % PAGE_SIZE != 0 {
+                return Err(Status::INVALID_PRP_OFFSET);
+            }
+            let l = remaining.min(PAGE_SIZE);
+            push_range(&mut segs, e, l);
+            remaining -= l;
+        }
+        if chained {
+            let next = crate::spec::get_u64(buf, (n - 1) * 8);
+            if next % PAGE_SIZE != 0 {
+                return Err(Status::INVALID_PRP_OFFSET);
+            }
+            list = next;
+        }
+    }
+    Ok(Transfer { segs })
+}
+
+/// Walk an SGL (NVMe 2.0 Base, 4.1.2) starting at SGL1 of the SQE.
+pub fn resolve_sgl(
+    mem: &mut dyn GuestMemory,
+    sgl1: &[u8; SGL_DESC_SIZE],
+    len: u64,
+    bit_bucket_ok: bool,
+) -> Result<Transfer, Status> {
+    let mut segs = Vec::new();
+    let mut total: u64 = 0;
+    let mut count = 1usize;
+    let first = SglDesc::parse(sgl1);
+
+    let data = |d: &SglDesc, segs: &mut Vec<Seg>, total: &mut u64| -> Result<(), Status> {
+        if d.subtype != 0 {
+            return Err(Status::SGL_DESCRIPTOR_TYPE_INVALID);
+        }
+        let l = d.len as u64;
+        *total += l;
+        if *total > len {
+            return Err(Status::DATA_SGL_LENGTH_INVALID);
+        }
+        match d.kind {
+            kind::DATA_BLOCK => push_range(segs, d.addr, l),
+            kind::BIT_BUCKET if bit_bucket_ok => push_skip(segs, l),
+            _ => return Err(Status::SGL_DESCRIPTOR_TYPE_INVALID),
+        }
+        Ok(())
+    };
+
+    match first.kind {
+        kind::DATA_BLOCK | kind::BIT_BUCKET => data(&first, &mut segs, &mut total)?,
+        kind::SEGMENT | kind::LAST_SEGMENT => {
+            let mut seg = first;
+            let mut raw = vec![0u8; MAX_SGL_DESCRIPTORS * SGL_DESC_SIZE];
+            loop {
+                if seg.subtype != 0 {
+                    return Err(Status::SGL_DESCRIPTOR_TYPE_INVALID);
+                }
+                if seg.len == 0 || seg.len as usize % SGL_DESC_SIZE != 0 {
+                    return Err(Status::INVALID_SGL_SEGMENT_DESCRIPTOR);
+                }
+                let n = seg.len as usize / SGL_DESC_SIZE;
+                count = count.saturating_add(n);
+                if count > MAX_SGL_DESCRIPTORS {
+                    return Err(Status::INVALID_NUM_SGL_DESCRIPTORS);
+                }
+                let buf = &mut raw[..n * SGL_DESC_SIZE];
+                mem.read(seg.addr, buf)
+                    .map_err(|_| Status::DATA_TRANSFER_ERROR)?;
+                let mut next = None;
+                for i in 0..n {
+                    let mut one = [0u8; SGL_DESC_SIZE];
+                    one.copy_from_slice(&buf[i * SGL_DESC_SIZE..(i + 1) * SGL_DESC_SIZE]);
+                    let d = SglDesc::parse(&one);
+                    match d.kind {
+                        kind::SEGMENT | kind::LAST_SEGMENT => {
+                            if seg.kind == kind::LAST_SEGMENT || i != n - 1 {
+                                return Err(Status::INVALID_SGL_SEGMENT_DESCRIPTOR);
+                            }
+                            next = Some(d);
+                        }
+                        _ => data(&d, &mut segs, &mut total)?,
+                    }
+                }
+                if seg.kind == kind::LAST_SEGMENT {
+                    break;
+                }
+                match next {
+                    Some(d) => seg = d,
+                    None => return Err(Status::INVALID_SGL_SEGMENT_DESCRIPTOR),
+                }
+            }
+        }
+        _ => return Err(Status::SGL_DESCRIPTOR_TYPE_INVALID),
+    }
+    if total != len {
+        return Err(Status::DATA_SGL_LENGTH_INVALID);
+    }
+    Ok(Transfer { segs })
+}
+
+impl Transfer {
+    /// Total length including skipped bytes.
+    pub fn len(&self) -> u64 {
+        self.segs
+            .iter()
+            .map(|s| match s {
+                Seg::Data(r) => r.len,
+                Seg::Skip(l) => *l,
+            })
+            .sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Runs of guest ranges separated by bit buckets, each with its byte
+    /// offset inside the transfer.
+    pub fn runs(&self) -> Vec<(u64, Vec<GuestRange>)> {
+        let mut out: Vec<(u64, Vec<GuestRange>)> = Vec::new();
+        let mut pos = 0u64;
+        let mut cur: Option<(u64, Vec<GuestRange>)> = None;
+        for s in &self.segs {
+            match s {
+                Seg::Data(r) => {
+                    cur.get_or_insert_with(|| (pos, Vec::new())).1.push(*r);
+                    pos += r.len;
+                }
+                Seg::Skip(l) => {
+                    if let Some(c) = cur.take() {
+                        out.push(c);
+                    }
+                    pos += l;
+                }
+            }
+        }
+        if let Some(c) = cur.take() {
+            out.push(c);
+        }
+        out
+    }
+
+    /// Copy `data` to the guest (controller to host), skipping bit buckets.
+    pub fn write_to_guest(&self, mem: &mut dyn GuestMemory, data: &[u8]) -> Result<(), Status> {
+        let mut pos = 0usize;
+        for s in &self.segs {
+            match *s {
+                Seg::Data(r) => {
+                    let end = pos.saturating_add(r.len as usize).min(data.len());
+                    if pos < end {
+                        mem.write(r.addr, &data[pos..end])
+                            .map_err(|_| Status::DATA_TRANSFER_ERROR)?;
+                    }
+                    pos = end;
+                }
+                Seg::Skip(l) => pos = pos.saturating_add(l as usize).min(data.len()),
+            }
+        }
+        Ok(())
+    }
+
+    /// Copy guest data into `buf` (host to controller).
+    pub fn read_from_guest(&self, mem: &mut dyn GuestMemory, buf: &mut [u8]) -> Result<(), Status> {
+        let mut pos = 0usize;
+        for s in &self.segs {
+            match *s {
+                Seg::Data(r) => {
+                    let end = pos.saturating_add(r.len as usize).min(buf.len());
+                    if pos < end {
+                        mem.read(r.addr, &mut buf[pos..end])
+                            .map_err(|_| Status::DATA_TRANSFER_ERROR)?;
+                    }
+                    pos = end;
+                }
+                Seg::Skip(l) => pos = pos.saturating_add(l as usize).min(buf.len()),
+            }
+        }
+        Ok(())
+    }
+}
