@@ -142,6 +142,15 @@ impl ErrorRecovery {
         self.panic_id = 0;
     }
 
+    /// The current panic ID, else the most recent previous one, else 0.
+    pub fn last_panic_id(&self) -> u64 {
+        if self.panic_id != 0 {
+            self.panic_id
+        } else {
+            self.prev[0]
+        }
+    }
+
     /// A reset ends the panic in progress.
     pub fn reset(&mut self) {
         if self.panic_id != 0 {

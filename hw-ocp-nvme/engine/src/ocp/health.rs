@@ -245,7 +245,8 @@ pub struct HealthModel {
     energy_mws: u128,
     last_power_mw: u32,
     max_avg_power_w: u16,
-    spare_override: Option<u8>,
+    /// (Available Spare set at runtime, grown bad blocks at that time).
+    spare_override: Option<(u8, u64)>,
     temp_events: Vec<TempEvent>,
 }
 
@@ -327,7 +328,9 @@ impl HealthModel {
         self.cfg = cfg;
         match name {
             "percentage-used" => self.set_percentage_used(cfg.percentage_used),
-            "available-spare" => self.spare_override = Some(cfg.available_spare),
+            "available-spare" => {
+                self.spare_override = Some((cfg.available_spare, self.grown_bad_blocks()))
+            }
             "capacitor-health" => {
                 self.cap_reported = cfg.capacitor_health;
                 self.cap_defect = false;
@@ -401,18 +404,15 @@ impl HealthModel {
 
     /// NVMe Available Spare in percent.
     pub fn available_spare(&self) -> u8 {
-        if let Some(s) = self.spare_override {
-            return s;
-        }
-        let used = self.grown_bad_blocks().saturating_mul(100) / self.spare_blocks;
-        self.cfg
-            .available_spare
-            .saturating_sub(u8::try_from(used).unwrap_or(u8::MAX))
+        let (base, grown_before) = self.spare_override.unwrap_or((self.cfg.available_spare, 0));
+        let grown = self.grown_bad_blocks().saturating_sub(grown_before);
+        let used = grown.saturating_mul(100) / self.spare_blocks;
+        base.saturating_sub(u8::try_from(used).unwrap_or(u8::MAX))
     }
 
     /// Forces Available Spare (error injection "no more NAND spares").
     pub fn force_spare(&mut self, v: u8) {
-        self.spare_override = Some(v.min(100));
+        self.spare_override = Some((v.min(100), self.grown_bad_blocks()));
     }
 
     /// System data percent used (system area wears at half the rate).
@@ -765,6 +765,12 @@ mod tests {
         assert!(m.end_of_life());
         assert!(m.set_property("available-spare", 101).is_err());
         assert_eq!(m.available_spare(), 3);
+        // Wear keeps eating into a spare set at runtime.
+        m.set_property("available-spare", 50).unwrap();
+        let raw = m.raw_capacity as u128;
+        m.advance(&inputs(0, 0), 0);
+        m.advance(&inputs(raw * 100, 0), 1);
+        assert!(m.available_spare() < 50);
     }
 
     #[test]

@@ -13,7 +13,7 @@
 //! |---|---|
 //! | device realize | [`HealthConfig::validate`], then [`OcpState::new`] |
 //! | Get Log Page, LID C0h–C7h, C9h (UUID index 0 or the OCP UUID's) | [`OcpState::log_page`] → whole page; the engine applies LPO, NUMD and RAE |
-//! | Get Log Page 07h with "create" / 08h | [`OcpState::telemetry_data_area1`] → Data Area 1 (multiple of 512 bytes, set DA1LB = len / 512) |
+//! | Get Log Page 07h with "create" / 08h | [`OcpState::telemetry_log`] → whole log (header + Data Area 1), or [`OcpState::telemetry_data_area1`] alone (multiple of 512 bytes: set DA1LB = DA2LB = DA3LB = len / 512, nvme-cli reads up to DA3LB) |
 //! | Get / Set Features FID C0h–C9h | [`OcpState::feature_data_len`] to size the transfer, then [`OcpState::get_feature`] / [`OcpState::set_feature`] |
 //! | before executing any command | [`OcpState::injection`] → status to fail with, added latency, timeout, panic (set CSTS.CFS) |
 //! | I/O completion (read, write, deallocate) | [`OcpState::record_latency`] |
@@ -484,6 +484,21 @@ impl OcpState {
         telemetry::data_area1(self, stats, now_ns)
     }
 
+    /// A whole NVMe telemetry log 07h (host-initiated, call on "create") or
+    /// 08h (controller-initiated): header with the OCP reason identifier,
+    /// then Data Area 1. The engine supplies the generation numbers and
+    /// applies LPO/NUMD.
+    pub fn telemetry_log(
+        &mut self,
+        lid: u8,
+        stats: &DeviceStats,
+        now_ns: u64,
+        generation: &telemetry::TelemetryGeneration,
+    ) -> Vec<u8> {
+        let da1 = self.telemetry_data_area1(stats, now_ns);
+        telemetry::telemetry_log(&da1, lid, generation, self.recovery.last_panic_id())
+    }
+
     /// Bytes the engine transfers for Get (`set == false`) or Set Features of
     /// `fid` with `cdw11`: C0h Get 4064 (127 × 32), C0h Set 32 × CDW11[6:0],
     /// C5h 4096 both ways, 0 otherwise.
@@ -849,6 +864,111 @@ mod tests {
         assert_eq!(s.injection(CommandKind::Write, 0).status, None);
         s.set_feature(0xc2, 3 << 30, false, &[], 0).unwrap();
         assert_eq!(s.write_policy(), WritePolicy::Normal);
+    }
+
+    fn xorshift(seed: &mut u64) -> u64 {
+        *seed ^= *seed << 13;
+        *seed ^= *seed >> 7;
+        *seed ^= *seed << 17;
+        *seed
+    }
+
+    #[test]
+    fn no_panic_on_any_guest_input() {
+        let mut s = state();
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let st = stats();
+        for i in 0..3000u64 {
+            let fid = 0xbf + (xorshift(&mut seed) % 12) as u8;
+            let cdw11 = match i % 3 {
+                0 => xorshift(&mut seed) as u32,
+                1 => (xorshift(&mut seed) % 256) as u32,
+                _ => ((xorshift(&mut seed) % 4) as u32) << 30,
+            };
+            let len = (xorshift(&mut seed) % 4200) as usize;
+            let data: Vec<u8> = (0..len).map(|_| xorshift(&mut seed) as u8).collect();
+            let save = i % 2 == 0;
+            let _ = s.set_feature(fid, cdw11, save, &data, i);
+            let _ = s.get_feature(fid, (i % 9) as u8, cdw11);
+            let kind = [
+                CommandKind::Read,
+                CommandKind::Write,
+                CommandKind::Deallocate,
+                CommandKind::OtherIo,
+                CommandKind::Admin,
+            ][(i % 5) as usize];
+            let _ = s.injection(kind, i);
+            if s.cfs() {
+                s.record_controller_reset();
+            }
+            s.record_latency(LatencyClass::Read, xorshift(&mut seed), i * 1_000_000);
+        }
+        for lid in 0..=255u8 {
+            let _ = s.log_page(lid, &st, 5);
+        }
+        let _ = s.telemetry_data_area1(&st, 6);
+    }
+
+    #[test]
+    fn no_overflow_on_extreme_values() {
+        let cfg = HealthConfig {
+            percentage_used: 255,
+            rated_pe_cycles: 100_000,
+            write_amplification_pct: 2000,
+            media_errors: u64::MAX,
+            bad_user_blocks: u32::MAX,
+            bad_system_blocks: u32::MAX,
+            total_media_dies: 4096,
+            die_failure_tolerance: 4095,
+            overprovisioning_pct: 100,
+            max_power_w: 127,
+            min_power_w: 1,
+            ..HealthConfig::default()
+        };
+        assert_eq!(cfg.validate(), Ok(()));
+        let id = DeviceIdentity {
+            capacity_bytes: u64::MAX,
+            ..DeviceIdentity::default()
+        };
+        let mut s = OcpState::new(&cfg, &id);
+        let st = DeviceStats {
+            host_bytes_written: u128::MAX,
+            host_bytes_read: u128::MAX,
+            host_read_commands: u128::MAX,
+            host_write_commands: u128::MAX,
+            controller_busy_minutes: u128::MAX,
+            power_cycles: u64::MAX,
+            power_on_seconds: u64::MAX,
+            unsafe_shutdowns: u64::MAX,
+            incomplete_shutdowns: u32::MAX,
+            media_errors: u64::MAX,
+            error_log_entries: u64::MAX,
+            pcie_correctable_errors: u64::MAX,
+            pcie_link_retrainings: u64::MAX,
+            power_state_changes: u64::MAX,
+            nvme_power_state: u8::MAX,
+            unaligned_io: u64::MAX,
+            command_timeouts: u32::MAX,
+            plp_start_count: u64::MAX,
+            total_nuse: u64::MAX,
+            used_bytes: u64::MAX,
+            active_namespaces: u32::MAX,
+            outstanding_admin_commands: u32::MAX,
+            deallocated_lbas: u64::MAX,
+            perst_events: u64::MAX,
+            timestamp_ms: u64::MAX,
+        };
+        for now in [0, 1, u64::MAX / 2, u64::MAX] {
+            for lid in LOG_IDS {
+                assert!(s.log_page(lid, &st, now).is_some());
+            }
+            let _ = s.telemetry_data_area1(&st, now);
+            let _ = s.smart_log(&st);
+            s.record_latency(LatencyClass::Write, u64::MAX, now);
+            let _ = s.injection(CommandKind::Write, now);
+        }
+        s.record_power_cycle(u64::MAX);
+        let _ = s.log_page(0xc0, &DeviceStats::default(), 0);
     }
 
     #[test]

@@ -359,6 +359,53 @@ pub fn data_area1(s: &OcpState, st: &DeviceStats, now_ns: u64) -> Vec<u8> {
     w.finish()
 }
 
+/// Generation and availability fields of the NVMe telemetry log header,
+/// which the engine owns.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TelemetryGeneration {
+    /// IEEE OUI Identifier (Identify Controller IEEE), bytes 5–7.
+    pub ieee_oui: [u8; 3],
+    /// Telemetry Host-Initiated Data Generation Number (07h byte 381).
+    pub host_generation: u8,
+    /// Telemetry Controller-Initiated Data Available (byte 382).
+    pub ctrl_available: bool,
+    /// Telemetry Controller-Initiated Data Generation Number (byte 383).
+    pub ctrl_generation: u8,
+}
+
+/// A whole NVMe telemetry log 07h or 08h (NVMe Base 2.0 §5.16.1.8/9): the
+/// 512-byte header followed by Data Area 1. Data Areas 2 and 3 are empty, so
+/// their last blocks equal Data Area 1's (nvme-cli reads up to Data Area 3
+/// Last Block). The OCP Reason Identifier (nvme-cli
+/// `nvme_ocp_telemetry_reason_id`, bytes 384–511) names the last panic, or
+/// the host request.
+pub fn telemetry_log(da1: &[u8], lid: u8, g: &TelemetryGeneration, last_panic_id: u64) -> Vec<u8> {
+    let blocks = u16::try_from(da1.len().div_ceil(512)).unwrap_or(u16::MAX);
+    let mut w = LeWriter::new(512 + usize::from(blocks) * 512);
+    w.u8(0, lid)
+        .bytes(5, &g.ieee_oui)
+        .u16(8, blocks)
+        .u16(10, blocks)
+        .u16(12, blocks)
+        .u32(16, 0);
+    if lid == 0x07 {
+        w.u8(381, g.host_generation);
+    }
+    w.u8(382, u8::from(g.ctrl_available))
+        .u8(383, g.ctrl_generation);
+    let reason = if last_panic_id != 0 {
+        format!("PANIC {last_panic_id:016X}")
+    } else if lid == 0x07 {
+        "HOST-INITIATED".to_string()
+    } else {
+        "NO PANIC".to_string()
+    };
+    w.ascii(384, 64, reason.as_bytes(), 0)
+        .u8(384 + 74, 0x04) // valid_flags: error ID valid
+        .bytes(512, da1);
+    w.finish()
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::tests_common::*;
@@ -472,6 +519,28 @@ mod tests {
         s.set_feature(0xc8, 0, false, &[], 0).unwrap();
         let da1 = s.telemetry_data_area1(&st, 0);
         assert!(u64at(&da1, 104) < size as u64 / 4);
+    }
+
+    #[test]
+    fn whole_log_header_like_nvme_cli() {
+        let mut s = state();
+        let g = TelemetryGeneration {
+            ieee_oui: [0x52, 0x54, 0x00],
+            host_generation: 3,
+            ctrl_available: false,
+            ctrl_generation: 0,
+        };
+        let log = s.telemetry_log(0x07, &stats(), 0, &g);
+        assert_eq!(log[0], 0x07); // LogIdentifier
+        assert_eq!(&log[5..8], &[0x52, 0x54, 0x00]); // IEEE
+        let da1lb = u16::from_le_bytes([log[8], log[9]]) as usize;
+        let da3lb = u16::from_le_bytes([log[12], log[13]]) as usize;
+        // get_telemetry_log_page_data: full_size = dalb3 * 512 + 512
+        assert_eq!(da3lb * 512 + 512, log.len());
+        assert_eq!(da1lb, da3lb);
+        assert_eq!(log[381], 3); // host_initiated_gen_number
+        assert_eq!(&log[384..398], b"HOST-INITIATED"); // reason_id.error_id
+        assert_eq!(&log[512 + 16..512 + 32], &DA1_GUID);
     }
 
     #[test]
