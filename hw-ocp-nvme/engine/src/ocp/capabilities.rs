@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-//! Log page C4h, Device Capabilities (OCP Datacenter NVMe SSD 2.0 §4.5.5),
+//! Log page C4h, Device Capabilities (OCP Datacenter NVMe SSD Specification 2.0,
+//! "Device Capabilities Log Page", requirements DCLP-x),
 //! log page version 1.
 //!
 //! Layout (nvme-cli 2.13 `struct ocp_device_capabilities_log_page`, 4096

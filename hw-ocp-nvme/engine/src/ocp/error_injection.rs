@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-//! Feature C0h, Error Injection (OCP Datacenter NVMe SSD 2.0 §4.8.1, types
+//! Feature C0h, Error Injection (OCP Datacenter NVMe SSD Specification 2.0,
+//! "Error Injection" Set/Get Features, requirements ERRI-x; types
 //! extended through 2.6).
 //!
 //! Set Features: CDW11[6:0] = number of entries (at most 127), data = that

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-//! Log page C1h, Error Recovery (OCP Datacenter NVMe SSD 2.0 §4.5.2,
+//! Log page C1h, Error Recovery (OCP Datacenter NVMe SSD Specification 2.0,
+//! "Error Recovery Log Page", requirements EREC-x;
 //! panic count and previous panic IDs from 2.5), log page version 3.
 //!
 //! Layout (nvme-cli 2.13 `struct ocp_error_recovery_log_page`, 512 bytes):

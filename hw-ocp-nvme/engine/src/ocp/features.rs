@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-//! OCP features C1h–C4h and C6h–C9h (OCP Datacenter NVMe SSD 2.0 §4.8
-//! "Set/Get Features", 2.5 adds C8h and C9h), with NVMe Get Features select
-//! semantics (NVMe Base 2.0 §5.27.1: SEL 0 current, 1 default, 2 saved,
+//! OCP features C1h–C4h and C6h–C9h (OCP Datacenter NVMe SSD Specification 2.0,
+//! "Set Features Identifiers"; 2.5 adds C8h and C9h), with NVMe Get Features select
+//! semantics (NVMe Base 2.0, Get Features "Select": SEL 0 current, 1 default, 2 saved,
 //! 3 supported capabilities) and saveable values that survive a power cycle.
 //!
 //! Feature C0h (Error Injection) is in [`super::error_injection`], C5h
@@ -213,7 +213,7 @@ impl FeatureStore {
     }
 }
 
-/// FID C1h Clear Firmware Update History (OCP 2.0 §4.8.2, obsolete in 2.5
+/// FID C1h Clear Firmware Update History (OCP 2.0 "Clear Firmware Update History", obsolete in 2.5
 /// but still sent by `nvme ocp clear-fw-activate-history`): CDW11 bit 31 = 1
 /// clears the C2h log. Not saveable; Get returns 0.
 pub mod clear_fw_history {
@@ -221,7 +221,7 @@ pub mod clear_fw_history {
     pub const FID: u8 = 0xc1;
 }
 
-/// FID C2h EOL/PLP Failure Mode (OCP 2.0 §4.8.3): CDW11[31:30] = 1 read-only
+/// FID C2h EOL/PLP Failure Mode (OCP 2.0 "EOL/PLP Failure Mode"): CDW11[31:30] = 1 read-only
 /// mode, 2 write-through mode, 3 normal mode; 0 restores the default
 /// (nvme-cli: "[0-3]: default/rom/wtm/normal"). Get DW0[1:0] = the mode
 /// (nvme-cli prints DW0 through `eol_plp_failure_mode_to_string`).
@@ -251,14 +251,14 @@ pub mod eol_plp {
     }
 }
 
-/// FID C3h Clear PCIe Correctable Error Counters (OCP 2.0 §4.8.4): CDW11
+/// FID C3h Clear PCIe Correctable Error Counters (OCP 2.0 "Clear PCIe Correctable Error Counters"): CDW11
 /// bit 31 = 1 clears the C0h PCIe Correctable Error Count. Not saveable.
 pub mod clear_pcie {
     /// Feature identifier.
     pub const FID: u8 = 0xc3;
 }
 
-/// FID C4h Enable IEEE1667 Silo (OCP 2.0 §4.8.5): CDW11 bit 31 enables.
+/// FID C4h Enable IEEE1667 Silo (OCP 2.0 "Enable IEEE1667 Silo"): CDW11 bit 31 enables.
 /// Get DW0[2:0] = 1 when enabled (nvme-cli `ieee1667_get_cq_entry.enabled`).
 /// Saveable. The emulation has no IEEE 1667 silo behind it (see C5h): the
 /// value is stored and reported, nothing else changes.
@@ -277,7 +277,7 @@ pub mod ieee1667 {
     }
 }
 
-/// FID C6h PLP Health Check Interval (OCP 2.0 §4.8.7): CDW11[31:16] =
+/// FID C6h PLP Health Check Interval (OCP 2.0 "PLP Health Check Interval"): CDW11[31:16] =
 /// interval in minutes between capacitor health checks (0 = no periodic
 /// check). Get DW0[31:16] the same. Saveable. The C0h Capacitor Health value
 /// is refreshed at each check.
@@ -298,7 +298,7 @@ pub mod plp_interval {
     }
 }
 
-/// FID C7h DSSD Power State (OCP 2.0 §4.8.8): CDW11[6:0] = power state in
+/// FID C7h DSSD Power State (OCP 2.0 "DSSD Power State"): CDW11[6:0] = power state in
 /// watts (nvme-cli "DSSD Power State to set in watts"), CDW11[31:7] reserved.
 /// Valid states are every whole watt from the C4h Minimum Valid DSSD Power
 /// State to the maximum; others fail with Invalid Field. Get DW0 = watts.
@@ -322,7 +322,7 @@ pub mod dssd_power_state {
     }
 }
 
-/// FID C8h Telemetry Profile (OCP 2.5 §4.8.9): CDW11[7:0] = Telemetry
+/// FID C8h Telemetry Profile (OCP 2.5 "Telemetry Profile"): CDW11[7:0] = Telemetry
 /// Profile Select; this device supports profiles 0 (basic statistics) and 1
 /// (adds vendor statistics). Saveable (nvme-cli sets it with SV = 1).
 /// Get DW0[7:0] = profile.
@@ -342,7 +342,8 @@ pub mod telemetry_profile {
     }
 }
 
-/// FID C9h DSSD Asynchronous Event Configuration (OCP 2.5 §4.8.10): CDW11
+/// FID C9h DSSD Asynchronous Event Configuration (OCP 2.5 "DSSD Asynchronous Event
+/// Configuration"): CDW11
 /// bit 0 = Enable Panic Notices. When set, a device panic queues a vendor
 /// specific asynchronous event pointing at log C1h. Get DW0 bit 0. Saveable.
 pub mod async_event {

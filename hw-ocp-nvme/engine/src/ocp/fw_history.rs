@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 //! Log page C2h, Firmware Activation History (OCP Datacenter NVMe SSD 2.0
-//! §4.5.3), log page version 1.
+//! "Firmware Activation History Log Page", requirements FAHL-x), log page version 1.
 //!
 //! Layout (nvme-cli 2.13 `struct fw_activation_history`, 4096 bytes):
 //! log_id (C2h) @0, valid_entries (u32) @4, 20 entries of 64 bytes @8,

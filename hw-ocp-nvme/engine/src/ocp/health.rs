@@ -13,7 +13,7 @@
 //! - NAND bytes written = host bytes written × write amplification.
 //! - Average erase count = initial wear + NAND bytes written / raw capacity;
 //!   percentage used = average erase count × 100 / rated P/E cycles
-//!   (OCP 2.6 SMART-xx "Percentage Used" follows NVMe 2.0 §5.16.1.3).
+//!   (OCP 2.6 SMART-xx "Percentage Used" follows NVMe Base 2.0 SMART / Health Information).
 //! - Grown bad blocks rise with the square of wear (2 % of all blocks at
 //!   100 % used) and eat into the spare pool (available spare).
 //! - Soft ECC corrections and read-disturb refreshes grow with bytes read,

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-//! Log page C6h, Hardware Component (OCP Datacenter NVMe SSD 2.5 §4.5.7),
+//! Log page C6h, Hardware Component (OCP Datacenter NVMe SSD Specification
+//! 2.5, "Hardware Component Log Page"),
 //! log page version 1.
 //!
 //! Layout (nvme-cli 2.13 `struct hwcomp_log`): version (u16) @0, reserved,

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-//! Log page C3h, Latency Monitor (OCP Datacenter NVMe SSD 2.0 §4.5.4, log
+//! Log page C3h, Latency Monitor (OCP Datacenter NVMe SSD Specification 2.0,
+//! "Latency Monitor Log Page", requirements LMLOG-x; log
 //! page version 4 = OCP 2.5), and its configuration, feature C5h
-//! (OCP 2.0 §4.8.6).
+//! (OCP 2.0 "Latency Monitor" Set Features).
 //!
 //! # Feature C5h data (4096 bytes, nvme-cli `struct feature_latency_monitor`)
 //! active_bucket_timer_threshold (u16, 5-minute units) @0,

@@ -25,6 +25,10 @@
 //! | periodic (e.g. each second) and SMART 02h reads | [`OcpState::advance`], [`OcpState::smart_log`] |
 //! | QMP qom-set of a health property | [`OcpState::set_health_property`] |
 //!
+//! For host-initiated telemetry the engine calls [`OcpState::telemetry_log`]
+//! when the host sets "Create Telemetry Host-Initiated Data" and serves
+//! later chunks (LPO) from that snapshot.
+//!
 //! `Identify Controller` should advertise the UUID list (CNS 17h) with
 //! [`OCP_UUID`]; OCP commands sent with UUID index 0 work identically.
 //! [`OcpState::critical_warning`], [`OcpState::temperature_k`],
@@ -62,6 +66,11 @@ pub use health::{HealthConfig, HealthModel};
 pub const OCP_UUID: [u8; 16] = [
     0xc1, 0x94, 0xd5, 0x5b, 0xe0, 0x94, 0x47, 0x94, 0xa2, 0x1d, 0x29, 0x99, 0x8f, 0x56, 0xbe, 0x6f,
 ];
+
+/// The UUID index of [`OCP_UUID`] when the engine lists it first in the
+/// Identify UUID List (nvme-cli uses the entry's position + 1). Commands with
+/// UUID index 0 must be accepted too.
+pub const OCP_UUID_INDEX: u8 = 1;
 
 /// Log identifiers served by [`OcpState::log_page`].
 pub const LOG_IDS: [u8; 9] = [0xc0, 0xc1, 0xc2, 0xc3, 0xc4, 0xc5, 0xc6, 0xc7, 0xc9];
@@ -969,6 +978,60 @@ mod tests {
         }
         s.record_power_cycle(u64::MAX);
         let _ = s.log_page(0xc0, &DeviceStats::default(), 0);
+    }
+
+    #[test]
+    fn health_evolves_with_writes_and_time() {
+        let id = DeviceIdentity {
+            capacity_bytes: 64 << 30,
+            ..DeviceIdentity::default()
+        };
+        let mut s = OcpState::new(&HealthConfig::default(), &id);
+        let mut st = stats();
+        let c0 = |s: &mut OcpState, st: &DeviceStats, now: u64| s.log_page(0xc0, st, now).unwrap();
+        let le64 = |b: &[u8], o: usize| u64::from_le_bytes(b[o..o + 8].try_into().unwrap());
+        let a = c0(&mut s, &st, 0);
+        let sm_a = s.smart_log(&st);
+        // A year of power-on time and heavy writes, one step per hour.
+        let hour = 3_600_000_000_000u64;
+        for h in 1..=24 * 365u64 {
+            st.power_on_seconds = h * 3600;
+            st.host_bytes_written += 40u128 << 30; // 40 GiB/h
+            st.host_bytes_read += 20u128 << 30;
+            s.advance(&st, h * hour);
+        }
+        let b = c0(&mut s, &st, 24 * 365 * hour);
+        let sm_b = s.smart_log(&st);
+        assert!(le64(&b, 224) > le64(&a, 224), "average erase count");
+        assert!(sm_b[5] > sm_a[5], "percentage used");
+        assert!(b[81] > a[81], "refresh counts");
+        assert!(u16::from_le_bytes([b[128], b[129]]) < 100, "capacitor aged");
+        assert!(le64(&b, 264) & 0xffff_ffff_ffff > 0, "lifetime power");
+        assert!(le64(&b, 64) > 0, "soft ECC");
+    }
+
+    #[test]
+    fn controller_reset_keeps_state_power_cycle_restores_saved() {
+        let mut s = state();
+        s.set_feature(0xc6, 7 << 16, false, &[], 0).unwrap();
+        s.record_fw_commit(&FwCommitEvent {
+            timestamp_ms: 1,
+            power_cycles: 0,
+            previous_fw: *b"1.0     ",
+            new_fw: *b"1.1     ",
+            slot: 1,
+            commit_action: 1,
+            result: 0,
+        });
+        s.record_controller_reset();
+        assert_eq!(s.get_feature(0xc6, 0, 0).unwrap().0, 7 << 16);
+        s.record_power_cycle(0);
+        assert_eq!(s.get_feature(0xc6, 0, 0).unwrap().0, 60 << 16);
+        assert_eq!(
+            s.log_page(0xc2, &stats(), 0).unwrap()[4],
+            1,
+            "history survives"
+        );
     }
 
     #[test]

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-//! NVMe SMART / Health Information (log 02h, NVMe Base 2.0 §5.16.1.3),
+//! NVMe SMART / Health Information (log 02h, NVMe Base 2.0 "SMART / Health
+//! Information"),
 //! controller scope, built from the same stats and health model as C0h.
 //!
 //! The OCP telemetry Data Area 1 embeds a copy (nvme-cli

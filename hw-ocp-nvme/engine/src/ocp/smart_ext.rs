@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 //! Log page C0h, SMART / Health Information Extended (OCP Datacenter NVMe
-//! SSD 2.0 §4.5.1 "SMART-1" ff., log page version 5 = OCP 2.6 fields).
+//! SSD Specification 2.0, "SMART / Health Information Extended",
+//! requirements SMART-1 ff.; log page version 5 = OCP 2.6 fields).
 //!
 //! Layout: nvme-cli 2.13 `struct ocp_smart_extended_log`
 //! (`plugins/ocp/ocp-smart-extended-log.h`), 512 bytes; offsets are in

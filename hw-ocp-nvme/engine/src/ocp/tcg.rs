@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-//! Log page C7h, TCG Configuration (OCP Datacenter NVMe SSD 2.5 §4.5.8),
+//! Log page C7h, TCG Configuration (OCP Datacenter NVMe SSD Specification 2.5,
+//! "TCG Configuration Log Page"),
 //! log page version 1.
 //!
 //! Layout (nvme-cli 2.13 `struct tcg_configuration_log`, 512 bytes): state

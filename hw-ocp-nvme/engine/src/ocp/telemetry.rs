@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 //! OCP telemetry: log page C9h, Telemetry String Log (OCP Datacenter NVMe
-//! SSD 2.5 §4.5.9, version 1), and the OCP Data Area 1 carried by the NVMe
+//! SSD Specification 2.5, "Telemetry String Log Page", version 1), and the OCP Data Area 1 carried by the NVMe
 //! Telemetry Host-Initiated (07h) and Controller-Initiated (08h) logs
-//! (OCP 2.5 §4.9), which `nvme ocp internal-log` decodes.
+//! (OCP 2.5 "Telemetry"), which `nvme ocp internal-log` decodes.
 //!
 //! # C9h layout (nvme-cli `struct telemetry_str_log_format`)
 //! Header of 432 bytes: log_page_version @0, GUID @16, string log size
@@ -373,7 +373,8 @@ pub struct TelemetryGeneration {
     pub ctrl_generation: u8,
 }
 
-/// A whole NVMe telemetry log 07h or 08h (NVMe Base 2.0 §5.16.1.8/9): the
+/// A whole NVMe telemetry log 07h or 08h (NVMe Base 2.0 "Telemetry Host-Initiated" /
+/// "Telemetry Controller-Initiated"): the
 /// 512-byte header followed by Data Area 1. Data Areas 2 and 3 are empty, so
 /// their last blocks equal Data Area 1's (nvme-cli reads up to Data Area 3
 /// Last Block). The OCP Reason Identifier (nvme-cli

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 //! Log page C5h, Unsupported Requirements (OCP Datacenter NVMe SSD 2.0
-//! §4.5.6), log page version 1.
+//! "Unsupported Requirements Log Page"), log page version 1.
 //!
 //! Layout (nvme-cli 2.13 `struct unsupported_requirement_log`, 4096 bytes):
 //! unsupported_count (u16) @0, 253 requirement IDs of 16 ASCII bytes
