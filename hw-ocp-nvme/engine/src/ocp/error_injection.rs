@@ -3,7 +3,7 @@
 //! "Error Injection" Set/Get Features, requirements ERRI-x; types
 //! extended through 2.6).
 //!
-//! Set Features: CDW11[6:0] = number of entries (at most 127), data = that
+//! Set Features: CDW11\[6:0\] = number of entries (at most 127), data = that
 //! many 32-byte entries (nvme-cli `struct erri_entry`):
 //!
 //! | bytes | field |
@@ -13,7 +13,7 @@
 //! | 3:2 | error injection type (1–22, nvme-cli `enum erri_type`) |
 //! | 31:4 | type specific; for panic types bytes 5:4 = NRTDP, the number of reads to trigger the device panic (0 = next command) |
 //!
-//! A Set replaces the whole list (0 entries clears it). Get Features: DW0[6:0]
+//! A Set replaces the whole list (0 entries clears it). Get Features: DW0\[6:0\]
 //! = entries still armed, data = 127 entries (4064 bytes). Not saveable:
 //! injections end at power cycle.
 //!

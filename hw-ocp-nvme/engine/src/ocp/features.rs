@@ -221,9 +221,9 @@ pub mod clear_fw_history {
     pub const FID: u8 = 0xc1;
 }
 
-/// FID C2h EOL/PLP Failure Mode (OCP 2.0 "EOL/PLP Failure Mode"): CDW11[31:30] = 1 read-only
+/// FID C2h EOL/PLP Failure Mode (OCP 2.0 "EOL/PLP Failure Mode"): CDW11\[31:30\] = 1 read-only
 /// mode, 2 write-through mode, 3 normal mode; 0 restores the default
-/// (nvme-cli: "[0-3]: default/rom/wtm/normal"). Get DW0[1:0] = the mode
+/// (nvme-cli: "[0-3]: default/rom/wtm/normal"). Get DW0\[1:0\] = the mode
 /// (nvme-cli prints DW0 through `eol_plp_failure_mode_to_string`).
 /// Saveable. The mode applies once the media reached end of life or the PLP
 /// circuit failed.
@@ -259,7 +259,7 @@ pub mod clear_pcie {
 }
 
 /// FID C4h Enable IEEE1667 Silo (OCP 2.0 "Enable IEEE1667 Silo"): CDW11 bit 31 enables.
-/// Get DW0[2:0] = 1 when enabled (nvme-cli `ieee1667_get_cq_entry.enabled`).
+/// Get DW0\[2:0\] = 1 when enabled (nvme-cli `ieee1667_get_cq_entry.enabled`).
 /// Saveable. The emulation has no IEEE 1667 silo behind it (see C5h): the
 /// value is stored and reported, nothing else changes.
 pub mod ieee1667 {
@@ -277,9 +277,9 @@ pub mod ieee1667 {
     }
 }
 
-/// FID C6h PLP Health Check Interval (OCP 2.0 "PLP Health Check Interval"): CDW11[31:16] =
+/// FID C6h PLP Health Check Interval (OCP 2.0 "PLP Health Check Interval"): CDW11\[31:16\] =
 /// interval in minutes between capacitor health checks (0 = no periodic
-/// check). Get DW0[31:16] the same. Saveable. The C0h Capacitor Health value
+/// check). Get DW0\[31:16\] the same. Saveable. The C0h Capacitor Health value
 /// is refreshed at each check.
 pub mod plp_interval {
     /// Feature identifier.
@@ -298,8 +298,8 @@ pub mod plp_interval {
     }
 }
 
-/// FID C7h DSSD Power State (OCP 2.0 "DSSD Power State"): CDW11[6:0] = power state in
-/// watts (nvme-cli "DSSD Power State to set in watts"), CDW11[31:7] reserved.
+/// FID C7h DSSD Power State (OCP 2.0 "DSSD Power State"): CDW11\[6:0\] = power state in
+/// watts (nvme-cli "DSSD Power State to set in watts"), CDW11\[31:7\] reserved.
 /// Valid states are every whole watt from the C4h Minimum Valid DSSD Power
 /// State to the maximum; others fail with Invalid Field. Get DW0 = watts.
 /// Saveable. The state caps modelled power and heat (C0h Current Max
@@ -322,10 +322,10 @@ pub mod dssd_power_state {
     }
 }
 
-/// FID C8h Telemetry Profile (OCP 2.5 "Telemetry Profile"): CDW11[7:0] = Telemetry
+/// FID C8h Telemetry Profile (OCP 2.5 "Telemetry Profile"): CDW11\[7:0\] = Telemetry
 /// Profile Select; this device supports profiles 0 (basic statistics) and 1
 /// (adds vendor statistics). Saveable (nvme-cli sets it with SV = 1).
-/// Get DW0[7:0] = profile.
+/// Get DW0\[7:0\] = profile.
 pub mod telemetry_profile {
     use super::Status;
     /// Feature identifier.

@@ -44,7 +44,7 @@
 //! The index order of the timestamp and measured-latency arrays is the one
 //! nvme-cli's printer uses (`[3-i][READ-1]`). Active Latency Configuration
 //! bit n enables maximum/timestamp recording for element n of those
-//! [4]\[3\] arrays in row-major order; a new maximum is stamped only when the
+//! \[4\]\[3\] arrays in row-major order; a new maximum is stamped only when the
 //! minimum window has elapsed since that element's previous stamp.
 
 use super::wire::{guid_le, rd_u16, rd_u8, LeWriter};

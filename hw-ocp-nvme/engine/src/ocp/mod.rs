@@ -509,7 +509,7 @@ impl OcpState {
     }
 
     /// Bytes the engine transfers for Get (`set == false`) or Set Features of
-    /// `fid` with `cdw11`: C0h Get 4064 (127 × 32), C0h Set 32 × CDW11[6:0],
+    /// `fid` with `cdw11`: C0h Get 4064 (127 × 32), C0h Set 32 × CDW11\[6:0\],
     /// C5h 4096 both ways, 0 otherwise.
     pub fn feature_data_len(fid: u8, set: bool, cdw11: u32) -> usize {
         match fid {
