@@ -41,6 +41,7 @@
 //! | 21 critical temperature event | temperature above CCTEMP |
 //! | 22 die offline | C0h media dies offline + 1 |
 
+use super::telemetry::{injected_data, CLASS_MEDIA};
 use super::wire::{rd_u16, rd_u32, LeWriter};
 use super::{CommandKind, Injection, NvmeStatus, OcpState, Status};
 
@@ -239,9 +240,11 @@ fn fire(
             c.uncorrectable_reads = c.uncorrectable_reads.saturating_add(1);
             if e.kind == 7 {
                 c.xor_recoveries = c.xor_recoveries.saturating_add(1);
+                s.events.push(CLASS_MEDIA, 0x0000, &injected_data(e.kind));
             } else {
                 c.sys_uncorr_read = c.sys_uncorr_read.saturating_add(1);
             }
+            s.events.push(CLASS_MEDIA, 0x0001, &injected_data(e.kind));
             inj.status = Some(NvmeStatus::UNRECOVERED_READ_ERROR);
             true
         }
@@ -297,7 +300,7 @@ fn fire(
         22 => {
             let dies = s.health.cfg.total_media_dies;
             c.dies_offline = c.dies_offline.saturating_add(1).min(dies);
-            s.events.push_common(super::telemetry::CLASS_MEDIA, 0x0000);
+            s.events.push(CLASS_MEDIA, 0x0005, &injected_data(e.kind));
             true
         }
         _ => false,
@@ -387,6 +390,13 @@ mod tests {
         assert_eq!(s.injection(CommandKind::Read, 0).status, None);
         assert_eq!(s.get_feature(FID, 0, 0).unwrap().0, 0);
         assert_eq!(s.counters.uncorrectable_reads, 1);
+        // Telemetry event FIFO: XOR recovery + uncorrectable media error,
+        // VU data naming injection type 7.
+        let ev = s.events.events();
+        let last = &ev[ev.len() - 1];
+        assert_eq!((last.class, last.id), (CLASS_MEDIA, 0x0001));
+        assert_eq!(last.data, vec![0x00, 0x80, 7, 0]);
+        assert_eq!(ev[ev.len() - 2].id, 0x0000);
     }
 
     #[test]

@@ -140,7 +140,7 @@ pub const VENDOR_STATS: [(u16, &str); 7] = [
 ];
 
 /// Event names in C9h.
-pub const EVENT_STRINGS: [(u8, u16, &str); 11] = [
+pub const EVENT_STRINGS: [(u8, u16, &str); 13] = [
     (
         CLASS_TIMESTAMP,
         0x0000,
@@ -170,9 +170,36 @@ pub const EVENT_STRINGS: [(u8, u16, &str); 11] = [
         0x0002,
         "Composite Temp Increases to CCTEMP",
     ),
-    (CLASS_MEDIA, 0x0000, "Media Die Offline"),
+    (CLASS_MEDIA, 0x0000, "XOR Recovery Invoked"),
+    (CLASS_MEDIA, 0x0001, "Uncorrectable Media Error"),
+    (CLASS_MEDIA, 0x0005, "Plane Failure Event (die offline)"),
     (CLASS_MEDIA_WEAR, 0x0000, "Percentage Used Changed"),
 ];
+
+/// Vendor-unique event identifier carried in the data of events caused by
+/// error injection (FID C0h); the two bytes after it are the injection type.
+pub const VU_EVENT_INJECTED: u16 = 0x8000;
+
+/// VU event names in C9h (class, VU event identifier, name).
+pub const VU_EVENT_STRINGS: [(u8, u16, &str); 2] = [
+    (
+        CLASS_FIRMWARE_ASSERT,
+        VU_EVENT_INJECTED,
+        "Injected by Error Injection (FID C0h)",
+    ),
+    (
+        CLASS_MEDIA,
+        VU_EVENT_INJECTED,
+        "Injected by Error Injection (FID C0h)",
+    ),
+];
+
+/// Event data of an event caused by injection type `kind`.
+pub fn injected_data(kind: u16) -> [u8; 4] {
+    let id = VU_EVENT_INJECTED.to_le_bytes();
+    let k = kind.to_le_bytes();
+    [id[0], id[1], k[0], k[1]]
+}
 
 /// Name of event FIFO 1.
 pub const FIFO1_NAME: &[u8] = b"Device Events";
@@ -212,12 +239,20 @@ pub fn string_log() -> Vec<u8> {
         w.u8(0, class).u16(1, id).u8(3, len).u64(4, off);
         ev_tab.extend_from_slice(&w.finish());
     }
+    let mut vu_tab = Vec::new();
+    for (class, id, name) in VU_EVENT_STRINGS {
+        let (len, off) = ascii.add(name);
+        let mut w = LeWriter::new(16);
+        w.u8(0, class).u16(1, id).u8(3, len).u64(4, off);
+        vu_tab.extend_from_slice(&w.finish());
+    }
     let dw = |n: usize| (n / 4) as u64;
     let sits = dw(STRING_HEADER_SIZE);
     let ests = sits + dw(stat_tab.len());
     let vu_ests = ests + dw(ev_tab.len());
-    let ascts = vu_ests;
-    let total = STRING_HEADER_SIZE + stat_tab.len() + ev_tab.len() + ascii.bytes.len();
+    let ascts = vu_ests + dw(vu_tab.len());
+    let tables = stat_tab.len() + ev_tab.len() + vu_tab.len();
+    let total = STRING_HEADER_SIZE + tables + ascii.bytes.len();
     let mut w = LeWriter::new(total);
     w.u8(0, STRING_VERSION)
         .bytes(16, &STRING_GUID)
@@ -227,16 +262,14 @@ pub fn string_log() -> Vec<u8> {
         .u64(80, ests)
         .u64(88, dw(ev_tab.len()))
         .u64(96, vu_ests)
-        .u64(104, 0)
+        .u64(104, dw(vu_tab.len()))
         .u64(112, ascts)
         .u64(120, dw(ascii.bytes.len()))
         .ascii(128, 16, FIFO1_NAME, 0)
         .bytes(STRING_HEADER_SIZE, &stat_tab)
         .bytes(STRING_HEADER_SIZE + stat_tab.len(), &ev_tab)
-        .bytes(
-            STRING_HEADER_SIZE + stat_tab.len() + ev_tab.len(),
-            &ascii.bytes,
-        );
+        .bytes(STRING_HEADER_SIZE + stat_tab.len() + ev_tab.len(), &vu_tab)
+        .bytes(STRING_HEADER_SIZE + tables, &ascii.bytes);
     w.finish()
 }
 
@@ -457,6 +490,12 @@ mod tests {
         assert_eq!(
             lookup(&b, 80, 88, &[CLASS_NVME, 0x09, 0x00]).as_deref(),
             Some("CSTS.CFS Transitions from 0 to 1")
+        );
+        let mut key = vec![CLASS_MEDIA];
+        key.extend_from_slice(&VU_EVENT_INJECTED.to_le_bytes());
+        assert_eq!(
+            lookup(&b, 96, 104, &key).as_deref(),
+            Some("Injected by Error Injection (FID C0h)")
         );
     }
 
