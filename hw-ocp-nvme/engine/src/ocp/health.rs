@@ -168,6 +168,30 @@ impl HealthConfig {
         Ok(())
     }
 
+    /// Reads one property by name (for QOM getters); `None` if unknown.
+    pub fn get(&self, name: &str) -> Option<u64> {
+        Some(match name {
+            "percentage-used" => self.percentage_used.into(),
+            "rated-pe-cycles" => self.rated_pe_cycles.into(),
+            "write-amplification" => self.write_amplification_pct.into(),
+            "available-spare" => self.available_spare.into(),
+            "available-spare-threshold" => self.available_spare_threshold.into(),
+            "temperature" => self.temperature_k.into(),
+            "warning-temperature" => self.warning_temp_k.into(),
+            "critical-temperature" => self.critical_temp_k.into(),
+            "media-errors" => self.media_errors,
+            "bad-user-blocks" => self.bad_user_blocks.into(),
+            "bad-system-blocks" => self.bad_system_blocks.into(),
+            "capacitor-health" => self.capacitor_health.into(),
+            "media-dies" => self.total_media_dies.into(),
+            "die-failure-tolerance" => self.die_failure_tolerance.into(),
+            "overprovisioning" => self.overprovisioning_pct.into(),
+            "max-power" => self.max_power_w.into(),
+            "min-power" => self.min_power_w.into(),
+            _ => return None,
+        })
+    }
+
     /// Sets one property by name (as a QOM property would), validating the
     /// whole configuration; on error nothing changes.
     pub fn set(&mut self, name: &str, value: u64) -> Result<(), String> {
@@ -723,6 +747,14 @@ mod tests {
         assert_eq!(c, HealthConfig::default());
         c.set("temperature", 320).unwrap();
         assert_eq!(c.temperature_k, 320);
+        // Every property reads back what was set.
+        for name in HealthConfig::PROPERTIES {
+            let v = c.get(name).unwrap();
+            let mut d = c;
+            d.set(name, v).unwrap();
+            assert_eq!(d, c, "{name}");
+        }
+        assert_eq!(c.get("bogus"), None);
     }
 
     #[test]
