@@ -140,12 +140,10 @@ impl ErrorInjection {
         let mut list = Vec::with_capacity(n);
         for chunk in data.chunks(ENTRY_SIZE).take(n) {
             let e = ErrorInjectionEntry::from_bytes(chunk);
-            if e.kind == 0 || e.kind > MAX_TYPE {
+            if e.enabled() && (e.kind == 0 || e.kind > MAX_TYPE) {
                 return Err(Status::InvalidField);
             }
-            if e.enabled() {
-                list.push(e);
-            }
+            list.push(e);
         }
         self.reads_seen = vec![0; list.len()];
         self.entries = list;
@@ -177,7 +175,7 @@ pub(crate) fn apply(s: &mut OcpState, kind: CommandKind) -> Injection {
     let mut i = 0;
     while i < s.injection.entries.len() {
         let e = s.injection.entries[i];
-        let fired = fire(s, i, &e, kind, &mut inj);
+        let fired = e.enabled() && fire(s, i, &e, kind, &mut inj);
         if fired && e.single() {
             s.injection.entries.remove(i);
             if i < s.injection.reads_seen.len() {
@@ -376,6 +374,13 @@ mod tests {
             Err(Status::InvalidField)
         );
         assert_eq!(s.set_feature(FID, 0, false, &[], 0), Ok(0));
+        // A disabled entry is held and reported but never fires.
+        let mut data = entry(0, 0, 0).to_vec();
+        data.extend_from_slice(&entry(2, 7, 0));
+        assert_eq!(s.set_feature(FID, 2, false, &data, 0), Ok(0));
+        assert_eq!(s.get_feature(FID, 0, 0).unwrap().0, 2);
+        assert_eq!(s.injection(CommandKind::Read, 0).status, None);
+        assert_eq!(s.get_feature(FID, 0, 0).unwrap().0, 2);
     }
 
     #[test]
