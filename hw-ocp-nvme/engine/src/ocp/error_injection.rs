@@ -1,0 +1,487 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+//! Feature C0h, Error Injection (OCP Datacenter NVMe SSD Specification 2.0,
+//! "Error Injection" Set/Get Features, requirements ERRI-x; types
+//! extended through 2.6).
+//!
+//! Set Features: CDW11\[6:0\] = number of entries (at most 127), data = that
+//! many 32-byte entries (nvme-cli `struct erri_entry`):
+//!
+//! | bytes | field |
+//! |---|---|
+//! | 0 | flags: bit 0 enable, bit 1 single instance |
+//! | 1 | reserved |
+//! | 3:2 | error injection type (1–22, nvme-cli `enum erri_type`) |
+//! | 31:4 | type specific; for panic types bytes 5:4 = NRTDP, the number of reads to trigger the device panic (0 = next command) |
+//!
+//! A Set replaces the whole list (0 entries clears it). Get Features: DW0\[6:0\]
+//! = entries still armed, data = 127 entries (4064 bytes). Not saveable:
+//! injections end at power cycle.
+//!
+//! Entries trigger on the next matching command the engine reports through
+//! [`super::OcpState::injection`]; a single-instance entry is then removed,
+//! others stay armed. Effects by type:
+//!
+//! | type | effect |
+//! |---|---|
+//! | 1 CPU/controller hang, 2 NAND hang, 4 logical FW error, 5 DRAM corruption critical, 9 HW malfunction | device panic: CSTS.CFS, C1h panic ID/count, AER if FID C9h enables it (after NRTDP reads if set) |
+//! | 3 PLP defect | capacitor health 0, PLP failed (C2h mode applies) |
+//! | 6 DRAM corruption non-critical | C0h end-to-end detected + corrected |
+//! | 7 NAND corruption | next read fails Unrecovered Read Error; C0h uncorrectable reads, XOR recoveries |
+//! | 8 SRAM corruption | C0h end-to-end detected |
+//! | 10 no more NAND spares | available spare 0 (EOL) |
+//! | 11 incomplete shutdown | C0h incomplete shutdowns + 1 |
+//! | 12 metadata corruption | next read fails Unrecovered Read Error; system area uncorrectable read + 1 |
+//! | 13 critical garbage collection | writes delayed (bytes 7:4 ms, default 20) |
+//! | 14 latency spike | I/O delayed (bytes 7:4 ms, default 100) |
+//! | 15 I/O command failure | next I/O fails Internal Error |
+//! | 16 I/O command timeout | next I/O never completes; C0h command timeouts + 1 |
+//! | 17 admin command failure | next admin command fails Internal Error |
+//! | 18 admin command timeout | next admin command never completes |
+//! | 19 / 20 thermal throttle engaged / disengaged | throttling forced on / off |
+//! | 21 critical temperature event | temperature above CCTEMP |
+//! | 22 die offline | C0h media dies offline + 1 |
+
+use super::telemetry::{injected_data, CLASS_MEDIA};
+use super::wire::{rd_u16, rd_u32, LeWriter};
+use super::{CommandKind, Injection, NvmeStatus, OcpState, Status};
+
+/// Feature identifier.
+pub const FID: u8 = 0xc0;
+/// Bytes per entry.
+pub const ENTRY_SIZE: usize = 32;
+/// Maximum entries (nvme-cli `ERRI_ENTRIES_MAX`).
+pub const MAX_ENTRIES: usize = 127;
+/// Highest injection type known (OCP 2.6: Die Offline).
+pub const MAX_TYPE: u16 = 22;
+
+/// One error injection entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ErrorInjectionEntry {
+    /// Flags byte: bit 0 enable, bit 1 single instance.
+    pub flags: u8,
+    /// Error injection type.
+    pub kind: u16,
+    /// Type-specific bytes 31:4.
+    pub specific: [u8; 28],
+}
+
+impl ErrorInjectionEntry {
+    /// Parses one 32-byte entry.
+    pub fn from_bytes(b: &[u8]) -> Self {
+        let mut specific = [0u8; 28];
+        if let Some(s) = b.get(4..32) {
+            specific.copy_from_slice(s);
+        }
+        ErrorInjectionEntry {
+            flags: b.first().copied().unwrap_or(0),
+            kind: rd_u16(b, 2),
+            specific,
+        }
+    }
+
+    /// Serializes to 32 bytes.
+    pub fn to_bytes(&self) -> [u8; ENTRY_SIZE] {
+        let mut w = LeWriter::new(ENTRY_SIZE);
+        w.u8(0, self.flags)
+            .u16(2, self.kind)
+            .bytes(4, &self.specific);
+        let mut a = [0u8; ENTRY_SIZE];
+        a.copy_from_slice(&w.finish());
+        a
+    }
+
+    /// Enable bit.
+    pub fn enabled(&self) -> bool {
+        self.flags & 1 != 0
+    }
+
+    /// Single instance bit.
+    pub fn single(&self) -> bool {
+        self.flags & 2 != 0
+    }
+
+    /// Number of reads to trigger a device panic (nvme-cli `nrtdp`).
+    pub fn nrtdp(&self) -> u16 {
+        rd_u16(&self.specific, 0)
+    }
+
+    /// Added latency in ms from bytes 7:4, or `default`.
+    pub fn latency_ms(&self, default: u32) -> u32 {
+        match rd_u32(&self.specific, 0) {
+            0 => default,
+            v => v,
+        }
+    }
+}
+
+/// Armed injections. Plain data.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ErrorInjection {
+    entries: Vec<ErrorInjectionEntry>,
+    reads_seen: Vec<u32>,
+}
+
+impl ErrorInjection {
+    /// Entries still armed.
+    pub fn entries(&self) -> &[ErrorInjectionEntry] {
+        &self.entries
+    }
+
+    /// Set Features: replaces the list. Invalid count, short data or an
+    /// unknown type fail with Invalid Field and change nothing.
+    pub fn set(&mut self, cdw11: u32, data: &[u8]) -> Result<(), Status> {
+        let n = (cdw11 & 0x7f) as usize;
+        if cdw11 & !0x7f != 0 || n > MAX_ENTRIES {
+            return Err(Status::InvalidField);
+        }
+        if data.len() < n * ENTRY_SIZE {
+            return Err(Status::InvalidField);
+        }
+        let mut list = Vec::with_capacity(n);
+        for chunk in data.chunks(ENTRY_SIZE).take(n) {
+            let e = ErrorInjectionEntry::from_bytes(chunk);
+            if e.enabled() && (e.kind == 0 || e.kind > MAX_TYPE) {
+                return Err(Status::InvalidField);
+            }
+            list.push(e);
+        }
+        self.reads_seen = vec![0; list.len()];
+        self.entries = list;
+        Ok(())
+    }
+}
+
+/// Get Features data: 127 entries, unused ones zero.
+pub fn entries_to_bytes(list: &[ErrorInjectionEntry]) -> Vec<u8> {
+    let mut w = LeWriter::new(ENTRY_SIZE * MAX_ENTRIES);
+    for (i, e) in list.iter().take(MAX_ENTRIES).enumerate() {
+        w.bytes(i * ENTRY_SIZE, &e.to_bytes());
+    }
+    w.finish()
+}
+
+fn is_io(kind: CommandKind) -> bool {
+    !matches!(kind, CommandKind::Admin)
+}
+
+/// Panic cause codes, used as the low bits of the C1h panic ID.
+fn is_panic_type(t: u16) -> bool {
+    matches!(t, 1 | 2 | 4 | 5 | 9)
+}
+
+/// Applies armed entries to a command of `kind`.
+pub(crate) fn apply(s: &mut OcpState, kind: CommandKind) -> Injection {
+    let mut inj = Injection::default();
+    let mut i = 0;
+    while i < s.injection.entries.len() {
+        let e = s.injection.entries[i];
+        let fired = e.enabled() && fire(s, i, &e, kind, &mut inj);
+        if fired && e.single() {
+            s.injection.entries.remove(i);
+            if i < s.injection.reads_seen.len() {
+                s.injection.reads_seen.remove(i);
+            }
+        } else {
+            i += 1;
+        }
+        if inj.panic {
+            break;
+        }
+    }
+    inj
+}
+
+fn fire(
+    s: &mut OcpState,
+    idx: usize,
+    e: &ErrorInjectionEntry,
+    kind: CommandKind,
+    inj: &mut Injection,
+) -> bool {
+    let c = &mut s.counters;
+    match e.kind {
+        t if is_panic_type(t) => {
+            let n = e.nrtdp();
+            if n > 0 {
+                if kind != CommandKind::Read {
+                    return false;
+                }
+                let seen = match s.injection.reads_seen.get_mut(idx) {
+                    Some(r) => {
+                        *r = r.saturating_add(1);
+                        *r
+                    }
+                    None => return false,
+                };
+                if seen < u32::from(n) {
+                    return false;
+                }
+            }
+            s.panic(t);
+            inj.panic = true;
+            inj.status = Some(NvmeStatus::INTERNAL_ERROR);
+            true
+        }
+        3 => {
+            s.health.plp_defect();
+            true
+        }
+        6 => {
+            c.e2e_detected = c.e2e_detected.saturating_add(1);
+            c.e2e_corrected = c.e2e_corrected.saturating_add(1);
+            true
+        }
+        7 | 12 => {
+            if kind != CommandKind::Read {
+                return false;
+            }
+            c.uncorrectable_reads = c.uncorrectable_reads.saturating_add(1);
+            if e.kind == 7 {
+                c.xor_recoveries = c.xor_recoveries.saturating_add(1);
+                s.events.push(CLASS_MEDIA, 0x0000, &injected_data(e.kind));
+            } else {
+                c.sys_uncorr_read = c.sys_uncorr_read.saturating_add(1);
+            }
+            s.events.push(CLASS_MEDIA, 0x0001, &injected_data(e.kind));
+            inj.status = Some(NvmeStatus::UNRECOVERED_READ_ERROR);
+            true
+        }
+        8 => {
+            c.e2e_detected = c.e2e_detected.saturating_add(1);
+            true
+        }
+        10 => {
+            s.health.force_spare(0);
+            true
+        }
+        11 => {
+            c.incomplete_shutdowns = c.incomplete_shutdowns.saturating_add(1);
+            true
+        }
+        13 => {
+            if kind != CommandKind::Write {
+                return false;
+            }
+            inj.added_latency_ns += u64::from(e.latency_ms(20)) * 1_000_000;
+            true
+        }
+        14 => {
+            if !is_io(kind) {
+                return false;
+            }
+            inj.added_latency_ns += u64::from(e.latency_ms(100)) * 1_000_000;
+            true
+        }
+        15 | 17 => {
+            if is_io(kind) != (e.kind == 15) {
+                return false;
+            }
+            inj.status = Some(NvmeStatus::INTERNAL_ERROR);
+            true
+        }
+        16 | 18 => {
+            if is_io(kind) != (e.kind == 16) {
+                return false;
+            }
+            c.command_timeouts = c.command_timeouts.saturating_add(1);
+            inj.timeout = true;
+            true
+        }
+        19 | 20 => {
+            s.health.force_throttle(e.kind == 19);
+            true
+        }
+        21 => {
+            s.health.force_critical_temperature();
+            true
+        }
+        22 => {
+            let dies = s.health.cfg.total_media_dies;
+            c.dies_offline = c.dies_offline.saturating_add(1).min(dies);
+            s.events.push(CLASS_MEDIA, 0x0005, &injected_data(e.kind));
+            true
+        }
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests_common::*;
+    use super::*;
+
+    fn entry(flags: u8, kind: u16, nrtdp: u16) -> [u8; 32] {
+        let mut e = [0u8; 32];
+        e[0] = flags;
+        e[2..4].copy_from_slice(&kind.to_le_bytes());
+        e[4..6].copy_from_slice(&nrtdp.to_le_bytes());
+        e
+    }
+
+    #[test]
+    fn entry_layout_matches_nvme_cli() {
+        // struct erri_entry: flags(enable:1, single:1) @0, rsvd1 @1, type @2, nrtdp @4
+        let b = entry(3, 14, 7);
+        let e = ErrorInjectionEntry::from_bytes(&b);
+        assert!(e.enabled() && e.single());
+        assert_eq!(e.kind, 14);
+        assert_eq!(e.nrtdp(), 7);
+        assert_eq!(e.to_bytes(), b);
+    }
+
+    #[test]
+    fn set_get_round_trip() {
+        let mut s = state();
+        let mut data = Vec::new();
+        data.extend_from_slice(&entry(1, 7, 0));
+        data.extend_from_slice(&entry(3, 14, 0));
+        s.set_feature(FID, 2, false, &data, 0).unwrap();
+        let (dw0, buf) = s.get_feature(FID, 0, 0).unwrap();
+        assert_eq!(dw0 & 0x7f, 2);
+        let buf = buf.unwrap();
+        assert_eq!(buf.len(), 4064);
+        assert_eq!(&buf[..64], &data[..]);
+        assert!(buf[64..].iter().all(|&b| b == 0));
+        // default / saved show none, capabilities: changeable only.
+        assert_eq!(s.get_feature(FID, 1, 0).unwrap().0, 0);
+        assert_eq!(s.get_feature(FID, 2, 0).unwrap().0, 0);
+        assert_eq!(s.get_feature(FID, 3, 0).unwrap().0, 0b100);
+        assert_eq!(
+            s.set_feature(FID, 2, true, &data, 0),
+            Err(Status::FeatureNotSaveable)
+        );
+    }
+
+    #[test]
+    fn bad_input_is_rejected() {
+        let mut s = state();
+        let data = entry(1, 7, 0);
+        assert_eq!(
+            s.set_feature(FID, 2, false, &data, 0),
+            Err(Status::InvalidField),
+            "short data"
+        );
+        assert_eq!(
+            s.set_feature(FID, 0x80, false, &[], 0),
+            Err(Status::InvalidField)
+        );
+        assert_eq!(
+            s.set_feature(FID, 1, false, &entry(1, 23, 0), 0),
+            Err(Status::InvalidField)
+        );
+        assert_eq!(
+            s.set_feature(FID, 1, false, &entry(1, 0, 0), 0),
+            Err(Status::InvalidField)
+        );
+        assert_eq!(s.set_feature(FID, 0, false, &[], 0), Ok(0));
+        // A disabled entry is held and reported but never fires.
+        let mut data = entry(0, 0, 0).to_vec();
+        data.extend_from_slice(&entry(2, 7, 0));
+        assert_eq!(s.set_feature(FID, 2, false, &data, 0), Ok(0));
+        assert_eq!(s.get_feature(FID, 0, 0).unwrap().0, 2);
+        assert_eq!(s.injection(CommandKind::Read, 0).status, None);
+        assert_eq!(s.get_feature(FID, 0, 0).unwrap().0, 2);
+    }
+
+    #[test]
+    fn nand_corruption_fails_next_read_once() {
+        let mut s = state();
+        s.set_feature(FID, 1, false, &entry(3, 7, 0), 0).unwrap();
+        assert_eq!(s.injection(CommandKind::Write, 0).status, None);
+        assert_eq!(
+            s.injection(CommandKind::Read, 0).status,
+            Some(NvmeStatus::UNRECOVERED_READ_ERROR)
+        );
+        assert_eq!(s.injection(CommandKind::Read, 0).status, None);
+        assert_eq!(s.get_feature(FID, 0, 0).unwrap().0, 0);
+        assert_eq!(s.counters.uncorrectable_reads, 1);
+        // Telemetry event FIFO: XOR recovery + uncorrectable media error,
+        // VU data naming injection type 7.
+        let ev = s.events.events();
+        let last = &ev[ev.len() - 1];
+        assert_eq!((last.class, last.id), (CLASS_MEDIA, 0x0001));
+        assert_eq!(last.data, vec![0x00, 0x80, 7, 0]);
+        assert_eq!(ev[ev.len() - 2].id, 0x0000);
+    }
+
+    #[test]
+    fn persistent_latency_spike() {
+        let mut s = state();
+        s.set_feature(FID, 1, false, &entry(1, 14, 0), 0).unwrap();
+        for _ in 0..3 {
+            assert!(s.injection(CommandKind::Read, 0).added_latency_ns >= 100_000_000);
+        }
+        assert_eq!(s.injection(CommandKind::Admin, 0).added_latency_ns, 0);
+        assert_eq!(s.get_feature(FID, 0, 0).unwrap().0, 1);
+    }
+
+    #[test]
+    fn panic_after_nrtdp_reads_sets_cfs_and_c1() {
+        let mut s = state();
+        s.set_feature(0xc9, 1, false, &[], 0).unwrap();
+        s.set_feature(FID, 1, false, &entry(3, 1, 3), 0).unwrap();
+        assert!(!s.injection(CommandKind::Read, 0).panic);
+        assert!(!s.injection(CommandKind::Write, 0).panic);
+        assert!(!s.injection(CommandKind::Read, 0).panic);
+        let inj = s.injection(CommandKind::Read, 0);
+        assert!(inj.panic);
+        assert!(s.cfs());
+        assert!(
+            s.injection(CommandKind::Admin, 0).panic,
+            "panicked until reset"
+        );
+        let aer = s.take_async_event().unwrap();
+        assert_eq!((aer.event_type, aer.log_page), (7, 0xc1));
+        let c1 = s.log_page(0xc1, &stats(), 0).unwrap();
+        assert_ne!(
+            u64::from_le_bytes(c1[4..12].try_into().unwrap()),
+            0,
+            "panic_id"
+        );
+        assert_eq!(c1[0x1f], 1, "panic_count");
+        s.record_controller_reset();
+        assert!(!s.cfs());
+        assert!(!s.injection(CommandKind::Read, 0).panic);
+    }
+
+    #[test]
+    fn state_changing_types() {
+        let mut s = state();
+        let mut data = Vec::new();
+        for t in [3u16, 6, 8, 10, 11, 19, 22] {
+            data.extend_from_slice(&entry(3, t, 0));
+        }
+        s.set_feature(FID, 7, false, &data, 0).unwrap();
+        s.injection(CommandKind::Admin, 0);
+        assert_eq!(s.get_feature(FID, 0, 0).unwrap().0, 0);
+        assert!(s.health.plp_failed());
+        assert_eq!(s.counters.e2e_detected, 2);
+        assert_eq!(s.counters.e2e_corrected, 1);
+        assert_eq!(s.health.available_spare(), 0);
+        assert_eq!(s.counters.incomplete_shutdowns, 1);
+        assert!(s.health.throttling());
+        assert_eq!(s.counters.dies_offline, 1);
+    }
+
+    #[test]
+    fn timeouts_and_failures_by_class() {
+        let mut s = state();
+        let mut data = Vec::new();
+        data.extend_from_slice(&entry(3, 15, 0));
+        data.extend_from_slice(&entry(3, 18, 0));
+        s.set_feature(FID, 2, false, &data, 0).unwrap();
+        let a = s.injection(CommandKind::Admin, 0);
+        assert!(a.timeout && a.status.is_none());
+        let io = s.injection(CommandKind::OtherIo, 0);
+        assert_eq!(io.status, Some(NvmeStatus::INTERNAL_ERROR));
+        assert_eq!(s.counters.command_timeouts, 1);
+    }
+
+    #[test]
+    fn power_cycle_disarms() {
+        let mut s = state();
+        s.set_feature(FID, 1, false, &entry(1, 14, 0), 0).unwrap();
+        s.record_power_cycle(0);
+        assert_eq!(s.get_feature(FID, 0, 0).unwrap().0, 0);
+    }
+}

@@ -1,0 +1,467 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+//! OCP features C1h–C4h and C6h–C9h (OCP Datacenter NVMe SSD Specification 2.0,
+//! "Set Features Identifiers"; 2.5 adds C8h and C9h), with NVMe Get Features select
+//! semantics (NVMe Base 2.0, Get Features "Select": SEL 0 current, 1 default, 2 saved,
+//! 3 supported capabilities) and saveable values that survive a power cycle.
+//!
+//! Feature C0h (Error Injection) is in [`super::error_injection`], C5h
+//! (Latency Monitor) in [`super::latency`]; their saved/current values still
+//! live in [`FeatureStore`].
+//!
+//! Encodings follow nvme-cli 2.13 `plugins/ocp/ocp-nvme.c` and
+//! `ocp-clear-features.c`, which is what a guest sends:
+//! each sub-module documents its CDW11 and DW0.
+
+use super::health::HealthConfig;
+use super::latency::LatencyMonitorConfig;
+use super::Status;
+
+/// Supported capabilities (SEL 3) DW0 bit 0: saveable.
+pub const CAP_SAVEABLE: u32 = 1 << 0;
+/// SEL 3 DW0 bit 1: namespace specific.
+pub const CAP_NS_SPECIFIC: u32 = 1 << 1;
+/// SEL 3 DW0 bit 2: changeable.
+pub const CAP_CHANGEABLE: u32 = 1 << 2;
+
+/// The "clear" bit of C1h and C3h (CDW11 bit 31).
+pub const CLEAR_BIT: u32 = 1 << 31;
+
+/// FID C1h Clear Firmware Update History.
+pub const FID_CLEAR_FW_HISTORY: u8 = clear_fw_history::FID;
+/// FID C2h EOL/PLP Failure Mode.
+pub const FID_EOL_PLP: u8 = eol_plp::FID;
+/// FID C3h Clear PCIe Correctable Error Counters.
+pub const FID_CLEAR_PCIE: u8 = clear_pcie::FID;
+/// FID C4h Enable IEEE1667 Silo.
+pub const FID_IEEE1667: u8 = ieee1667::FID;
+/// FID C6h PLP Health Check Interval.
+pub const FID_PLP_INTERVAL: u8 = plp_interval::FID;
+/// FID C7h DSSD Power State.
+pub const FID_DSSD_POWER_STATE: u8 = dssd_power_state::FID;
+/// FID C8h Telemetry Profile.
+pub const FID_TELEMETRY_PROFILE: u8 = telemetry_profile::FID;
+/// FID C9h DSSD Asynchronous Event Configuration.
+pub const FID_ASYNC_EVENT: u8 = async_event::FID;
+
+/// EOL/PLP mode 1: read-only.
+pub const EOL_READ_ONLY: u8 = eol_plp::READ_ONLY;
+/// EOL/PLP mode 2: write-through.
+pub const EOL_WRITE_THROUGH: u8 = eol_plp::WRITE_THROUGH;
+/// EOL/PLP mode 3: normal.
+pub const EOL_NORMAL: u8 = eol_plp::NORMAL;
+
+/// Set Features with SV = 1 on a feature without a saved value.
+pub fn check_not_saveable(save: bool) -> Result<(), Status> {
+    if save {
+        Err(Status::FeatureNotSaveable)
+    } else {
+        Ok(())
+    }
+}
+
+/// A feature value with its default and (if saved) saved value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Saved<T: Copy> {
+    /// Current value.
+    pub current: T,
+    /// Default (factory) value.
+    pub default: T,
+    /// Saved value, if the host ever saved one.
+    pub saved: Option<T>,
+}
+
+impl<T: Copy> Saved<T> {
+    /// A feature at its default.
+    pub fn new(default: T) -> Self {
+        Saved {
+            current: default,
+            default,
+            saved: None,
+        }
+    }
+
+    /// Sets the current value, and the saved one when `save`.
+    pub fn set(&mut self, v: T, save: bool) {
+        self.current = v;
+        if save {
+            self.saved = Some(v);
+        }
+    }
+
+    /// The value a Get Features SEL 0/1/2 returns.
+    pub fn select(&self, sel: u8) -> T {
+        match sel {
+            1 => self.default,
+            2 => self.saved.unwrap_or(self.default),
+            _ => self.current,
+        }
+    }
+
+    /// After a power cycle: the saved value, else the default.
+    pub fn power_cycle(&mut self) {
+        self.current = self.saved.unwrap_or(self.default);
+    }
+}
+
+/// Values of all OCP features. Plain data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FeatureStore {
+    /// C2h: mode 1 read-only, 2 write-through, 3 normal.
+    pub eol_mode: Saved<u8>,
+    /// C4h: IEEE1667 silo enabled.
+    pub ieee1667: Saved<bool>,
+    /// C5h: latency monitor configuration.
+    pub latency: Saved<LatencyMonitorConfig>,
+    /// C6h: PLP health check interval, minutes.
+    pub plp_interval: Saved<u16>,
+    /// C7h: DSSD power state, watts.
+    pub dssd_power_state: Saved<u8>,
+    /// C8h: telemetry profile.
+    pub telemetry_profile: Saved<u8>,
+    /// C9h: panic notices enabled.
+    pub async_panic: Saved<bool>,
+    /// Lowest valid DSSD power state, watts.
+    pub min_power_w: u8,
+    /// Highest DSSD power state, watts.
+    pub max_power_w: u8,
+}
+
+impl FeatureStore {
+    /// Factory defaults for a device with `cfg`'s power range.
+    pub fn new(cfg: &HealthConfig) -> Self {
+        let max = cfg.max_power_w.clamp(1, 127);
+        let min = cfg.min_power_w.clamp(1, max);
+        FeatureStore {
+            eol_mode: Saved::new(eol_plp::READ_ONLY),
+            ieee1667: Saved::new(false),
+            latency: Saved::new(LatencyMonitorConfig::default()),
+            plp_interval: Saved::new(plp_interval::DEFAULT_MIN),
+            dssd_power_state: Saved::new(max),
+            telemetry_profile: Saved::new(0),
+            async_panic: Saved::new(false),
+            min_power_w: min,
+            max_power_w: max,
+        }
+    }
+
+    /// Power cycle: saved values (else defaults) become current.
+    pub fn power_cycle(&mut self) {
+        self.eol_mode.power_cycle();
+        self.ieee1667.power_cycle();
+        self.latency.power_cycle();
+        self.plp_interval.power_cycle();
+        self.dssd_power_state.power_cycle();
+        self.telemetry_profile.power_cycle();
+        self.async_panic.power_cycle();
+    }
+
+    /// Get Features DW0 for the CDW11-only features.
+    pub fn get(&self, fid: u8, sel: u8) -> Result<u32, Status> {
+        let saveable_cap = CAP_SAVEABLE | CAP_CHANGEABLE;
+        match fid {
+            clear_fw_history::FID | clear_pcie::FID => {
+                Ok(if sel == 3 { CAP_CHANGEABLE } else { 0 })
+            }
+            eol_plp::FID if sel == 3 => Ok(saveable_cap),
+            eol_plp::FID => Ok(eol_plp::dw0(self.eol_mode.select(sel))),
+            ieee1667::FID if sel == 3 => Ok(saveable_cap),
+            ieee1667::FID => Ok(ieee1667::dw0(self.ieee1667.select(sel))),
+            plp_interval::FID if sel == 3 => Ok(saveable_cap),
+            plp_interval::FID => Ok(plp_interval::dw0(self.plp_interval.select(sel))),
+            dssd_power_state::FID if sel == 3 => Ok(saveable_cap),
+            dssd_power_state::FID => Ok(u32::from(self.dssd_power_state.select(sel))),
+            telemetry_profile::FID if sel == 3 => Ok(saveable_cap),
+            telemetry_profile::FID => Ok(u32::from(self.telemetry_profile.select(sel))),
+            async_event::FID if sel == 3 => Ok(saveable_cap),
+            async_event::FID => Ok(u32::from(self.async_panic.select(sel))),
+            _ => Err(Status::InvalidField),
+        }
+    }
+
+    /// Set Features for the CDW11-only features; returns DW0.
+    pub fn set(&mut self, fid: u8, cdw11: u32, save: bool) -> Result<u32, Status> {
+        match fid {
+            eol_plp::FID => {
+                let m = eol_plp::parse(cdw11).unwrap_or(self.eol_mode.default);
+                self.eol_mode.set(m, save);
+                Ok(0)
+            }
+            ieee1667::FID => {
+                self.ieee1667.set(ieee1667::parse(cdw11), save);
+                Ok(0)
+            }
+            plp_interval::FID => {
+                self.plp_interval.set(plp_interval::parse(cdw11), save);
+                Ok(0)
+            }
+            dssd_power_state::FID => {
+                let w = dssd_power_state::parse(cdw11, self.min_power_w, self.max_power_w)?;
+                self.dssd_power_state.set(w, save);
+                Ok(0)
+            }
+            telemetry_profile::FID => {
+                let p = telemetry_profile::parse(cdw11)?;
+                self.telemetry_profile.set(p, save);
+                Ok(0)
+            }
+            async_event::FID => {
+                self.async_panic.set(async_event::parse(cdw11), save);
+                Ok(0)
+            }
+            _ => Err(Status::InvalidField),
+        }
+    }
+}
+
+/// FID C1h Clear Firmware Update History (OCP 2.0 "Clear Firmware Update History", obsolete in 2.5
+/// but still sent by `nvme ocp clear-fw-activate-history`): CDW11 bit 31 = 1
+/// clears the C2h log. Not saveable; Get returns 0.
+pub mod clear_fw_history {
+    /// Feature identifier.
+    pub const FID: u8 = 0xc1;
+}
+
+/// FID C2h EOL/PLP Failure Mode (OCP 2.0 "EOL/PLP Failure Mode"): CDW11\[31:30\] = 1 read-only
+/// mode, 2 write-through mode, 3 normal mode; 0 restores the default
+/// (nvme-cli: "[0-3]: default/rom/wtm/normal"). Get DW0\[1:0\] = the mode
+/// (nvme-cli prints DW0 through `eol_plp_failure_mode_to_string`).
+/// Saveable. The mode applies once the media reached end of life or the PLP
+/// circuit failed.
+pub mod eol_plp {
+    /// Feature identifier.
+    pub const FID: u8 = 0xc2;
+    /// Read-only mode.
+    pub const READ_ONLY: u8 = 1;
+    /// Write-through mode.
+    pub const WRITE_THROUGH: u8 = 2;
+    /// Normal mode.
+    pub const NORMAL: u8 = 3;
+
+    /// The mode in CDW11, `None` for 0 (= default).
+    pub fn parse(cdw11: u32) -> Option<u8> {
+        match (cdw11 >> 30) as u8 {
+            0 => None,
+            m => Some(m),
+        }
+    }
+
+    /// Get Features DW0.
+    pub fn dw0(mode: u8) -> u32 {
+        u32::from(mode & 3)
+    }
+}
+
+/// FID C3h Clear PCIe Correctable Error Counters (OCP 2.0 "Clear PCIe Correctable Error Counters"): CDW11
+/// bit 31 = 1 clears the C0h PCIe Correctable Error Count. Not saveable.
+pub mod clear_pcie {
+    /// Feature identifier.
+    pub const FID: u8 = 0xc3;
+}
+
+/// FID C4h Enable IEEE1667 Silo (OCP 2.0 "Enable IEEE1667 Silo"): CDW11 bit 31 enables.
+/// Get DW0\[2:0\] = 1 when enabled (nvme-cli `ieee1667_get_cq_entry.enabled`).
+/// Saveable. The emulation has no IEEE 1667 silo behind it (see C5h): the
+/// value is stored and reported, nothing else changes.
+pub mod ieee1667 {
+    /// Feature identifier.
+    pub const FID: u8 = 0xc4;
+
+    /// Enable bit.
+    pub fn parse(cdw11: u32) -> bool {
+        cdw11 & (1 << 31) != 0
+    }
+
+    /// Get Features DW0.
+    pub fn dw0(enabled: bool) -> u32 {
+        u32::from(enabled)
+    }
+}
+
+/// FID C6h PLP Health Check Interval (OCP 2.0 "PLP Health Check Interval"): CDW11\[31:16\] =
+/// interval in minutes between capacitor health checks (0 = no periodic
+/// check). Get DW0\[31:16\] the same. Saveable. The C0h Capacitor Health value
+/// is refreshed at each check.
+pub mod plp_interval {
+    /// Feature identifier.
+    pub const FID: u8 = 0xc6;
+    /// Default interval, minutes.
+    pub const DEFAULT_MIN: u16 = 60;
+
+    /// Interval in CDW11.
+    pub fn parse(cdw11: u32) -> u16 {
+        (cdw11 >> 16) as u16
+    }
+
+    /// Get Features DW0.
+    pub fn dw0(minutes: u16) -> u32 {
+        u32::from(minutes) << 16
+    }
+}
+
+/// FID C7h DSSD Power State (OCP 2.0 "DSSD Power State"): CDW11\[6:0\] = power state in
+/// watts (nvme-cli "DSSD Power State to set in watts"), CDW11\[31:7\] reserved.
+/// Valid states are every whole watt from the C4h Minimum Valid DSSD Power
+/// State to the maximum; others fail with Invalid Field. Get DW0 = watts.
+/// Saveable. The state caps modelled power and heat (C0h Current Max
+/// Average Power) and adds latency below the maximum.
+pub mod dssd_power_state {
+    use super::Status;
+    /// Feature identifier.
+    pub const FID: u8 = 0xc7;
+
+    /// Watts in CDW11 if valid.
+    pub fn parse(cdw11: u32, min: u8, max: u8) -> Result<u8, Status> {
+        if cdw11 > 0x7f {
+            return Err(Status::InvalidField);
+        }
+        let w = cdw11 as u8;
+        if w < min || w > max {
+            return Err(Status::InvalidField);
+        }
+        Ok(w)
+    }
+}
+
+/// FID C8h Telemetry Profile (OCP 2.5 "Telemetry Profile"): CDW11\[7:0\] = Telemetry
+/// Profile Select; this device supports profiles 0 (basic statistics) and 1
+/// (adds vendor statistics). Saveable (nvme-cli sets it with SV = 1).
+/// Get DW0\[7:0\] = profile.
+pub mod telemetry_profile {
+    use super::Status;
+    /// Feature identifier.
+    pub const FID: u8 = 0xc8;
+    /// Number of telemetry profiles supported.
+    pub const PROFILES: u8 = 2;
+
+    /// Profile in CDW11 if supported.
+    pub fn parse(cdw11: u32) -> Result<u8, Status> {
+        if cdw11 >= u32::from(PROFILES) {
+            return Err(Status::InvalidField);
+        }
+        Ok(cdw11 as u8)
+    }
+}
+
+/// FID C9h DSSD Asynchronous Event Configuration (OCP 2.5 "DSSD Asynchronous Event
+/// Configuration"): CDW11
+/// bit 0 = Enable Panic Notices. When set, a device panic queues a vendor
+/// specific asynchronous event pointing at log C1h. Get DW0 bit 0. Saveable.
+pub mod async_event {
+    /// Feature identifier.
+    pub const FID: u8 = 0xc9;
+
+    /// Enable Panic Notices.
+    pub fn parse(cdw11: u32) -> bool {
+        cdw11 & 1 != 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests_common::*;
+    use super::*;
+
+    #[test]
+    fn select_semantics_and_save() {
+        let mut s = state();
+        // Default C7h = max power.
+        assert_eq!(s.get_feature(0xc7, 0, 0), Ok((25, None)));
+        s.set_feature(0xc7, 15, false, &[], 0).unwrap();
+        assert_eq!(s.get_feature(0xc7, 0, 0).unwrap().0, 15);
+        assert_eq!(s.get_feature(0xc7, 1, 0).unwrap().0, 25);
+        assert_eq!(s.get_feature(0xc7, 2, 0).unwrap().0, 25, "not saved yet");
+        s.set_feature(0xc7, 12, true, &[], 0).unwrap();
+        assert_eq!(s.get_feature(0xc7, 2, 0).unwrap().0, 12);
+        assert_eq!(s.get_feature(0xc7, 3, 0).unwrap().0, 0b101);
+        s.set_feature(0xc7, 20, false, &[], 0).unwrap();
+        s.record_power_cycle(0);
+        assert_eq!(s.get_feature(0xc7, 0, 0).unwrap().0, 12, "saved survives");
+        assert_eq!(s.get_feature(0xc7, 4, 0), Err(Status::InvalidField));
+    }
+
+    #[test]
+    fn dssd_power_state_validation() {
+        let mut s = state();
+        assert_eq!(
+            s.set_feature(0xc7, 9, false, &[], 0),
+            Err(Status::InvalidField)
+        );
+        assert_eq!(
+            s.set_feature(0xc7, 26, false, &[], 0),
+            Err(Status::InvalidField)
+        );
+        assert_eq!(
+            s.set_feature(0xc7, 0x100 | 12, false, &[], 0),
+            Err(Status::InvalidField)
+        );
+        assert_eq!(s.set_feature(0xc7, 10, false, &[], 0), Ok(0));
+    }
+
+    #[test]
+    fn eol_plp_mode() {
+        let mut s = state();
+        assert_eq!(s.get_feature(0xc2, 0, 0).unwrap().0, 1);
+        s.set_feature(0xc2, 2 << 30, true, &[], 0).unwrap();
+        assert_eq!(s.get_feature(0xc2, 0, 0).unwrap().0, 2);
+        assert_eq!(s.get_feature(0xc2, 2, 0).unwrap().0, 2);
+        s.set_feature(0xc2, 0, false, &[], 0).unwrap();
+        assert_eq!(
+            s.get_feature(0xc2, 0, 0).unwrap().0,
+            1,
+            "0 restores default"
+        );
+        assert_eq!(
+            s.get_feature(0xc2, 3, 0).unwrap().0,
+            CAP_SAVEABLE | CAP_CHANGEABLE
+        );
+    }
+
+    #[test]
+    fn clear_features_not_saveable() {
+        let mut s = state();
+        assert_eq!(
+            s.set_feature(0xc1, CLEAR_BIT, true, &[], 0),
+            Err(Status::FeatureNotSaveable)
+        );
+        assert_eq!(
+            s.set_feature(0xc3, CLEAR_BIT, true, &[], 0),
+            Err(Status::FeatureNotSaveable)
+        );
+        assert_eq!(s.set_feature(0xc3, CLEAR_BIT, false, &[], 0), Ok(0));
+        assert_eq!(s.get_feature(0xc1, 0, 0).unwrap().0, 0);
+        assert_eq!(s.get_feature(0xc3, 3, 0).unwrap().0, CAP_CHANGEABLE);
+    }
+
+    #[test]
+    fn ieee1667_plp_profile_async() {
+        let mut s = state();
+        assert_eq!(s.get_feature(0xc4, 0, 0).unwrap().0, 0);
+        s.set_feature(0xc4, 1 << 31, false, &[], 0).unwrap();
+        assert_eq!(s.get_feature(0xc4, 0, 0).unwrap().0, 1);
+        assert_eq!(s.get_feature(0xc6, 0, 0).unwrap().0, 60 << 16);
+        s.set_feature(0xc6, 5 << 16, true, &[], 0).unwrap();
+        assert_eq!(s.get_feature(0xc6, 2, 0).unwrap().0, 5 << 16);
+        assert_eq!(
+            s.set_feature(0xc8, 2, true, &[], 0),
+            Err(Status::InvalidField)
+        );
+        s.set_feature(0xc8, 1, true, &[], 0).unwrap();
+        assert_eq!(s.get_feature(0xc8, 0, 0).unwrap().0, 1);
+        s.set_feature(0xc9, 1, false, &[], 0).unwrap();
+        assert_eq!(s.get_feature(0xc9, 0, 0).unwrap().0, 1);
+        assert_eq!(s.get_feature(0xc9, 2, 0).unwrap().0, 0);
+        s.record_power_cycle(0);
+        assert_eq!(s.get_feature(0xc9, 0, 0).unwrap().0, 0, "not saved");
+        assert_eq!(s.get_feature(0xc4, 0, 0).unwrap().0, 0);
+    }
+
+    #[test]
+    fn unknown_fid() {
+        let mut s = state();
+        assert_eq!(s.get_feature(0xca, 0, 0), Err(Status::InvalidField));
+        assert_eq!(
+            s.set_feature(0xca, 0, false, &[], 0),
+            Err(Status::InvalidField)
+        );
+    }
+}

@@ -1,0 +1,162 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+//! Little-endian serialization helpers shared by the OCP log page modules.
+//!
+//! Every OCP log page is a fixed layout of little-endian integers, byte
+//! arrays and reserved space. [`LeWriter`] writes fields at explicit byte
+//! offsets into a zero-filled buffer so that each page module reads like the
+//! layout table of the OCP Datacenter NVMe SSD specification. Writes past the
+//! end of the buffer are silently dropped (they cannot happen with the fixed
+//! layouts in this module, and must never panic).
+
+/// Writes little-endian fields at fixed offsets into a zero-filled buffer.
+#[derive(Debug, Clone)]
+pub struct LeWriter {
+    buf: Vec<u8>,
+}
+
+impl LeWriter {
+    /// A zero-filled buffer of `len` bytes.
+    pub fn new(len: usize) -> Self {
+        LeWriter { buf: vec![0; len] }
+    }
+
+    /// Copies `bytes` to `off`, truncated at the end of the buffer.
+    pub fn bytes(&mut self, off: usize, bytes: &[u8]) -> &mut Self {
+        if off < self.buf.len() {
+            let n = bytes.len().min(self.buf.len() - off);
+            self.buf[off..off + n].copy_from_slice(&bytes[..n]);
+        }
+        self
+    }
+
+    /// One byte.
+    pub fn u8(&mut self, off: usize, v: u8) -> &mut Self {
+        self.bytes(off, &[v])
+    }
+
+    /// 16-bit little-endian.
+    pub fn u16(&mut self, off: usize, v: u16) -> &mut Self {
+        self.bytes(off, &v.to_le_bytes())
+    }
+
+    /// 32-bit little-endian.
+    pub fn u32(&mut self, off: usize, v: u32) -> &mut Self {
+        self.bytes(off, &v.to_le_bytes())
+    }
+
+    /// 64-bit little-endian.
+    pub fn u64(&mut self, off: usize, v: u64) -> &mut Self {
+        self.bytes(off, &v.to_le_bytes())
+    }
+
+    /// 128-bit little-endian.
+    pub fn u128(&mut self, off: usize, v: u128) -> &mut Self {
+        self.bytes(off, &v.to_le_bytes())
+    }
+
+    /// The low `width` bytes of `v`, little-endian (48-bit and 56-bit
+    /// counters of the C0h page). Values that do not fit saturate.
+    pub fn uint_n(&mut self, off: usize, width: usize, v: u64) -> &mut Self {
+        let width = width.min(8);
+        let max = if width == 8 {
+            u64::MAX
+        } else {
+            (1u64 << (8 * width)) - 1
+        };
+        let le = v.min(max).to_le_bytes();
+        self.bytes(off, &le[..width])
+    }
+
+    /// An ASCII string left-justified and padded with `pad` to `width` bytes.
+    pub fn ascii(&mut self, off: usize, width: usize, s: &[u8], pad: u8) -> &mut Self {
+        let mut field = vec![pad; width];
+        let n = s.len().min(width);
+        field[..n].copy_from_slice(&s[..n]);
+        self.bytes(off, &field)
+    }
+
+    /// The finished buffer.
+    pub fn finish(self) -> Vec<u8> {
+        self.buf
+    }
+}
+
+/// Reads a little-endian u16 at `off`, 0 when out of range.
+pub fn rd_u16(b: &[u8], off: usize) -> u16 {
+    match b.get(off..off + 2) {
+        Some(s) => u16::from_le_bytes([s[0], s[1]]),
+        None => 0,
+    }
+}
+
+/// Reads a little-endian u32 at `off`, 0 when out of range.
+pub fn rd_u32(b: &[u8], off: usize) -> u32 {
+    match b.get(off..off + 4) {
+        Some(s) => u32::from_le_bytes([s[0], s[1], s[2], s[3]]),
+        None => 0,
+    }
+}
+
+/// Reads a little-endian u64 at `off`, 0 when out of range.
+pub fn rd_u64(b: &[u8], off: usize) -> u64 {
+    let mut a = [0u8; 8];
+    match b.get(off..off + 8) {
+        Some(s) => {
+            a.copy_from_slice(s);
+            u64::from_le_bytes(a)
+        }
+        None => 0,
+    }
+}
+
+/// Reads a little-endian u128 at `off`, 0 when out of range.
+pub fn rd_u128(b: &[u8], off: usize) -> u128 {
+    let mut a = [0u8; 16];
+    match b.get(off..off + 16) {
+        Some(s) => {
+            a.copy_from_slice(s);
+            u128::from_le_bytes(a)
+        }
+        None => 0,
+    }
+}
+
+/// Reads one byte at `off`, 0 when out of range.
+pub fn rd_u8(b: &[u8], off: usize) -> u8 {
+    b.get(off).copied().unwrap_or(0)
+}
+
+/// A GUID as the OCP specification prints it (most significant byte first),
+/// serialized least significant byte first as it appears in a log page.
+pub const fn guid_le(printed: u128) -> [u8; 16] {
+    printed.to_le_bytes()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn writer_truncates_instead_of_panicking() {
+        let mut w = LeWriter::new(4);
+        w.u64(2, u64::MAX).u8(10, 1);
+        assert_eq!(w.finish(), vec![0, 0, 0xff, 0xff]);
+    }
+
+    #[test]
+    fn uint_n_saturates() {
+        let mut w = LeWriter::new(8);
+        w.uint_n(0, 6, u64::MAX);
+        assert_eq!(
+            &w.finish()[..8],
+            &[0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0, 0]
+        );
+    }
+
+    #[test]
+    fn readers_are_total() {
+        assert_eq!(rd_u64(&[1, 2], 0), 0);
+        assert_eq!(rd_u16(&[1, 2], 0), 0x0201);
+        assert_eq!(rd_u8(&[], 5), 0);
+    }
+}
