@@ -11,7 +11,7 @@ use std::{
     mem::offset_of,
     os::raw::c_char,
     pin::Pin,
-    ptr::addr_of_mut,
+    ptr::{addr_of, addr_of_mut},
 };
 
 use ocp_nvme_engine::{
@@ -23,7 +23,7 @@ use qemu_api::{
         qdev_prop_blocksize, qdev_prop_drive, qdev_prop_on_off_auto, qdev_prop_size32,
         qdev_prop_string, qdev_prop_uint32, qdev_prop_uint8, PropertyInfo, ON_OFF_AUTO_AUTO,
         Property__bindgen_ty_1, PCI_BASE_ADDRESS_MEM_TYPE_64, PCI_BASE_ADDRESS_SPACE_MEMORY,
-        PCI_CLASS_STORAGE_EXPRESS,
+        DeviceCategory, PCI_CLASS_STORAGE_EXPRESS,
     },
     block::{blkconf_apply_backend_options, blkconf_blocksizes, BlockBackend, BlockConf},
     c_str,
@@ -101,7 +101,7 @@ impl ObjectImpl for OcpNvmeState {
 
     const INSTANCE_INIT: Option<unsafe fn(&mut Self)> = Some(Self::init);
     const INTERFACES: &'static [qemu_api::bindings::InterfaceInfo] = PCIE_DEVICE_INTERFACES;
-    const CLASS_INIT: fn(&mut Self::Class) = Self::Class::class_init::<Self>;
+    const CLASS_INIT: fn(&mut Self::Class) = Self::class_init;
 }
 
 impl DeviceImpl for OcpNvmeState {
@@ -136,6 +136,13 @@ fn prop_str(ptr: *const c_char) -> Option<String> {
 }
 
 impl OcpNvmeState {
+    fn class_init(klass: &mut PCIDeviceClass) {
+        klass.class_init::<Self>();
+        let dc = &mut klass.parent_class;
+        dc.desc = c_str!("OCP Datacenter NVMe SSD").as_ptr();
+        dc.categories[0] |= 1 << (DeviceCategory::DEVICE_CATEGORY_STORAGE as u32);
+    }
+
     /// # Safety
     ///
     /// Called once by QOM on a freshly allocated instance.
@@ -164,9 +171,11 @@ impl OcpNvmeState {
             addr_of_mut!(self.in_engine).write(BqlCell::new(false));
             addr_of_mut!(self.timer).write(Timer::new());
         }
-        // SAFETY: the instance is pinned by QOM (never moves).
+        let this: *const Self = self;
+        // SAFETY: the instance is pinned by QOM (never moves) and outlives
+        // its timer, which it deletes when dropped.
         let timer = unsafe { Pin::new_unchecked(&mut self.timer) };
-        timer.init_full(None, CLOCK_VIRTUAL, Timer::NS, 0, Self::timer_fired, self);
+        timer.init_full(None, CLOCK_VIRTUAL, Timer::NS, 0, Self::timer_fired, unsafe { &*this });
     }
 
     /// The engine's configuration from the properties and the drive.
@@ -216,11 +225,13 @@ impl OcpNvmeState {
 
     fn realize(&self) -> Result<(), String> {
         let blk = BlockBackend::from_conf(&self.conf).ok_or("property 'drive' is required")?;
-        // SAFETY: properties are only written before realize; realize runs
-        // once under the BQL, so nobody else looks at conf now.
-        let conf = unsafe { &mut *addr_of_mut!((*self.as_mut_ptr()).conf) };
-        blkconf_blocksizes(conf)?;
-        blkconf_apply_backend_options(conf, !blk.is_writable(), false)?;
+        let conf = addr_of!(self.conf).cast_mut();
+        // SAFETY: conf is this device's property storage; realize runs once
+        // under the BQL and nothing else refers to it meanwhile.
+        unsafe {
+            blkconf_blocksizes(conf)?;
+            blkconf_apply_backend_options(conf, !blk.is_writable(), false)?;
+        }
         let controller = Controller::new(self.controller_config(blk)?)?;
         if controller.bar_size() > REGS_SIZE {
             return Err("too many queues for BAR0".to_string());
@@ -246,7 +257,7 @@ impl OcpNvmeState {
         for vector in 0..self.msix_qsize as u16 {
             self.msix_vector_use(vector);
         }
-        self.engine.replace(Some(controller));
+        *self.engine.borrow_mut() = Some(controller);
         Ok(())
     }
 
@@ -259,7 +270,7 @@ impl OcpNvmeState {
             self.msix_vector_unuse(vector);
         }
         self.msix_uninit(&self.bar0);
-        self.engine.replace(None);
+        *self.engine.borrow_mut() = None;
         self.pending.borrow_mut().clear();
     }
 

@@ -10,7 +10,7 @@ use ocp_nvme_engine::traits::{
     IoToken, Storage,
 };
 use qemu_api::{
-    bindings::BlockAcctType,
+    bindings,
     block::{AioRequest, BlockAcctCookie, BlockBackend, DmaRequest},
     dma::SgList,
     prelude::*,
@@ -99,7 +99,7 @@ impl AioRequest for BlockJob {
         blk.acct_done(&mut self.cookie, ret >= 0);
         if ret >= 0 && self.flush_after {
             self.flush_after = false;
-            blk.acct_start(&mut self.cookie, 0, BlockAcctType::BLOCK_ACCT_FLUSH);
+            blk.acct_start(&mut self.cookie, 0, bindings::BLOCK_ACCT_FLUSH);
             blk.aio_flush(self);
             return;
         }
@@ -137,24 +137,24 @@ impl Storage for BlockStorage<'_> {
         });
         match req.kind {
             IoKind::Read => {
-                blk.acct_start(&mut job.cookie, req.len, BlockAcctType::BLOCK_ACCT_READ);
+                blk.acct_start(&mut job.cookie, req.len, bindings::BLOCK_ACCT_READ);
                 blk.dma_read(req.offset, DMA_ALIGN, job);
             }
             IoKind::Write { fua } => {
                 job.flush_after = fua;
-                blk.acct_start(&mut job.cookie, req.len, BlockAcctType::BLOCK_ACCT_WRITE);
+                blk.acct_start(&mut job.cookie, req.len, bindings::BLOCK_ACCT_WRITE);
                 blk.dma_write(req.offset, DMA_ALIGN, job);
             }
             IoKind::Flush => {
-                blk.acct_start(&mut job.cookie, 0, BlockAcctType::BLOCK_ACCT_FLUSH);
+                blk.acct_start(&mut job.cookie, 0, bindings::BLOCK_ACCT_FLUSH);
                 blk.aio_flush(job);
             }
             IoKind::Discard => {
-                blk.acct_start(&mut job.cookie, req.len, BlockAcctType::BLOCK_ACCT_UNMAP);
+                blk.acct_start(&mut job.cookie, req.len, bindings::BLOCK_ACCT_UNMAP);
                 blk.aio_pdiscard(req.offset, req.len, job);
             }
             IoKind::WriteZeroes { may_unmap } => {
-                blk.acct_start(&mut job.cookie, req.len, BlockAcctType::BLOCK_ACCT_WRITE);
+                blk.acct_start(&mut job.cookie, req.len, bindings::BLOCK_ACCT_WRITE);
                 blk.aio_pwrite_zeroes(req.offset, req.len, may_unmap, job);
             }
         }

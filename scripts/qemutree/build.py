@@ -30,6 +30,10 @@ GIT_ID = ["-c", "user.name=ocp-nvme build", "-c", "user.email=build@ocp-nvme.inv
 FIXED_DATE = {"GIT_AUTHOR_DATE": "2025-01-01T00:00:00Z",
               "GIT_COMMITTER_DATE": "2025-01-01T00:00:00Z"}
 
+# Debian's seabios, qemu-system-data and ipxe-qemu packages provide the
+# firmware the Debian repack leaves out.
+FIRMWARE_PATH = ["/usr/share/qemu", "/usr/share/seabios", "/usr/lib/ipxe/qemu"]
+
 CONFIGURE_ARGS = [
     "--target-list=x86_64-softmmu",
     "--enable-rust",
@@ -38,7 +42,7 @@ CONFIGURE_ARGS = [
     "--disable-install-blobs",
     "--disable-werror",
     "--enable-slirp",
-    "--firmwarepath=/usr/share/qemu:/usr/share/seabios:/usr/lib/ipxe/qemu",
+    "--firmwarepath=" + ":".join(FIRMWARE_PATH),
 ]
 
 
@@ -97,19 +101,21 @@ def configure():
     subprocess.run(["../configure"] + CONFIGURE_ARGS + cc, cwd=BUILD, check=True,
                    stdout=open(BUILD / "ocp-nvme-configure.log", "w"),
                    stderr=subprocess.STDOUT)
-    # configure makes -Werror the default in git trees (config-meson.cross);
-    # newer rustc versions warn about QEMU's own code, so turn it off.
+    # configure makes -Werror the default in git trees (config-meson.cross)
+    # and meson re-applies that on every regeneration.  Newer rustc versions
+    # warn about QEMU 10.0's own Rust code, so drop it.
+    cross = BUILD / "config-meson.cross"
+    cross.write_text(cross.read_text().replace("werror = true\n", ""))
     subprocess.run([str(BUILD / "pyvenv" / "bin" / "meson"), "configure",
                     "-Dwerror=false", "."], cwd=BUILD, check=True,
                    stdout=subprocess.DEVNULL)
     args_file.write_text(wanted)
-    # QEMU run from the build tree looks firmware up in build/qemu-bundle.
-    bundle = BUILD / "qemu-bundle" / "usr" / "share"
-    bundle.mkdir(parents=True, exist_ok=True)
-    for name in ("qemu", "seabios"):
-        link = bundle / name
-        if not link.exists():
-            link.symlink_to("/usr/share/" + name)
+    # QEMU run from the build tree looks firmware up below build/qemu-bundle.
+    for path in FIRMWARE_PATH:
+        link = BUILD / "qemu-bundle" / path.lstrip("/")
+        link.parent.mkdir(parents=True, exist_ok=True)
+        if not link.is_symlink():
+            link.symlink_to(path)
 
 
 def build(targets):

@@ -27,6 +27,14 @@ DEVICE_DIR = "rust/hw/nvme/ocp-nvme"
 #         or "before" it, or "replace"s it.
 SERIES = [
     (
+        "hw/pci: name the NVM Express class in info pci",
+        "Class code 0108h is a mass storage controller of subclass NVM;\n"
+        "'info pci' printed it as 'Class 0264'.",
+        [],
+        [("hw/pci/pci.c", '    { 0x0107, "SAS controller"},\n',
+          '    { 0x0108, "NVM Express controller", "nvme"},\n')],
+    ),
+    (
         "rust: qemu-api: add PCI, MSI-X, DMA, block backend and bottom half bindings",
         "What a PCI block device written in Rust needs: PCIDevice class setup,\n"
         "realize/exit, interfaces, BARs, PCIe and PM capabilities, INTx, MSI-X,\n"
@@ -201,7 +209,7 @@ def apply(project, tree, base_tag):
     groups = []
     for subject, body, copies, edits in SERIES:
         files = dict(expand_copies(project, copies))
-        if not files:
+        if copies and not files:
             continue  # not written yet: its edits would refer to nothing
         files.update(apply_edits(tree, base, edits, {}))
         groups.append((subject, body, files))

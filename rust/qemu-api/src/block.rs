@@ -196,9 +196,14 @@ impl BlockBackend {
 
 /// Resolve the block size properties of `conf` against the backend
 /// (`blkconf_blocksizes`).
-pub fn blkconf_blocksizes(conf: &mut BlockConf) -> Result<(), String> {
+///
+/// # Safety
+///
+/// `conf` must point to the `BlockConf` property storage of a device that
+/// is being realized, with no reference to it alive.
+pub unsafe fn blkconf_blocksizes(conf: *mut BlockConf) -> Result<(), String> {
     let mut err: *mut Error = std::ptr::null_mut();
-    // SAFETY: conf belongs to a device being realized.
+    // SAFETY: per the function's contract.
     if unsafe { bindings::blkconf_blocksizes(conf, addr_of_mut!(err)) } {
         Ok(())
     } else {
@@ -208,13 +213,17 @@ pub fn blkconf_blocksizes(conf: &mut BlockConf) -> Result<(), String> {
 
 /// Apply `write-cache`, read-only and permission options of `conf` to the
 /// backend (`blkconf_apply_backend_options`).
-pub fn blkconf_apply_backend_options(
-    conf: &mut BlockConf,
+///
+/// # Safety
+///
+/// As for [`blkconf_blocksizes`].
+pub unsafe fn blkconf_apply_backend_options(
+    conf: *mut BlockConf,
     read_only: bool,
     resizable: bool,
 ) -> Result<(), String> {
     let mut err: *mut Error = std::ptr::null_mut();
-    // SAFETY: conf belongs to a device being realized.
+    // SAFETY: per the function's contract.
     if unsafe {
         bindings::blkconf_apply_backend_options(conf, read_only, resizable, addr_of_mut!(err))
     } {
