@@ -138,6 +138,7 @@ def main():
     parser.add_argument("--targets", nargs="*", default=["qemu-system-x86_64"])
     args = parser.parse_args()
     CACHE.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["bash", str(PROJECT / "scripts" / "setup-host.sh")], check=True)
     make_tree()
     repack.provide_downloads(TREE)
     overlay.apply(PROJECT, TREE, BASE_TAG)

@@ -1,0 +1,43 @@
+# ocp-nvme: the two commands are `make demo` (main job) and `make check`
+# (every test).  QEMU is built outside the repository, in
+# $(OCP_NVME_CACHE) (default ~/.cache/ocp-nvme); build/qemu-system-x86_64
+# links to it.
+
+PYTHON ?= python3
+QEMU_BUILD = build/qemu-tree/build
+
+.PHONY: all qemu check test-engine test-qemu patches demo clean help
+
+all: qemu
+
+help:
+	@echo "make demo     build what is missing, start QEMU with -device ocp-nvme"
+	@echo "make check    run every test (cargo, qtest, patch series)"
+	@echo "make qemu     build the patched QEMU (build/qemu-system-x86_64)"
+	@echo "make patches  write the upstreamable patch series to out/patches"
+
+qemu:
+	$(PYTHON) scripts/qemu-tree.py
+
+check: test-engine test-qemu patches
+	@echo "make check: all tests passed"
+
+test-engine:
+	cargo test --workspace --quiet
+	cargo clippy --workspace --all-targets --quiet -- -D warnings
+	cargo fmt --all --check
+
+test-qemu:
+	$(PYTHON) scripts/qemu-tree.py --targets qemu-system-x86_64 tests/qtest/ocp-nvme-test \
+	  rust/qemu-api/rust-qemu-api-tests rust/qemu-api/rust-qemu-api-integration
+	scripts/run-qtests.sh
+
+patches:
+	$(PYTHON) scripts/qemu-tree.py --no-build
+	scripts/make-patches.sh out/patches
+
+demo:
+	scripts/demo.sh
+
+clean:
+	rm -rf build out target
