@@ -135,7 +135,9 @@ SERIES = [
         "User page: usage, properties and OCP support.",
         [("docs/qemu/ocp-nvme.rst", "docs/system/devices/ocp-nvme.rst")],
         [("docs/system/device-emulation.rst", "   devices/nvme.rst\n",
-          "   devices/ocp-nvme.rst\n")],
+          "   devices/ocp-nvme.rst\n"),
+         ("docs/specs/pci-ids.rst", "  PCI RISC-V IOMMU device\n",
+          "1b36:0015\n  PCI OCP Datacenter NVMe SSD (``-device ocp-nvme``)\n")],
     ),
 ]
 
