@@ -340,3 +340,37 @@ pub fn take_error(err: *mut Error, fallback: &str) -> String {
         text
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::ffi::CStr;
+
+    use super::*;
+
+    fn names(list: &[InterfaceInfo]) -> Vec<Option<String>> {
+        list.iter()
+            .map(|info| {
+                // SAFETY: the lists hold NUL-terminated static strings or NULL.
+                (!info.type_.is_null())
+                    .then(|| unsafe { CStr::from_ptr(info.type_) }.to_string_lossy().into_owned())
+            })
+            .collect()
+    }
+
+    #[test]
+    fn interface_lists_are_terminated() {
+        assert_eq!(
+            names(PCIE_DEVICE_INTERFACES),
+            [Some("pci-express-device".to_string()), None]
+        );
+        assert_eq!(
+            names(CONVENTIONAL_PCI_DEVICE_INTERFACES),
+            [Some("conventional-pci-device".to_string()), None]
+        );
+    }
+
+    #[test]
+    fn take_error_without_error_uses_fallback() {
+        assert_eq!(take_error(std::ptr::null_mut(), "fallback"), "fallback");
+    }
+}
