@@ -368,9 +368,4 @@ mod tests {
             [Some("conventional-pci-device".to_string()), None]
         );
     }
-
-    #[test]
-    fn take_error_without_error_uses_fallback() {
-        assert_eq!(take_error(std::ptr::null_mut(), "fallback"), "fallback");
-    }
 }
