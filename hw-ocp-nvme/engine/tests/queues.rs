@@ -44,8 +44,46 @@ fn create_cq_checks() {
     assert!(d
         .admin(cq(1, 15, 3, 0x40_0100))
         .is(Status::INVALID_PRP_OFFSET));
-    assert!(d.admin(cq(1, 15, 3, 0)).is(Status::INVALID_FIELD));
+    assert!(d.admin(cq(1, 15, 3 | 1 << 16, 0x40_0000)).ok());
+    assert!(d.admin(sqe_of(0x04, 0, &[(10, 1)], 0)).ok());
     assert!(d.admin(cq(1, 15, 3 | 4 << 16, 0x40_0000)).ok());
+    // Wrong CC.IOCQES at creation time.
+    let mut d2 = Driver::new(Driver::small_config());
+    let asq = d2.alloc(4096);
+    let acq = d2.alloc(4096);
+    d2.sq[0] = ocp_nvme_engine::testing::HostQueue {
+        base: asq,
+        size: 32,
+        ptr: 0,
+        phase: true,
+    };
+    d2.cq[0] = ocp_nvme_engine::testing::HostQueue {
+        base: acq,
+        size: 32,
+        ptr: 0,
+        phase: true,
+    };
+    d2.w32(off::AQA, 0x001f_001f);
+    d2.w64(off::ASQ, asq);
+    d2.w64(off::ACQ, acq);
+    d2.w32(off::CC, 1);
+    assert!(d2
+        .admin(cq(1, 15, 3, 0x40_0000))
+        .is(Status::INVALID_QUEUE_SIZE));
+    // INTx: only vector 0.
+    d2.env.irq.msix = false;
+    d2.w32(off::CC, 0);
+    d2.sq[0].ptr = 0;
+    d2.cq[0] = ocp_nvme_engine::testing::HostQueue {
+        base: acq,
+        size: 32,
+        ptr: 0,
+        phase: true,
+    };
+    d2.w32(off::CC, 0x0046_0001);
+    assert!(d2
+        .admin(cq(1, 15, 3 | 1 << 16, 0x40_0000))
+        .is(Status::INVALID_INTERRUPT_VECTOR));
     assert!(d
         .admin(cq(1, 15, 3, 0x40_0000))
         .is(Status::INVALID_QUEUE_IDENTIFIER)); // exists

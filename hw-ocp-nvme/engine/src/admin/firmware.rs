@@ -140,7 +140,9 @@ pub(crate) fn commit(c: &mut Controller, fs: u8, ca: u8, bpid: bool, host: &mut 
     if fs as usize > FW_SLOTS {
         return Status::INVALID_FIRMWARE_SLOT.into();
     }
-    let replaces = ca != 2;
+    // 000b/001b replace the slot with the downloaded image; 011b does too
+    // when an image was downloaded, else it activates the slot's image.
+    let replaces = ca < 2 || (ca == 3 && (!c.fw.staging.is_empty() || c.fw.staging_bad));
     let slot = if fs == 0 {
         if replaces {
             // Controller picks: the first writable slot that is not active.

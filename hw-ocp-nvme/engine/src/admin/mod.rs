@@ -41,7 +41,7 @@ pub(crate) fn execute(c: &mut Controller, sqe: &Sqe, host: &mut Host) -> Outcome
             pc,
             ien,
             iv,
-        } => queue::create_cq(c, sqe, qid, qsize, pc, ien, iv),
+        } => queue::create_cq(c, sqe, qid, qsize, pc, ien, iv, host),
         AdminCmd::GetLogPage {
             lid,
             lsp,

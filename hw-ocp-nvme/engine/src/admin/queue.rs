@@ -8,7 +8,8 @@ use crate::spec::status::Status;
 use crate::traits::Host;
 use crate::transfer::PAGE_SIZE;
 
-/// Entry sizes must be the required ones when I/O queues are created.
+/// Entry sizes (CC.IOSQES/IOCQES) must be the required ones when I/O queues
+/// are created; otherwise the queue size cannot be honoured.
 fn entry_sizes_ok(c: &Controller, sq: bool) -> bool {
     let cc = c.cc;
     if sq {
@@ -18,17 +19,15 @@ fn entry_sizes_ok(c: &Controller, sq: bool) -> bool {
     }
 }
 
-/// Check the base address of a physically contiguous queue.
+/// Check the base address of a physically contiguous queue: page aligned.
 fn base_ok(base: u64) -> Result<(), Status> {
-    if base == 0 {
-        return Err(Status::INVALID_FIELD);
-    }
     if base % PAGE_SIZE != 0 {
         return Err(Status::INVALID_PRP_OFFSET);
     }
     Ok(())
 }
 
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn create_cq(
     c: &mut Controller,
     sqe: &Sqe,
@@ -37,7 +36,11 @@ pub(crate) fn create_cq(
     pc: bool,
     ien: bool,
     iv: u16,
+    host: &mut Host,
 ) -> Outcome {
+    if !entry_sizes_ok(c, false) {
+        return Status::INVALID_QUEUE_SIZE.into();
+    }
     if qid == 0 || qid > c.ncqa + 1 || c.cqs.get(qid as usize).map_or(true, |q| q.is_some()) {
         return Status::INVALID_QUEUE_IDENTIFIER.into();
     }
@@ -48,11 +51,9 @@ pub(crate) fn create_cq(
         // CAP.CQR = 1: only physically contiguous queues.
         return Status::INVALID_FIELD.into();
     }
-    if iv >= c.cfg.msix_vectors {
+    // Pin-based interrupts have the single vector 0.
+    if iv >= c.cfg.msix_vectors || (iv != 0 && !host.irq.msix_enabled()) {
         return Status::INVALID_INTERRUPT_VECTOR.into();
-    }
-    if !entry_sizes_ok(c, false) {
-        return Status::INVALID_FIELD.into();
     }
     if let Err(s) = base_ok(sqe.prp1()) {
         return s.into();
@@ -84,7 +85,7 @@ pub(crate) fn create_sq(
         return Status::INVALID_FIELD.into();
     }
     if !entry_sizes_ok(c, true) {
-        return Status::INVALID_FIELD.into();
+        return Status::INVALID_QUEUE_SIZE.into();
     }
     if let Err(s) = base_ok(sqe.prp1()) {
         return s.into();
