@@ -500,6 +500,10 @@ impl Controller {
         admin::selftest::abort_on_reset(self, now);
         admin::firmware::activate_on_reset(self, now);
         self.feat = self.saved_feat.clone();
+        // The Timestamp is cleared by a Controller Level Reset (origin 000b).
+        self.timestamp_ms = 0;
+        self.timestamp_set_ns = now;
+        self.timestamp_origin = 0;
         self.nsqa = self.cfg.max_ioqpairs - 1;
         self.ncqa = self.cfg.max_ioqpairs - 1;
         self.io_queues_created = false;

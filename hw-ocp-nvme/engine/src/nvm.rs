@@ -191,8 +191,8 @@ fn read_write(
     host: &mut Host,
 ) -> Result<Outcome, Status> {
     check_nsid(sqe.nsid())?;
-    let (off, len) = block_range(c, f.slba, f.nlb)?;
     data_len(c, f.nlb)?;
+    let (off, len) = block_range(c, f.slba, f.nlb)?;
     if write {
         writable(c)?;
     }
@@ -224,8 +224,8 @@ fn read_write(
 
 fn compare(c: &mut Controller, sqe: &Sqe, f: RwFields, host: &mut Host) -> Result<Outcome, Status> {
     check_nsid(sqe.nsid())?;
-    let (off, len) = block_range(c, f.slba, f.nlb)?;
     data_len(c, f.nlb)?;
+    let (off, len) = block_range(c, f.slba, f.nlb)?;
     let t = transfer::resolve(host.mem, sqe, len, true, false)?;
     let mut host_data = vec![0u8; len as usize];
     t.read_from_guest(host.mem, &mut host_data)?;

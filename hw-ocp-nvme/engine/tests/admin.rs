@@ -587,3 +587,30 @@ fn device_self_test() {
         .admin(sqe_of(0x14, 5, &[(10, 1)], 0))
         .is(Status::INVALID_NAMESPACE));
 }
+
+#[test]
+fn feature_identifiers_effects_log() {
+    let mut d = up();
+    let (c, b) = d.admin_read(glp(0x12, 256, 0, 0, 0, 0), 1024);
+    assert!(c.ok());
+    for fid in [
+        0x01usize, 0x02, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0a, 0x0b, 0x0e, 0x0f, 0x16,
+    ] {
+        assert_eq!(u32_at(&b, fid * 4) & 1, 1, "fid {fid:#x}");
+    }
+    assert_eq!(u32_at(&b, 0x05 * 4) >> 20 & 3, 1); // namespace scope
+    assert_eq!(u32_at(&b, 0x01 * 4) >> 20 & 3, 2); // controller scope
+    assert_eq!(u32_at(&b, 0x03 * 4), 0);
+    let (_, s) = d.admin_read(glp(0x00, 256, 0, 0, 0, 0), 1024);
+    assert_eq!(u32_at(&s, 0x12 * 4) & 1, 1);
+}
+
+#[test]
+fn changed_ns_list_cleared_even_with_rae() {
+    let mut d = up();
+    assert!(d.admin(sqe_of(0x80, 1, &[(10, 0)], 0)).ok());
+    let (_, l) = d.admin_read(glp(0x04, 1024, 1 << 15, 0, 0, 0), 4096);
+    assert_eq!(u32_at(&l, 0), 1);
+    let (_, l) = d.admin_read(glp(0x04, 1024, 1 << 15, 0, 0, 0), 4096);
+    assert_eq!(u32_at(&l, 0), 0);
+}

@@ -4,10 +4,10 @@
 
 use std::collections::VecDeque;
 
-use crate::admin::{self, identify, vendor};
+use crate::admin::{self, features, identify, vendor};
 use crate::controller::{Controller, Outcome};
 use crate::spec::cmd::Sqe;
-use crate::spec::ids::{admin_op, lid, nvm_op};
+use crate::spec::ids::{admin_op, fid, lid, nvm_op};
 use crate::spec::status::Status;
 use crate::spec::{put_u128, put_u16, put_u32, put_u64};
 use crate::telemetry::Counters;
@@ -160,6 +160,7 @@ fn supported_logs() -> Vec<u8> {
     for l in 0..=lid::TELEMETRY_CONTROLLER {
         put_u32(&mut b, l as usize * 4, 1);
     }
+    put_u32(&mut b, lid::FEATURE_IDS_EFFECTS as usize * 4, 1);
     for l in lid::VENDOR_FIRST..=0xff {
         if vendor::log_supported(l) {
             put_u32(&mut b, l as usize * 4, 1);
@@ -213,6 +214,33 @@ fn effects() -> Vec<u8> {
     b
 }
 
+/// Feature Identifiers Supported and Effects (NVMe 2.0 Base, 5.16.1.18).
+fn feature_effects(c: &Controller) -> Vec<u8> {
+    const FSUPP: u32 = 1;
+    const UDCC: u32 = 1 << 1;
+    const UUID_SEL: u32 = 1 << 19;
+    const SCOPE_NS: u32 = 1 << 20;
+    const SCOPE_CTRL: u32 = 1 << 21;
+    let mut b = vec![0u8; 1024];
+    for &f in features::SUPPORTED_FIDS.iter() {
+        if f == fid::VOLATILE_WRITE_CACHE && !c.cfg.volatile_write_cache {
+            continue;
+        }
+        let scope = if f == fid::ERROR_RECOVERY {
+            SCOPE_NS
+        } else {
+            SCOPE_CTRL
+        };
+        let udcc = if f == fid::NUMBER_OF_QUEUES || f == fid::VOLATILE_WRITE_CACHE {
+            UDCC
+        } else {
+            0
+        };
+        put_u32(&mut b, f as usize * 4, FSUPP | UUID_SEL | scope | udcc);
+    }
+    b
+}
+
 fn changed_ns(list: &[u32]) -> Vec<u8> {
     let mut b = vec![0u8; 4096];
     if list.len() > 1024 {
@@ -253,6 +281,7 @@ pub(crate) fn get_log_page(
         lid::FIRMWARE_SLOT => c.fw.slot_log(),
         lid::CHANGED_NAMESPACES => changed_ns(&c.changed_ns),
         lid::COMMANDS_SUPPORTED_EFFECTS => effects(),
+        lid::FEATURE_IDS_EFFECTS => feature_effects(c),
         lid::DEVICE_SELF_TEST => c.selftest.log(now),
         lid::TELEMETRY_HOST => {
             // LSP bit 0: Create Telemetry Host-Initiated Data.
@@ -281,7 +310,7 @@ pub(crate) fn get_log_page(
         }
         _ => return Status::INVALID_LOG_PAGE.into(),
     };
-    if r.lpo > page.len() as u64 {
+    if r.lpo >= page.len() as u64 {
         return Status::INVALID_FIELD.into();
     }
     let mut out = vec![0u8; len as usize];
@@ -289,10 +318,11 @@ pub(crate) fn get_log_page(
     let n = (page.len() - start).min(out.len());
     out[..n].copy_from_slice(&page[start..start + n]);
     let st = admin::send(c, sqe, &out, host);
+    if st.is_success() && r.lid == lid::CHANGED_NAMESPACES {
+        // Reading the list clears it; RAE only governs the event.
+        c.changed_ns.clear();
+    }
     if st.is_success() && !r.rae {
-        if r.lid == lid::CHANGED_NAMESPACES {
-            c.changed_ns.clear();
-        }
         c.aer.log_read(r.lid);
         c.deliver_events(host);
     }
