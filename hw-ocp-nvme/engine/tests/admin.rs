@@ -599,7 +599,7 @@ fn feature_identifiers_effects_log() {
         assert_eq!(u32_at(&b, fid * 4) & 1, 1, "fid {fid:#x}");
     }
     assert_eq!(u32_at(&b, 0x05 * 4) >> 20 & 3, 1); // namespace scope
-    assert_eq!(u32_at(&b, 0x01 * 4) >> 20 & 3, 2); // controller scope
+    assert_eq!(u32_at(&b, 4) >> 20 & 3, 2); // controller scope
     assert_eq!(u32_at(&b, 0x03 * 4), 0);
     let (_, s) = d.admin_read(glp(0x00, 256, 0, 0, 0, 0), 1024);
     assert_eq!(u32_at(&s, 0x12 * 4) & 1, 1);
