@@ -115,6 +115,16 @@ pub(crate) struct DbBuf {
     pub eventidx: u64,
 }
 
+/// Address of SQ `qid`'s tail in a shadow doorbell or EventIdx buffer.
+pub(crate) fn db_sq_slot(base: u64, qid: u64) -> u64 {
+    base.wrapping_add(qid * 8)
+}
+
+/// Address of CQ `qid`'s head in a shadow doorbell or EventIdx buffer.
+pub(crate) fn db_cq_slot(base: u64, qid: u64) -> u64 {
+    base.wrapping_add(qid * 8 + 4)
+}
+
 /// An emulated NVMe controller with one namespace. Plain data throughout.
 #[derive(Clone, Debug)]
 pub struct Controller {
@@ -621,7 +631,7 @@ impl Controller {
             if let Some(sq) = self.sqs[qid].as_mut() {
                 if host
                     .mem
-                    .read(db.shadow + (2 * qid as u64) * 4, &mut b)
+                    .read(db_sq_slot(db.shadow, qid as u64), &mut b)
                     .is_ok()
                 {
                     let v = u32::from_le_bytes(b);
@@ -633,7 +643,7 @@ impl Controller {
             if let Some(cq) = self.cqs[qid].as_mut() {
                 if host
                     .mem
-                    .read(db.shadow + (2 * qid as u64 + 1) * 4, &mut b)
+                    .read(db_cq_slot(db.shadow, qid as u64), &mut b)
                     .is_ok()
                 {
                     let v = u32::from_le_bytes(b);
@@ -655,13 +665,12 @@ impl Controller {
             if let Some(sq) = self.sqs[qid].as_ref() {
                 let _ = host
                     .mem
-                    .write(db.eventidx + (2 * qid as u64) * 4, &sq.tail.to_le_bytes());
+                    .write(db_sq_slot(db.eventidx, qid as u64), &sq.tail.to_le_bytes());
             }
             if let Some(cq) = self.cqs[qid].as_ref() {
-                let _ = host.mem.write(
-                    db.eventidx + (2 * qid as u64 + 1) * 4,
-                    &cq.head.to_le_bytes(),
-                );
+                let _ = host
+                    .mem
+                    .write(db_cq_slot(db.eventidx, qid as u64), &cq.head.to_le_bytes());
             }
         }
     }
@@ -946,7 +955,7 @@ impl Controller {
                     let mut b = [0u8; 4];
                     if host
                         .mem
-                        .read(db.shadow + (2 * cqid as u64 + 1) * 4, &mut b)
+                        .read(db_cq_slot(db.shadow, cqid as u64), &mut b)
                         .is_ok()
                     {
                         let v = u32::from_le_bytes(b);

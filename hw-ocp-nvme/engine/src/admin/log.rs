@@ -110,7 +110,7 @@ fn telemetry_page(c: &Controller, host_initiated: bool, data: &[u8]) -> Vec<u8> 
     put_u16(&mut b, 8, last);
     put_u16(&mut b, 10, last);
     put_u16(&mut b, 12, last);
-    put_u32(&mut b, 16, last as u32);
+    // Data Area 4 is not supported (LPA bit 6 = 0).
     b[381] = c.telemetry.host_generation;
     b[382] = 0; // controller-initiated data available
     b[383] = c.telemetry.ctrl_generation;
