@@ -442,9 +442,7 @@ impl Controller {
             && (iosqes == 0 || iosqes == 6)
             && (iocqes == 0 || iocqes == 4)
             && aqa.asqs().value() != 0
-            && aqa.acqs().value() != 0
-            && self.asq != 0
-            && self.acq != 0;
+            && aqa.acqs().value() != 0;
         if !valid {
             self.cfs = true;
             return;
@@ -592,9 +590,13 @@ impl Controller {
         }
     }
 
+    /// An invalid doorbell write is ignored; it is reported by an Error
+    /// event only if an AER is outstanding (NVMe 2.0 Base, 3.3.1.2).
     fn invalid_doorbell(&mut self, info: u8, host: &mut Host) {
         self.counters.invalid_doorbells += 1;
-        self.raise_event(aen::TYPE_ERROR, info, 0x01, host);
+        if !self.aer.outstanding.is_empty() {
+            self.raise_event(aen::TYPE_ERROR, info, 0x01, host);
+        }
     }
 
     /// After the host consumed CQ entries: post held-back completions and
