@@ -266,7 +266,7 @@ impl Controller {
     }
 
     pub(crate) fn temperature_warning(&self) -> bool {
-        self.temperature_k > self.feat.temp_over || self.temperature_k < self.feat.temp_under
+        self.temperature_k >= self.feat.temp_over || self.temperature_k <= self.feat.temp_under
     }
 
     pub(crate) fn check_temperature(&mut self, host: &mut Host) {

@@ -265,7 +265,10 @@ fn features_select_and_save() {
     // Capabilities.
     assert_eq!(d.admin(gf(0x01, 3, 0)).dw0, 0b101);
     assert_eq!(d.admin(gf(0x07, 3, 0)).dw0, 0b100);
-    assert_eq!(d.admin(gf(0x05, 3, 0)).dw0, 0b111);
+    let mut s = gf(0x05, 3, 0);
+    s.dw[1] = 1;
+    assert_eq!(d.admin(s).dw0, 0b111);
+    assert!(d.admin(gf(0x05, 3, 0)).is(Status::INVALID_NAMESPACE));
     // Save arbitration, change current: saved survives a reset, current does not.
     assert!(d.admin(sf(0x01, true, 0x0102_0304)).ok());
     assert!(d.admin(sf(0x01, false, 0x0000_0002)).ok());
@@ -329,9 +332,20 @@ fn each_feature_values() {
     assert!(d.admin(sf(0x04, 2 << 20 | 300)).is(Status::INVALID_FIELD));
     assert!(d.admin(sf(0x04, 0xf << 16 | 350)).ok());
     // Error recovery: DULBE unsupported.
-    assert!(d.admin(sf(0x05, 100)).ok());
-    assert_eq!(d.admin(gf(0x05, 0)).dw0, 100);
-    assert!(d.admin(sf(0x05, 1 << 16)).is(Status::INVALID_FIELD));
+    let ns = |mut s: ocp_nvme_engine::spec::cmd::Sqe, nsid: u32| {
+        s.dw[1] = nsid;
+        s
+    };
+    assert!(d.admin(ns(sf(0x05, 100), 1)).ok());
+    assert_eq!(d.admin(ns(gf(0x05, 0), 1)).dw0, 100);
+    assert!(d.admin(ns(sf(0x05, 200), 0xffff_ffff)).ok());
+    assert_eq!(d.admin(ns(gf(0x05, 0), 1)).dw0, 200);
+    assert!(d
+        .admin(ns(gf(0x05, 0), 0xffff_ffff))
+        .is(Status::INVALID_NAMESPACE));
+    assert!(d.admin(sf(0x05, 100)).is(Status::INVALID_NAMESPACE));
+    assert!(d.admin(ns(sf(0x05, 1 << 16), 1)).is(Status::INVALID_FIELD));
+    assert!(d.admin(ns(sf(0x01, 0), 2)).is(Status::INVALID_NAMESPACE));
     // Volatile write cache.
     assert!(d.admin(sf(0x06, 0)).ok());
     assert_eq!(d.admin(gf(0x06, 0)).dw0, 0);

@@ -173,7 +173,7 @@ fn value(cfg: &ControllerConfig, f: &Features, id: u8, cdw11: u32) -> Result<u32
             }
             match thsel {
                 0 => f.temp_over as u32,
-                1 => f.temp_under as u32 | 1 << 20,
+                1 => f.temp_under as u32,
                 _ => return Err(Status::INVALID_FIELD),
             }
         }
@@ -226,11 +226,16 @@ pub(crate) fn set_features(
     };
     let nsid = sqe.nsid();
     if cap.ns_specific {
-        if nsid != 0 && !admin::nsid_is_ns_or_all(nsid) {
+        if !admin::nsid_is_ns_or_all(nsid) {
             return Status::INVALID_NAMESPACE.into();
         }
     } else if nsid != 0 && nsid != 0xffff_ffff {
-        return Status::FEATURE_NOT_NS_SPECIFIC.into();
+        return if nsid == 1 {
+            Status::FEATURE_NOT_NS_SPECIFIC
+        } else {
+            Status::INVALID_NAMESPACE
+        }
+        .into();
     }
     if sv && !cap.saveable {
         return Status::FEATURE_NOT_SAVEABLE.into();
@@ -317,11 +322,9 @@ pub(crate) fn get_features(
     let Some(cap) = caps(c, id) else {
         return Status::INVALID_FIELD.into();
     };
-    if cap.ns_specific {
-        let nsid = sqe.nsid();
-        if nsid != 0 && !admin::nsid_is_ns_or_all(nsid) {
-            return Status::INVALID_NAMESPACE.into();
-        }
+    // Namespace-specific features are read for one namespace.
+    if cap.ns_specific && sqe.nsid() != 1 {
+        return Status::INVALID_NAMESPACE.into();
     }
     let defaults = Features::defaults(&c.cfg);
     let src = match sel {
