@@ -47,6 +47,9 @@ pub struct ControllerConfig {
     pub short_self_test_ms: u64,
     /// Duration of an extended device self-test in minutes (Identify EDSTT).
     pub extended_self_test_min: u16,
+    /// Do not fetch commands inside `mmio_write`/`complete_io`: the device
+    /// calls `Controller::process_pending` when `work_pending()` says so.
+    pub defer_processing: bool,
 }
 
 impl Default for ControllerConfig {
@@ -70,6 +73,7 @@ impl Default for ControllerConfig {
             fw_activate_without_reset: true,
             short_self_test_ms: 2000,
             extended_self_test_min: 1,
+            defer_processing: false,
         }
     }
 }

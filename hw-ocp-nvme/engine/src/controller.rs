@@ -174,6 +174,8 @@ pub struct Controller {
     pub(crate) timestamp_origin: u8,
     pub(crate) temperature_k: u16,
     pub(crate) formatting: bool,
+    /// A doorbell or completion left work for `process_pending`.
+    pub(crate) work_pending: bool,
     // Power-cycle bookkeeping.
     pub(crate) enabled_since_power_on: bool,
     pub(crate) shutdown_clean: bool,
@@ -226,6 +228,7 @@ impl Controller {
             timestamp_origin: 0,
             temperature_k: 313,
             formatting: false,
+            work_pending: false,
             enabled_since_power_on: false,
             shutdown_clean: false,
             counters: Counters {
@@ -517,6 +520,7 @@ impl Controller {
         self.io_queues_created = false;
         self.keep_alive_deadline = None;
         self.formatting = false;
+        self.work_pending = false;
         self.rdy = false;
         self.cfs = false;
         self.shst = regs::SHST_NORMAL;
@@ -572,7 +576,7 @@ impl Controller {
                     return;
                 }
                 sq.tail = value;
-                self.process_pending(host);
+                self.kick(host);
             }
             Doorbell::CqHead(qid) => {
                 let Some(cq) = self.cqs.get_mut(qid as usize).and_then(|q| q.as_mut()) else {
@@ -585,7 +589,7 @@ impl Controller {
                 }
                 cq.head = value;
                 self.cq_head_moved(qid, host);
-                self.process_pending(host);
+                self.kick(host);
             }
         }
     }
@@ -679,6 +683,23 @@ impl Controller {
 
     // ------------------------------------------------------------ fetching
 
+    /// New work may be available: process it now, or leave it for the
+    /// device to run [`Controller::process_pending`] later when
+    /// `ControllerConfig::defer_processing` is set.
+    fn kick(&mut self, host: &mut Host) {
+        if self.cfg.defer_processing {
+            self.work_pending = true;
+        } else {
+            self.process_pending(host);
+        }
+    }
+
+    /// With `defer_processing`, true when [`Controller::process_pending`]
+    /// should be scheduled (e.g. in a bottom half).
+    pub fn work_pending(&self) -> bool {
+        self.work_pending
+    }
+
     /// May another command be fetched?
     fn can_fetch(&self) -> bool {
         !self.free_cmds.is_empty()
@@ -700,6 +721,7 @@ impl Controller {
     /// Arbitration Burst (NVMe 2.0 Base, 4.13.1). Bounded: every iteration
     /// consumes an SQ entry and tails do not move during the loop.
     pub fn process_pending(&mut self, host: &mut Host) {
+        self.work_pending = false;
         if !self.running() {
             return;
         }
@@ -866,7 +888,7 @@ impl Controller {
                 }
             }
         }
-        self.process_pending(host);
+        self.kick(host);
     }
 
     fn account_busy_end(&mut self, now: u64) {
@@ -1087,6 +1109,8 @@ impl Controller {
     }
 
     /// The next virtual time at which [`Controller::timer_fired`] must run.
+    /// It can change after any call into the controller: query it again
+    /// after each one.
     pub fn timer_deadline(&self) -> Option<u64> {
         let mut d = self.selftest.deadline();
         let mut take = |v: Option<u64>| {

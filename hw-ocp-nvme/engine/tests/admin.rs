@@ -628,3 +628,45 @@ fn changed_ns_list_cleared_even_with_rae() {
     let (_, l) = d.admin_read(glp(0x04, 1024, 1 << 15, 0, 0, 0), 4096);
     assert_eq!(u32_at(&l, 0), 0);
 }
+
+#[test]
+fn rae_keeps_events_masked() {
+    let mut d = up();
+    let aer = d.submit(0, sqe_of(0x0c, 0, &[], 0));
+    assert!(d.admin(sqe_of(0x09, 0, &[(10, 4), (11, 300)], 0)).ok());
+    assert_eq!(d.wait(0, aer).unwrap().dw0, 0x0002_0101);
+    let aer2 = d.submit(0, sqe_of(0x0c, 0, &[], 0));
+    // Another SMART event while masked.
+    assert!(d
+        .admin(sqe_of(0x09, 0, &[(10, 4), (11, 1 << 20 | 400)], 0))
+        .ok());
+    assert!(d.wait(0, aer2).is_none());
+    // RAE = 1: still masked.
+    let (c, _) = d.admin_read(glp(0x02, 128, 1 << 15, 0, 0, 0), 512);
+    assert!(c.ok());
+    assert!(d.wait(0, aer2).is_none());
+    // RAE = 0 clears the mask; the condition is re-checked on the next change.
+    let (c, _) = d.admin_read(glp(0x02, 128, 0, 0, 0, 0), 512);
+    assert!(c.ok());
+    assert!(d.admin(sqe_of(0x09, 0, &[(10, 4), (11, 301)], 0)).ok());
+    assert_eq!(d.wait(0, aer2).unwrap().dw0, 0x0002_0101);
+}
+
+#[test]
+fn firmware_replace_without_activation() {
+    let mut d = up();
+    assert!(d
+        .admin_write(sqe_of(0x11, 0, &[(10, 1), (11, 0)], 0), b"FWSLOT3X")
+        .ok());
+    assert!(d.admin(sqe_of(0x10, 0, &[(10, 3)], 0)).ok());
+    let (_, log) = d.admin_read(glp(0x03, 128, 0, 0, 0, 0), 512);
+    assert_eq!(log[0], 1);
+    assert_eq!(&log[24..32], b"FWSLOT3X");
+    // The controller picks a slot when FS = 0.
+    assert!(d
+        .admin_write(sqe_of(0x11, 0, &[(10, 1), (11, 0)], 0), &[0u8; 8])
+        .ok());
+    assert!(d.admin(sqe_of(0x10, 0, &[(10, 0)], 0)).ok());
+    let (_, log) = d.admin_read(glp(0x03, 128, 0, 0, 0, 0), 512);
+    assert_eq!(log[16], b'F'); // checksum-derived revision in slot 2
+}

@@ -191,3 +191,23 @@ fn abrupt_shutdown_and_fatal_paths() {
     assert_eq!(d.csts(), 0);
     let _ = Status::SUCCESS;
 }
+
+#[test]
+fn deferred_processing() {
+    let mut cfg = Driver::small_config();
+    cfg.defer_processing = true;
+    let mut d = Driver::new(cfg);
+    assert!(d.enable());
+    d.auto_complete = false;
+    let cid = d.submit(0, sqe_of(0x18, 0, &[], 0));
+    assert!(d.reap(0).is_empty());
+    assert!(d.ctrl.work_pending());
+    {
+        let mut h = d.env.host();
+        d.ctrl.process_pending(&mut h);
+    }
+    assert!(!d.ctrl.work_pending());
+    let c = d.reap(0);
+    assert_eq!(c.len(), 1);
+    assert_eq!(c[0].cid, cid);
+}

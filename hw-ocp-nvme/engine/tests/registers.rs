@@ -190,3 +190,45 @@ fn keep_alive_timeout_is_fatal() {
     d.advance(200_000_000);
     assert_eq!(d.csts() & 2, 2);
 }
+
+#[test]
+fn cq_write_failure_is_fatal() {
+    let mut d = driver();
+    assert!(d.enable());
+    let cq = d.cq[0].base;
+    d.env.mem.faults.push((cq, 16));
+    d.submit(0, sqe_of(0x18, 0, &[], 0));
+    assert_eq!(d.csts() & 2, 2);
+    // Doorbells are ignored until reset; reset recovers.
+    d.env.mem.faults.clear();
+    d.disable();
+    assert!(d.enable());
+    assert!(d.admin(sqe_of(0x18, 0, &[], 0)).ok());
+}
+
+#[test]
+fn shutdown_without_write_cache_completes_at_once() {
+    let mut cfg = Driver::small_config();
+    cfg.volatile_write_cache = false;
+    let mut d = Driver::new(cfg);
+    d.bring_up(1);
+    d.auto_complete = false;
+    let cc = d.r32(off::CC);
+    d.w32(off::CC, cc | 1 << 14);
+    assert_eq!((d.csts() >> 2) & 3, 2);
+    assert!(d.env.storage.pending.is_empty());
+    assert_eq!(d.ctrl.counters().normal_shutdowns, 1);
+}
+
+#[test]
+fn shutdown_with_write_cache_waits_for_flush() {
+    let mut d = driver();
+    d.bring_up(1);
+    d.auto_complete = false;
+    let cc = d.r32(off::CC);
+    d.w32(off::CC, cc | 1 << 14);
+    assert_eq!((d.csts() >> 2) & 3, 1, "processing");
+    assert_eq!(d.env.storage.pending.len(), 1);
+    d.complete_storage();
+    assert_eq!((d.csts() >> 2) & 3, 2, "complete");
+}
