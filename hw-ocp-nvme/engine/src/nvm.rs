@@ -196,6 +196,9 @@ fn read_write(
     if write {
         writable(c)?;
     }
+    if (off | len) % 4096 != 0 {
+        c.counters.unaligned_io += 1;
+    }
     let t: Transfer = transfer::resolve(host.mem, sqe, len, true, !write)?;
     let runs = t.runs();
     if runs.len() > crate::controller::MAX_REQUESTS_PER_CMD {

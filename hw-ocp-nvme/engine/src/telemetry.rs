@@ -80,6 +80,12 @@ pub struct Counters {
     pub abrupt_shutdowns: u64,
     /// Invalid doorbell writes detected.
     pub invalid_doorbells: u64,
+    /// Power state changes (Set Features Power Management to another state).
+    pub power_state_changes: u64,
+    /// Read/Write commands whose byte offset or length is not 4 KiB aligned.
+    pub unaligned_io: u64,
+    /// Format NVM commands completed (user data erase count).
+    pub formats: u64,
     /// Per-class latency statistics, indexed by [`LatencyClass`].
     pub latency: [LatencyStats; 4],
     /// Firmware activations, oldest first, at most [`FW_HISTORY_MAX`].

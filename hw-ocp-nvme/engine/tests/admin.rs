@@ -322,7 +322,9 @@ fn each_feature_values() {
     let sf = |fid: u32, c11: u32| sqe_of(0x09, 0, &[(10, fid), (11, c11)], 0);
     // Power management: PS <= NPSS.
     assert!(d.admin(sf(0x02, 2)).ok());
+    assert!(d.admin(sf(0x02, 2)).ok());
     assert_eq!(d.admin(gf(0x02, 0)).dw0, 2);
+    assert_eq!(d.ctrl.counters().power_state_changes, 1);
     assert!(d.admin(sf(0x02, 3)).is(Status::INVALID_FIELD));
     // Temperature threshold: over/under, sensors.
     assert_eq!(d.admin(gf(0x04, 0)).dw0, 343);

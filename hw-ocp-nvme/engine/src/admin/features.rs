@@ -290,8 +290,12 @@ pub(crate) fn set_features(
         },
         _ => {
             let cfg = c.cfg.clone();
+            let old_ps = c.feat.power_mgmt & 0x1f;
             if let Err(s) = apply(&cfg, &mut c.feat, id, v) {
                 return s.into();
+            }
+            if id == fid::POWER_MANAGEMENT && c.feat.power_mgmt & 0x1f != old_ps {
+                c.counters.power_state_changes += 1;
             }
             if sv {
                 let _ = apply(&cfg, &mut c.saved_feat, id, v);

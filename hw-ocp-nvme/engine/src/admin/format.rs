@@ -71,6 +71,7 @@ pub(crate) fn format(
 pub(crate) fn finish(c: &mut Controller, lbaf: u8, status: Status, host: &mut Host) {
     c.formatting = false;
     if status.is_success() {
+        c.counters.formats += 1;
         c.ns.lbaf = lbaf;
         if !c.changed_ns.contains(&1) {
             c.changed_ns.push(1);
