@@ -142,8 +142,15 @@ fn run(c: &mut Controller, sqid: u16, sqe: &Sqe, host: &mut Host) -> Result<Outc
         NvmCmd::DatasetManagement { nr, ad, .. } => dsm(c, sqid, sqe, nr, ad, host),
         NvmCmd::Verify { slba, nlb } => {
             check_nsid(sqe.nsid())?;
-            block_range(c, slba, nlb)?;
-            // Emulated media has no integrity metadata to check.
+            // Verify Size Limit (Identify CNS 06h VSL) equals MDTS.
+            let len = data_len(c, nlb)?;
+            let (off, _) = block_range(c, slba, nlb)?;
+            // The medium has no protection information: verifying is
+            // reading it back without a transfer.
+            let mut media = vec![0u8; len as usize];
+            host.storage
+                .read_sync(off, &mut media)
+                .map_err(|e| io_error_status(e, Accounting::Read { bytes: len }))?;
             c.counters.host_read_commands += 1;
             Ok(Outcome::ok())
         }

@@ -207,7 +207,24 @@ fn compare_and_verify() {
     let c = d.io(1, s);
     assert!(c.is(Status::COMPARE_FAILURE));
     assert!(c.dnr());
-    assert!(d.io(1, sqe_of(0x0c, 1, &[(10, 0), (12, 8191)], 0)).ok());
+    assert!(d.io(1, sqe_of(0x0c, 1, &[(10, 0), (12, 1023)], 0)).ok());
+    assert!(d
+        .io(1, sqe_of(0x0c, 1, &[(10, 0), (12, 1024)], 0))
+        .is(Status::INVALID_FIELD));
+    assert!(d
+        .io(1, sqe_of(0x0c, 2, &[(10, 0), (12, 0)], 0))
+        .is(Status::INVALID_NAMESPACE));
+    // A backend without synchronous reads cannot compare or verify.
+    struct NoSync;
+    impl ocp_nvme_engine::Storage for NoSync {
+        fn submit(&mut self, _req: ocp_nvme_engine::IoRequest) {}
+        fn drain(&mut self) {}
+    }
+    let mut e = NoSync;
+    assert_eq!(
+        ocp_nvme_engine::Storage::read_sync(&mut e, 0, &mut [0u8; 4]),
+        Err(IoError::Other)
+    );
     assert!(d
         .io(1, sqe_of(0x0c, 1, &[(10, 8192), (12, 0)], 0))
         .is(Status::LBA_OUT_OF_RANGE));

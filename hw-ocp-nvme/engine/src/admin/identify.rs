@@ -150,10 +150,11 @@ fn ns_descriptors(c: &Controller) -> Vec<u8> {
     b
 }
 
+/// NVM Command Set Identify Controller (NVM Command Set 1.0, Figure 97).
 fn nvm_controller(c: &Controller) -> Vec<u8> {
     let mut b = vec![0u8; IDENTIFY_SIZE];
-    // VSL, WZSL, WUSL: no limits (0), DMRL: 256 ranges, DMRSL, DMSL: no limit.
-    let _ = c;
+    b[0] = c.cfg.mdts; // VSL: Verify is limited like Read
+                       // WZSL, WUSL: no limit; DMRL: 256 ranges; DMRSL, DMSL: no limit.
     b[3] = 0;
     b
 }
