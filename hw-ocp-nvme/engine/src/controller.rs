@@ -30,6 +30,8 @@ pub const MAX_OUTSTANDING: usize = 2048;
 pub const MAX_REQUESTS: usize = 4096;
 /// Most storage requests one command may issue (DSM ranges, SGL runs).
 pub const MAX_REQUESTS_PER_CMD: usize = 256;
+/// SMART Available Spare Threshold (percent).
+pub const SPARE_THRESHOLD: u8 = 10;
 /// CAP.TO in 500 ms units.
 pub const CAP_TIMEOUT: u8 = 30;
 
@@ -173,6 +175,8 @@ pub struct Controller {
     pub(crate) timestamp_set_ns: u64,
     pub(crate) timestamp_origin: u8,
     pub(crate) temperature_k: u16,
+    pub(crate) available_spare: u8,
+    pub(crate) percentage_used: u8,
     pub(crate) formatting: bool,
     /// A doorbell or completion left work for `process_pending`.
     pub(crate) work_pending: bool,
@@ -227,6 +231,8 @@ impl Controller {
             timestamp_set_ns: 0,
             timestamp_origin: 0,
             temperature_k: 313,
+            available_spare: 100,
+            percentage_used: 0,
             formatting: false,
             work_pending: false,
             enabled_since_power_on: false,
@@ -266,6 +272,34 @@ impl Controller {
     pub fn set_temperature(&mut self, kelvin: u16, host: &mut Host) {
         self.temperature_k = kelvin;
         self.check_temperature(host);
+    }
+
+    /// Available spare (percent) and percentage used as a wear model sets
+    /// them; spare below the threshold raises the SMART spare event.
+    pub fn set_wear(&mut self, available_spare: u8, percentage_used: u8, host: &mut Host) {
+        self.available_spare = available_spare.min(100);
+        self.percentage_used = percentage_used;
+        if self.available_spare < SPARE_THRESHOLD {
+            self.raise_event(aen::TYPE_SMART, aen::SMART_SPARE, 0x02, host);
+        }
+    }
+
+    /// SMART Critical Warning (NVMe 2.0 Base, Figure 207, byte 0).
+    pub(crate) fn critical_warning(&self) -> u8 {
+        let mut cw = 0u8;
+        if self.available_spare < SPARE_THRESHOLD {
+            cw |= 1 << 0;
+        }
+        if self.temperature_warning() {
+            cw |= 1 << 1;
+        }
+        if self.percentage_used >= 100 {
+            cw |= 1 << 2;
+        }
+        if self.cfg.read_only {
+            cw |= 1 << 3;
+        }
+        cw
     }
 
     pub(crate) fn temperature_warning(&self) -> bool {

@@ -672,3 +672,30 @@ fn firmware_replace_without_activation() {
     let (_, log) = d.admin_read(glp(0x03, 128, 0, 0, 0, 0), 512);
     assert_eq!(log[16], b'F'); // checksum-derived revision in slot 2
 }
+
+#[test]
+fn wear_model_raises_spare_event() {
+    let mut d = up();
+    let aer = d.submit(0, sqe_of(0x0c, 0, &[], 0));
+    {
+        let mut h = d.env.host();
+        d.ctrl.set_wear(50, 120, &mut h);
+    }
+    assert!(d.wait(0, aer).is_none());
+    {
+        let mut h = d.env.host();
+        d.ctrl.set_wear(5, 120, &mut h);
+    }
+    assert_eq!(d.wait(0, aer).unwrap().dw0, 0x0002_0201);
+    let (_, smart) = d.admin_read(glp(0x02, 128, 0, 0, 0, 0), 512);
+    assert_eq!(smart[0], 0x05);
+    assert_eq!(smart[3], 5);
+    assert_eq!(smart[5], 120);
+    {
+        let mut h = d.env.host();
+        d.ctrl.set_temperature(400, &mut h);
+    }
+    let (_, smart) = d.admin_read(glp(0x02, 128, 0, 0, 0, 0), 512);
+    assert_eq!(smart[0], 0x07);
+    assert_eq!(d.ctrl.temperature(), 400);
+}

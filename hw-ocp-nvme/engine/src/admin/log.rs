@@ -121,18 +121,11 @@ fn telemetry_page(c: &Controller, host_initiated: bool, data: &[u8]) -> Vec<u8> 
 fn smart(c: &Controller, now: u64) -> Vec<u8> {
     let k = &c.counters;
     let mut b = vec![0u8; 512];
-    let mut cw = 0u8;
-    if c.temperature_warning() {
-        cw |= 1 << 1;
-    }
-    if c.cfg.read_only {
-        cw |= 1 << 3;
-    }
-    b[0] = cw;
+    b[0] = c.critical_warning();
     put_u16(&mut b, 1, c.temperature_k);
-    b[3] = 100; // available spare
-    b[4] = 10; // available spare threshold
-    b[5] = 0; // percentage used
+    b[3] = c.available_spare;
+    b[4] = crate::controller::SPARE_THRESHOLD;
+    b[5] = c.percentage_used;
     put_u128(&mut b, 32, Counters::data_units(k.bytes_read));
     put_u128(&mut b, 48, Counters::data_units(k.bytes_written));
     put_u128(&mut b, 64, k.host_read_commands);
