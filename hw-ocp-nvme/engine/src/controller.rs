@@ -248,7 +248,7 @@ impl Controller {
 
     /// Size of BAR0: registers and doorbells, a power of two.
     pub fn bar_size(&self) -> u64 {
-        let end = off::DOORBELLS + (self.cfg.max_ioqpairs as u64 + 1) * 8;
+        let end = off::DOORBELLS + (u64::from(self.cfg.max_ioqpairs) + 1) * 8;
         end.next_power_of_two()
     }
 
@@ -369,7 +369,7 @@ impl Controller {
             0x30 => self.acq as u32,
             0x34 => (self.acq >> 32) as u32,
             // CRTO: CRWMT and CRIMT equal CAP.TO.
-            off::CRTO => (CAP_TIMEOUT as u32) << 16 | CAP_TIMEOUT as u32,
+            off::CRTO => u32::from(CAP_TIMEOUT) << 16 | u32::from(CAP_TIMEOUT),
             _ => 0,
         }
     }
@@ -432,10 +432,10 @@ impl Controller {
             }
             off::CC => self.cc_write(v, host),
             off::AQA if disabled => self.aqa = v & 0x0fff_0fff,
-            0x28 if disabled => self.asq = (self.asq & !0xffff_ffff) | (v as u64 & !0xfff),
-            0x2c if disabled => self.asq = (self.asq & 0xffff_ffff) | (v as u64) << 32,
-            0x30 if disabled => self.acq = (self.acq & !0xffff_ffff) | (v as u64 & !0xfff),
-            0x34 if disabled => self.acq = (self.acq & 0xffff_ffff) | (v as u64) << 32,
+            0x28 if disabled => self.asq = (self.asq & !0xffff_ffff) | (u64::from(v) & !0xfff),
+            0x2c if disabled => self.asq = (self.asq & 0xffff_ffff) | u64::from(v) << 32,
+            0x30 if disabled => self.acq = (self.acq & !0xffff_ffff) | (u64::from(v) & !0xfff),
+            0x34 if disabled => self.acq = (self.acq & 0xffff_ffff) | u64::from(v) << 32,
             _ => {}
         }
     }
@@ -484,13 +484,13 @@ impl Controller {
             self.cfs = true;
             return;
         }
-        let mut cq = CompQueue::new(0, self.acq, aqa.acqs().value() as u32 + 1, true, 0);
+        let mut cq = CompQueue::new(0, self.acq, u32::from(aqa.acqs().value()) + 1, true, 0);
         cq.sq_refs = 1;
         self.cqs[0] = Some(cq);
         self.sqs[0] = Some(SubQueue::new(
             0,
             self.asq,
-            aqa.asqs().value() as u32 + 1,
+            u32::from(aqa.asqs().value()) + 1,
             0,
             0,
         ));
@@ -697,7 +697,7 @@ impl Controller {
 
     /// Publish EventIdx values: the host rings the MMIO doorbell when it
     /// moves past them (NVMe 2.0 Base, 5.8).
-    fn publish_eventidx(&mut self, host: &mut Host) {
+    fn publish_eventidx(&self, host: &mut Host) {
         let Some(db) = self.dbbuf else {
             return;
         };
@@ -871,7 +871,7 @@ impl Controller {
                 c.pending += 1;
             }
         }
-        let token: IoToken = (self.epoch as u32) << 16 | slot as u32;
+        let token: IoToken = u32::from(self.epoch) << 16 | u32::from(slot);
         host.storage.submit(IoRequest {
             token,
             kind,
@@ -901,7 +901,7 @@ impl Controller {
             return;
         }
         let slot = (token & 0xffff) as usize;
-        let Some(owner) = self.reqs.get_mut(slot).and_then(|r| r.take()) else {
+        let Some(owner) = self.reqs.get_mut(slot).and_then(std::option::Option::take) else {
             return;
         };
         self.free_reqs.push(slot as u16);
@@ -1013,7 +1013,7 @@ impl Controller {
                     let mut b = [0u8; 4];
                     if host
                         .mem
-                        .read(db_cq_slot(db.shadow, cqid as u64), &mut b)
+                        .read(db_cq_slot(db.shadow, u64::from(cqid)), &mut b)
                         .is_ok()
                     {
                         let v = u32::from_le_bytes(b);
@@ -1055,7 +1055,7 @@ impl Controller {
     fn signal(&mut self, cqid: u16, host: &mut Host) {
         let coal = self.feat.coalescing;
         let thr = coal & 0xff;
-        let time_ns = ((coal >> 8) & 0xff) as u64 * 100_000;
+        let time_ns = u64::from((coal >> 8) & 0xff) * 100_000;
         let Some(cq) = self.cqs.get_mut(cqid as usize).and_then(|q| q.as_mut()) else {
             return;
         };
@@ -1084,7 +1084,7 @@ impl Controller {
 
     /// Pin-based interrupt level: any enabled CQ with unconsumed entries
     /// whose vector is not masked by INTMS.
-    pub(crate) fn update_intx(&mut self, host: &mut Host) {
+    pub(crate) fn update_intx(&self, host: &mut Host) {
         if host.irq.msix_enabled() {
             return;
         }
@@ -1134,7 +1134,7 @@ impl Controller {
     // -------------------------------------------------------------- timers
 
     pub(crate) fn restart_keep_alive(&mut self, now: u64) {
-        let kato = self.feat.kato_ms as u64;
+        let kato = u64::from(self.feat.kato_ms);
         self.keep_alive_deadline = if kato != 0 && self.rdy {
             Some(now.saturating_add(kato * 1_000_000))
         } else {

@@ -29,11 +29,11 @@ pub(crate) fn io_error_status(e: IoError, acct: Accounting) -> Status {
 pub(crate) fn account(k: &mut Counters, acct: Accounting) {
     match acct {
         Accounting::Read { bytes } => {
-            k.bytes_read += bytes as u128;
+            k.bytes_read += u128::from(bytes);
             k.host_read_commands += 1;
         }
         Accounting::Write { bytes } => {
-            k.bytes_written += bytes as u128;
+            k.bytes_written += u128::from(bytes);
             k.host_write_commands += 1;
         }
         Accounting::WriteZeroes => k.host_write_commands += 1,
@@ -63,11 +63,11 @@ fn check_nsid(nsid: u32) -> Result<(), Status> {
 
 /// Validate a block range and return (byte offset, byte length).
 fn block_range(c: &Controller, slba: u64, nlb: u32) -> Result<(u64, u64), Status> {
-    if !c.ns.range_ok(slba, nlb as u64) {
+    if !c.ns.range_ok(slba, u64::from(nlb)) {
         return Err(Status::LBA_OUT_OF_RANGE);
     }
     let s = c.ns.lbads();
-    Ok((slba << s, (nlb as u64) << s))
+    Ok((slba << s, u64::from(nlb) << s))
 }
 
 fn writable(c: &Controller) -> Result<(), Status> {
@@ -182,7 +182,7 @@ fn issue(
 }
 
 fn data_len(c: &Controller, nlb: u32) -> Result<u64, Status> {
-    let len = (nlb as u64) << c.ns.lbads();
+    let len = u64::from(nlb) << c.ns.lbads();
     if len > c.cfg.max_transfer_bytes() {
         return Err(Status::INVALID_FIELD);
     }

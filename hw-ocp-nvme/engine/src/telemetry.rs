@@ -60,7 +60,7 @@ pub struct Counters {
     pub deallocate_commands: u64,
     /// Time with at least one I/O command outstanding, in ns.
     pub busy_ns: u64,
-    /// Power cycles (Controller::reset calls).
+    /// Power cycles (`Controller::reset` calls).
     pub power_cycles: u128,
     /// Power-on time accumulated before the current power-on period, in ns.
     pub power_on_ns_base: u64,

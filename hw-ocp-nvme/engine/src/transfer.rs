@@ -152,18 +152,18 @@ pub fn resolve_sgl(
     let mut count = 1usize;
     let first = SglDesc::parse(sgl1);
 
-    let data = |d: &SglDesc, segs: &mut Vec<Seg>, total: &mut u64| -> Result<(), Status> {
+    let data = |d: &SglDesc, out: &mut Vec<Seg>, sum: &mut u64| -> Result<(), Status> {
         if d.subtype != 0 {
             return Err(Status::SGL_DESCRIPTOR_TYPE_INVALID);
         }
-        let l = d.len as u64;
-        *total += l;
-        if *total > len {
+        let l = u64::from(d.len);
+        *sum += l;
+        if *sum > len {
             return Err(Status::DATA_SGL_LENGTH_INVALID);
         }
         match d.kind {
-            kind::DATA_BLOCK => push_range(segs, d.addr, l),
-            kind::BIT_BUCKET if bit_bucket_ok => push_skip(segs, l),
+            kind::DATA_BLOCK => push_range(out, d.addr, l),
+            kind::BIT_BUCKET if bit_bucket_ok => push_skip(out, l),
             _ => return Err(Status::SGL_DESCRIPTOR_TYPE_INVALID),
         }
         Ok(())
@@ -303,6 +303,7 @@ impl Transfer {
 }
 
 #[cfg(test)]
+#[allow(clippy::shadow_unrelated)]
 mod tests {
     use super::*;
     use crate::spec::sgl::SglDesc;

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 //! Admin commands: every command and its invalid-input statuses.
+#![allow(clippy::shadow_unrelated, clippy::cognitive_complexity)] // long test scripts reuse names
 
 use ocp_nvme_engine::spec::status::Status;
 use ocp_nvme_engine::spec::OCP_UUID;
@@ -32,7 +33,7 @@ fn glp(
         0x02,
         nsid,
         &[
-            (10, (numd & 0xffff) << 16 | cdw10_extra | lid as u32),
+            (10, (numd & 0xffff) << 16 | cdw10_extra | u32::from(lid)),
             (11, numd >> 16),
             (12, lpo as u32),
             (13, (lpo >> 32) as u32),
@@ -260,7 +261,7 @@ fn features_select_and_save() {
     let mut d = up();
     let gf = |fid: u32, sel: u32, c11: u32| sqe_of(0x0a, 0, &[(10, sel << 8 | fid), (11, c11)], 0);
     let sf = |fid: u32, sv: bool, c11: u32| {
-        sqe_of(0x09, 0, &[(10, (sv as u32) << 31 | fid), (11, c11)], 0)
+        sqe_of(0x09, 0, &[(10, u32::from(sv) << 31 | fid), (11, c11)], 0)
     };
     // Capabilities.
     assert_eq!(d.admin(gf(0x01, 3, 0)).dw0, 0b101);
@@ -411,7 +412,7 @@ fn aer_limit_and_abort() {
     assert!(d
         .admin(sqe_of(0x0c, 0, &[], 0))
         .is(Status::AER_LIMIT_EXCEEDED));
-    let c = d.admin(sqe_of(0x08, 0, &[(10, (cids[1] as u32) << 16)], 0));
+    let c = d.admin(sqe_of(0x08, 0, &[(10, u32::from(cids[1]) << 16)], 0));
     assert!(c.ok());
     assert_eq!(c.dw0 & 1, 0);
     let a = d.wait(0, cids[1]).unwrap();

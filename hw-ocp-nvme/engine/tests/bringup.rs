@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 //! The controller brought up, used and shut down the way Linux does it.
+#![allow(clippy::shadow_unrelated, clippy::cognitive_complexity)] // long test scripts reuse names
 
 use ocp_nvme_engine::spec::regs::off;
 use ocp_nvme_engine::spec::status::Status;
@@ -19,7 +20,7 @@ fn rw(
         &[(10, slba as u32), (11, (slba >> 32) as u32), (12, nlb - 1)],
         0,
     );
-    set_prps(d, &mut s, buf, nlb as u64 * 512);
+    set_prps(d, &mut s, buf, u64::from(nlb) * 512);
     s
 }
 
@@ -42,10 +43,10 @@ fn linux_like_lifecycle() {
         let buf = d.alloc(4096);
         let pattern: Vec<u8> = (0..4096).map(|i| (i as u8).wrapping_mul(q as u8)).collect();
         d.write_mem(buf, &pattern);
-        let s = rw(&mut d, 0x01, q as u64 * 8, 8, buf);
+        let s = rw(&mut d, 0x01, u64::from(q) * 8, 8, buf);
         assert!(d.io(q, s).ok());
         let rb = d.alloc(4096);
-        let s = rw(&mut d, 0x02, q as u64 * 8, 8, rb);
+        let s = rw(&mut d, 0x02, u64::from(q) * 8, 8, rb);
         let c = d.io(q, s);
         assert!(c.ok());
         assert_eq!(c.sqid, q);
@@ -117,7 +118,7 @@ fn out_of_order_completions() {
     seen.sort();
     cids.sort();
     assert_eq!(seen, cids);
-    assert!(got.iter().all(|c| c.ok()));
+    assert!(got.iter().all(ocp_nvme_engine::testing::RawCqe::ok));
     for i in 0..16usize {
         assert_eq!(d.env.storage.disk[i * 512], i as u8);
     }

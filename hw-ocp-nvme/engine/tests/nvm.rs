@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 //! NVM I/O commands and their statuses.
+#![allow(clippy::shadow_unrelated, clippy::cognitive_complexity)] // long test scripts reuse names
 
 use ocp_nvme_engine::spec::cmd::Sqe;
 use ocp_nvme_engine::spec::sgl::{kind, SglDesc};
@@ -20,7 +21,7 @@ fn rw(d: &mut Driver, op: u8, slba: u64, nlb: u32, buf: u64) -> Sqe {
         &[(10, slba as u32), (11, (slba >> 32) as u32), (12, nlb - 1)],
         0,
     );
-    set_prps(d, &mut s, buf, nlb as u64 * 512);
+    set_prps(d, &mut s, buf, u64::from(nlb) * 512);
     s
 }
 

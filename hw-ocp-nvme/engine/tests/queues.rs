@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 //! I/O queue creation/deletion checks, full CQs, phase, arbitration,
 //! coalescing and shadow doorbells.
+#![allow(clippy::shadow_unrelated, clippy::cognitive_complexity)] // long test scripts reuse names
 
 use ocp_nvme_engine::spec::regs::off;
 use ocp_nvme_engine::spec::status::Status;
@@ -204,7 +205,7 @@ fn phase_tag_and_sq_head() {
         let s = read(&mut d, 0);
         let c = d.io(1, s);
         assert!(c.ok());
-        assert_eq!(c.sqhd as u32, (i + 1) % 8);
+        assert_eq!(u32::from(c.sqhd), (i + 1) % 8);
     }
     // The host side wrapped the 4-entry CQ twice: its phase flipped back.
     assert_eq!(d.cq[1].ptr, 2);
@@ -220,8 +221,8 @@ fn full_cq_holds_back_completions() {
     let mut tail = q.ptr;
     for i in 0..6u16 {
         let mut s = read(&mut d, 0);
-        s.dw[0] |= ((100 + i) as u32) << 16;
-        d.write_mem(q.base + tail as u64 * 64, &s.to_bytes());
+        s.dw[0] |= u32::from(100 + i) << 16;
+        d.write_mem(q.base + u64::from(tail) * 64, &s.to_bytes());
         tail += 1;
     }
     d.sq[1].ptr = tail;
@@ -257,7 +258,7 @@ fn round_robin_across_queues() {
     for q in 1..=3u16 {
         let hq = d.sq[q as usize];
         for i in 0..3u64 {
-            let s = read(&mut d, q as u64 * 10 + i);
+            let s = read(&mut d, u64::from(q) * 10 + i);
             d.write_mem(hq.base + i * 64, &s.to_bytes());
         }
         d.sq[q as usize].ptr = 3;
@@ -297,11 +298,11 @@ fn round_robin_with_shadow_doorbells() {
     for q in 1..=2u16 {
         let hq = d.sq[q as usize];
         for i in 0..3u64 {
-            let s = read(&mut d, q as u64 * 10 + i);
+            let s = read(&mut d, u64::from(q) * 10 + i);
             d.write_mem(hq.base + i * 64, &s.to_bytes());
         }
         d.sq[q as usize].ptr = 3;
-        d.write_mem(shadow + q as u64 * 8, &3u32.to_le_bytes());
+        d.write_mem(shadow + u64::from(q) * 8, &3u32.to_le_bytes());
     }
     // One MMIO doorbell: both tails come from the shadow buffer.
     d.w32(off::DOORBELLS + 16, 3);

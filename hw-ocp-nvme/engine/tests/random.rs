@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 //! Bounded, seeded random tests over SQEs, PRPs, SGLs, doorbells and
 //! registers: no panic, every command completes, the controller recovers.
+#![allow(clippy::shadow_unrelated, clippy::cognitive_complexity)] // long test scripts reuse names
 
 use std::collections::HashSet;
 

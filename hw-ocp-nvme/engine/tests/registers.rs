@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 //! Controller registers, enable validation, reset and access rules.
+#![allow(clippy::shadow_unrelated, clippy::cognitive_complexity)] // long test scripts reuse names
 
 use ocp_nvme_engine::spec::regs::off;
 use ocp_nvme_engine::testing::{sqe_of, Driver};

@@ -172,20 +172,20 @@ fn value(cfg: &ControllerConfig, f: &Features, id: u8, cdw11: u32) -> Result<u32
                 return Err(Status::INVALID_FIELD);
             }
             match thsel {
-                0 => f.temp_over as u32,
-                1 => f.temp_under as u32,
+                0 => u32::from(f.temp_over),
+                1 => u32::from(f.temp_under),
                 _ => return Err(Status::INVALID_FIELD),
             }
         }
         fid::ERROR_RECOVERY => f.error_recovery,
-        fid::VOLATILE_WRITE_CACHE => f.vwc as u32,
+        fid::VOLATILE_WRITE_CACHE => u32::from(f.vwc),
         fid::INTERRUPT_COALESCING => f.coalescing,
         fid::INTERRUPT_VECTOR_CONFIG => {
             let iv = cdw11 as u16;
             if iv >= cfg.msix_vectors {
                 return Err(Status::INVALID_FIELD);
             }
-            iv as u32 | (f.vector_cd(iv) as u32) << 16
+            u32::from(iv) | u32::from(f.vector_cd(iv)) << 16
         }
         fid::WRITE_ATOMICITY => f.write_atomicity,
         fid::ASYNC_EVENT_CONFIG => f.async_event_config,
@@ -255,7 +255,7 @@ pub(crate) fn set_features(
             let max = c.cfg.max_ioqpairs - 1;
             c.nsqa = nsqr.min(max);
             c.ncqa = ncqr.min(max);
-            Outcome::dw0(c.nsqa as u32 | (c.ncqa as u32) << 16)
+            Outcome::dw0(u32::from(c.nsqa) | u32::from(c.ncqa) << 16)
         }
         fid::TIMESTAMP => match admin::receive(c, sqe, 8, host) {
             Ok(b) => {
@@ -336,7 +336,9 @@ pub(crate) fn get_features(
         1 => &defaults,
         2 if cap.saveable => &c.saved_feat,
         2 => &defaults,
-        3 => return Outcome::dw0(cap.saveable as u32 | (cap.ns_specific as u32) << 1 | 1 << 2),
+        3 => {
+            return Outcome::dw0(u32::from(cap.saveable) | u32::from(cap.ns_specific) << 1 | 1 << 2)
+        }
         _ => return Status::INVALID_FIELD.into(),
     };
     match id {
@@ -346,7 +348,7 @@ pub(crate) fn get_features(
             } else {
                 (c.cfg.max_ioqpairs - 1, c.cfg.max_ioqpairs - 1)
             };
-            Outcome::dw0(s as u32 | (q as u32) << 16)
+            Outcome::dw0(u32::from(s) | u32::from(q) << 16)
         }
         fid::TIMESTAMP => {
             let now = c.now(host);

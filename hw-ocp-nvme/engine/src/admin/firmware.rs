@@ -18,7 +18,7 @@ pub const MAX_IMAGE_BYTES: usize = 4 << 20;
 
 /// Identify FRMW: slot 1 read-only, number of slots, activation without reset.
 pub fn frmw(cfg: &ControllerConfig) -> u8 {
-    1 | (FW_SLOTS as u8) << 1 | (cfg.fw_activate_without_reset as u8) << 4
+    1 | (FW_SLOTS as u8) << 1 | u8::from(cfg.fw_activate_without_reset) << 4
 }
 
 /// Firmware slots and the image being downloaded.
@@ -69,7 +69,9 @@ impl FirmwareState {
             r.copy_from_slice(&img[..8]);
             return r;
         }
-        let sum = img.iter().fold(0u32, |a, &b| a.rotate_left(5) ^ b as u32);
+        let sum = img
+            .iter()
+            .fold(0u32, |a, &b| a.rotate_left(5) ^ u32::from(b));
         rev_bytes(&format!("F{:07X}", sum & 0x0fff_ffff))
     }
 
@@ -91,8 +93,8 @@ pub(crate) fn download(
     ofst: u32,
     host: &mut Host,
 ) -> Outcome {
-    let len = (numd as u64 + 1) * 4;
-    let off = ofst as u64 * 4;
+    let len = (u64::from(numd) + 1) * 4;
+    let off = u64::from(ofst) * 4;
     if off + len > MAX_IMAGE_BYTES as u64 || len > c.cfg.max_transfer_bytes() {
         return Status::INVALID_FIELD.into();
     }

@@ -38,7 +38,7 @@ pub(crate) fn ids_from_serial(serial: &str, oui: [u8; 3]) -> ([u8; 8], [u8; 16])
     // FNV-1a 64.
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for b in serial.bytes() {
-        h ^= b as u64;
+        h ^= u64::from(b);
         h = h.wrapping_mul(0x0000_0100_0000_01b3);
     }
     let hb = h.to_be_bytes();
@@ -82,7 +82,7 @@ fn controller(c: &Controller) -> Vec<u8> {
     b[263] = features::NPSS;
     put_u16(&mut b, 266, features::WCTEMP_K);
     put_u16(&mut b, 268, features::CCTEMP_K);
-    let cap = c.ns.capacity_bytes as u128;
+    let cap = u128::from(c.ns.capacity_bytes);
     put_u128(&mut b, 280, cap); // TNVMCAP
     put_u16(&mut b, 316, cfg.extended_self_test_min); // EDSTT
     b[318] = 1; // DSTO: one self-test at a time
@@ -122,14 +122,14 @@ fn namespace(c: &Controller) -> Vec<u8> {
     b[26] = ns.lbaf; // FLBAS
                      // DLFEAT: deallocated blocks read zeroes, DEAC in Write Zeroes supported.
     b[33] = if c.cfg.discard { 0x09 } else { 0x01 };
-    put_u128(&mut b, 48, ns.capacity_bytes as u128); // NVMCAP
-    b[99] = c.cfg.read_only as u8; // NSATTR: write protected
+    put_u128(&mut b, 48, u128::from(ns.capacity_bytes)); // NVMCAP
+    b[99] = u8::from(c.cfg.read_only); // NSATTR: write protected
     let (eui, nguid) = ids_from_serial(&c.cfg.serial, c.cfg.ieee_oui);
     b[104..120].copy_from_slice(&nguid);
     b[120..128].copy_from_slice(&eui);
     for (i, &lbads) in LBA_FORMATS.iter().enumerate() {
-        let rp = if lbads == 12 { 0 } else { 1 }; // 4 KiB performs best
-        put_u32(&mut b, 128 + i * 4, (lbads as u32) << 16 | rp << 24);
+        let rp = u32::from(lbads != 12); // 4 KiB performs best
+        put_u32(&mut b, 128 + i * 4, u32::from(lbads) << 16 | rp << 24);
     }
     b
 }
@@ -162,7 +162,7 @@ fn nvm_controller(c: &Controller) -> Vec<u8> {
 fn independent_namespace(c: &Controller) -> Vec<u8> {
     let mut b = vec![0u8; IDENTIFY_SIZE];
     b[0] = 1 << 3; // NSFEAT
-    b[8] = c.cfg.read_only as u8; // NSATTR
+    b[8] = u8::from(c.cfg.read_only); // NSATTR
     b[14] = 1; // NSTAT: ready
     b
 }
@@ -184,7 +184,7 @@ fn uuid_list() -> Vec<u8> {
 
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn identify(
-    c: &mut Controller,
+    c: &Controller,
     sqe: &Sqe,
     cns_v: u8,
     cntid: u16,

@@ -134,16 +134,16 @@ fn smart(c: &Controller, now: u64) -> Vec<u8> {
     if let Some(since) = c.busy_since {
         busy = busy.saturating_add(now.saturating_sub(since));
     }
-    put_u128(&mut b, 96, (busy / 60_000_000_000) as u128);
+    put_u128(&mut b, 96, u128::from(busy / 60_000_000_000));
     put_u128(&mut b, 112, k.power_cycles);
     put_u128(
         &mut b,
         128,
-        (k.power_on_ns(now) / 3_600_000_000_000) as u128,
+        u128::from(k.power_on_ns(now) / 3_600_000_000_000),
     );
     put_u128(&mut b, 144, k.unsafe_shutdowns);
     put_u128(&mut b, 160, k.media_errors);
-    put_u128(&mut b, 176, k.error_log_entries as u128);
+    put_u128(&mut b, 176, u128::from(k.error_log_entries));
     put_u16(&mut b, 200, c.temperature_k); // temperature sensor 1
     b
 }
@@ -256,7 +256,7 @@ pub(crate) fn get_log_page(
     if !admin::uuid_index_ok(r.uuid) || r.ot || r.csi != 0 {
         return Status::INVALID_FIELD.into();
     }
-    let len = (r.numd as u64 + 1) * 4;
+    let len = (u64::from(r.numd) + 1) * 4;
     if len > c.cfg.max_transfer_bytes() || r.lpo % 4 != 0 {
         return Status::INVALID_FIELD.into();
     }

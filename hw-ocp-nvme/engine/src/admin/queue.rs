@@ -41,7 +41,12 @@ pub(crate) fn create_cq(
     if !entry_sizes_ok(c, false) {
         return Status::INVALID_QUEUE_SIZE.into();
     }
-    if qid == 0 || qid > c.ncqa + 1 || c.cqs.get(qid as usize).map_or(true, |q| q.is_some()) {
+    if qid == 0
+        || qid > c.ncqa + 1
+        || c.cqs
+            .get(qid as usize)
+            .map_or(true, std::option::Option::is_some)
+    {
         return Status::INVALID_QUEUE_IDENTIFIER.into();
     }
     if qsize == 0 || qsize > c.cfg.mqes {
@@ -58,7 +63,13 @@ pub(crate) fn create_cq(
     if let Err(s) = base_ok(sqe.prp1()) {
         return s.into();
     }
-    c.cqs[qid as usize] = Some(CompQueue::new(qid, sqe.prp1(), qsize as u32 + 1, ien, iv));
+    c.cqs[qid as usize] = Some(CompQueue::new(
+        qid,
+        sqe.prp1(),
+        u32::from(qsize) + 1,
+        ien,
+        iv,
+    ));
     c.io_queues_created = true;
     Outcome::ok()
 }
@@ -72,10 +83,19 @@ pub(crate) fn create_sq(
     qprio: u8,
     cqid: u16,
 ) -> Outcome {
-    if qid == 0 || qid > c.nsqa + 1 || c.sqs.get(qid as usize).map_or(true, |q| q.is_some()) {
+    if qid == 0
+        || qid > c.nsqa + 1
+        || c.sqs
+            .get(qid as usize)
+            .map_or(true, std::option::Option::is_some)
+    {
         return Status::INVALID_QUEUE_IDENTIFIER.into();
     }
-    if cqid == 0 || c.cqs.get(cqid as usize).map_or(true, |q| q.is_none()) {
+    if cqid == 0
+        || c.cqs
+            .get(cqid as usize)
+            .map_or(true, std::option::Option::is_none)
+    {
         return Status::COMPLETION_QUEUE_INVALID.into();
     }
     if qsize == 0 || qsize > c.cfg.mqes {
@@ -93,7 +113,7 @@ pub(crate) fn create_sq(
     c.sqs[qid as usize] = Some(SubQueue::new(
         qid,
         sqe.prp1(),
-        qsize as u32 + 1,
+        u32::from(qsize) + 1,
         cqid,
         qprio,
     ));
@@ -150,8 +170,8 @@ pub(crate) fn delete_cq(c: &mut Controller, qid: u16) -> Outcome {
     if cq.sq_refs != 0 {
         return Status::INVALID_QUEUE_DELETION.into();
     }
-    if let Some(cq) = c.cqs[qid as usize].take() {
-        c.overflow_total -= cq.overflow.len();
+    if let Some(gone) = c.cqs[qid as usize].take() {
+        c.overflow_total -= gone.overflow.len();
     }
     Outcome::ok()
 }

@@ -67,15 +67,15 @@ impl Sqe {
     }
     /// Metadata Pointer (DW4-5).
     pub fn mptr(&self) -> u64 {
-        self.dw[4] as u64 | (self.dw[5] as u64) << 32
+        u64::from(self.dw[4]) | u64::from(self.dw[5]) << 32
     }
     /// PRP Entry 1 (DW6-7).
     pub fn prp1(&self) -> u64 {
-        self.dw[6] as u64 | (self.dw[7] as u64) << 32
+        u64::from(self.dw[6]) | u64::from(self.dw[7]) << 32
     }
     /// PRP Entry 2 (DW8-9).
     pub fn prp2(&self) -> u64 {
-        self.dw[8] as u64 | (self.dw[9] as u64) << 32
+        u64::from(self.dw[8]) | u64::from(self.dw[9]) << 32
     }
     /// SGL Entry 1 (DW6-9) as 16 bytes.
     pub fn sgl1(&self) -> [u8; 16] {
@@ -202,9 +202,9 @@ impl AdminCmd {
                 lid: c10 as u8,
                 lsp: ((c10 >> 8) & 0x7f) as u8,
                 rae: c10 & (1 << 15) != 0,
-                numd: (hi(c10) as u32) | ((lo(c11) as u32) << 16),
+                numd: u32::from(hi(c10)) | (u32::from(lo(c11)) << 16),
                 lsi: hi(c11),
-                lpo: s.cdw(12) as u64 | (s.cdw(13) as u64) << 32,
+                lpo: u64::from(s.cdw(12)) | u64::from(s.cdw(13)) << 32,
                 uuid: s.uuid_index(),
                 ot: s.cdw(14) & (1 << 23) != 0,
                 csi: (s.cdw(14) >> 24) as u8,
@@ -297,7 +297,7 @@ impl RwFields {
     fn parse(s: &Sqe) -> RwFields {
         let c12 = s.cdw(12);
         RwFields {
-            slba: s.cdw(10) as u64 | (s.cdw(11) as u64) << 32,
+            slba: u64::from(s.cdw(10)) | u64::from(s.cdw(11)) << 32,
             nlb: (c12 & 0xffff) + 1,
             lr: c12 & (1 << 31) != 0,
             fua: c12 & (1 << 30) != 0,
@@ -342,7 +342,7 @@ pub enum NvmCmd {
 
 impl NvmCmd {
     pub fn parse(s: &Sqe) -> NvmCmd {
-        let slba = s.cdw(10) as u64 | (s.cdw(11) as u64) << 32;
+        let slba = u64::from(s.cdw(10)) | u64::from(s.cdw(11)) << 32;
         let nlb = (s.cdw(12) & 0xffff) + 1;
         match s.opcode() {
             nvm_op::FLUSH => NvmCmd::Flush,
@@ -389,6 +389,7 @@ impl DsmRange {
 }
 
 #[cfg(test)]
+#[allow(clippy::shadow_unrelated)]
 mod tests {
     use super::*;
 

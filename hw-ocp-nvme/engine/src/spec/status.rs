@@ -81,7 +81,7 @@ impl Status {
     /// Bits 15:1 of the CQE status field, i.e. CQE DW3 bits 31:17 shifted
     /// down by 16 with the phase bit (bit 0) clear (NVMe 2.0 Base, Figure 93).
     pub fn field(self) -> u16 {
-        ((self.sc as u16) << 1) | (((self.sct & 0x7) as u16) << 9) | ((self.dnr as u16) << 15)
+        (u16::from(self.sc) << 1) | (u16::from(self.sct & 0x7) << 9) | (u16::from(self.dnr) << 15)
     }
 }
 
