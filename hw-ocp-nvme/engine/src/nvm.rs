@@ -117,6 +117,7 @@ fn run(c: &mut Controller, sqid: u16, sqe: &Sqe, host: &mut Host) -> Result<Outc
         }
         NvmCmd::Read(f) => read_write(c, sqid, sqe, f, false, host),
         NvmCmd::Write(f) => read_write(c, sqid, sqe, f, true, host),
+        NvmCmd::Compare(_) if !c.cfg.sync_reads => Err(Status::INVALID_OPCODE),
         NvmCmd::Compare(f) => compare(c, sqe, f, host),
         NvmCmd::WriteZeroes {
             slba,
@@ -146,11 +147,13 @@ fn run(c: &mut Controller, sqid: u16, sqe: &Sqe, host: &mut Host) -> Result<Outc
             let len = data_len(c, nlb)?;
             let (off, _) = block_range(c, slba, nlb)?;
             // The medium has no protection information: verifying is
-            // reading it back without a transfer.
-            let mut media = vec![0u8; len as usize];
-            host.storage
-                .read_sync(off, &mut media)
-                .map_err(|e| io_error_status(e, Accounting::Read { bytes: len }))?;
+            // reading it back without a transfer (when the storage can).
+            if c.cfg.sync_reads {
+                let mut media = vec![0u8; len as usize];
+                host.storage
+                    .read_sync(off, &mut media)
+                    .map_err(|e| io_error_status(e, Accounting::Read { bytes: len }))?;
+            }
             c.counters.host_read_commands += 1;
             Ok(Outcome::ok())
         }

@@ -294,6 +294,7 @@ impl Driver {
             capacity_bytes: 4 << 20,
             max_ioqpairs: 4,
             msix_vectors: 5,
+            sync_reads: true,
             ..Default::default()
         }
     }

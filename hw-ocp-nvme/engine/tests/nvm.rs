@@ -382,3 +382,27 @@ fn latency_and_busy_counters() {
     let (_, smart) = d.admin_read(sqe_of(0x02, 0, &[(10, 127 << 16 | 2)], 0), 512);
     assert_eq!(smart[96], 2); // controller busy time, minutes
 }
+
+#[test]
+fn without_sync_reads_compare_is_not_offered() {
+    let mut cfg = Driver::small_config();
+    cfg.sync_reads = false;
+    cfg.capacity_bytes = (4 << 20) + 1000; // partial last block is unused
+    let mut d = Driver::new(cfg);
+    d.bring_up(1);
+    let (_, id) = d.admin_read(sqe_of(0x06, 0, &[(10, 1)], 0), 4096);
+    assert_eq!(id[520] & 1, 0);
+    let (_, ns) = d.admin_read(sqe_of(0x06, 1, &[(10, 0)], 0), 4096);
+    assert_eq!(u64::from_le_bytes(ns[0..8].try_into().unwrap()), 8193);
+    let buf = d.alloc(512);
+    let s = rw(&mut d, 0x05, 0, 1, buf);
+    assert!(d.io(1, s).is(Status::INVALID_OPCODE));
+    // Verify checks the range only.
+    assert!(d.io(1, sqe_of(0x0c, 1, &[(10, 8192), (12, 0)], 0)).ok());
+    assert!(d
+        .io(1, sqe_of(0x0c, 1, &[(10, 8193), (12, 0)], 0))
+        .is(Status::LBA_OUT_OF_RANGE));
+    // Format zeroes every whole 512-byte block.
+    assert!(d.admin(sqe_of(0x80, 1, &[(10, 0)], 0)).ok());
+    assert_eq!(d.env.storage.log.last().unwrap().2, 8193 * 512);
+}

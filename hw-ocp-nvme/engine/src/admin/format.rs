@@ -46,7 +46,8 @@ pub(crate) fn format(
         return Status::INTERNAL_ERROR.into();
     };
     c.formatting = true;
-    let len = c.ns.capacity_bytes;
+    // Every whole 512-byte block, whatever the new format.
+    let len = c.ns.capacity_bytes & !511;
     let ok = c.submit(
         host,
         ReqOwner::Cmd(ci),

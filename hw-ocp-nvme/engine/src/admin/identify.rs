@@ -23,8 +23,11 @@ pub const KAS: u16 = 10;
 /// OACS: Format NVM (1), Firmware Download/Commit (2), Device Self-test (4),
 /// Doorbell Buffer Config (8).
 pub const OACS: u16 = 1 << 1 | 1 << 2 | 1 << 4 | 1 << 8;
-/// ONCS: Compare (0), DSM (2), Write Zeroes (3), Save/Select (4), Timestamp (6), Verify (7).
-pub const ONCS: u16 = 1 | 1 << 2 | 1 << 3 | 1 << 4 | 1 << 6 | 1 << 7;
+/// ONCS: DSM (2), Write Zeroes (3), Save/Select (4), Timestamp (6), Verify (7);
+/// Compare (0) is added when the storage reads synchronously.
+pub const ONCS: u16 = 1 << 2 | 1 << 3 | 1 << 4 | 1 << 6 | 1 << 7;
+/// ONCS Compare bit.
+pub const ONCS_COMPARE: u16 = 1;
 /// LPA: Commands Supported and Effects (1), extended data (2), telemetry (3),
 /// Supported Log Pages... (5).
 pub const LPA: u8 = 1 << 1 | 1 << 2 | 1 << 3 | 1 << 5;
@@ -91,7 +94,15 @@ fn controller(c: &Controller) -> Vec<u8> {
     b[512] = 0x66; // SQES
     b[513] = 0x44; // CQES
     put_u32(&mut b, 516, 1); // NN
-    put_u16(&mut b, 520, ONCS);
+    put_u16(
+        &mut b,
+        520,
+        if cfg.sync_reads {
+            ONCS | ONCS_COMPARE
+        } else {
+            ONCS
+        },
+    );
     b[524] = 0; // FNA
     b[525] = if cfg.volatile_write_cache { 0x07 } else { 0x06 }; // VWC, flush broadcast
     put_u32(&mut b, 536, 1 | 1 << 16); // SGLS: supported, Bit Bucket
