@@ -81,11 +81,21 @@ pub(crate) enum PostAction {
 /// How a command counts in the SMART log.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Accounting {
-    Read { bytes: u64 },
-    Write { bytes: u64 },
-    WriteZeroes,
+    Read {
+        bytes: u64,
+    },
+    Write {
+        bytes: u64,
+    },
+    /// Write Zeroes; `deallocated` blocks when DEAC unmapped them.
+    WriteZeroes {
+        deallocated: u64,
+    },
     Flush,
-    Deallocate,
+    /// Dataset Management deallocate of this many blocks.
+    Deallocate {
+        blocks: u64,
+    },
     Admin,
 }
 
@@ -260,6 +270,17 @@ impl Controller {
     /// The configuration this controller was built with.
     pub fn config(&self) -> &ControllerConfig {
         &self.cfg
+    }
+
+    /// Current power state (Set Features Power Management, PS).
+    pub fn power_state(&self) -> u8 {
+        (self.feat.power_mgmt & 0x1f) as u8
+    }
+
+    /// The Timestamp feature's current value in milliseconds.
+    pub fn timestamp_ms(&self, now_ns: u64) -> u64 {
+        let b = admin::features::timestamp_bytes(self, now_ns);
+        u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], 0, 0])
     }
 
     /// Current composite temperature in Kelvin.
@@ -954,8 +975,8 @@ impl Controller {
         }
         let class = match c.acct {
             Accounting::Read { .. } => LatencyClass::Read,
-            Accounting::Write { .. } | Accounting::WriteZeroes => LatencyClass::Write,
-            Accounting::Deallocate => LatencyClass::Deallocate,
+            Accounting::Write { .. } | Accounting::WriteZeroes { .. } => LatencyClass::Write,
+            Accounting::Deallocate { .. } => LatencyClass::Deallocate,
             _ => LatencyClass::Other,
         };
         self.counters

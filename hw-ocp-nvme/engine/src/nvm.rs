@@ -36,9 +36,15 @@ pub(crate) fn account(k: &mut Counters, acct: Accounting) {
             k.bytes_written += u128::from(bytes);
             k.host_write_commands += 1;
         }
-        Accounting::WriteZeroes => k.host_write_commands += 1,
+        Accounting::WriteZeroes { deallocated } => {
+            k.host_write_commands += 1;
+            k.deallocated_blocks += deallocated;
+        }
         Accounting::Flush => k.flush_commands += 1,
-        Accounting::Deallocate => k.deallocate_commands += 1,
+        Accounting::Deallocate { blocks } => {
+            k.deallocate_commands += 1;
+            k.deallocated_blocks += blocks;
+        }
         Accounting::Admin => {}
     }
 }
@@ -128,14 +134,14 @@ fn run(c: &mut Controller, sqid: u16, sqe: &Sqe, host: &mut Host) -> Result<Outc
             check_nsid(sqe.nsid())?;
             let (off, len) = block_range(c, slba, nlb)?;
             writable(c)?;
-            let kind = IoKind::WriteZeroes {
-                may_unmap: deac && c.cfg.discard,
-            };
+            let may_unmap = deac && c.cfg.discard;
+            let kind = IoKind::WriteZeroes { may_unmap };
+            let deallocated = if may_unmap { u64::from(nlb) } else { 0 };
             issue(
                 c,
                 sqid,
                 cid,
-                Accounting::WriteZeroes,
+                Accounting::WriteZeroes { deallocated },
                 &[(kind, off, len, Vec::new())],
                 host,
             )
@@ -271,12 +277,14 @@ fn dsm(
         return Ok(Outcome::ok());
     }
     let mut reqs = Vec::new();
+    let mut blocks = 0u64;
     for chunk in buf.chunks_exact(DSM_RANGE_SIZE) {
         let r = DsmRange::parse(chunk);
         if r.nlb == 0 {
             continue;
         }
         let (off, l) = block_range(c, r.slba, r.nlb)?;
+        blocks += u64::from(r.nlb);
         reqs.push((IoKind::WriteZeroes { may_unmap: true }, off, l, Vec::new()));
     }
     writable(c)?;
@@ -285,5 +293,12 @@ fn dsm(
         c.counters.deallocate_commands += 1;
         return Ok(Outcome::ok());
     }
-    issue(c, sqid, sqe.cid(), Accounting::Deallocate, &reqs, host)
+    issue(
+        c,
+        sqid,
+        sqe.cid(),
+        Accounting::Deallocate { blocks },
+        &reqs,
+        host,
+    )
 }

@@ -86,6 +86,8 @@ pub struct Counters {
     pub unaligned_io: u64,
     /// Format NVM commands completed (user data erase count).
     pub formats: u64,
+    /// Logical blocks deallocated (DSM deallocate, Write Zeroes with DEAC).
+    pub deallocated_blocks: u64,
     /// Per-class latency statistics, indexed by [`LatencyClass`].
     pub latency: [LatencyStats; 4],
     /// Firmware activations, oldest first, at most [`FW_HISTORY_MAX`].

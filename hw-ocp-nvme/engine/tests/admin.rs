@@ -378,6 +378,8 @@ fn each_feature_values() {
     assert!(c.ok());
     assert_eq!(u64_at(&[&b[..6], &[0, 0]].concat(), 0), 1_000_005);
     assert_eq!(b[6] >> 1 & 7, 1);
+    let now = d.env.clock.ns.get();
+    assert_eq!(d.ctrl.timestamp_ms(now), 1_000_005);
     // Host behavior.
     let mut hb = [0u8; 512];
     hb[0] = 1;

@@ -193,6 +193,9 @@ fn write_zeroes_and_deallocate() {
     d.write_mem(many, &r);
     assert!(d.io(1, sqe_of(0x09, 1, &[(10, 255), (11, 4)], many)).ok());
     assert_eq!(d.ctrl.counters().deallocate_commands, 2);
+    // 8 blocks (first DSM), 1 block (first Write Zeroes with DEAC), 256 blocks.
+    assert_eq!(d.ctrl.counters().deallocated_blocks, 8 + 1 + 256);
+    assert_eq!(d.ctrl.power_state(), 0);
 }
 
 #[test]

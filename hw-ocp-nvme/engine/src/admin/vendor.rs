@@ -21,7 +21,7 @@ pub struct VendorLogRequest {
 
 /// The whole content of vendor log page `req.lid`, or the status to return
 /// (Invalid Log Page for unsupported ones; NVMe 2.0 Base, 5.16).
-pub(crate) fn log_page(c: &Controller, req: VendorLogRequest) -> Result<Vec<u8>, Status> {
+pub(crate) fn log_page(c: &mut Controller, req: VendorLogRequest) -> Result<Vec<u8>, Status> {
     let _ = (c, req);
     Err(Status::INVALID_LOG_PAGE)
 }
@@ -62,7 +62,11 @@ pub(crate) fn get_feature(
 
 /// Content of Telemetry Data Area 1 (a multiple of 512 bytes, may be empty)
 /// captured for the host-initiated (07h) or controller-initiated (08h) log.
-pub(crate) fn telemetry_data_area1(c: &Controller, host_initiated: bool, now_ns: u64) -> Vec<u8> {
+pub(crate) fn telemetry_data_area1(
+    c: &mut Controller,
+    host_initiated: bool,
+    now_ns: u64,
+) -> Vec<u8> {
     let _ = (c, host_initiated, now_ns);
     Vec::new()
 }
