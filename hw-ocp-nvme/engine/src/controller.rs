@@ -466,7 +466,7 @@ impl Controller {
         let new = Cc::from(v);
         match (old.en(), new.en()) {
             (true, false) => {
-                self.controller_reset(host);
+                self.controller_reset(host, false);
                 self.cc = v;
             }
             (false, true) => {
@@ -548,7 +548,8 @@ impl Controller {
     }
 
     /// Controller Level Reset (CC.EN 1 -> 0; NVMe 2.0 Base, 3.7.2).
-    fn controller_reset(&mut self, host: &mut Host) {
+    /// With `power_cycle` this is part of [`Controller::reset`].
+    fn controller_reset(&mut self, host: &mut Host, power_cycle: bool) {
         host.storage.drain();
         self.epoch = self.epoch.wrapping_add(1);
         self.clear_tables();
@@ -583,7 +584,10 @@ impl Controller {
         if !host.irq.msix_enabled() {
             host.irq.set_intx(false);
         }
-        self.counters.controller_resets += 1;
+        if !power_cycle {
+            self.counters.controller_resets += 1;
+        }
+        admin::vendor::controller_reset(self, power_cycle, now);
     }
 
     /// PCI function level / conventional reset: back to the power-on state.
@@ -593,8 +597,8 @@ impl Controller {
         if self.enabled_since_power_on && !self.shutdown_clean {
             self.counters.unsafe_shutdowns += 1;
         }
-        self.controller_reset(host);
-        self.counters.controller_resets -= 1;
+        self.counters.power_cycles += 1;
+        self.controller_reset(host, true);
         self.cc = 0;
         self.aqa = 0;
         self.asq = 0;
@@ -603,7 +607,6 @@ impl Controller {
         self.fw.staging_bad = false;
         self.enabled_since_power_on = false;
         self.shutdown_clean = false;
-        self.counters.power_cycles += 1;
     }
 
     /// Enter the Controller Fatal Status state (CSTS.CFS = 1).
@@ -825,7 +828,9 @@ impl Controller {
 
     fn execute(&mut self, sqid: u16, sqe: &Sqe, host: &mut Host) {
         let start = self.now(host);
-        let outcome = if sqid == 0 {
+        let outcome = if let Some(o) = admin::vendor::before_command(self, sqid, sqe, start) {
+            o
+        } else if sqid == 0 {
             admin::execute(self, sqe, host)
         } else {
             nvm::execute(self, sqid, sqe, host)
@@ -979,8 +984,9 @@ impl Controller {
             Accounting::Deallocate { .. } => LatencyClass::Deallocate,
             _ => LatencyClass::Other,
         };
-        self.counters
-            .record_latency(class, now.saturating_sub(c.start_ns), now);
+        let latency = now.saturating_sub(c.start_ns);
+        self.counters.record_latency(class, latency, now);
+        admin::vendor::command_completed(self, class, latency, c.status, now);
         self.complete(c.sqid, c.cid, c.status, 0, host);
     }
 

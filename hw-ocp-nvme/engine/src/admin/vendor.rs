@@ -7,6 +7,7 @@
 use crate::controller::{Controller, Outcome};
 use crate::spec::cmd::Sqe;
 use crate::spec::status::Status;
+use crate::telemetry::LatencyClass;
 use crate::traits::Host;
 
 /// Parameters of a vendor-specific Get Log Page.
@@ -69,4 +70,33 @@ pub(crate) fn telemetry_data_area1(
 ) -> Vec<u8> {
     let _ = (c, host_initiated, now_ns);
     Vec::new()
+}
+
+/// Called before any command executes (error injection): `Some` completes
+/// the command with that outcome instead of executing it.
+pub(crate) fn before_command(
+    c: &mut Controller,
+    sqid: u16,
+    sqe: &Sqe,
+    now_ns: u64,
+) -> Option<Outcome> {
+    let _ = (c, sqid, sqe, now_ns);
+    None
+}
+
+/// Called when a command that went to storage completes (latency monitor).
+pub(crate) fn command_completed(
+    c: &mut Controller,
+    class: LatencyClass,
+    latency_ns: u64,
+    status: Status,
+    now_ns: u64,
+) {
+    let _ = (c, class, latency_ns, status, now_ns);
+}
+
+/// Called at a Controller Level Reset (CC.EN 1 -> 0) and, with
+/// `power_cycle`, at a power cycle.
+pub(crate) fn controller_reset(c: &mut Controller, power_cycle: bool, now_ns: u64) {
+    let _ = (c, power_cycle, now_ns);
 }
