@@ -1,8 +1,21 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-//! Vendor-specific dispatch: log pages C0h-FFh, features C0h-FFh and the
-//! telemetry Data Area 1 content. This is the integration point for the
-//! OCP module (`crate::ocp`); until it is wired in, every vendor log page
-//! and feature answers with the status for an unsupported one.
+//! Vendor-specific dispatch: the integration point for the OCP module
+//! (`crate::ocp`). Until it is wired in, every vendor log page and feature
+//! answers with the status for an unsupported one and the other hooks do
+//! nothing.
+//!
+//! | hook | engine event | OCP call it is meant for |
+//! |---|---|---|
+//! | `log_page` / `log_supported` | Get Log Page, LID C0h-FFh | `OcpState::log_page` |
+//! | `set_feature` / `get_feature` | Set/Get Features, FID C0h-FFh | `OcpState::{set,get}_feature` |
+//! | `telemetry_data_area1` | Get Log Page 07h (create) / 08h | `OcpState::telemetry_data_area1` |
+//! | `before_command` | every command, before it runs | `OcpState::injection` |
+//! | `command_completed` | completion of a command that went to storage | `OcpState::record_latency` |
+//! | `controller_reset` | CC.EN 1 -> 0, power cycle | `OcpState::record_{controller_reset,power_cycle}` |
+//!
+//! The engine validates the UUID index (0 or the OCP UUID's index 1) before
+//! calling the log page and feature hooks, and applies LPO, NUMD and RAE to
+//! the page a log hook returns.
 
 use crate::controller::{Controller, Outcome};
 use crate::spec::cmd::Sqe;
