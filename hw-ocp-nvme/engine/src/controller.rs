@@ -138,7 +138,7 @@ pub(crate) fn db_cq_slot(base: u64, qid: u64) -> u64 {
 }
 
 /// An emulated NVMe controller with one namespace. Plain data throughout.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Controller {
     pub(crate) cfg: ControllerConfig,
     // Registers.

@@ -212,3 +212,23 @@ fn deferred_processing() {
     assert_eq!(c.len(), 1);
     assert_eq!(c[0].cid, cid);
 }
+
+#[test]
+fn state_is_plain_data_that_clones() {
+    let mut d = Driver::new(Driver::small_config());
+    d.bring_up(2);
+    d.auto_complete = false;
+    let buf = d.alloc(4096);
+    let s = rw(&mut d, 0x02, 0, 8, buf);
+    d.submit(1, s);
+    // A snapshot taken with I/O in flight equals the original and can carry on.
+    let snapshot = d.ctrl.clone();
+    assert_eq!(snapshot, d.ctrl);
+    // Replace the controller by its copy: the copy completes the command.
+    d.ctrl = snapshot.clone();
+    assert_eq!(d.complete_storage(), 1);
+    assert_ne!(snapshot, d.ctrl);
+    let c = d.reap(1);
+    assert_eq!(c.len(), 1);
+    assert!(c[0].ok());
+}
