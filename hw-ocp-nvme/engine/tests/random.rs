@@ -14,6 +14,15 @@ use ocp_nvme_engine::{GuestMemory, IoError, IoResult};
 
 const FAULT: u64 = 0x8000_0000;
 
+/// Number of seeds: small for `cargo test`, more with
+/// `OCP_NVME_RANDOM_SEEDS=1000 cargo test --test random`.
+fn seeds(default: u64) -> u64 {
+    std::env::var("OCP_NVME_RANDOM_SEEDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
 fn random_addr(r: &mut XorShift, good: u64) -> u64 {
     match r.below(6) {
         0 => good,
@@ -126,7 +135,7 @@ fn random_sqe(r: &mut XorShift, admin: bool, good: u64) -> ocp_nvme_engine::spec
 
 #[test]
 fn random_commands_never_panic_and_controller_recovers() {
-    for seed in 1..=12u64 {
+    for seed in 1..=seeds(12) {
         let mut r = XorShift(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15));
         let mut d = Driver::new(Driver::small_config());
         d.env.mem.faults.push((FAULT, 0x10000));
@@ -163,6 +172,24 @@ fn random_commands_never_panic_and_controller_recovers() {
                     d.w32(o, v as u32);
                 }
                 1 => complete_some(&mut d, &mut r),
+                3 if r.chance(10) => {
+                    // Shutdown, disable, re-enable or a random CC value.
+                    let cc = d.r32(off::CC);
+                    let v = match r.below(4) {
+                        0 => cc | 1 << 14,
+                        1 => cc | 2 << 14,
+                        2 => cc & !1,
+                        _ => r.next_u64() as u32,
+                    };
+                    d.w32(off::CC, v);
+                    if r.chance(50) {
+                        d.w32(off::CC, 0x0046_0001);
+                    }
+                }
+                4 if r.chance(5) => {
+                    let mut h = d.env.host();
+                    d.ctrl.reset(&mut h);
+                }
                 2 => d.advance(r.below(3_000_000_000)),
                 _ => {
                     let q = r.below(3) as u16;
@@ -208,7 +235,7 @@ fn random_commands_never_panic_and_controller_recovers() {
 
 #[test]
 fn every_io_command_completes_exactly_once() {
-    for seed in 1..=8u64 {
+    for seed in 1..=seeds(8) {
         let mut r = XorShift(seed.wrapping_mul(0x2545_f491_4f6c_dd1d) | 1);
         let mut d = Driver::new(Driver::small_config());
         d.bring_up(2);
