@@ -482,7 +482,16 @@ impl Controller {
                     self.shutdown(shn, host);
                 }
             }
-            (false, false) => self.cc = v,
+            (false, false) => {
+                // A disabled controller has nothing to shut down: SHST
+                // follows SHN at once.
+                self.cc = v;
+                self.shst = if new.shn().value() == regs::SHN_NONE {
+                    regs::SHST_NORMAL
+                } else {
+                    regs::SHST_COMPLETE
+                };
+            }
         }
     }
 

@@ -233,3 +233,13 @@ fn shutdown_with_write_cache_waits_for_flush() {
     d.complete_storage();
     assert_eq!((d.csts() >> 2) & 3, 2, "complete");
 }
+
+#[test]
+fn shutdown_notification_while_disabled() {
+    let mut d = driver();
+    d.w32(off::CC, 1 << 14);
+    assert_eq!((d.csts() >> 2) & 3, 2);
+    d.w32(off::CC, 0);
+    assert_eq!(d.csts(), 0);
+    assert!(d.enable());
+}
