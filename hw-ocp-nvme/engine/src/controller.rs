@@ -18,6 +18,7 @@ use crate::nvm;
 use crate::queues::{CompQueue, SubQueue};
 use crate::spec::cmd::{Sqe, SQE_SIZE};
 use crate::spec::cqe::Cqe;
+use crate::spec::feat::{Arbitration, InterruptCoalescing, PowerManagement};
 use crate::spec::ids::aen;
 use crate::spec::regs::{self, off, Aqa, Cap, Cc, Csts, Doorbell};
 use crate::spec::status::Status;
@@ -274,7 +275,7 @@ impl Controller {
 
     /// Current power state (Set Features Power Management, PS).
     pub fn power_state(&self) -> u8 {
-        (self.feat.power_mgmt & 0x1f) as u8
+        PowerManagement::decode(self.feat.power_mgmt).ps
     }
 
     /// The Timestamp feature's current value in milliseconds.
@@ -793,10 +794,7 @@ impl Controller {
             return;
         }
         self.refresh_shadow(host);
-        let burst = match self.feat.arbitration & 0x7 {
-            7 => u32::MAX,
-            ab => 1u32 << ab,
-        };
+        let burst = Arbitration::decode(self.feat.arbitration).burst();
         let n = self.sqs.len();
         'outer: loop {
             let mut progressed = false;
@@ -1089,9 +1087,9 @@ impl Controller {
     /// Interrupt for new entries in `cqid`, honouring Interrupt Coalescing
     /// (NVMe 2.0 Base, 5.27.1.8) for I/O queues.
     fn signal(&mut self, cqid: u16, host: &mut Host) {
-        let coal = self.feat.coalescing;
-        let thr = coal & 0xff;
-        let time_ns = u64::from((coal >> 8) & 0xff) * 100_000;
+        let coal = InterruptCoalescing::decode(self.feat.coalescing);
+        let thr = u32::from(coal.thr);
+        let time_ns = coal.time_ns();
         let Some(cq) = self.cqs.get_mut(cqid as usize).and_then(|q| q.as_mut()) else {
             return;
         };

@@ -4,6 +4,7 @@
 use crate::controller::{Controller, Outcome};
 use crate::queues::{CompQueue, SubQueue};
 use crate::spec::cmd::Sqe;
+use crate::spec::regs::Cc;
 use crate::spec::status::Status;
 use crate::traits::Host;
 use crate::transfer::PAGE_SIZE;
@@ -11,11 +12,11 @@ use crate::transfer::PAGE_SIZE;
 /// Entry sizes (CC.IOSQES/IOCQES) must be the required ones when I/O queues
 /// are created; otherwise the queue size cannot be honoured.
 fn entry_sizes_ok(c: &Controller, sq: bool) -> bool {
-    let cc = c.cc;
+    let cc = Cc::from(c.cc);
     if sq {
-        (cc >> 16) & 0xf == 6
+        cc.iosqes().value() == 6
     } else {
-        (cc >> 20) & 0xf == 4
+        cc.iocqes().value() == 4
     }
 }
 
