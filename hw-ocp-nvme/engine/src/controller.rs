@@ -18,7 +18,7 @@ use crate::nvm;
 use crate::queues::{CompQueue, SubQueue};
 use crate::spec::cmd::{Sqe, SQE_SIZE};
 use crate::spec::cqe::Cqe;
-use crate::spec::feat::{Arbitration, InterruptCoalescing, PowerManagement};
+use crate::spec::feat::{Arbitration, AsyncEventConfig, InterruptCoalescing, PowerManagement};
 use crate::spec::ids::aen;
 use crate::spec::regs::{self, off, Aqa, Cap, Cc, Csts, Doorbell};
 use crate::spec::status::Status;
@@ -1142,17 +1142,18 @@ impl Controller {
     }
 
     fn aer_enabled(&self, etype: u8, info: u8) -> bool {
-        let aec = self.feat.async_event_config;
+        let aec = AsyncEventConfig::decode(self.feat.async_event_config);
         match etype {
+            // SMART events follow the Critical Warning bit they report.
             aen::TYPE_SMART => match info {
-                aen::SMART_TEMPERATURE => aec & 0x02 != 0,
-                aen::SMART_SPARE => aec & 0x01 != 0,
-                _ => aec & 0x04 != 0,
+                aen::SMART_TEMPERATURE => aec.smart & 0x02 != 0,
+                aen::SMART_SPARE => aec.smart & 0x01 != 0,
+                _ => aec.smart & 0x04 != 0,
             },
             aen::TYPE_NOTICE => match info {
-                aen::NOTICE_NS_ATTR_CHANGED => aec & (1 << 8) != 0,
-                aen::NOTICE_FW_ACTIVATION_STARTING => aec & (1 << 9) != 0,
-                aen::NOTICE_TELEMETRY_LOG_CHANGED => aec & (1 << 10) != 0,
+                aen::NOTICE_NS_ATTR_CHANGED => aec.ns_attr,
+                aen::NOTICE_FW_ACTIVATION_STARTING => aec.fw_activation,
+                aen::NOTICE_TELEMETRY_LOG_CHANGED => aec.telemetry,
                 _ => false,
             },
             _ => true,

@@ -7,8 +7,8 @@ use crate::config::ControllerConfig;
 use crate::controller::{Controller, Outcome};
 use crate::spec::cmd::Sqe;
 use crate::spec::feat::{
-    capabilities_dw0, Arbitration, ErrorRecovery, InterruptCoalescing, InterruptVectorConfig,
-    NumberOfQueues, PowerManagement, TemperatureThreshold, Timestamp,
+    capabilities_dw0, Arbitration, AsyncEventConfig, ErrorRecovery, InterruptCoalescing,
+    InterruptVectorConfig, NumberOfQueues, PowerManagement, TemperatureThreshold, Timestamp,
 };
 use crate::spec::ids::fid;
 use crate::spec::status::Status;
@@ -65,10 +65,6 @@ impl Features {
         self.iv_cd.get(iv as usize).copied().unwrap_or(true)
     }
 }
-
-/// Supported Async Event Configuration bits: SMART critical warnings 4:0,
-/// namespace attribute (8), firmware activation (9), telemetry log (10).
-const AEC_MASK: u32 = 0x1f | 1 << 8 | 1 << 9 | 1 << 10;
 
 /// Capabilities of a supported feature.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -159,7 +155,7 @@ fn apply(cfg: &ControllerConfig, f: &mut Features, id: u8, v: u32) -> Result<u32
             f.iv_cd[ivc.iv as usize] = ivc.cd;
         }
         fid::WRITE_ATOMICITY => f.write_atomicity = v & 1,
-        fid::ASYNC_EVENT_CONFIG => f.async_event_config = v & AEC_MASK,
+        fid::ASYNC_EVENT_CONFIG => f.async_event_config = v & AsyncEventConfig::SUPPORTED,
         _ => return Err(Status::INVALID_FIELD),
     }
     Ok(0)

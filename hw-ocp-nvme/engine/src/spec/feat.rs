@@ -163,6 +163,33 @@ impl InterruptVectorConfig {
     }
 }
 
+/// Asynchronous Event Configuration (FID 0Bh, Figure 340).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AsyncEventConfig {
+    /// SMART / Health Critical Warnings, bits 7:0 (one per warning bit).
+    pub smart: u8,
+    /// Namespace Attribute Notices, bit 8.
+    pub ns_attr: bool,
+    /// Firmware Activation Notices, bit 9.
+    pub fw_activation: bool,
+    /// Telemetry Log Notices, bit 10.
+    pub telemetry: bool,
+}
+
+impl AsyncEventConfig {
+    /// Bits this controller implements (the rest are stored as zero).
+    pub const SUPPORTED: u32 = 0x1f | 1 << 8 | 1 << 9 | 1 << 10;
+
+    pub fn decode(v: u32) -> Self {
+        AsyncEventConfig {
+            smart: v as u8,
+            ns_attr: v & (1 << 8) != 0,
+            fw_activation: v & (1 << 9) != 0,
+            telemetry: v & (1 << 10) != 0,
+        }
+    }
+}
+
 /// Get Features Supported Capabilities (SEL 011b) in DW0 (Figure 193).
 pub fn capabilities_dw0(saveable: bool, ns_specific: bool, changeable: bool) -> u32 {
     u32::from(saveable) | u32::from(ns_specific) << 1 | u32::from(changeable) << 2
@@ -263,6 +290,31 @@ mod tests {
         assert_eq!(v.encode(), 0x0001_0022);
         assert_eq!(capabilities_dw0(true, false, true), 0b101);
         assert_eq!(capabilities_dw0(false, true, false), 0b010);
+    }
+
+    #[test]
+    fn async_event_config() {
+        let a = AsyncEventConfig::decode(0x0000_0502);
+        assert_eq!(
+            a,
+            AsyncEventConfig {
+                smart: 2,
+                ns_attr: true,
+                fw_activation: false,
+                telemetry: true
+            }
+        );
+        let a = AsyncEventConfig::decode(0x0000_02ff);
+        assert_eq!(
+            a,
+            AsyncEventConfig {
+                smart: 0xff,
+                ns_attr: false,
+                fw_activation: true,
+                telemetry: false
+            }
+        );
+        assert_eq!(AsyncEventConfig::SUPPORTED, 0x71f);
     }
 
     #[test]
