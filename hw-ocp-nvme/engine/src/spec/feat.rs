@@ -223,6 +223,7 @@ impl Timestamp {
 }
 
 #[cfg(test)]
+#[allow(clippy::shadow_unrelated)]
 mod tests {
     use super::*;
 
