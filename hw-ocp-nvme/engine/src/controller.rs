@@ -1203,8 +1203,13 @@ impl Controller {
                 // Keep Alive Timer expired: memory-based transports report it
                 // as a fatal controller status (NVMe 2.0 Base, 3.9.4).
                 self.keep_alive_deadline = None;
-                self.errlog
-                    .record(&mut self.counters, 0, 0xffff, Status::INTERNAL_ERROR, now);
+                self.errlog.record(
+                    &mut self.counters,
+                    0,
+                    0xffff,
+                    Status::KEEP_ALIVE_TIMER_EXPIRED,
+                    now,
+                );
                 self.fatal();
             }
         }

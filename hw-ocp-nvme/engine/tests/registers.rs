@@ -190,6 +190,12 @@ fn keep_alive_timeout_is_fatal() {
     assert_eq!(d.ctrl.timer_deadline(), Some(3_500_000_000));
     d.advance(200_000_000);
     assert_eq!(d.csts() & 2, 2);
+    // Logged as Keep Alive Timer Expired.
+    d.disable();
+    assert!(d.enable());
+    let (c, log) = d.admin_read(sqe_of(0x02, 0, &[(10, 15 << 16 | 1)], 0), 64);
+    assert!(c.ok());
+    assert_eq!(u16::from_le_bytes([log[12], log[13]]) >> 1 & 0xff, 0x19);
 }
 
 #[test]

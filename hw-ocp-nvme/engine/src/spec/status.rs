@@ -39,6 +39,7 @@ statuses! {
     SGL_DESCRIPTOR_TYPE_INVALID = (sct::GENERIC, 0x11, true);
     INVALID_PRP_OFFSET = (sct::GENERIC, 0x13, true);
     SGL_OFFSET_INVALID = (sct::GENERIC, 0x16, true);
+    KEEP_ALIVE_TIMER_EXPIRED = (sct::GENERIC, 0x19, true);
     KEEP_ALIVE_TIMEOUT_INVALID = (sct::GENERIC, 0x1a, true);
     NAMESPACE_WRITE_PROTECTED = (sct::GENERIC, 0x20, true);
     LBA_OUT_OF_RANGE = (sct::GENERIC, 0x80, true);
