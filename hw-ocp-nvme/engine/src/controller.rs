@@ -644,6 +644,7 @@ impl Controller {
                     return;
                 }
                 sq.tail = value;
+                self.publish_sq_eventidx(qid, host);
                 self.kick(host);
             }
             Doorbell::CqHead(qid) => {
@@ -656,6 +657,8 @@ impl Controller {
                     return;
                 }
                 cq.head = value;
+                self.mirror_cq_head(qid, host);
+                self.publish_cq_eventidx(qid, host);
                 self.cq_head_moved(qid, host);
                 self.kick(host);
             }
@@ -695,56 +698,78 @@ impl Controller {
         }
     }
 
-    /// Refresh I/O SQ tails and CQ heads from the shadow doorbell buffer.
-    fn refresh_shadow(&mut self, host: &mut Host) {
-        let Some(db) = self.dbbuf else {
+    /// Shadow doorbells (NVMe 2.0 Base, 5.8) for I/O queues: the host
+    /// writes the MMIO doorbell whenever it moves past the EventIdx the
+    /// controller published, so publishing the last value seen keeps every
+    /// update visible. The admin queue always uses MMIO (as Linux does).
+    fn publish_sq_eventidx(&self, qid: u16, host: &mut Host) {
+        let (Some(db), Some(sq)) = (
+            self.dbbuf,
+            self.sqs.get(qid as usize).and_then(|q| q.as_ref()),
+        ) else {
             return;
         };
-        for qid in 1..self.sqs.len() {
-            let mut b = [0u8; 4];
-            if let Some(sq) = self.sqs[qid].as_mut() {
-                if host
-                    .mem
-                    .read(db_sq_slot(db.shadow, qid as u64), &mut b)
-                    .is_ok()
-                {
-                    let v = u32::from_le_bytes(b);
-                    if sq.tail_valid(v) {
-                        sq.tail = v;
-                    }
-                }
-            }
-            if let Some(cq) = self.cqs[qid].as_mut() {
-                if host
-                    .mem
-                    .read(db_cq_slot(db.shadow, qid as u64), &mut b)
-                    .is_ok()
-                {
-                    let v = u32::from_le_bytes(b);
-                    if cq.head_valid(v) {
-                        cq.head = v;
-                    }
-                }
-            }
+        if qid != 0 {
+            let _ = host.mem.write(
+                db_sq_slot(db.eventidx, u64::from(qid)),
+                &sq.tail.to_le_bytes(),
+            );
         }
     }
 
-    /// Publish EventIdx values: the host rings the MMIO doorbell when it
-    /// moves past them (NVMe 2.0 Base, 5.8).
-    fn publish_eventidx(&self, host: &mut Host) {
+    fn publish_cq_eventidx(&self, qid: u16, host: &mut Host) {
+        let (Some(db), Some(cq)) = (
+            self.dbbuf,
+            self.cqs.get(qid as usize).and_then(|q| q.as_ref()),
+        ) else {
+            return;
+        };
+        if qid != 0 {
+            let _ = host.mem.write(
+                db_cq_slot(db.eventidx, u64::from(qid)),
+                &cq.head.to_le_bytes(),
+            );
+        }
+    }
+
+    /// Keep the shadow CQ head equal to an MMIO head write, so that a host
+    /// that rings MMIO without updating the shadow never leaves a stale
+    /// value there for [`Self::refresh_cq_head`] to trust.
+    fn mirror_cq_head(&self, qid: u16, host: &mut Host) {
+        let (Some(db), Some(cq)) = (
+            self.dbbuf,
+            self.cqs.get(qid as usize).and_then(|q| q.as_ref()),
+        ) else {
+            return;
+        };
+        if qid != 0 {
+            let _ = host.mem.write(
+                db_cq_slot(db.shadow, u64::from(qid)),
+                &cq.head.to_le_bytes(),
+            );
+        }
+    }
+
+    /// Before holding a completion back, see whether the host already
+    /// consumed entries in its shadow CQ head.
+    fn refresh_cq_head(&mut self, qid: u16, host: &mut Host) {
         let Some(db) = self.dbbuf else {
             return;
         };
-        for qid in 1..self.sqs.len() {
-            if let Some(sq) = self.sqs[qid].as_ref() {
-                let _ = host
-                    .mem
-                    .write(db_sq_slot(db.eventidx, qid as u64), &sq.tail.to_le_bytes());
-            }
-            if let Some(cq) = self.cqs[qid].as_ref() {
-                let _ = host
-                    .mem
-                    .write(db_cq_slot(db.eventidx, qid as u64), &cq.head.to_le_bytes());
+        if qid == 0 {
+            return;
+        }
+        if let Some(cq) = self.cqs.get_mut(qid as usize).and_then(|q| q.as_mut()) {
+            let mut b = [0u8; 4];
+            if host
+                .mem
+                .read(db_cq_slot(db.shadow, u64::from(qid)), &mut b)
+                .is_ok()
+            {
+                let v = u32::from_le_bytes(b);
+                if cq.head_valid(v) {
+                    cq.head = v;
+                }
             }
         }
     }
@@ -793,7 +818,6 @@ impl Controller {
         if !self.running() {
             return;
         }
-        self.refresh_shadow(host);
         let burst = Arbitration::decode(self.feat.arbitration).burst();
         let n = self.sqs.len();
         'outer: loop {
@@ -830,7 +854,6 @@ impl Controller {
                 break;
             }
         }
-        self.publish_eventidx(host);
     }
 
     fn execute(&mut self, sqid: u16, sqe: &Sqe, host: &mut Host) {
@@ -1041,22 +1064,14 @@ impl Controller {
 
     /// Post a CQE, or hold it back while the CQ is full.
     pub(crate) fn post_cqe(&mut self, cqid: u16, cqe: Cqe, host: &mut Host) {
-        if cqid != 0 {
-            if let Some(db) = self.dbbuf {
-                if let Some(cq) = self.cqs.get_mut(cqid as usize).and_then(|q| q.as_mut()) {
-                    let mut b = [0u8; 4];
-                    if host
-                        .mem
-                        .read(db_cq_slot(db.shadow, u64::from(cqid)), &mut b)
-                        .is_ok()
-                    {
-                        let v = u32::from_le_bytes(b);
-                        if cq.head_valid(v) {
-                            cq.head = v;
-                        }
-                    }
-                }
-            }
+        if self
+            .cqs
+            .get(cqid as usize)
+            .and_then(|q| q.as_ref())
+            .is_some_and(CompQueue::is_full)
+        {
+            self.refresh_cq_head(cqid, host);
+            self.publish_cq_eventidx(cqid, host);
         }
         let Some(cq) = self.cqs.get_mut(cqid as usize).and_then(|q| q.as_mut()) else {
             return;
@@ -1064,6 +1079,10 @@ impl Controller {
         if cq.is_full() || !cq.overflow.is_empty() {
             cq.overflow.push_back(cqe);
             self.overflow_total += 1;
+            if !cq.is_full() {
+                // Room appeared (shadow head): post held entries in order.
+                self.cq_head_moved(cqid, host);
+            }
             return;
         }
         if self.write_cqe(cqid, &cqe, host) {

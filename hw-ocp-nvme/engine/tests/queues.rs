@@ -282,30 +282,61 @@ fn round_robin_across_queues() {
 }
 
 #[test]
-fn round_robin_with_shadow_doorbells() {
-    let mut d = up();
-    assert!(d.admin(sqe_of(0x09, 0, &[(10, 1), (11, 0)], 0)).ok());
-    let shadow = d.alloc(4096);
-    let evt = d.alloc(4096);
-    let mut s = sqe_of(0x7c, 0, &[], shadow);
-    s.dw[8] = evt as u32;
-    assert!(d.admin(s).ok());
-    for q in 1..=2 {
-        assert!(d.create_cq(q, 16, q).ok());
-        assert!(d.create_sq(q, 16, q).ok());
-    }
+fn round_robin_between_doorbells() {
+    // Deferred processing: all three doorbells are rung before the fetch.
+    let mut cfg = Driver::small_config();
+    cfg.defer_processing = true;
+    let mut d = Driver::new(cfg);
+    assert!(d.enable());
     d.auto_complete = false;
-    for q in 1..=2u16 {
-        let hq = d.sq[q as usize];
+    let mut run = |d: &mut Driver| {
+        let mut h = d.env.host();
+        d.ctrl.process_pending(&mut h);
+    };
+    let admin = |d: &mut Driver, s, run: &mut dyn FnMut(&mut Driver)| {
+        let cid = d.submit(0, s);
+        run(d);
+        d.wait(0, cid).expect("admin completion")
+    };
+    assert!(admin(&mut d, sqe_of(0x09, 0, &[(10, 1), (11, 0)], 0), &mut run).ok());
+    for q in 1..=3u16 {
+        let base = d.alloc(16 * 16);
+        let c = sqe_of(
+            0x05,
+            0,
+            &[(10, 15 << 16 | u32::from(q)), (11, u32::from(q) << 16 | 3)],
+            base,
+        );
+        assert!(admin(&mut d, c, &mut run).ok());
+        d.cq[q as usize] = ocp_nvme_engine::testing::HostQueue {
+            base,
+            size: 16,
+            ptr: 0,
+            phase: true,
+        };
+        let base = d.alloc(16 * 64);
+        let c = sqe_of(
+            0x01,
+            0,
+            &[(10, 15 << 16 | u32::from(q)), (11, u32::from(q) << 16 | 1)],
+            base,
+        );
+        assert!(admin(&mut d, c, &mut run).ok());
+        d.sq[q as usize] = ocp_nvme_engine::testing::HostQueue {
+            base,
+            size: 16,
+            ptr: 0,
+            phase: true,
+        };
+    }
+    for q in 1..=3u16 {
         for i in 0..3u64 {
             let s = read(&mut d, u64::from(q) * 10 + i);
-            d.write_mem(hq.base + i * 64, &s.to_bytes());
+            d.submit(q, s);
         }
-        d.sq[q as usize].ptr = 3;
-        d.write_mem(shadow + u64::from(q) * 8, &3u32.to_le_bytes());
     }
-    // One MMIO doorbell: both tails come from the shadow buffer.
-    d.w32(off::DOORBELLS + 16, 3);
+    assert!(d.env.storage.log.is_empty());
+    run(&mut d);
     let order: Vec<u64> = d
         .env
         .storage
@@ -313,16 +344,95 @@ fn round_robin_with_shadow_doorbells() {
         .iter()
         .map(|&(_, off, _)| off / 512)
         .collect();
-    assert_eq!(order, vec![10, 20, 11, 21, 12, 22]);
-    // EventIdx published.
-    assert_eq!(d.read_mem(evt + 8, 4), 3u32.to_le_bytes().to_vec());
+    assert_eq!(order, vec![10, 20, 30, 11, 21, 31, 12, 22, 32]);
+    // Burst 2 (AB = 1).
+    assert!(admin(&mut d, sqe_of(0x09, 0, &[(10, 1), (11, 1)], 0), &mut run).ok());
+    d.env.storage.log.clear();
+    for q in 1..=2u16 {
+        for i in 0..3u64 {
+            let s = read(&mut d, u64::from(q) * 10 + i);
+            d.submit(q, s);
+        }
+    }
+    run(&mut d);
+    let order: Vec<u64> = d
+        .env
+        .storage
+        .log
+        .iter()
+        .map(|&(_, off, _)| off / 512)
+        .collect();
+    assert_eq!(order.len(), 6);
+    assert_eq!(&order[..4], &[10, 11, 20, 21]);
+}
+
+#[test]
+fn shadow_doorbells() {
+    let mut d = up();
+    let shadow = d.alloc(4096);
+    let evt = d.alloc(4096);
+    assert!(d.create_cq(1, 4, 1).ok());
+    assert!(d.create_sq(1, 16, 1).ok());
+    let mut s = sqe_of(0x7c, 0, &[], shadow);
+    s.dw[8] = evt as u32;
+    assert!(d.admin(s).ok());
+    // Existing queues' values were copied into both buffers.
+    assert_eq!(d.read_mem(shadow + 8, 8), vec![0u8; 8]);
+    // The MMIO tail is published as the SQ EventIdx.
+    d.write_mem(shadow + 8, &1u32.to_le_bytes());
+    let s = read(&mut d, 0);
+    let c = d.io(1, s);
+    assert!(c.ok());
+    assert_eq!(d.read_mem(evt + 8, 4), 1u32.to_le_bytes().to_vec());
+    // CQ head doorbell: EventIdx follows.
+    assert_eq!(d.read_mem(evt + 12, 4), 1u32.to_le_bytes().to_vec());
+    // A full CQ looks at the shadow head before holding completions back.
+    d.auto_complete = false;
+    let q = d.sq[1];
+    let mut tail = q.ptr;
+    for i in 0..4u16 {
+        let mut s = read(&mut d, 0);
+        s.dw[0] |= u32::from(200 + i) << 16;
+        d.write_mem(q.base + u64::from(tail) * 64, &s.to_bytes());
+        tail = (tail + 1) % q.size;
+    }
+    d.sq[1].ptr = tail;
+    d.write_mem(shadow + 8, &tail.to_le_bytes());
+    d.w32(off::DOORBELLS + 8, tail);
     d.complete_storage();
-    assert_eq!(d.reap(1).len(), 3);
-    assert_eq!(d.reap(2).len(), 3);
+    // 3 of 4 fit; the host consumes them and updates only the shadow head.
+    let base = d.cq[1].base;
+    let mut got = Vec::new();
+    for slot in [1u64, 2, 3] {
+        let b = d.read_mem(base + slot * 16, 16);
+        got.push(u16::from_le_bytes([b[12], b[13]]));
+    }
+    assert_eq!(got, vec![200, 201, 202]);
+    // 203 is held back: slot 0 still has the first, consumed, entry.
+    let b = d.read_mem(base, 16);
+    assert_ne!(u16::from_le_bytes([b[12], b[13]]), 203);
+    assert_eq!(
+        d.read_mem(shadow + 12, 4),
+        1u32.to_le_bytes().to_vec(),
+        "MMIO head mirrored"
+    );
+    d.write_mem(shadow + 12, &0u32.to_le_bytes());
+    // The next completion finds room after reading the shadow head.
+    let s = read(&mut d, 0);
+    let mut s2 = s;
+    s2.dw[0] |= 300 << 16;
+    d.write_mem(q.base + u64::from(tail) * 64, &s2.to_bytes());
+    tail = (tail + 1) % q.size;
+    d.w32(off::DOORBELLS + 8, tail);
+    d.complete_storage();
+    let b = d.read_mem(base, 16);
+    assert_eq!(u16::from_le_bytes([b[12], b[13]]), 203);
+    let b = d.read_mem(base + 16, 16);
+    assert_eq!(u16::from_le_bytes([b[12], b[13]]), 300);
     // Bad Doorbell Buffer Config.
     let s = sqe_of(0x7c, 0, &[(8, 0x2000)], 0x1010);
     assert!(d.admin(s).is(Status::INVALID_FIELD));
-    let s = sqe_of(0x7c, 0, &[], 0x1000);
+    let s = sqe_of(0x7c, 0, &[(8, 0x2010)], 0x1000);
     assert!(d.admin(s).is(Status::INVALID_FIELD));
 }
 
