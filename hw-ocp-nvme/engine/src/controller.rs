@@ -10,7 +10,7 @@ use crate::admin;
 use crate::admin::aer::AerState;
 use crate::admin::features::Features;
 use crate::admin::firmware::FirmwareState;
-use crate::admin::log::{ErrorLog, TelemetryState};
+use crate::admin::log::{ErrorContext, ErrorLog, TelemetryState};
 use crate::admin::selftest::SelfTestState;
 use crate::config::ControllerConfig;
 use crate::namespace::Namespace;
@@ -111,6 +111,7 @@ pub(crate) struct CmdState {
     pub status: Status,
     pub acct: Accounting,
     pub post: PostAction,
+    pub err: ErrorContext,
 }
 
 /// Who owns a storage request.
@@ -189,6 +190,9 @@ pub struct Controller {
     pub(crate) available_spare: u8,
     pub(crate) percentage_used: u8,
     pub(crate) formatting: bool,
+    /// NSID and LBA of the command being executed or finished, for the
+    /// Error Information log.
+    pub(crate) err_ctx: ErrorContext,
     /// A doorbell or completion left work for `process_pending`.
     pub(crate) work_pending: bool,
     // Power-cycle bookkeeping.
@@ -245,6 +249,7 @@ impl Controller {
             available_spare: 100,
             percentage_used: 0,
             formatting: false,
+            err_ctx: ErrorContext::default(),
             work_pending: false,
             enabled_since_power_on: false,
             shutdown_clean: false,
@@ -858,6 +863,10 @@ impl Controller {
 
     fn execute(&mut self, sqid: u16, sqe: &Sqe, host: &mut Host) {
         let start = self.now(host);
+        self.err_ctx = ErrorContext {
+            nsid: sqe.nsid(),
+            lba: if sqid == 0 { 0 } else { sqe.slba() },
+        };
         let outcome = if let Some(o) = admin::vendor::before_command(self, sqid, sqe, start) {
             o
         } else if sqid == 0 {
@@ -898,6 +907,7 @@ impl Controller {
             status: Status::SUCCESS,
             acct,
             post,
+            err: self.err_ctx,
         });
         if sqid != 0 {
             if self.io_outstanding == 0 {
@@ -995,6 +1005,7 @@ impl Controller {
             return;
         };
         self.free_cmds.push(ci);
+        self.err_ctx = c.err;
         let now = self.now(host);
         if c.sqid != 0 {
             self.io_outstanding = self.io_outstanding.saturating_sub(1);
@@ -1035,9 +1046,8 @@ impl Controller {
             && status != Status::ABORT_REQUESTED
             && status != Status::ABORTED_SQ_DELETION
         {
-            let now = self.now(host);
             self.errlog
-                .record(&mut self.counters, sqid, cid, status, now);
+                .record(&mut self.counters, sqid, cid, status, self.err_ctx);
             if status.sct == crate::spec::status::sct::MEDIA {
                 self.counters.media_errors += 1;
             }
@@ -1227,7 +1237,7 @@ impl Controller {
                     0,
                     0xffff,
                     Status::KEEP_ALIVE_TIMER_EXPIRED,
-                    now,
+                    ErrorContext::default(),
                 );
                 self.fatal();
             }

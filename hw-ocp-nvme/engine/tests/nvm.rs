@@ -252,6 +252,15 @@ fn storage_errors_map_to_statuses() {
         assert!(d.io(1, s).is(st), "{e:?}");
     }
     assert_eq!(d.ctrl.counters().media_errors, 2);
+    // The newest error entry names the namespace and LBA.
+    d.env.storage.fail_next = Some(IoError::MediaError);
+    let s = rw(&mut d, 0x02, 77, 1, buf);
+    assert!(d.io(1, s).is(Status::UNRECOVERED_READ_ERROR));
+    let (c, log) = d.admin_read(sqe_of(0x02, 0, &[(10, 15 << 16 | 1)], 0), 64);
+    assert!(c.ok());
+    assert_eq!(u16::from_le_bytes([log[8], log[9]]), 1); // SQID
+    assert_eq!(u64::from_le_bytes(log[16..24].try_into().unwrap()), 77);
+    assert_eq!(u32::from_le_bytes(log[24..28].try_into().unwrap()), 1);
     // Failed commands are not counted as host commands.
     assert_eq!(d.ctrl.counters().host_read_commands, 0);
     let _ = IoResult::Ok;

@@ -37,6 +37,14 @@ pub struct ErrorEntry {
     pub cid: u16,
     pub status: u16,
     pub nsid: u32,
+    pub lba: u64,
+}
+
+/// Namespace and first LBA of the command an error entry describes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ErrorContext {
+    pub nsid: u32,
+    pub lba: u64,
 }
 
 /// Error Information entries, newest first.
@@ -52,7 +60,7 @@ impl ErrorLog {
         sqid: u16,
         cid: u16,
         status: Status,
-        _now: u64,
+        ctx: ErrorContext,
     ) {
         counters.error_log_entries += 1;
         self.entries.push_front(ErrorEntry {
@@ -60,7 +68,8 @@ impl ErrorLog {
             sqid,
             cid,
             status: status.field(),
-            nsid: 0,
+            nsid: ctx.nsid,
+            lba: ctx.lba,
         });
         self.entries.truncate(identify::ELPE as usize + 1);
     }
@@ -75,6 +84,7 @@ impl ErrorLog {
             put_u16(&mut b, o + 10, e.cid);
             put_u16(&mut b, o + 12, e.status);
             put_u16(&mut b, o + 14, 0xffff); // parameter error location: not specified
+            put_u64(&mut b, o + 16, e.lba);
             put_u32(&mut b, o + 24, e.nsid);
         }
         b
@@ -331,7 +341,13 @@ mod tests {
         let mut k = Counters::default();
         let mut l = ErrorLog::default();
         for i in 0..100u16 {
-            l.record(&mut k, 1, i, Status::INVALID_FIELD, 0);
+            l.record(
+                &mut k,
+                1,
+                i,
+                Status::INVALID_FIELD,
+                ErrorContext { nsid: 1, lba: 7 },
+            );
         }
         assert_eq!(l.entries.len(), 64);
         let p = l.page();

@@ -85,6 +85,10 @@ impl Sqe {
         }
         b
     }
+    /// Starting LBA of NVM I/O commands (CDW10-11).
+    pub fn slba(&self) -> u64 {
+        u64::from(self.dw[10]) | u64::from(self.dw[11]) << 32
+    }
     /// Command Dword `n` (10..=15).
     pub fn cdw(&self, n: usize) -> u32 {
         self.dw[n]
@@ -423,6 +427,10 @@ mod tests {
         assert_eq!(s.prp1(), 0x7777_8888_5555_6000);
         assert_eq!(s.prp2(), 0xbbbb_cccc_9999_a000);
         assert_eq!(s.uuid_index(), 0x05);
+        assert_eq!(
+            sqe(&[(10, 0x89ab_cdef), (11, 0x0123_4567)]).slba(),
+            0x0123_4567_89ab_cdef
+        );
         assert_eq!(&s.sgl1()[0..4], &0x5555_6000u32.to_le_bytes());
         assert_eq!(&s.sgl1()[12..16], &0xbbbb_ccccu32.to_le_bytes());
         assert_eq!(sqe(&[(0, 0)]).psdt(), Psdt::Prp);
