@@ -233,8 +233,8 @@ fn state_is_plain_data_that_clones() {
     assert!(c[0].ok());
 }
 
-/// The admin commands Linux 6.x issues while probing (nvme_init_ctrl_finish,
-/// nvme_setup_io_queues, nvme_scan_work): all succeed, none logs an error.
+/// The admin commands Linux 6.x issues while probing (`nvme_init_ctrl_finish`,
+/// `nvme_setup_io_queues`, `nvme_scan_work`): all succeed, none logs an error.
 #[test]
 fn linux_probe_sequence_is_error_free() {
     let mut d = Driver::new(Driver::small_config());
