@@ -4,6 +4,8 @@
 //! command fetch with round robin arbitration (4.13), completion posting and
 //! interrupts (NVMe over PCIe 1.0, 3.5), storage request tracking and timers.
 
+use std::collections::VecDeque;
+
 use bilge::prelude::*;
 
 use crate::admin;
@@ -33,6 +35,11 @@ pub const MAX_REQUESTS: usize = 4096;
 pub const MAX_REQUESTS_PER_CMD: usize = 256;
 /// SMART Available Spare Threshold (percent).
 pub const SPARE_THRESHOLD: u8 = 10;
+/// Largest data-less storage request (write zeroes, discard): block layers
+/// limit one request to under 2 GiB.
+pub const ZERO_CHUNK: u64 = 1 << 30;
+/// Data-less requests of one command in flight at once.
+pub const ZERO_WINDOW: u32 = 8;
 /// CAP.TO in 500 ms units.
 pub const CAP_TIMEOUT: u8 = 30;
 
@@ -112,6 +119,9 @@ pub(crate) struct CmdState {
     pub acct: Accounting,
     pub post: PostAction,
     pub err: ErrorContext,
+    /// Data-less requests (write zeroes, discard) still to issue, split
+    /// into [`ZERO_CHUNK`] pieces and kept [`ZERO_WINDOW`] deep.
+    pub backlog: VecDeque<(IoKind, u64, u64)>,
 }
 
 /// Who owns a storage request.
@@ -908,6 +918,7 @@ impl Controller {
             acct,
             post,
             err: self.err_ctx,
+            backlog: VecDeque::new(),
         });
         if sqid != 0 {
             if self.io_outstanding == 0 {
@@ -955,9 +966,52 @@ impl Controller {
             if !status.is_success() && c.status.is_success() {
                 c.status = status;
             }
-            if c.pending == 0 {
-                self.finish_cmd(ci, host);
+        }
+        self.pump(ci, host);
+    }
+
+    /// Queue a data-less request (write zeroes, discard) of a command; it is
+    /// issued in chunks by [`Self::pump`].
+    pub(crate) fn queue_dataless(&mut self, ci: u16, kind: IoKind, offset: u64, len: u64) {
+        if let Some(c) = self.cmds[ci as usize].as_mut() {
+            c.backlog.push_back((kind, offset, len));
+        }
+    }
+
+    /// Keep up to [`ZERO_WINDOW`] backlog chunks in flight; finish the
+    /// command when nothing is left (or after an error, once in-flight
+    /// requests are back).
+    fn pump(&mut self, ci: u16, host: &mut Host) {
+        loop {
+            let Some(c) = self.cmds[ci as usize].as_mut() else {
+                return;
+            };
+            if !c.status.is_success() {
+                c.backlog.clear();
             }
+            if c.pending >= ZERO_WINDOW {
+                return;
+            }
+            let Some((kind, off, len)) = c.backlog.pop_front() else {
+                break;
+            };
+            let piece = len.min(ZERO_CHUNK);
+            if piece < len {
+                c.backlog.push_front((kind, off + piece, len - piece));
+            }
+            if !self.submit(host, ReqOwner::Cmd(ci), kind, off, piece, Vec::new()) {
+                if let Some(c) = self.cmds[ci as usize].as_mut() {
+                    c.status = Status::INTERNAL_ERROR;
+                    c.backlog.clear();
+                }
+                break;
+            }
+        }
+        if self.cmds[ci as usize]
+            .as_ref()
+            .is_some_and(|c| c.pending == 0)
+        {
+            self.finish_cmd(ci, host);
         }
     }
 
@@ -983,9 +1037,7 @@ impl Controller {
                         c.status = nvm::io_error_status(e, c.acct);
                     }
                 }
-                if c.pending == 0 {
-                    self.finish_cmd(ci, host);
-                }
+                self.pump(ci, host);
             }
         }
         self.kick(host);

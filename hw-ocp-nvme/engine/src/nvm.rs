@@ -181,7 +181,9 @@ fn issue(
         .ok_or(Status::INTERNAL_ERROR)?;
     let mut st = Status::SUCCESS;
     for (kind, off, len, sg) in reqs {
-        if !c.submit(host, ReqOwner::Cmd(ci), *kind, *off, *len, sg.clone()) {
+        if sg.is_empty() && matches!(kind, IoKind::WriteZeroes { .. } | IoKind::Discard) {
+            c.queue_dataless(ci, *kind, *off, *len);
+        } else if !c.submit(host, ReqOwner::Cmd(ci), *kind, *off, *len, sg.clone()) {
             st = Status::INTERNAL_ERROR;
             break;
         }

@@ -418,3 +418,40 @@ fn without_sync_reads_compare_is_not_offered() {
     assert!(d.admin(sqe_of(0x80, 1, &[(10, 0)], 0)).ok());
     assert_eq!(d.env.storage.log.last().unwrap().2, 8193 * 512);
 }
+
+#[test]
+fn large_zeroing_is_chunked_and_windowed() {
+    let mut cfg = Driver::small_config();
+    cfg.capacity_bytes = 20 << 30; // 20 GiB, sparse in the test storage
+    let mut d = Driver::new(Driver::small_config());
+    d.ctrl = ocp_nvme_engine::Controller::new(cfg).unwrap();
+    d.env.storage.disk = Vec::new();
+    d.bring_up(1);
+    d.auto_complete = false;
+    let cid = d.submit(0, sqe_of(0x80, 1, &[(10, 1)], 0));
+    // 20 chunks of 1 GiB, at most 8 in flight.
+    assert_eq!(d.env.storage.pending.len(), 8);
+    let mut issued = 0;
+    for _ in 0..10 {
+        let reqs = std::mem::take(&mut d.env.storage.pending);
+        for r in reqs {
+            assert!(r.len <= 1 << 30);
+            issued += 1;
+            d.complete_token(r.token, IoResult::Ok);
+        }
+    }
+    assert_eq!(issued, 20);
+    let c = d.wait(0, cid).unwrap();
+    assert!(c.ok());
+    // An error stops the backlog: the command fails once in-flight pieces return.
+    let cid = d.submit(0, sqe_of(0x80, 1, &[(10, 0)], 0));
+    let reqs = std::mem::take(&mut d.env.storage.pending);
+    assert_eq!(reqs.len(), 8);
+    d.complete_token(reqs[0].token, IoResult::Error(IoError::MediaError));
+    assert!(d.env.storage.pending.is_empty());
+    for r in &reqs[1..] {
+        d.complete_token(r.token, IoResult::Ok);
+    }
+    let c = d.wait(0, cid).unwrap();
+    assert!(c.is(Status::WRITE_FAULT));
+}

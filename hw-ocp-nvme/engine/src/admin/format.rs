@@ -3,7 +3,7 @@
 //! The whole namespace is zeroed (deallocated) on the backend, then the new
 //! LBA format takes effect and a Namespace Attribute Changed notice is sent.
 
-use crate::controller::{Accounting, Controller, Outcome, PostAction, ReqOwner};
+use crate::controller::{Accounting, Controller, Outcome, PostAction};
 use crate::namespace::LBA_FORMATS;
 use crate::spec::ids::aen;
 use crate::spec::status::Status;
@@ -48,23 +48,8 @@ pub(crate) fn format(
     c.formatting = true;
     // Every whole 512-byte block, whatever the new format.
     let len = c.ns.capacity_bytes & !511;
-    let ok = c.submit(
-        host,
-        ReqOwner::Cmd(ci),
-        IoKind::WriteZeroes { may_unmap: true },
-        0,
-        len,
-        Vec::new(),
-    );
-    c.cmd_issued(
-        ci,
-        if ok {
-            Status::SUCCESS
-        } else {
-            Status::INTERNAL_ERROR
-        },
-        host,
-    );
+    c.queue_dataless(ci, IoKind::WriteZeroes { may_unmap: true }, 0, len);
+    c.cmd_issued(ci, Status::SUCCESS, host);
     Outcome::Pending
 }
 
