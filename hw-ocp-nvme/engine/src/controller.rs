@@ -1000,9 +1000,9 @@ impl Controller {
                 c.backlog.push_front((kind, off + piece, len - piece));
             }
             if !self.submit(host, ReqOwner::Cmd(ci), kind, off, piece, Vec::new()) {
-                if let Some(c) = self.cmds[ci as usize].as_mut() {
-                    c.status = Status::INTERNAL_ERROR;
-                    c.backlog.clear();
+                if let Some(failed) = self.cmds[ci as usize].as_mut() {
+                    failed.status = Status::INTERNAL_ERROR;
+                    failed.backlog.clear();
                 }
                 break;
             }
