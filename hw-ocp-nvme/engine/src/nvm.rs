@@ -118,6 +118,7 @@ fn run(c: &mut Controller, sqid: u16, sqe: &Sqe, host: &mut Host) -> Result<Outc
                 cid,
                 Accounting::Flush,
                 &[(IoKind::Flush, 0, 0, Vec::new())],
+                false,
                 host,
             )
         }
@@ -129,7 +130,7 @@ fn run(c: &mut Controller, sqid: u16, sqe: &Sqe, host: &mut Host) -> Result<Outc
             slba,
             nlb,
             deac,
-            fua: _,
+            fua,
         } => {
             check_nsid(sqe.nsid())?;
             let (off, len) = block_range(c, slba, nlb)?;
@@ -143,6 +144,7 @@ fn run(c: &mut Controller, sqid: u16, sqe: &Sqe, host: &mut Host) -> Result<Outc
                 cid,
                 Accounting::WriteZeroes { deallocated },
                 &[(kind, off, len, Vec::new())],
+                fua && c.cfg.volatile_write_cache,
                 host,
             )
         }
@@ -174,11 +176,15 @@ fn issue(
     cid: u16,
     acct: Accounting,
     reqs: &[(IoKind, u64, u64, Vec<crate::traits::GuestRange>)],
+    flush_after: bool,
     host: &mut Host,
 ) -> Result<Outcome, Status> {
     let ci = c
         .begin_cmd(sqid, cid, acct, PostAction::None, host)
         .ok_or(Status::INTERNAL_ERROR)?;
+    if flush_after {
+        c.flush_after(ci);
+    }
     let mut st = Status::SUCCESS;
     for (kind, off, len, sg) in reqs {
         if sg.is_empty() && matches!(kind, IoKind::WriteZeroes { .. } | IoKind::Discard) {
@@ -240,7 +246,7 @@ fn read_write(
         account(&mut c.counters, acct);
         return Ok(Outcome::ok());
     }
-    issue(c, sqid, sqe.cid(), acct, &reqs, host)
+    issue(c, sqid, sqe.cid(), acct, &reqs, false, host)
 }
 
 fn compare(c: &mut Controller, sqe: &Sqe, f: RwFields, host: &mut Host) -> Result<Outcome, Status> {
@@ -301,6 +307,7 @@ fn dsm(
         sqe.cid(),
         Accounting::Deallocate { blocks },
         &reqs,
+        false,
         host,
     )
 }

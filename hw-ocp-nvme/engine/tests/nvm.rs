@@ -150,6 +150,17 @@ fn write_zeroes_and_deallocate() {
         d.env.storage.log.last().unwrap().0,
         IoKind::WriteZeroes { may_unmap: false }
     );
+    // FUA: zeroes, then a flush, then the completion.
+    d.auto_complete = false;
+    let cid = d.submit(1, sqe_of(0x08, 1, &[(10, 1), (12, 1 << 30)], 0));
+    assert_eq!(d.env.storage.pending.len(), 1);
+    let r = d.env.storage.pending.pop().unwrap();
+    d.complete_token(r.token, IoResult::Ok);
+    assert!(d.reap(1).is_empty());
+    assert_eq!(d.env.storage.pending.len(), 1);
+    assert_eq!(d.env.storage.pending[0].kind, IoKind::Flush);
+    d.auto_complete = true;
+    assert!(d.wait(1, cid).unwrap().ok());
     // Not limited by MDTS.
     assert!(d.io(1, sqe_of(0x08, 1, &[(12, 8191)], 0)).ok());
     assert!(d

@@ -26,6 +26,7 @@ impl Controller {
             post,
             err: self.err_ctx,
             backlog: VecDeque::new(),
+            flush_after: false,
         });
         if sqid != 0 {
             if self.io_outstanding == 0 {
@@ -114,11 +115,26 @@ impl Controller {
                 break;
             }
         }
-        if self.cmds[ci as usize]
-            .as_ref()
-            .is_some_and(|c| c.pending == 0)
-        {
-            self.finish_cmd(ci, host);
+        let Some(c) = self.cmds[ci as usize].as_mut() else {
+            return;
+        };
+        if c.pending != 0 {
+            return;
+        }
+        if c.flush_after && c.status.is_success() {
+            // Force Unit Access on a data-less write: flush once it is done.
+            c.flush_after = false;
+            if self.submit(host, ReqOwner::Cmd(ci), IoKind::Flush, 0, 0, Vec::new()) {
+                return;
+            }
+        }
+        self.finish_cmd(ci, host);
+    }
+
+    /// Flush the backend after the command's requests (FUA without data).
+    pub(crate) fn flush_after(&mut self, ci: u16) {
+        if let Some(c) = self.cmds[ci as usize].as_mut() {
+            c.flush_after = true;
         }
     }
 

@@ -133,6 +133,8 @@ pub(crate) struct CmdState {
     /// Data-less requests (write zeroes, discard) still to issue, split
     /// into [`ZERO_CHUNK`] pieces and kept [`ZERO_WINDOW`] deep.
     pub backlog: VecDeque<(IoKind, u64, u64)>,
+    /// Flush once everything else completed (Write Zeroes with FUA).
+    pub flush_after: bool,
 }
 
 /// Who owns a storage request.
