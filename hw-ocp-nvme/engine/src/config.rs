@@ -23,7 +23,8 @@ pub struct ControllerConfig {
     pub mqes: u16,
     /// MDTS: maximum data transfer size as a power of two of 4 KiB pages (1..=11).
     pub mdts: u8,
-    /// Namespace capacity in bytes (a multiple of 4096).
+    /// Backend size in bytes (at least 4096); the namespace holds as many
+    /// whole logical blocks as fit.
     pub capacity_bytes: u64,
     /// Initial LBA data size: 512 or 4096.
     pub lba_size: u32,
@@ -47,6 +48,14 @@ pub struct ControllerConfig {
     pub short_self_test_ms: u64,
     /// Duration of an extended device self-test in minutes (Identify EDSTT).
     pub extended_self_test_min: u16,
+    /// Do not fetch commands inside `mmio_write`/`complete_io`: the device
+    /// calls `Controller::process_pending` when `work_pending()` says so.
+    pub defer_processing: bool,
+    /// The storage implements [`crate::traits::Storage::read_sync`]: Compare
+    /// is supported (Identify ONCS bit 0) and Verify reads the medium back.
+    /// Without it Compare is not advertised (Invalid Command Opcode) and
+    /// Verify only checks the LBA range.
+    pub sync_reads: bool,
 }
 
 impl Default for ControllerConfig {
@@ -70,6 +79,8 @@ impl Default for ControllerConfig {
             fw_activate_without_reset: true,
             short_self_test_ms: 2000,
             extended_self_test_min: 1,
+            defer_processing: false,
+            sync_reads: false,
         }
     }
 }
@@ -112,8 +123,10 @@ impl ControllerConfig {
         if self.lba_size != 512 && self.lba_size != 4096 {
             return Err("lba_size must be 512 or 4096".into());
         }
-        if self.capacity_bytes == 0 || self.capacity_bytes % 4096 != 0 {
-            return Err("capacity_bytes must be a non-zero multiple of 4096".into());
+        if self.capacity_bytes < 4096 {
+            return Err(
+                "capacity_bytes must be at least 4096 (a partial last block is not used)".into(),
+            );
         }
         if self.capacity_bytes > (1u64 << 60) {
             return Err("capacity_bytes is too large".into());
@@ -155,7 +168,7 @@ mod tests {
             (|c| c.mqes = 0, "mqes"),
             (|c| c.mdts = 0, "mdts"),
             (|c| c.lba_size = 1024, "lba_size"),
-            (|c| c.capacity_bytes = 1000, "capacity_bytes"),
+            (|c| c.capacity_bytes = 4095, "capacity_bytes"),
             (|c| c.short_self_test_ms = 0, "short_self_test_ms"),
             (|c| c.extended_self_test_min = 0, "extended_self_test_min"),
         ];

@@ -5,6 +5,22 @@
 //! accesses and storage completions and implements its host traits
 //! ([`traits`]). The engine advertises NVMe 2.0 with the NVM command set
 //! and one namespace; see `docs/engine-support.md` for the support table.
+//!
+//! How a command travels: a doorbell write reaches
+//! [`Controller::mmio_write`]; [`Controller::process_pending`] fetches SQEs
+//! round robin; [`spec`] parses them into typed commands; [`transfer`]
+//! resolves PRPs/SGLs into guest ranges; [`admin`] and [`nvm`] execute
+//! them, the latter through [`traits::Storage`] requests whose completions
+//! come back via [`Controller::complete_io`]; the controller then posts the
+//! CQE, raises the interrupt and updates [`telemetry::Counters`].
+//!
+//! Modules: [`spec`] (wire formats, the one place fields are extracted),
+//! [`controller`] (registers, state machine, fetch, completion, interrupts,
+//! timers), [`queues`] (SQ/CQ rings), [`transfer`] (PRP/SGL), [`admin`]
+//! (one module per admin command family, plus the vendor/OCP hooks),
+//! [`nvm`] (I/O commands), [`namespace`], [`config`], [`telemetry`]
+//! (counters), [`traits`] (host boundary), [`ocp`] (OCP log pages and
+//! features), [`testing`] (in-memory host and a Linux-like test driver).
 #![forbid(unsafe_code)]
 
 pub mod admin;

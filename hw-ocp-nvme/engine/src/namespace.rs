@@ -15,7 +15,7 @@ pub struct Namespace {
 
 impl Namespace {
     pub fn new(capacity_bytes: u64, lba_size: u32) -> Namespace {
-        let lbaf = if lba_size == 4096 { 1 } else { 0 };
+        let lbaf = u8::from(lba_size == 4096);
         Namespace {
             lbaf,
             capacity_bytes,
@@ -42,6 +42,7 @@ impl Namespace {
 }
 
 #[cfg(test)]
+#[allow(clippy::shadow_unrelated)]
 mod tests {
     use super::*;
 

@@ -29,16 +29,22 @@ pub(crate) fn io_error_status(e: IoError, acct: Accounting) -> Status {
 pub(crate) fn account(k: &mut Counters, acct: Accounting) {
     match acct {
         Accounting::Read { bytes } => {
-            k.bytes_read += bytes as u128;
+            k.bytes_read += u128::from(bytes);
             k.host_read_commands += 1;
         }
         Accounting::Write { bytes } => {
-            k.bytes_written += bytes as u128;
+            k.bytes_written += u128::from(bytes);
             k.host_write_commands += 1;
         }
-        Accounting::WriteZeroes => k.host_write_commands += 1,
+        Accounting::WriteZeroes { deallocated } => {
+            k.host_write_commands += 1;
+            k.deallocated_blocks += deallocated;
+        }
         Accounting::Flush => k.flush_commands += 1,
-        Accounting::Deallocate => k.deallocate_commands += 1,
+        Accounting::Deallocate { blocks } => {
+            k.deallocate_commands += 1;
+            k.deallocated_blocks += blocks;
+        }
         Accounting::Admin => {}
     }
 }
@@ -63,11 +69,11 @@ fn check_nsid(nsid: u32) -> Result<(), Status> {
 
 /// Validate a block range and return (byte offset, byte length).
 fn block_range(c: &Controller, slba: u64, nlb: u32) -> Result<(u64, u64), Status> {
-    if !c.ns.range_ok(slba, nlb as u64) {
+    if !c.ns.range_ok(slba, u64::from(nlb)) {
         return Err(Status::LBA_OUT_OF_RANGE);
     }
     let s = c.ns.lbads();
-    Ok((slba << s, (nlb as u64) << s))
+    Ok((slba << s, u64::from(nlb) << s))
 }
 
 fn writable(c: &Controller) -> Result<(), Status> {
@@ -112,38 +118,50 @@ fn run(c: &mut Controller, sqid: u16, sqe: &Sqe, host: &mut Host) -> Result<Outc
                 cid,
                 Accounting::Flush,
                 &[(IoKind::Flush, 0, 0, Vec::new())],
+                false,
                 host,
             )
         }
         NvmCmd::Read(f) => read_write(c, sqid, sqe, f, false, host),
         NvmCmd::Write(f) => read_write(c, sqid, sqe, f, true, host),
+        NvmCmd::Compare(_) if !c.cfg.sync_reads => Err(Status::INVALID_OPCODE),
         NvmCmd::Compare(f) => compare(c, sqe, f, host),
         NvmCmd::WriteZeroes {
             slba,
             nlb,
             deac,
-            fua: _,
+            fua,
         } => {
             check_nsid(sqe.nsid())?;
             let (off, len) = block_range(c, slba, nlb)?;
             writable(c)?;
-            let kind = IoKind::WriteZeroes {
-                may_unmap: deac && c.cfg.discard,
-            };
+            let may_unmap = deac && c.cfg.discard;
+            let kind = IoKind::WriteZeroes { may_unmap };
+            let deallocated = if may_unmap { u64::from(nlb) } else { 0 };
             issue(
                 c,
                 sqid,
                 cid,
-                Accounting::WriteZeroes,
+                Accounting::WriteZeroes { deallocated },
                 &[(kind, off, len, Vec::new())],
+                fua && c.cfg.volatile_write_cache,
                 host,
             )
         }
         NvmCmd::DatasetManagement { nr, ad, .. } => dsm(c, sqid, sqe, nr, ad, host),
         NvmCmd::Verify { slba, nlb } => {
             check_nsid(sqe.nsid())?;
-            block_range(c, slba, nlb)?;
-            // Emulated media has no integrity metadata to check.
+            // Verify Size Limit (Identify CNS 06h VSL) equals MDTS.
+            let len = data_len(c, nlb)?;
+            let (off, _) = block_range(c, slba, nlb)?;
+            // The medium has no protection information: verifying is
+            // reading it back without a transfer (when the storage can).
+            if c.cfg.sync_reads {
+                let mut media = vec![0u8; len as usize];
+                host.storage
+                    .read_sync(off, &mut media)
+                    .map_err(|e| io_error_status(e, Accounting::Read { bytes: len }))?;
+            }
             c.counters.host_read_commands += 1;
             Ok(Outcome::ok())
         }
@@ -158,14 +176,20 @@ fn issue(
     cid: u16,
     acct: Accounting,
     reqs: &[(IoKind, u64, u64, Vec<crate::traits::GuestRange>)],
+    flush_after: bool,
     host: &mut Host,
 ) -> Result<Outcome, Status> {
     let ci = c
         .begin_cmd(sqid, cid, acct, PostAction::None, host)
         .ok_or(Status::INTERNAL_ERROR)?;
+    if flush_after {
+        c.flush_after(ci);
+    }
     let mut st = Status::SUCCESS;
     for (kind, off, len, sg) in reqs {
-        if !c.submit(host, ReqOwner::Cmd(ci), *kind, *off, *len, sg.clone()) {
+        if sg.is_empty() && matches!(kind, IoKind::WriteZeroes { .. } | IoKind::Discard) {
+            c.queue_dataless(ci, *kind, *off, *len);
+        } else if !c.submit(host, ReqOwner::Cmd(ci), *kind, *off, *len, sg.clone()) {
             st = Status::INTERNAL_ERROR;
             break;
         }
@@ -175,7 +199,7 @@ fn issue(
 }
 
 fn data_len(c: &Controller, nlb: u32) -> Result<u64, Status> {
-    let len = (nlb as u64) << c.ns.lbads();
+    let len = u64::from(nlb) << c.ns.lbads();
     if len > c.cfg.max_transfer_bytes() {
         return Err(Status::INVALID_FIELD);
     }
@@ -191,10 +215,13 @@ fn read_write(
     host: &mut Host,
 ) -> Result<Outcome, Status> {
     check_nsid(sqe.nsid())?;
-    let (off, len) = block_range(c, f.slba, f.nlb)?;
     data_len(c, f.nlb)?;
+    let (off, len) = block_range(c, f.slba, f.nlb)?;
     if write {
         writable(c)?;
+    }
+    if (off | len) % 4096 != 0 {
+        c.counters.unaligned_io += 1;
     }
     let t: Transfer = transfer::resolve(host.mem, sqe, len, true, !write)?;
     let runs = t.runs();
@@ -219,13 +246,13 @@ fn read_write(
         account(&mut c.counters, acct);
         return Ok(Outcome::ok());
     }
-    issue(c, sqid, sqe.cid(), acct, &reqs, host)
+    issue(c, sqid, sqe.cid(), acct, &reqs, false, host)
 }
 
 fn compare(c: &mut Controller, sqe: &Sqe, f: RwFields, host: &mut Host) -> Result<Outcome, Status> {
     check_nsid(sqe.nsid())?;
-    let (off, len) = block_range(c, f.slba, f.nlb)?;
     data_len(c, f.nlb)?;
+    let (off, len) = block_range(c, f.slba, f.nlb)?;
     let t = transfer::resolve(host.mem, sqe, len, true, false)?;
     let mut host_data = vec![0u8; len as usize];
     t.read_from_guest(host.mem, &mut host_data)?;
@@ -258,12 +285,14 @@ fn dsm(
         return Ok(Outcome::ok());
     }
     let mut reqs = Vec::new();
+    let mut blocks = 0u64;
     for chunk in buf.chunks_exact(DSM_RANGE_SIZE) {
         let r = DsmRange::parse(chunk);
         if r.nlb == 0 {
             continue;
         }
         let (off, l) = block_range(c, r.slba, r.nlb)?;
+        blocks += u64::from(r.nlb);
         reqs.push((IoKind::WriteZeroes { may_unmap: true }, off, l, Vec::new()));
     }
     writable(c)?;
@@ -272,5 +301,13 @@ fn dsm(
         c.counters.deallocate_commands += 1;
         return Ok(Outcome::ok());
     }
-    issue(c, sqid, sqe.cid(), Accounting::Deallocate, &reqs, host)
+    issue(
+        c,
+        sqid,
+        sqe.cid(),
+        Accounting::Deallocate { blocks },
+        &reqs,
+        false,
+        host,
+    )
 }

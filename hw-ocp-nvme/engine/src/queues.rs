@@ -48,7 +48,8 @@ impl SubQueue {
     }
     /// Guest address of the entry at the head.
     pub fn head_addr(&self) -> u64 {
-        self.base.wrapping_add(self.head as u64 * SQE_SIZE as u64)
+        self.base
+            .wrapping_add(u64::from(self.head) * SQE_SIZE as u64)
     }
     /// Advance the head after a fetch.
     pub fn advance_head(&mut self) {
@@ -113,7 +114,8 @@ impl CompQueue {
     }
     /// Guest address of the tail slot.
     pub fn tail_addr(&self) -> u64 {
-        self.base.wrapping_add(self.tail as u64 * CQE_SIZE as u64)
+        self.base
+            .wrapping_add(u64::from(self.tail) * CQE_SIZE as u64)
     }
     /// Advance the tail after writing an entry, inverting the phase on wrap.
     pub fn advance_tail(&mut self) {

@@ -60,7 +60,7 @@ pub struct Counters {
     pub deallocate_commands: u64,
     /// Time with at least one I/O command outstanding, in ns.
     pub busy_ns: u64,
-    /// Power cycles (Controller::reset calls).
+    /// Power cycles (`Controller::reset` calls).
     pub power_cycles: u128,
     /// Power-on time accumulated before the current power-on period, in ns.
     pub power_on_ns_base: u64,
@@ -80,6 +80,14 @@ pub struct Counters {
     pub abrupt_shutdowns: u64,
     /// Invalid doorbell writes detected.
     pub invalid_doorbells: u64,
+    /// Power state changes (Set Features Power Management to another state).
+    pub power_state_changes: u64,
+    /// Read/Write commands whose byte offset or length is not 4 KiB aligned.
+    pub unaligned_io: u64,
+    /// Format NVM commands completed (user data erase count).
+    pub formats: u64,
+    /// Logical blocks deallocated (DSM deallocate, Write Zeroes with DEAC).
+    pub deallocated_blocks: u64,
     /// Per-class latency statistics, indexed by [`LatencyClass`].
     pub latency: [LatencyStats; 4],
     /// Firmware activations, oldest first, at most [`FW_HISTORY_MAX`].

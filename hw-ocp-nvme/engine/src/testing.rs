@@ -294,6 +294,7 @@ impl Driver {
             capacity_bytes: 4 << 20,
             max_ioqpairs: 4,
             msix_vectors: 5,
+            sync_reads: true,
             ..Default::default()
         }
     }
@@ -307,7 +308,7 @@ impl Driver {
 
     pub fn w32(&mut self, offset: u64, v: u32) {
         let mut h = self.env.host();
-        self.ctrl.mmio_write(offset, v as u64, 4, &mut h);
+        self.ctrl.mmio_write(offset, u64::from(v), 4, &mut h);
     }
     pub fn w64(&mut self, offset: u64, v: u64) {
         let mut h = self.env.host();
@@ -336,8 +337,8 @@ impl Driver {
 
     /// CC handshake: AQA/ASQ/ACQ, then CC.EN with Linux's CC values.
     pub fn enable(&mut self) -> bool {
-        let asq = self.alloc(ADMIN_DEPTH as u64 * 64);
-        let acq = self.alloc(ADMIN_DEPTH as u64 * 16);
+        let asq = self.alloc(u64::from(ADMIN_DEPTH) * 64);
+        let acq = self.alloc(u64::from(ADMIN_DEPTH) * 16);
         self.sq[0] = HostQueue {
             base: asq,
             size: ADMIN_DEPTH,
@@ -366,7 +367,7 @@ impl Driver {
     /// Write an SQE (its CID is set here) and ring the doorbell; returns the CID.
     pub fn submit(&mut self, qid: u16, mut sqe: Sqe) -> u16 {
         let cid = self.next_cid();
-        sqe.dw[0] = (sqe.dw[0] & 0xffff) | (cid as u32) << 16;
+        sqe.dw[0] = (sqe.dw[0] & 0xffff) | u32::from(cid) << 16;
         self.submit_raw(qid, sqe);
         cid
     }
@@ -374,10 +375,10 @@ impl Driver {
     /// Write an SQE as is and ring the doorbell.
     pub fn submit_raw(&mut self, qid: u16, sqe: Sqe) {
         let q = self.sq[qid as usize];
-        self.write_mem(q.base + q.ptr as u64 * 64, &sqe.to_bytes());
+        self.write_mem(q.base + u64::from(q.ptr) * 64, &sqe.to_bytes());
         let tail = (q.ptr + 1) % q.size;
         self.sq[qid as usize].ptr = tail;
-        self.w32(off::DOORBELLS + qid as u64 * 8, tail);
+        self.w32(off::DOORBELLS + u64::from(qid) * 8, tail);
         if self.auto_complete {
             self.complete_storage();
         }
@@ -423,7 +424,7 @@ impl Driver {
             let mut b = [0u8; 16];
             self.env
                 .mem
-                .read(q.base + q.ptr as u64 * 16, &mut b)
+                .read(q.base + u64::from(q.ptr) * 16, &mut b)
                 .expect("cq read");
             let c = RawCqe::parse(&b);
             if c.phase != q.phase {
@@ -439,7 +440,7 @@ impl Driver {
         }
         self.cq[cqid as usize] = q;
         if moved {
-            self.w32(off::DOORBELLS + cqid as u64 * 8 + 4, q.ptr);
+            self.w32(off::DOORBELLS + u64::from(cqid) * 8 + 4, q.ptr);
         }
         out
     }
@@ -494,13 +495,13 @@ impl Driver {
     }
 
     pub fn create_cq(&mut self, qid: u16, size: u32, iv: u16) -> RawCqe {
-        let base = self.alloc(size as u64 * 16);
+        let base = self.alloc(u64::from(size) * 16);
         let c = self.admin(sqe_of(
             0x05,
             0,
             &[
-                (10, (size - 1) << 16 | qid as u32),
-                (11, (iv as u32) << 16 | 0x3),
+                (10, (size - 1) << 16 | u32::from(qid)),
+                (11, u32::from(iv) << 16 | 0x3),
             ],
             base,
         ));
@@ -516,13 +517,13 @@ impl Driver {
     }
 
     pub fn create_sq(&mut self, qid: u16, size: u32, cqid: u16) -> RawCqe {
-        let base = self.alloc(size as u64 * 64);
+        let base = self.alloc(u64::from(size) * 64);
         let c = self.admin(sqe_of(
             0x01,
             0,
             &[
-                (10, (size - 1) << 16 | qid as u32),
-                (11, (cqid as u32) << 16 | 1),
+                (10, (size - 1) << 16 | u32::from(qid)),
+                (11, u32::from(cqid) << 16 | 1),
             ],
             base,
         ));
@@ -541,15 +542,18 @@ impl Driver {
     /// `nq` I/O queue pairs (vector = qid).
     pub fn bring_up(&mut self, nq: u16) {
         assert!(self.enable(), "controller ready");
-        let (c, id) = self.admin_read(sqe_of(0x06, 0, &[(10, 1)], 0), 4096);
-        assert!(c.ok());
+        let (ident, id) = self.admin_read(sqe_of(0x06, 0, &[(10, 1)], 0), 4096);
+        assert!(ident.ok());
         assert_eq!(id[512], 0x66);
-        let (c, _) = self.admin_read(sqe_of(0x06, 1, &[(10, 0)], 0), 4096);
-        assert!(c.ok());
+        let (ident_ns, _) = self.admin_read(sqe_of(0x06, 1, &[(10, 0)], 0), 4096);
+        assert!(ident_ns.ok());
         let c = self.admin(sqe_of(
             0x09,
             0,
-            &[(10, 7), (11, ((nq as u32 - 1) << 16) | (nq as u32 - 1))],
+            &[
+                (10, 7),
+                (11, ((u32::from(nq) - 1) << 16) | (u32::from(nq) - 1)),
+            ],
             0,
         ));
         assert!(c.ok());
@@ -563,11 +567,11 @@ impl Driver {
     pub fn shutdown(&mut self) -> bool {
         for q in (1..self.sq.len() as u16).rev() {
             if self.sq[q as usize].size != 0 {
-                assert!(self.admin(sqe_of(0x00, 0, &[(10, q as u32)], 0)).ok());
+                assert!(self.admin(sqe_of(0x00, 0, &[(10, u32::from(q))], 0)).ok());
                 self.sq[q as usize] = HostQueue::default();
             }
             if self.cq[q as usize].size != 0 {
-                assert!(self.admin(sqe_of(0x04, 0, &[(10, q as u32)], 0)).ok());
+                assert!(self.admin(sqe_of(0x04, 0, &[(10, u32::from(q))], 0)).ok());
                 self.cq[q as usize] = HostQueue::default();
             }
         }
@@ -606,7 +610,7 @@ impl Driver {
 /// Build an SQE: opcode, NSID, (dword index, value) pairs and PRP1.
 pub fn sqe_of(opcode: u8, nsid: u32, dws: &[(usize, u32)], prp1: u64) -> Sqe {
     let mut s = Sqe { dw: [0; 16] };
-    s.dw[0] = opcode as u32;
+    s.dw[0] = u32::from(opcode);
     s.dw[1] = nsid;
     s.dw[6] = prp1 as u32;
     s.dw[7] = (prp1 >> 32) as u32;

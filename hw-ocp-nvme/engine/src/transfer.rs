@@ -152,18 +152,18 @@ pub fn resolve_sgl(
     let mut count = 1usize;
     let first = SglDesc::parse(sgl1);
 
-    let data = |d: &SglDesc, segs: &mut Vec<Seg>, total: &mut u64| -> Result<(), Status> {
+    let data = |d: &SglDesc, out: &mut Vec<Seg>, sum: &mut u64| -> Result<(), Status> {
         if d.subtype != 0 {
             return Err(Status::SGL_DESCRIPTOR_TYPE_INVALID);
         }
-        let l = d.len as u64;
-        *total += l;
-        if *total > len {
+        let l = u64::from(d.len);
+        *sum += l;
+        if *sum > len {
             return Err(Status::DATA_SGL_LENGTH_INVALID);
         }
         match d.kind {
-            kind::DATA_BLOCK => push_range(segs, d.addr, l),
-            kind::BIT_BUCKET if bit_bucket_ok => push_skip(segs, l),
+            kind::DATA_BLOCK => push_range(out, d.addr, l),
+            kind::BIT_BUCKET if bit_bucket_ok => push_skip(out, l),
             _ => return Err(Status::SGL_DESCRIPTOR_TYPE_INVALID),
         }
         Ok(())
@@ -299,5 +299,345 @@ impl Transfer {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::shadow_unrelated)]
+mod tests {
+    use super::*;
+    use crate::spec::sgl::SglDesc;
+    use crate::testing::TestMemory;
+
+    fn mem() -> TestMemory {
+        TestMemory::new(1 << 32)
+    }
+    fn r(addr: u64, len: u64) -> Seg {
+        Seg::Data(GuestRange { addr, len })
+    }
+    fn put_list(m: &mut TestMemory, at: u64, entries: &[u64]) {
+        let mut v = Vec::new();
+        for e in entries {
+            v.extend_from_slice(&e.to_le_bytes());
+        }
+        m.write(at, &v).unwrap();
+    }
+
+    #[test]
+    fn prp_single_and_offset() {
+        let mut m = mem();
+        assert_eq!(resolve_prp(&mut m, 0x1000, 0, 0).unwrap().segs, vec![]);
+        assert_eq!(
+            resolve_prp(&mut m, 0x1000, 0xdead, 4096).unwrap().segs,
+            vec![r(0x1000, 4096)]
+        );
+        assert_eq!(
+            resolve_prp(&mut m, 0x1200, 0, 512).unwrap().segs,
+            vec![r(0x1200, 512)]
+        );
+        assert_eq!(
+            resolve_prp(&mut m, 0x1002, 0, 512),
+            Err(Status::INVALID_PRP_OFFSET)
+        );
+    }
+
+    #[test]
+    fn prp_two_pages() {
+        let mut m = mem();
+        // Offset PRP1 spilling into PRP2.
+        assert_eq!(
+            resolve_prp(&mut m, 0x1800, 0x9000, 4096).unwrap().segs,
+            vec![r(0x1800, 2048), r(0x9000, 2048)]
+        );
+        // Contiguous pages merge.
+        assert_eq!(
+            resolve_prp(&mut m, 0x1000, 0x2000, 8192).unwrap().segs,
+            vec![r(0x1000, 8192)]
+        );
+        assert_eq!(
+            resolve_prp(&mut m, 0x1000, 0x2010, 8192),
+            Err(Status::INVALID_PRP_OFFSET)
+        );
+    }
+
+    #[test]
+    fn prp_list_and_chain() {
+        let mut m = mem();
+        put_list(&mut m, 0x5000, &[0x20000, 0x40000, 0x60000]);
+        let t = resolve_prp(&mut m, 0x10000, 0x5000, 4 * 4096).unwrap();
+        assert_eq!(
+            t.segs,
+            vec![
+                r(0x10000, 4096),
+                r(0x20000, 4096),
+                r(0x40000, 4096),
+                r(0x60000, 4096)
+            ]
+        );
+        // A list starting at the last qword of its page chains immediately.
+        put_list(&mut m, 0x7ff8, &[0x8000]);
+        put_list(&mut m, 0x8000, &[0xa000, 0xc000]);
+        let t = resolve_prp(&mut m, 0x10000, 0x7ff8, 3 * 4096).unwrap();
+        assert_eq!(
+            t.segs,
+            vec![r(0x10000, 4096), r(0xa000, 4096), r(0xc000, 4096)]
+        );
+        // Chain across a full list page: 511 data entries + pointer.
+        let mut e: Vec<u64> = (0..511).map(|i| 0x100_0000 + i * 0x2000).collect();
+        e.push(0x30000);
+        put_list(&mut m, 0x20_0000, &e);
+        put_list(&mut m, 0x30000, &[0x900_0000, 0xa00_0000]);
+        let t = resolve_prp(&mut m, 0x1000, 0x20_0000, 514 * 4096).unwrap();
+        assert_eq!(t.segs.len(), 514);
+        assert_eq!(t.segs[512], r(0x900_0000, 4096));
+        assert_eq!(t.segs[513], r(0xa00_0000, 4096));
+        assert_eq!(t.len(), 514 * 4096);
+        // Exactly filling the list page: the last entry is data, not a pointer.
+        let t = resolve_prp(&mut m, 0x1000, 0x20_0000, 513 * 4096).unwrap();
+        assert_eq!(t.segs[512], r(0x30000, 4096));
+    }
+
+    #[test]
+    fn prp_list_errors() {
+        let mut m = mem();
+        put_list(&mut m, 0x5000, &[0x20000, 0x40010]);
+        assert_eq!(
+            resolve_prp(&mut m, 0x10000, 0x5000, 3 * 4096),
+            Err(Status::INVALID_PRP_OFFSET)
+        );
+        assert_eq!(
+            resolve_prp(&mut m, 0x10000, 0x5004, 3 * 4096),
+            Err(Status::INVALID_PRP_OFFSET)
+        );
+        // Chained pointer with an offset.
+        put_list(&mut m, 0x7ff8, &[0x8008]);
+        assert_eq!(
+            resolve_prp(&mut m, 0x10000, 0x7ff8, 3 * 4096),
+            Err(Status::INVALID_PRP_OFFSET)
+        );
+        // The list itself cannot be read.
+        m.faults.push((0x5000, 8));
+        assert_eq!(
+            resolve_prp(&mut m, 0x10000, 0x5000, 3 * 4096),
+            Err(Status::DATA_TRANSFER_ERROR)
+        );
+    }
+
+    fn d(kind: u8, addr: u64, len: u32) -> SglDesc {
+        SglDesc {
+            addr,
+            len,
+            kind,
+            subtype: 0,
+        }
+    }
+    fn put_descs(m: &mut TestMemory, at: u64, ds: &[SglDesc]) {
+        let mut v = Vec::new();
+        for x in ds {
+            v.extend_from_slice(&x.to_bytes());
+        }
+        m.write(at, &v).unwrap();
+    }
+
+    #[test]
+    fn sgl_data_block_in_sqe() {
+        let mut m = mem();
+        let t = resolve_sgl(
+            &mut m,
+            &d(kind::DATA_BLOCK, 0x1234, 512).to_bytes(),
+            512,
+            false,
+        )
+        .unwrap();
+        assert_eq!(t.segs, vec![r(0x1234, 512)]);
+        assert_eq!(
+            resolve_sgl(
+                &mut m,
+                &d(kind::DATA_BLOCK, 0x1234, 511).to_bytes(),
+                512,
+                false
+            ),
+            Err(Status::DATA_SGL_LENGTH_INVALID)
+        );
+        assert_eq!(
+            resolve_sgl(
+                &mut m,
+                &d(kind::DATA_BLOCK, 0x1234, 513).to_bytes(),
+                512,
+                false
+            ),
+            Err(Status::DATA_SGL_LENGTH_INVALID)
+        );
+        let mut sub = d(kind::DATA_BLOCK, 0x1234, 512);
+        sub.subtype = 1;
+        assert_eq!(
+            resolve_sgl(&mut m, &sub.to_bytes(), 512, false),
+            Err(Status::SGL_DESCRIPTOR_TYPE_INVALID)
+        );
+        for k in [4u8, 5, 0xe, 0xf] {
+            assert_eq!(
+                resolve_sgl(&mut m, &d(k, 0x1000, 512).to_bytes(), 512, false),
+                Err(Status::SGL_DESCRIPTOR_TYPE_INVALID)
+            );
+        }
+    }
+
+    #[test]
+    fn sgl_segments_and_bit_bucket() {
+        let mut m = mem();
+        put_descs(
+            &mut m,
+            0x8000,
+            &[
+                d(kind::DATA_BLOCK, 0x10000, 1024),
+                d(kind::BIT_BUCKET, 0, 512),
+                d(kind::LAST_SEGMENT, 0x9000, 32),
+            ],
+        );
+        put_descs(
+            &mut m,
+            0x9000,
+            &[
+                d(kind::DATA_BLOCK, 0x20000, 256),
+                d(kind::DATA_BLOCK, 0x20100, 256),
+            ],
+        );
+        let first = d(kind::SEGMENT, 0x8000, 48).to_bytes();
+        let t = resolve_sgl(&mut m, &first, 2048, true).unwrap();
+        assert_eq!(
+            t.segs,
+            vec![r(0x10000, 1024), Seg::Skip(512), r(0x20000, 512)]
+        );
+        let runs = t.runs();
+        assert_eq!(runs.len(), 2);
+        assert_eq!(runs[0].0, 0);
+        assert_eq!(
+            runs[1],
+            (
+                1536,
+                vec![GuestRange {
+                    addr: 0x20000,
+                    len: 512
+                }]
+            )
+        );
+        // Bit bucket not allowed for host-to-controller transfers.
+        assert_eq!(
+            resolve_sgl(&mut m, &first, 2048, false),
+            Err(Status::SGL_DESCRIPTOR_TYPE_INVALID)
+        );
+        // Last segment directly in the SQE.
+        let t = resolve_sgl(
+            &mut m,
+            &d(kind::LAST_SEGMENT, 0x9000, 32).to_bytes(),
+            512,
+            false,
+        )
+        .unwrap();
+        assert_eq!(t.segs, vec![r(0x20000, 512)]);
+    }
+
+    #[test]
+    fn sgl_segment_errors() {
+        let mut m = mem();
+        for len in [0u32, 8, 24] {
+            assert_eq!(
+                resolve_sgl(
+                    &mut m,
+                    &d(kind::SEGMENT, 0x8000, len).to_bytes(),
+                    512,
+                    false
+                ),
+                Err(Status::INVALID_SGL_SEGMENT_DESCRIPTOR)
+            );
+        }
+        // Segment descriptor not last in its segment.
+        put_descs(
+            &mut m,
+            0x8000,
+            &[
+                d(kind::SEGMENT, 0x9000, 16),
+                d(kind::DATA_BLOCK, 0x1000, 512),
+            ],
+        );
+        assert_eq!(
+            resolve_sgl(&mut m, &d(kind::SEGMENT, 0x8000, 32).to_bytes(), 512, false),
+            Err(Status::INVALID_SGL_SEGMENT_DESCRIPTOR)
+        );
+        // Segment inside a last segment.
+        put_descs(
+            &mut m,
+            0xa000,
+            &[
+                d(kind::DATA_BLOCK, 0x1000, 256),
+                d(kind::SEGMENT, 0x9000, 16),
+            ],
+        );
+        assert_eq!(
+            resolve_sgl(
+                &mut m,
+                &d(kind::LAST_SEGMENT, 0xa000, 32).to_bytes(),
+                512,
+                false
+            ),
+            Err(Status::INVALID_SGL_SEGMENT_DESCRIPTOR)
+        );
+        // Segment without a following segment descriptor.
+        put_descs(&mut m, 0xb000, &[d(kind::DATA_BLOCK, 0x1000, 256)]);
+        assert_eq!(
+            resolve_sgl(&mut m, &d(kind::SEGMENT, 0xb000, 16).to_bytes(), 512, false),
+            Err(Status::INVALID_SGL_SEGMENT_DESCRIPTOR)
+        );
+        // Too short in total.
+        assert_eq!(
+            resolve_sgl(
+                &mut m,
+                &d(kind::LAST_SEGMENT, 0xb000, 16).to_bytes(),
+                512,
+                false
+            ),
+            Err(Status::DATA_SGL_LENGTH_INVALID)
+        );
+        // A self-referencing segment chain is bounded.
+        put_descs(
+            &mut m,
+            0xc000,
+            &[d(kind::DATA_BLOCK, 0x1000, 0), d(kind::SEGMENT, 0xc000, 32)],
+        );
+        assert_eq!(
+            resolve_sgl(&mut m, &d(kind::SEGMENT, 0xc000, 32).to_bytes(), 512, false),
+            Err(Status::INVALID_NUM_SGL_DESCRIPTORS)
+        );
+        // Unreadable segment.
+        m.faults.push((0xd000, 16));
+        assert_eq!(
+            resolve_sgl(
+                &mut m,
+                &d(kind::LAST_SEGMENT, 0xd000, 16).to_bytes(),
+                512,
+                false
+            ),
+            Err(Status::DATA_TRANSFER_ERROR)
+        );
+    }
+
+    #[test]
+    fn copy_helpers_skip_bit_buckets() {
+        let mut m = mem();
+        let t = Transfer {
+            segs: vec![r(0x1000, 2), Seg::Skip(2), r(0x2000, 2)],
+        };
+        t.write_to_guest(&mut m, &[1, 2, 3, 4, 5, 6]).unwrap();
+        let mut b = [0u8; 2];
+        m.read(0x2000, &mut b).unwrap();
+        assert_eq!(b, [5, 6]);
+        let mut out = [0u8; 6];
+        t.read_from_guest(&mut m, &mut out).unwrap();
+        assert_eq!(out, [1, 2, 0, 0, 5, 6]);
+        m.faults.push((0x2000, 1));
+        assert_eq!(
+            t.write_to_guest(&mut m, &[0; 6]),
+            Err(Status::DATA_TRANSFER_ERROR)
+        );
     }
 }

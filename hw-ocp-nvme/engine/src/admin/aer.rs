@@ -25,7 +25,7 @@ pub struct AsyncEvent {
 impl AsyncEvent {
     /// Completion DW0 of the AER (NVMe 2.0 Base, Figure 146).
     pub fn dw0(&self) -> u32 {
-        self.etype as u32 | (self.info as u32) << 8 | (self.lid as u32) << 16
+        u32::from(self.etype) | u32::from(self.info) << 8 | u32::from(self.lid) << 16
     }
 }
 

@@ -6,6 +6,10 @@ use crate::admin::{self, vendor};
 use crate::config::ControllerConfig;
 use crate::controller::{Controller, Outcome};
 use crate::spec::cmd::Sqe;
+use crate::spec::feat::{
+    capabilities_dw0, Arbitration, AsyncEventConfig, ErrorRecovery, InterruptCoalescing,
+    InterruptVectorConfig, NumberOfQueues, PowerManagement, TemperatureThreshold, Timestamp,
+};
 use crate::spec::ids::fid;
 use crate::spec::status::Status;
 use crate::traits::Host;
@@ -62,10 +66,6 @@ impl Features {
     }
 }
 
-/// Supported Async Event Configuration bits: SMART critical warnings 4:0,
-/// namespace attribute (8), firmware activation (9), telemetry log (10).
-const AEC_MASK: u32 = 0x1f | 1 << 8 | 1 << 9 | 1 << 10;
-
 /// Capabilities of a supported feature.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Caps {
@@ -116,45 +116,46 @@ pub const SUPPORTED_FIDS: [u8; 13] = [
 /// Apply a register-valued feature to `f`; returns Completion DW0.
 fn apply(cfg: &ControllerConfig, f: &mut Features, id: u8, v: u32) -> Result<u32, Status> {
     match id {
-        fid::ARBITRATION => f.arbitration = v & 0xffff_ff07,
+        fid::ARBITRATION => f.arbitration = Arbitration::decode(v).encode(),
         fid::POWER_MANAGEMENT => {
-            if (v & 0x1f) as u8 > NPSS {
+            let pm = PowerManagement::decode(v);
+            if pm.ps > NPSS {
                 return Err(Status::INVALID_FIELD);
             }
-            f.power_mgmt = v & 0xff;
+            f.power_mgmt = pm.encode();
         }
         fid::TEMPERATURE_THRESHOLD => {
-            let tmpth = v as u16;
-            let tmpsel = (v >> 16) & 0xf;
-            let thsel = (v >> 20) & 0x3;
-            if tmpsel != 0 && tmpsel != 0xf {
+            let t = TemperatureThreshold::decode(v);
+            // Only the composite temperature sensor exists.
+            if t.tmpsel != 0 && t.tmpsel != 0xf {
                 return Err(Status::INVALID_FIELD);
             }
-            match thsel {
-                0 => f.temp_over = tmpth,
-                1 => f.temp_under = tmpth,
+            match t.thsel {
+                0 => f.temp_over = t.tmpth,
+                1 => f.temp_under = t.tmpth,
                 _ => return Err(Status::INVALID_FIELD),
             }
         }
         fid::ERROR_RECOVERY => {
+            let e = ErrorRecovery::decode(v);
             // DULBE needs Identify Namespace NSFEAT bit 2, not supported.
-            if v & (1 << 16) != 0 {
+            if e.dulbe {
                 return Err(Status::INVALID_FIELD);
             }
-            f.error_recovery = v & 0xffff;
+            f.error_recovery = u32::from(e.tler);
         }
         fid::VOLATILE_WRITE_CACHE => f.vwc = v & 1 != 0,
-        fid::INTERRUPT_COALESCING => f.coalescing = v & 0xffff,
+        fid::INTERRUPT_COALESCING => f.coalescing = InterruptCoalescing::decode(v).encode(),
         fid::INTERRUPT_VECTOR_CONFIG => {
-            let iv = v as u16;
-            let cd = v & (1 << 16) != 0;
-            if iv >= cfg.msix_vectors || (iv == 0 && !cd) {
+            let ivc = InterruptVectorConfig::decode(v);
+            // The admin vector (0) cannot be coalesced.
+            if ivc.iv >= cfg.msix_vectors || (ivc.iv == 0 && !ivc.cd) {
                 return Err(Status::INVALID_FIELD);
             }
-            f.iv_cd[iv as usize] = cd;
+            f.iv_cd[ivc.iv as usize] = ivc.cd;
         }
         fid::WRITE_ATOMICITY => f.write_atomicity = v & 1,
-        fid::ASYNC_EVENT_CONFIG => f.async_event_config = v & AEC_MASK,
+        fid::ASYNC_EVENT_CONFIG => f.async_event_config = v & AsyncEventConfig::SUPPORTED,
         _ => return Err(Status::INVALID_FIELD),
     }
     Ok(0)
@@ -166,26 +167,29 @@ fn value(cfg: &ControllerConfig, f: &Features, id: u8, cdw11: u32) -> Result<u32
         fid::ARBITRATION => f.arbitration,
         fid::POWER_MANAGEMENT => f.power_mgmt,
         fid::TEMPERATURE_THRESHOLD => {
-            let tmpsel = (cdw11 >> 16) & 0xf;
-            let thsel = (cdw11 >> 20) & 0x3;
-            if tmpsel != 0 {
+            let t = TemperatureThreshold::decode(cdw11);
+            if t.tmpsel != 0 {
                 return Err(Status::INVALID_FIELD);
             }
-            match thsel {
-                0 => f.temp_over as u32,
-                1 => f.temp_under as u32 | 1 << 20,
+            match t.thsel {
+                0 => u32::from(f.temp_over),
+                1 => u32::from(f.temp_under),
                 _ => return Err(Status::INVALID_FIELD),
             }
         }
         fid::ERROR_RECOVERY => f.error_recovery,
-        fid::VOLATILE_WRITE_CACHE => f.vwc as u32,
+        fid::VOLATILE_WRITE_CACHE => u32::from(f.vwc),
         fid::INTERRUPT_COALESCING => f.coalescing,
         fid::INTERRUPT_VECTOR_CONFIG => {
-            let iv = cdw11 as u16;
+            let iv = InterruptVectorConfig::decode(cdw11).iv;
             if iv >= cfg.msix_vectors {
                 return Err(Status::INVALID_FIELD);
             }
-            iv as u32 | (f.vector_cd(iv) as u32) << 16
+            InterruptVectorConfig {
+                iv,
+                cd: f.vector_cd(iv),
+            }
+            .encode()
         }
         fid::WRITE_ATOMICITY => f.write_atomicity,
         fid::ASYNC_EVENT_CONFIG => f.async_event_config,
@@ -200,10 +204,12 @@ pub(crate) fn timestamp_bytes(c: &Controller, now: u64) -> [u8; 8] {
         .timestamp_ms
         .wrapping_add(now.saturating_sub(c.timestamp_set_ns) / 1_000_000)
         & 0xffff_ffff_ffff;
-    let mut b = [0u8; 8];
-    b[..6].copy_from_slice(&ms.to_le_bytes()[..6]);
-    b[6] = (c.timestamp_origin & 0x7) << 1;
-    b
+    Timestamp {
+        ms,
+        synch: false,
+        origin: c.timestamp_origin,
+    }
+    .encode()
 }
 
 pub(crate) fn set_features(
@@ -226,11 +232,16 @@ pub(crate) fn set_features(
     };
     let nsid = sqe.nsid();
     if cap.ns_specific {
-        if nsid != 0 && !admin::nsid_is_ns_or_all(nsid) {
+        if !admin::nsid_is_ns_or_all(nsid) {
             return Status::INVALID_NAMESPACE.into();
         }
     } else if nsid != 0 && nsid != 0xffff_ffff {
-        return Status::FEATURE_NOT_NS_SPECIFIC.into();
+        return if nsid == 1 {
+            Status::FEATURE_NOT_NS_SPECIFIC
+        } else {
+            Status::INVALID_NAMESPACE
+        }
+        .into();
     }
     if sv && !cap.saveable {
         return Status::FEATURE_NOT_SAVEABLE.into();
@@ -242,21 +253,26 @@ pub(crate) fn set_features(
             if c.io_queues_created {
                 return Status::COMMAND_SEQUENCE_ERROR.into();
             }
-            let nsqr = v as u16;
-            let ncqr = (v >> 16) as u16;
-            if nsqr == 0xffff || ncqr == 0xffff {
+            let req = NumberOfQueues::decode(v);
+            if req.nsq == 0xffff || req.ncq == 0xffff {
                 return Status::INVALID_FIELD.into();
             }
             let max = c.cfg.max_ioqpairs - 1;
-            c.nsqa = nsqr.min(max);
-            c.ncqa = ncqr.min(max);
-            Outcome::dw0(c.nsqa as u32 | (c.ncqa as u32) << 16)
+            c.nsqa = req.nsq.min(max);
+            c.ncqa = req.ncq.min(max);
+            Outcome::dw0(
+                NumberOfQueues {
+                    nsq: c.nsqa,
+                    ncq: c.ncqa,
+                }
+                .encode(),
+            )
         }
         fid::TIMESTAMP => match admin::receive(c, sqe, 8, host) {
             Ok(b) => {
-                let mut t = [0u8; 8];
-                t[..6].copy_from_slice(&b[..6]);
-                c.timestamp_ms = u64::from_le_bytes(t);
+                let mut raw = [0u8; 8];
+                raw.copy_from_slice(&b[..8]);
+                c.timestamp_ms = Timestamp::decode(&raw).ms;
                 c.timestamp_set_ns = now;
                 c.timestamp_origin = 1;
                 Outcome::ok()
@@ -285,8 +301,14 @@ pub(crate) fn set_features(
         },
         _ => {
             let cfg = c.cfg.clone();
+            let old_ps = PowerManagement::decode(c.feat.power_mgmt).ps;
             if let Err(s) = apply(&cfg, &mut c.feat, id, v) {
                 return s.into();
+            }
+            if id == fid::POWER_MANAGEMENT
+                && PowerManagement::decode(c.feat.power_mgmt).ps != old_ps
+            {
+                c.counters.power_state_changes += 1;
             }
             if sv {
                 let _ = apply(&cfg, &mut c.saved_feat, id, v);
@@ -317,11 +339,9 @@ pub(crate) fn get_features(
     let Some(cap) = caps(c, id) else {
         return Status::INVALID_FIELD.into();
     };
-    if cap.ns_specific {
-        let nsid = sqe.nsid();
-        if nsid != 0 && !admin::nsid_is_ns_or_all(nsid) {
-            return Status::INVALID_NAMESPACE.into();
-        }
+    // Namespace-specific features are read for one namespace.
+    if cap.ns_specific && sqe.nsid() != 1 {
+        return Status::INVALID_NAMESPACE.into();
     }
     let defaults = Features::defaults(&c.cfg);
     let src = match sel {
@@ -329,7 +349,7 @@ pub(crate) fn get_features(
         1 => &defaults,
         2 if cap.saveable => &c.saved_feat,
         2 => &defaults,
-        3 => return Outcome::dw0(cap.saveable as u32 | (cap.ns_specific as u32) << 1 | 1 << 2),
+        3 => return Outcome::dw0(capabilities_dw0(cap.saveable, cap.ns_specific, true)),
         _ => return Status::INVALID_FIELD.into(),
     };
     match id {
@@ -339,7 +359,7 @@ pub(crate) fn get_features(
             } else {
                 (c.cfg.max_ioqpairs - 1, c.cfg.max_ioqpairs - 1)
             };
-            Outcome::dw0(s as u32 | (q as u32) << 16)
+            Outcome::dw0(NumberOfQueues { nsq: s, ncq: q }.encode())
         }
         fid::TIMESTAMP => {
             let now = c.now(host);

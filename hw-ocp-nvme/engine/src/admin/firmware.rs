@@ -18,7 +18,7 @@ pub const MAX_IMAGE_BYTES: usize = 4 << 20;
 
 /// Identify FRMW: slot 1 read-only, number of slots, activation without reset.
 pub fn frmw(cfg: &ControllerConfig) -> u8 {
-    1 | (FW_SLOTS as u8) << 1 | (cfg.fw_activate_without_reset as u8) << 4
+    1 | (FW_SLOTS as u8) << 1 | u8::from(cfg.fw_activate_without_reset) << 4
 }
 
 /// Firmware slots and the image being downloaded.
@@ -69,7 +69,9 @@ impl FirmwareState {
             r.copy_from_slice(&img[..8]);
             return r;
         }
-        let sum = img.iter().fold(0u32, |a, &b| a.rotate_left(5) ^ b as u32);
+        let sum = img
+            .iter()
+            .fold(0u32, |a, &b| a.rotate_left(5) ^ u32::from(b));
         rev_bytes(&format!("F{:07X}", sum & 0x0fff_ffff))
     }
 
@@ -91,8 +93,8 @@ pub(crate) fn download(
     ofst: u32,
     host: &mut Host,
 ) -> Outcome {
-    let len = (numd as u64 + 1) * 4;
-    let off = ofst as u64 * 4;
+    let len = (u64::from(numd) + 1) * 4;
+    let off = u64::from(ofst) * 4;
     if off + len > MAX_IMAGE_BYTES as u64 || len > c.cfg.max_transfer_bytes() {
         return Status::INVALID_FIELD.into();
     }
@@ -140,7 +142,9 @@ pub(crate) fn commit(c: &mut Controller, fs: u8, ca: u8, bpid: bool, host: &mut 
     if fs as usize > FW_SLOTS {
         return Status::INVALID_FIRMWARE_SLOT.into();
     }
-    let replaces = ca != 2;
+    // 000b/001b replace the slot with the downloaded image; 011b does too
+    // when an image was downloaded, else it activates the slot's image.
+    let replaces = ca < 2 || (ca == 3 && (!c.fw.staging.is_empty() || c.fw.staging_bad));
     let slot = if fs == 0 {
         if replaces {
             // Controller picks: the first writable slot that is not active.

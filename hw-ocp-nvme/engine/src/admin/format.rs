@@ -3,7 +3,7 @@
 //! The whole namespace is zeroed (deallocated) on the backend, then the new
 //! LBA format takes effect and a Namespace Attribute Changed notice is sent.
 
-use crate::controller::{Accounting, Controller, Outcome, PostAction, ReqOwner};
+use crate::controller::{Accounting, Controller, Outcome, PostAction};
 use crate::namespace::LBA_FORMATS;
 use crate::spec::ids::aen;
 use crate::spec::status::Status;
@@ -46,24 +46,10 @@ pub(crate) fn format(
         return Status::INTERNAL_ERROR.into();
     };
     c.formatting = true;
-    let len = c.ns.capacity_bytes;
-    let ok = c.submit(
-        host,
-        ReqOwner::Cmd(ci),
-        IoKind::WriteZeroes { may_unmap: true },
-        0,
-        len,
-        Vec::new(),
-    );
-    c.cmd_issued(
-        ci,
-        if ok {
-            Status::SUCCESS
-        } else {
-            Status::INTERNAL_ERROR
-        },
-        host,
-    );
+    // Every whole 512-byte block, whatever the new format.
+    let len = c.ns.capacity_bytes & !511;
+    c.queue_dataless(ci, IoKind::WriteZeroes { may_unmap: true }, 0, len);
+    c.cmd_issued(ci, Status::SUCCESS, host);
     Outcome::Pending
 }
 
@@ -71,6 +57,7 @@ pub(crate) fn format(
 pub(crate) fn finish(c: &mut Controller, lbaf: u8, status: Status, host: &mut Host) {
     c.formatting = false;
     if status.is_success() {
+        c.counters.formats += 1;
         c.ns.lbaf = lbaf;
         if !c.changed_ns.contains(&1) {
             c.changed_ns.push(1);

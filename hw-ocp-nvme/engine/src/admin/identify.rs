@@ -23,8 +23,11 @@ pub const KAS: u16 = 10;
 /// OACS: Format NVM (1), Firmware Download/Commit (2), Device Self-test (4),
 /// Doorbell Buffer Config (8).
 pub const OACS: u16 = 1 << 1 | 1 << 2 | 1 << 4 | 1 << 8;
-/// ONCS: Compare (0), DSM (2), Write Zeroes (3), Save/Select (4), Timestamp (6), Verify (7).
-pub const ONCS: u16 = 1 | 1 << 2 | 1 << 3 | 1 << 4 | 1 << 6 | 1 << 7;
+/// ONCS: DSM (2), Write Zeroes (3), Save/Select (4), Timestamp (6), Verify (7);
+/// Compare (0) is added when the storage reads synchronously.
+pub const ONCS: u16 = 1 << 2 | 1 << 3 | 1 << 4 | 1 << 6 | 1 << 7;
+/// ONCS Compare bit.
+pub const ONCS_COMPARE: u16 = 1;
 /// LPA: Commands Supported and Effects (1), extended data (2), telemetry (3),
 /// Supported Log Pages... (5).
 pub const LPA: u8 = 1 << 1 | 1 << 2 | 1 << 3 | 1 << 5;
@@ -38,7 +41,7 @@ pub(crate) fn ids_from_serial(serial: &str, oui: [u8; 3]) -> ([u8; 8], [u8; 16])
     // FNV-1a 64.
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for b in serial.bytes() {
-        h ^= b as u64;
+        h ^= u64::from(b);
         h = h.wrapping_mul(0x0000_0100_0000_01b3);
     }
     let hb = h.to_be_bytes();
@@ -82,7 +85,7 @@ fn controller(c: &Controller) -> Vec<u8> {
     b[263] = features::NPSS;
     put_u16(&mut b, 266, features::WCTEMP_K);
     put_u16(&mut b, 268, features::CCTEMP_K);
-    let cap = c.ns.capacity_bytes as u128;
+    let cap = u128::from(c.ns.capacity_bytes);
     put_u128(&mut b, 280, cap); // TNVMCAP
     put_u16(&mut b, 316, cfg.extended_self_test_min); // EDSTT
     b[318] = 1; // DSTO: one self-test at a time
@@ -91,7 +94,15 @@ fn controller(c: &Controller) -> Vec<u8> {
     b[512] = 0x66; // SQES
     b[513] = 0x44; // CQES
     put_u32(&mut b, 516, 1); // NN
-    put_u16(&mut b, 520, ONCS);
+    put_u16(
+        &mut b,
+        520,
+        if cfg.sync_reads {
+            ONCS | ONCS_COMPARE
+        } else {
+            ONCS
+        },
+    );
     b[524] = 0; // FNA
     b[525] = if cfg.volatile_write_cache { 0x07 } else { 0x06 }; // VWC, flush broadcast
     put_u32(&mut b, 536, 1 | 1 << 16); // SGLS: supported, Bit Bucket
@@ -122,14 +133,14 @@ fn namespace(c: &Controller) -> Vec<u8> {
     b[26] = ns.lbaf; // FLBAS
                      // DLFEAT: deallocated blocks read zeroes, DEAC in Write Zeroes supported.
     b[33] = if c.cfg.discard { 0x09 } else { 0x01 };
-    put_u128(&mut b, 48, ns.capacity_bytes as u128); // NVMCAP
-    b[99] = c.cfg.read_only as u8; // NSATTR: write protected
+    put_u128(&mut b, 48, u128::from(ns.capacity_bytes)); // NVMCAP
+    b[99] = u8::from(c.cfg.read_only); // NSATTR: write protected
     let (eui, nguid) = ids_from_serial(&c.cfg.serial, c.cfg.ieee_oui);
     b[104..120].copy_from_slice(&nguid);
     b[120..128].copy_from_slice(&eui);
     for (i, &lbads) in LBA_FORMATS.iter().enumerate() {
-        let rp = if lbads == 12 { 0 } else { 1 }; // 4 KiB performs best
-        put_u32(&mut b, 128 + i * 4, (lbads as u32) << 16 | rp << 24);
+        let rp = u32::from(lbads != 12); // 4 KiB performs best
+        put_u32(&mut b, 128 + i * 4, u32::from(lbads) << 16 | rp << 24);
     }
     b
 }
@@ -150,10 +161,11 @@ fn ns_descriptors(c: &Controller) -> Vec<u8> {
     b
 }
 
+/// NVM Command Set Identify Controller (NVM Command Set 1.0, Figure 97).
 fn nvm_controller(c: &Controller) -> Vec<u8> {
     let mut b = vec![0u8; IDENTIFY_SIZE];
-    // VSL, WZSL, WUSL: no limits (0), DMRL: 256 ranges, DMRSL, DMSL: no limit.
-    let _ = c;
+    b[0] = c.cfg.mdts; // VSL: Verify is limited like Read
+                       // WZSL, WUSL: no limit; DMRL: 256 ranges; DMRSL, DMSL: no limit.
     b[3] = 0;
     b
 }
@@ -161,7 +173,7 @@ fn nvm_controller(c: &Controller) -> Vec<u8> {
 fn independent_namespace(c: &Controller) -> Vec<u8> {
     let mut b = vec![0u8; IDENTIFY_SIZE];
     b[0] = 1 << 3; // NSFEAT
-    b[8] = c.cfg.read_only as u8; // NSATTR
+    b[8] = u8::from(c.cfg.read_only); // NSATTR
     b[14] = 1; // NSTAT: ready
     b
 }
@@ -183,7 +195,7 @@ fn uuid_list() -> Vec<u8> {
 
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn identify(
-    c: &mut Controller,
+    c: &Controller,
     sqe: &Sqe,
     cns_v: u8,
     cntid: u16,

@@ -4,10 +4,10 @@
 
 use std::collections::VecDeque;
 
-use crate::admin::{self, identify, vendor};
+use crate::admin::{self, features, identify, vendor};
 use crate::controller::{Controller, Outcome};
 use crate::spec::cmd::Sqe;
-use crate::spec::ids::{admin_op, lid, nvm_op};
+use crate::spec::ids::{admin_op, fid, lid, nvm_op};
 use crate::spec::status::Status;
 use crate::spec::{put_u128, put_u16, put_u32, put_u64};
 use crate::telemetry::Counters;
@@ -37,6 +37,14 @@ pub struct ErrorEntry {
     pub cid: u16,
     pub status: u16,
     pub nsid: u32,
+    pub lba: u64,
+}
+
+/// Namespace and first LBA of the command an error entry describes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ErrorContext {
+    pub nsid: u32,
+    pub lba: u64,
 }
 
 /// Error Information entries, newest first.
@@ -52,7 +60,7 @@ impl ErrorLog {
         sqid: u16,
         cid: u16,
         status: Status,
-        _now: u64,
+        ctx: ErrorContext,
     ) {
         counters.error_log_entries += 1;
         self.entries.push_front(ErrorEntry {
@@ -60,7 +68,8 @@ impl ErrorLog {
             sqid,
             cid,
             status: status.field(),
-            nsid: 0,
+            nsid: ctx.nsid,
+            lba: ctx.lba,
         });
         self.entries.truncate(identify::ELPE as usize + 1);
     }
@@ -75,6 +84,7 @@ impl ErrorLog {
             put_u16(&mut b, o + 10, e.cid);
             put_u16(&mut b, o + 12, e.status);
             put_u16(&mut b, o + 14, 0xffff); // parameter error location: not specified
+            put_u64(&mut b, o + 16, e.lba);
             put_u32(&mut b, o + 24, e.nsid);
         }
         b
@@ -110,7 +120,7 @@ fn telemetry_page(c: &Controller, host_initiated: bool, data: &[u8]) -> Vec<u8> 
     put_u16(&mut b, 8, last);
     put_u16(&mut b, 10, last);
     put_u16(&mut b, 12, last);
-    put_u32(&mut b, 16, last as u32);
+    // Data Area 4 is not supported (LPA bit 6 = 0).
     b[381] = c.telemetry.host_generation;
     b[382] = 0; // controller-initiated data available
     b[383] = c.telemetry.ctrl_generation;
@@ -121,18 +131,11 @@ fn telemetry_page(c: &Controller, host_initiated: bool, data: &[u8]) -> Vec<u8> 
 fn smart(c: &Controller, now: u64) -> Vec<u8> {
     let k = &c.counters;
     let mut b = vec![0u8; 512];
-    let mut cw = 0u8;
-    if c.temperature_warning() {
-        cw |= 1 << 1;
-    }
-    if c.cfg.read_only {
-        cw |= 1 << 3;
-    }
-    b[0] = cw;
+    b[0] = c.critical_warning();
     put_u16(&mut b, 1, c.temperature_k);
-    b[3] = 100; // available spare
-    b[4] = 10; // available spare threshold
-    b[5] = 0; // percentage used
+    b[3] = c.available_spare;
+    b[4] = crate::controller::SPARE_THRESHOLD;
+    b[5] = c.percentage_used;
     put_u128(&mut b, 32, Counters::data_units(k.bytes_read));
     put_u128(&mut b, 48, Counters::data_units(k.bytes_written));
     put_u128(&mut b, 64, k.host_read_commands);
@@ -141,16 +144,16 @@ fn smart(c: &Controller, now: u64) -> Vec<u8> {
     if let Some(since) = c.busy_since {
         busy = busy.saturating_add(now.saturating_sub(since));
     }
-    put_u128(&mut b, 96, (busy / 60_000_000_000) as u128);
+    put_u128(&mut b, 96, u128::from(busy / 60_000_000_000));
     put_u128(&mut b, 112, k.power_cycles);
     put_u128(
         &mut b,
         128,
-        (k.power_on_ns(now) / 3_600_000_000_000) as u128,
+        u128::from(k.power_on_ns(now) / 3_600_000_000_000),
     );
     put_u128(&mut b, 144, k.unsafe_shutdowns);
     put_u128(&mut b, 160, k.media_errors);
-    put_u128(&mut b, 176, k.error_log_entries as u128);
+    put_u128(&mut b, 176, u128::from(k.error_log_entries));
     put_u16(&mut b, 200, c.temperature_k); // temperature sensor 1
     b
 }
@@ -160,6 +163,7 @@ fn supported_logs() -> Vec<u8> {
     for l in 0..=lid::TELEMETRY_CONTROLLER {
         put_u32(&mut b, l as usize * 4, 1);
     }
+    put_u32(&mut b, lid::FEATURE_IDS_EFFECTS as usize * 4, 1);
     for l in lid::VENDOR_FIRST..=0xff {
         if vendor::log_supported(l) {
             put_u32(&mut b, l as usize * 4, 1);
@@ -168,7 +172,7 @@ fn supported_logs() -> Vec<u8> {
     b
 }
 
-fn effects() -> Vec<u8> {
+fn effects(sync_reads: bool) -> Vec<u8> {
     const CSUPP: u32 = 1;
     const LBCC: u32 = 1 << 1;
     const NCC: u32 = 1 << 2;
@@ -202,13 +206,40 @@ fn effects() -> Vec<u8> {
         (nvm_op::FLUSH, CSUPP),
         (nvm_op::WRITE, CSUPP | LBCC),
         (nvm_op::READ, CSUPP),
-        (nvm_op::COMPARE, CSUPP),
+        (nvm_op::COMPARE, if sync_reads { CSUPP } else { 0 }),
         (nvm_op::WRITE_ZEROES, CSUPP | LBCC),
         (nvm_op::DATASET_MANAGEMENT, CSUPP | LBCC),
         (nvm_op::VERIFY, CSUPP),
     ];
     for (op, v) in io {
         put_u32(&mut b, 1024 + op as usize * 4, v);
+    }
+    b
+}
+
+/// Feature Identifiers Supported and Effects (NVMe 2.0 Base, 5.16.1.18).
+fn feature_effects(c: &Controller) -> Vec<u8> {
+    const FSUPP: u32 = 1;
+    const UDCC: u32 = 1 << 1;
+    const UUID_SEL: u32 = 1 << 19;
+    const SCOPE_NS: u32 = 1 << 20;
+    const SCOPE_CTRL: u32 = 1 << 21;
+    let mut b = vec![0u8; 1024];
+    for &f in features::SUPPORTED_FIDS.iter() {
+        if f == fid::VOLATILE_WRITE_CACHE && !c.cfg.volatile_write_cache {
+            continue;
+        }
+        let scope = if f == fid::ERROR_RECOVERY {
+            SCOPE_NS
+        } else {
+            SCOPE_CTRL
+        };
+        let udcc = if f == fid::NUMBER_OF_QUEUES || f == fid::VOLATILE_WRITE_CACHE {
+            UDCC
+        } else {
+            0
+        };
+        put_u32(&mut b, f as usize * 4, FSUPP | UUID_SEL | scope | udcc);
     }
     b
 }
@@ -235,7 +266,7 @@ pub(crate) fn get_log_page(
     if !admin::uuid_index_ok(r.uuid) || r.ot || r.csi != 0 {
         return Status::INVALID_FIELD.into();
     }
-    let len = (r.numd as u64 + 1) * 4;
+    let len = (u64::from(r.numd) + 1) * 4;
     if len > c.cfg.max_transfer_bytes() || r.lpo % 4 != 0 {
         return Status::INVALID_FIELD.into();
     }
@@ -252,7 +283,8 @@ pub(crate) fn get_log_page(
         }
         lid::FIRMWARE_SLOT => c.fw.slot_log(),
         lid::CHANGED_NAMESPACES => changed_ns(&c.changed_ns),
-        lid::COMMANDS_SUPPORTED_EFFECTS => effects(),
+        lid::COMMANDS_SUPPORTED_EFFECTS => effects(c.cfg.sync_reads),
+        lid::FEATURE_IDS_EFFECTS => feature_effects(c),
         lid::DEVICE_SELF_TEST => c.selftest.log(now),
         lid::TELEMETRY_HOST => {
             // LSP bit 0: Create Telemetry Host-Initiated Data.
@@ -281,7 +313,7 @@ pub(crate) fn get_log_page(
         }
         _ => return Status::INVALID_LOG_PAGE.into(),
     };
-    if r.lpo > page.len() as u64 {
+    if r.lpo >= page.len() as u64 {
         return Status::INVALID_FIELD.into();
     }
     let mut out = vec![0u8; len as usize];
@@ -289,10 +321,11 @@ pub(crate) fn get_log_page(
     let n = (page.len() - start).min(out.len());
     out[..n].copy_from_slice(&page[start..start + n]);
     let st = admin::send(c, sqe, &out, host);
+    if st.is_success() && r.lid == lid::CHANGED_NAMESPACES {
+        // Reading the list clears it; RAE only governs the event.
+        c.changed_ns.clear();
+    }
     if st.is_success() && !r.rae {
-        if r.lid == lid::CHANGED_NAMESPACES {
-            c.changed_ns.clear();
-        }
         c.aer.log_read(r.lid);
         c.deliver_events(host);
     }
@@ -308,7 +341,13 @@ mod tests {
         let mut k = Counters::default();
         let mut l = ErrorLog::default();
         for i in 0..100u16 {
-            l.record(&mut k, 1, i, Status::INVALID_FIELD, 0);
+            l.record(
+                &mut k,
+                1,
+                i,
+                Status::INVALID_FIELD,
+                ErrorContext { nsid: 1, lba: 7 },
+            );
         }
         assert_eq!(l.entries.len(), 64);
         let p = l.page();
@@ -322,7 +361,7 @@ mod tests {
 
     #[test]
     fn effects_layout() {
-        let e = effects();
+        let e = effects(true);
         assert_eq!(e[admin_op::FORMAT_NVM as usize * 4] & 1, 1);
         assert_eq!(e[1024 + nvm_op::WRITE as usize * 4], 0x3);
         assert_eq!(e[0x81 * 4], 0);

@@ -11,7 +11,7 @@ pub mod queue;
 pub mod selftest;
 pub mod vendor;
 
-use crate::controller::{Controller, DbBuf, Outcome};
+use crate::controller::{db_cq_slot, db_sq_slot, Controller, DbBuf, Outcome};
 use crate::spec::cmd::{AdminCmd, Psdt, Sqe};
 use crate::spec::status::Status;
 use crate::traits::Host;
@@ -41,7 +41,7 @@ pub(crate) fn execute(c: &mut Controller, sqe: &Sqe, host: &mut Host) -> Outcome
             pc,
             ien,
             iv,
-        } => queue::create_cq(c, sqe, qid, qsize, pc, ien, iv),
+        } => queue::create_cq(c, sqe, qid, qsize, pc, ien, iv, host),
         AdminCmd::GetLogPage {
             lid,
             lsp,
@@ -134,18 +134,18 @@ fn doorbell_buffer_config(
         if let Some(sq) = c.sqs[qid].as_ref() {
             let _ = host
                 .mem
-                .write(shadow + (2 * qid as u64) * 4, &sq.tail.to_le_bytes());
+                .write(db_sq_slot(shadow, qid as u64), &sq.tail.to_le_bytes());
             let _ = host
                 .mem
-                .write(eventidx + (2 * qid as u64) * 4, &sq.tail.to_le_bytes());
+                .write(db_sq_slot(eventidx, qid as u64), &sq.tail.to_le_bytes());
         }
         if let Some(cq) = c.cqs[qid].as_ref() {
             let _ = host
                 .mem
-                .write(shadow + (2 * qid as u64 + 1) * 4, &cq.head.to_le_bytes());
+                .write(db_cq_slot(shadow, qid as u64), &cq.head.to_le_bytes());
             let _ = host
                 .mem
-                .write(eventidx + (2 * qid as u64 + 1) * 4, &cq.head.to_le_bytes());
+                .write(db_cq_slot(eventidx, qid as u64), &cq.head.to_le_bytes());
         }
     }
     Outcome::ok()

@@ -4,31 +4,31 @@
 use crate::controller::{Controller, Outcome};
 use crate::queues::{CompQueue, SubQueue};
 use crate::spec::cmd::Sqe;
+use crate::spec::regs::Cc;
 use crate::spec::status::Status;
 use crate::traits::Host;
 use crate::transfer::PAGE_SIZE;
 
-/// Entry sizes must be the required ones when I/O queues are created.
+/// Entry sizes (CC.IOSQES/IOCQES) must be the required ones when I/O queues
+/// are created; otherwise the queue size cannot be honoured.
 fn entry_sizes_ok(c: &Controller, sq: bool) -> bool {
-    let cc = c.cc;
+    let cc = Cc::from(c.cc);
     if sq {
-        (cc >> 16) & 0xf == 6
+        cc.iosqes().value() == 6
     } else {
-        (cc >> 20) & 0xf == 4
+        cc.iocqes().value() == 4
     }
 }
 
-/// Check the base address of a physically contiguous queue.
+/// Check the base address of a physically contiguous queue: page aligned.
 fn base_ok(base: u64) -> Result<(), Status> {
-    if base == 0 {
-        return Err(Status::INVALID_FIELD);
-    }
     if base % PAGE_SIZE != 0 {
         return Err(Status::INVALID_PRP_OFFSET);
     }
     Ok(())
 }
 
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn create_cq(
     c: &mut Controller,
     sqe: &Sqe,
@@ -37,8 +37,17 @@ pub(crate) fn create_cq(
     pc: bool,
     ien: bool,
     iv: u16,
+    host: &mut Host,
 ) -> Outcome {
-    if qid == 0 || qid > c.ncqa + 1 || c.cqs.get(qid as usize).map_or(true, |q| q.is_some()) {
+    if !entry_sizes_ok(c, false) {
+        return Status::INVALID_QUEUE_SIZE.into();
+    }
+    if qid == 0
+        || qid > c.ncqa + 1
+        || c.cqs
+            .get(qid as usize)
+            .map_or(true, std::option::Option::is_some)
+    {
         return Status::INVALID_QUEUE_IDENTIFIER.into();
     }
     if qsize == 0 || qsize > c.cfg.mqes {
@@ -48,16 +57,20 @@ pub(crate) fn create_cq(
         // CAP.CQR = 1: only physically contiguous queues.
         return Status::INVALID_FIELD.into();
     }
-    if iv >= c.cfg.msix_vectors {
+    // Pin-based interrupts have the single vector 0.
+    if iv >= c.cfg.msix_vectors || (iv != 0 && !host.irq.msix_enabled()) {
         return Status::INVALID_INTERRUPT_VECTOR.into();
-    }
-    if !entry_sizes_ok(c, false) {
-        return Status::INVALID_FIELD.into();
     }
     if let Err(s) = base_ok(sqe.prp1()) {
         return s.into();
     }
-    c.cqs[qid as usize] = Some(CompQueue::new(qid, sqe.prp1(), qsize as u32 + 1, ien, iv));
+    c.cqs[qid as usize] = Some(CompQueue::new(
+        qid,
+        sqe.prp1(),
+        u32::from(qsize) + 1,
+        ien,
+        iv,
+    ));
     c.io_queues_created = true;
     Outcome::ok()
 }
@@ -71,10 +84,19 @@ pub(crate) fn create_sq(
     qprio: u8,
     cqid: u16,
 ) -> Outcome {
-    if qid == 0 || qid > c.nsqa + 1 || c.sqs.get(qid as usize).map_or(true, |q| q.is_some()) {
+    if qid == 0
+        || qid > c.nsqa + 1
+        || c.sqs
+            .get(qid as usize)
+            .map_or(true, std::option::Option::is_some)
+    {
         return Status::INVALID_QUEUE_IDENTIFIER.into();
     }
-    if cqid == 0 || c.cqs.get(cqid as usize).map_or(true, |q| q.is_none()) {
+    if cqid == 0
+        || c.cqs
+            .get(cqid as usize)
+            .map_or(true, std::option::Option::is_none)
+    {
         return Status::COMPLETION_QUEUE_INVALID.into();
     }
     if qsize == 0 || qsize > c.cfg.mqes {
@@ -84,7 +106,7 @@ pub(crate) fn create_sq(
         return Status::INVALID_FIELD.into();
     }
     if !entry_sizes_ok(c, true) {
-        return Status::INVALID_FIELD.into();
+        return Status::INVALID_QUEUE_SIZE.into();
     }
     if let Err(s) = base_ok(sqe.prp1()) {
         return s.into();
@@ -92,7 +114,7 @@ pub(crate) fn create_sq(
     c.sqs[qid as usize] = Some(SubQueue::new(
         qid,
         sqe.prp1(),
-        qsize as u32 + 1,
+        u32::from(qsize) + 1,
         cqid,
         qprio,
     ));
@@ -149,8 +171,8 @@ pub(crate) fn delete_cq(c: &mut Controller, qid: u16) -> Outcome {
     if cq.sq_refs != 0 {
         return Status::INVALID_QUEUE_DELETION.into();
     }
-    if let Some(cq) = c.cqs[qid as usize].take() {
-        c.overflow_total -= cq.overflow.len();
+    if let Some(gone) = c.cqs[qid as usize].take() {
+        c.overflow_total -= gone.overflow.len();
     }
     Outcome::ok()
 }

@@ -59,14 +59,14 @@ impl SelfTestState {
             b[0] = r.stc;
             let total = r.end_ns.saturating_sub(r.start_ns).max(1);
             let done = now.saturating_sub(r.start_ns).min(total);
-            b[1] = ((done as u128 * 100 / total as u128) as u8).min(99);
+            b[1] = ((u128::from(done) * 100 / u128::from(total)) as u8).min(99);
         }
         for i in 0..MAX_RESULTS {
             let o = 4 + i * 28;
             match self.results.get(i) {
                 Some(t) => {
                     b[o] = t.stc << 4 | t.result;
-                    b[o + 2] = if t.nsid != 0 { 1 } else { 0 }; // NSID valid
+                    b[o + 2] = u8::from(t.nsid != 0); // NSID valid
                     put_u64(&mut b, o + 4, t.power_on_hours);
                     put_u32(&mut b, o + 12, t.nsid);
                 }
@@ -107,7 +107,7 @@ pub(crate) fn start(c: &mut Controller, nsid: u32, stc: u8, host: &mut Host) -> 
             let dur = if stc == STC_SHORT {
                 c.cfg.short_self_test_ms * 1_000_000
             } else {
-                c.cfg.extended_self_test_min as u64 * 60_000_000_000
+                u64::from(c.cfg.extended_self_test_min) * 60_000_000_000
             };
             c.selftest.running = Some(RunningTest {
                 stc,

@@ -67,15 +67,15 @@ impl Sqe {
     }
     /// Metadata Pointer (DW4-5).
     pub fn mptr(&self) -> u64 {
-        self.dw[4] as u64 | (self.dw[5] as u64) << 32
+        u64::from(self.dw[4]) | u64::from(self.dw[5]) << 32
     }
     /// PRP Entry 1 (DW6-7).
     pub fn prp1(&self) -> u64 {
-        self.dw[6] as u64 | (self.dw[7] as u64) << 32
+        u64::from(self.dw[6]) | u64::from(self.dw[7]) << 32
     }
     /// PRP Entry 2 (DW8-9).
     pub fn prp2(&self) -> u64 {
-        self.dw[8] as u64 | (self.dw[9] as u64) << 32
+        u64::from(self.dw[8]) | u64::from(self.dw[9]) << 32
     }
     /// SGL Entry 1 (DW6-9) as 16 bytes.
     pub fn sgl1(&self) -> [u8; 16] {
@@ -84,6 +84,10 @@ impl Sqe {
             b[i * 4..i * 4 + 4].copy_from_slice(&self.dw[6 + i].to_le_bytes());
         }
         b
+    }
+    /// Starting LBA of NVM I/O commands (CDW10-11).
+    pub fn slba(&self) -> u64 {
+        u64::from(self.dw[10]) | u64::from(self.dw[11]) << 32
     }
     /// Command Dword `n` (10..=15).
     pub fn cdw(&self, n: usize) -> u32 {
@@ -202,9 +206,9 @@ impl AdminCmd {
                 lid: c10 as u8,
                 lsp: ((c10 >> 8) & 0x7f) as u8,
                 rae: c10 & (1 << 15) != 0,
-                numd: (hi(c10) as u32) | ((lo(c11) as u32) << 16),
+                numd: u32::from(hi(c10)) | (u32::from(lo(c11)) << 16),
                 lsi: hi(c11),
-                lpo: s.cdw(12) as u64 | (s.cdw(13) as u64) << 32,
+                lpo: u64::from(s.cdw(12)) | u64::from(s.cdw(13)) << 32,
                 uuid: s.uuid_index(),
                 ot: s.cdw(14) & (1 << 23) != 0,
                 csi: (s.cdw(14) >> 24) as u8,
@@ -297,7 +301,7 @@ impl RwFields {
     fn parse(s: &Sqe) -> RwFields {
         let c12 = s.cdw(12);
         RwFields {
-            slba: s.cdw(10) as u64 | (s.cdw(11) as u64) << 32,
+            slba: u64::from(s.cdw(10)) | u64::from(s.cdw(11)) << 32,
             nlb: (c12 & 0xffff) + 1,
             lr: c12 & (1 << 31) != 0,
             fua: c12 & (1 << 30) != 0,
@@ -342,7 +346,7 @@ pub enum NvmCmd {
 
 impl NvmCmd {
     pub fn parse(s: &Sqe) -> NvmCmd {
-        let slba = s.cdw(10) as u64 | (s.cdw(11) as u64) << 32;
+        let slba = u64::from(s.cdw(10)) | u64::from(s.cdw(11)) << 32;
         let nlb = (s.cdw(12) & 0xffff) + 1;
         match s.opcode() {
             nvm_op::FLUSH => NvmCmd::Flush,
@@ -389,6 +393,7 @@ impl DsmRange {
 }
 
 #[cfg(test)]
+#[allow(clippy::shadow_unrelated)]
 mod tests {
     use super::*;
 
@@ -422,6 +427,10 @@ mod tests {
         assert_eq!(s.prp1(), 0x7777_8888_5555_6000);
         assert_eq!(s.prp2(), 0xbbbb_cccc_9999_a000);
         assert_eq!(s.uuid_index(), 0x05);
+        assert_eq!(
+            sqe(&[(10, 0x89ab_cdef), (11, 0x0123_4567)]).slba(),
+            0x0123_4567_89ab_cdef
+        );
         assert_eq!(&s.sgl1()[0..4], &0x5555_6000u32.to_le_bytes());
         assert_eq!(&s.sgl1()[12..16], &0xbbbb_ccccu32.to_le_bytes());
         assert_eq!(sqe(&[(0, 0)]).psdt(), Psdt::Prp);

@@ -26,7 +26,7 @@ impl Cqe {
         b[8..10].copy_from_slice(&self.sqhd.to_le_bytes());
         b[10..12].copy_from_slice(&self.sqid.to_le_bytes());
         b[12..14].copy_from_slice(&self.cid.to_le_bytes());
-        let sf = self.status.field() | phase as u16;
+        let sf = self.status.field() | u16::from(phase);
         b[14..16].copy_from_slice(&sf.to_le_bytes());
         b
     }

@@ -5,6 +5,7 @@
 
 pub mod cmd;
 pub mod cqe;
+pub mod feat;
 pub mod ids;
 pub mod regs;
 pub mod sgl;

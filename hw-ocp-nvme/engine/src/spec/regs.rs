@@ -25,7 +25,7 @@ pub mod off {
 
 /// Controller Capabilities (CAP, offset 0h).
 #[bitsize(64)]
-#[derive(FromBits, DebugBits, Clone, Copy, PartialEq)]
+#[derive(FromBits, DebugBits, Clone, Copy, PartialEq, Eq)]
 pub struct Cap {
     /// Maximum Queue Entries Supported (0's based).
     pub mqes: u16,
@@ -63,7 +63,7 @@ pub struct Cap {
 
 /// Controller Configuration (CC, offset 14h).
 #[bitsize(32)]
-#[derive(FromBits, DebugBits, Clone, Copy, PartialEq)]
+#[derive(FromBits, DebugBits, Clone, Copy, PartialEq, Eq)]
 pub struct Cc {
     /// Enable.
     pub en: bool,
@@ -87,7 +87,7 @@ pub struct Cc {
 
 /// Controller Status (CSTS, offset 1Ch).
 #[bitsize(32)]
-#[derive(FromBits, DebugBits, Clone, Copy, PartialEq)]
+#[derive(FromBits, DebugBits, Clone, Copy, PartialEq, Eq)]
 pub struct Csts {
     /// Ready.
     pub rdy: bool,
@@ -106,7 +106,7 @@ pub struct Csts {
 
 /// Admin Queue Attributes (AQA, offset 24h).
 #[bitsize(32)]
-#[derive(FromBits, DebugBits, Clone, Copy, PartialEq)]
+#[derive(FromBits, DebugBits, Clone, Copy, PartialEq, Eq)]
 pub struct Aqa {
     /// Admin Submission Queue Size (0's based).
     pub asqs: u12,
@@ -154,6 +154,7 @@ impl Doorbell {
 }
 
 #[cfg(test)]
+#[allow(clippy::shadow_unrelated)]
 mod tests {
     use super::*;
 

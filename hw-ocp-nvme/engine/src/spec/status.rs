@@ -39,6 +39,7 @@ statuses! {
     SGL_DESCRIPTOR_TYPE_INVALID = (sct::GENERIC, 0x11, true);
     INVALID_PRP_OFFSET = (sct::GENERIC, 0x13, true);
     SGL_OFFSET_INVALID = (sct::GENERIC, 0x16, true);
+    KEEP_ALIVE_TIMER_EXPIRED = (sct::GENERIC, 0x19, true);
     KEEP_ALIVE_TIMEOUT_INVALID = (sct::GENERIC, 0x1a, true);
     NAMESPACE_WRITE_PROTECTED = (sct::GENERIC, 0x20, true);
     LBA_OUT_OF_RANGE = (sct::GENERIC, 0x80, true);
@@ -81,7 +82,7 @@ impl Status {
     /// Bits 15:1 of the CQE status field, i.e. CQE DW3 bits 31:17 shifted
     /// down by 16 with the phase bit (bit 0) clear (NVMe 2.0 Base, Figure 93).
     pub fn field(self) -> u16 {
-        ((self.sc as u16) << 1) | (((self.sct & 0x7) as u16) << 9) | ((self.dnr as u16) << 15)
+        (u16::from(self.sc) << 1) | (u16::from(self.sct & 0x7) << 9) | (u16::from(self.dnr) << 15)
     }
 }
 

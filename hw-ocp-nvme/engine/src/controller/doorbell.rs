@@ -1,0 +1,156 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+//! Doorbell writes, invalid doorbell reporting and shadow doorbells
+//! (NVMe 2.0 Base, 3.3.1, 5.8).
+
+#[allow(clippy::wildcard_imports)]
+use super::*;
+
+impl Controller {
+    pub(super) fn doorbell_write(&mut self, offset: u64, value: u32, host: &mut Host) {
+        if !self.running() {
+            return;
+        }
+        let Some(db) = Doorbell::decode(offset) else {
+            return;
+        };
+        match db {
+            Doorbell::SqTail(qid) => {
+                let Some(sq) = self.sqs.get_mut(qid as usize).and_then(|q| q.as_mut()) else {
+                    self.invalid_doorbell(aen::ERR_INVALID_DB_REGISTER, host);
+                    return;
+                };
+                if !sq.tail_valid(value) {
+                    self.invalid_doorbell(aen::ERR_INVALID_DB_VALUE, host);
+                    return;
+                }
+                sq.tail = value;
+                self.publish_sq_eventidx(qid, host);
+                self.kick(host);
+            }
+            Doorbell::CqHead(qid) => {
+                let Some(cq) = self.cqs.get_mut(qid as usize).and_then(|q| q.as_mut()) else {
+                    self.invalid_doorbell(aen::ERR_INVALID_DB_REGISTER, host);
+                    return;
+                };
+                if !cq.head_valid(value) {
+                    self.invalid_doorbell(aen::ERR_INVALID_DB_VALUE, host);
+                    return;
+                }
+                cq.head = value;
+                self.mirror_cq_head(qid, host);
+                self.publish_cq_eventidx(qid, host);
+                self.cq_head_moved(qid, host);
+                self.kick(host);
+            }
+        }
+    }
+
+    /// An invalid doorbell write is ignored; it is reported by an Error
+    /// event only if an AER is outstanding (NVMe 2.0 Base, 3.3.1.2).
+    pub(super) fn invalid_doorbell(&mut self, info: u8, host: &mut Host) {
+        self.counters.invalid_doorbells += 1;
+        if !self.aer.outstanding.is_empty() {
+            self.raise_event(aen::TYPE_ERROR, info, 0x01, host);
+        }
+    }
+
+    /// After the host consumed CQ entries: post held-back completions and
+    /// update the interrupt line.
+    pub(super) fn cq_head_moved(&mut self, cqid: u16, host: &mut Host) {
+        let mut posted = false;
+        while let Some(cq) = self.cqs.get_mut(cqid as usize).and_then(|q| q.as_mut()) {
+            if cq.is_full() {
+                break;
+            }
+            let Some(cqe) = cq.overflow.pop_front() else {
+                break;
+            };
+            self.overflow_total -= 1;
+            if !self.write_cqe(cqid, &cqe, host) {
+                break;
+            }
+            posted = true;
+        }
+        if posted {
+            self.signal(cqid, host);
+        } else {
+            self.update_intx(host);
+        }
+    }
+
+    /// Shadow doorbells (NVMe 2.0 Base, 5.8) for I/O queues: the host
+    /// writes the MMIO doorbell whenever it moves past the EventIdx the
+    /// controller published, so publishing the last value seen keeps every
+    /// update visible. The admin queue always uses MMIO (as Linux does).
+    pub(super) fn publish_sq_eventidx(&self, qid: u16, host: &mut Host) {
+        let (Some(db), Some(sq)) = (
+            self.dbbuf,
+            self.sqs.get(qid as usize).and_then(|q| q.as_ref()),
+        ) else {
+            return;
+        };
+        if qid != 0 {
+            let _ = host.mem.write(
+                db_sq_slot(db.eventidx, u64::from(qid)),
+                &sq.tail.to_le_bytes(),
+            );
+        }
+    }
+
+    pub(super) fn publish_cq_eventidx(&self, qid: u16, host: &mut Host) {
+        let (Some(db), Some(cq)) = (
+            self.dbbuf,
+            self.cqs.get(qid as usize).and_then(|q| q.as_ref()),
+        ) else {
+            return;
+        };
+        if qid != 0 {
+            let _ = host.mem.write(
+                db_cq_slot(db.eventidx, u64::from(qid)),
+                &cq.head.to_le_bytes(),
+            );
+        }
+    }
+
+    /// Keep the shadow CQ head equal to an MMIO head write, so that a host
+    /// that rings MMIO without updating the shadow never leaves a stale
+    /// value there for [`Self::refresh_cq_head`] to trust.
+    pub(super) fn mirror_cq_head(&self, qid: u16, host: &mut Host) {
+        let (Some(db), Some(cq)) = (
+            self.dbbuf,
+            self.cqs.get(qid as usize).and_then(|q| q.as_ref()),
+        ) else {
+            return;
+        };
+        if qid != 0 {
+            let _ = host.mem.write(
+                db_cq_slot(db.shadow, u64::from(qid)),
+                &cq.head.to_le_bytes(),
+            );
+        }
+    }
+
+    /// Before holding a completion back, see whether the host already
+    /// consumed entries in its shadow CQ head.
+    pub(super) fn refresh_cq_head(&mut self, qid: u16, host: &mut Host) {
+        let Some(db) = self.dbbuf else {
+            return;
+        };
+        if qid == 0 {
+            return;
+        }
+        if let Some(cq) = self.cqs.get_mut(qid as usize).and_then(|q| q.as_mut()) {
+            let mut b = [0u8; 4];
+            if host
+                .mem
+                .read(db_cq_slot(db.shadow, u64::from(qid)), &mut b)
+                .is_ok()
+            {
+                let v = u32::from_le_bytes(b);
+                if cq.head_valid(v) {
+                    cq.head = v;
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,114 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+//! Command fetch with round robin arbitration (NVMe 2.0 Base, 4.13) and
+//! dispatch to the admin and NVM command sets.
+
+#[allow(clippy::wildcard_imports)]
+use super::*;
+
+impl Controller {
+    /// New work may be available: process it now, or leave it for the
+    /// device to run [`Controller::process_pending`] later when
+    /// `ControllerConfig::defer_processing` is set.
+    pub(super) fn kick(&mut self, host: &mut Host) {
+        if self.cfg.defer_processing {
+            self.work_pending = true;
+        } else {
+            self.process_pending(host);
+        }
+    }
+
+    /// With `defer_processing`, true when [`Controller::process_pending`]
+    /// should be scheduled (e.g. in a bottom half).
+    pub fn work_pending(&self) -> bool {
+        self.work_pending
+    }
+
+    /// May another command be fetched?
+    pub(super) fn can_fetch(&self) -> bool {
+        !self.free_cmds.is_empty()
+            && self.free_reqs.len() >= MAX_REQUESTS_PER_CMD
+            && (MAX_OUTSTANDING - self.free_cmds.len()) + self.overflow_total < MAX_OUTSTANDING
+            && self.outstanding_fetched() < MAX_OUTSTANDING
+    }
+
+    pub(super) fn outstanding_fetched(&self) -> usize {
+        self.sqs
+            .iter()
+            .flatten()
+            .map(|q| q.inflight as usize)
+            .sum::<usize>()
+            + self.overflow_total
+    }
+
+    /// Fetch and execute commands from all SQs, round robin with the
+    /// Arbitration Burst (NVMe 2.0 Base, 4.13.1). Bounded: every iteration
+    /// consumes an SQ entry and tails do not move during the loop.
+    pub fn process_pending(&mut self, host: &mut Host) {
+        self.work_pending = false;
+        if !self.running() {
+            return;
+        }
+        let burst = Arbitration::decode(self.feat.arbitration).burst();
+        let n = self.sqs.len();
+        'outer: loop {
+            let mut progressed = false;
+            for k in 0..n {
+                let qid = (self.rr_next + k) % n;
+                let mut taken = 0;
+                while taken < burst {
+                    if !self.running() || !self.can_fetch() {
+                        break 'outer;
+                    }
+                    let Some(sq) = self.sqs[qid].as_mut() else {
+                        break;
+                    };
+                    if !sq.has_work() {
+                        break;
+                    }
+                    let addr = sq.head_addr();
+                    let mut raw = [0u8; SQE_SIZE];
+                    if host.mem.read(addr, &mut raw).is_err() {
+                        // The command cannot even be identified: fatal.
+                        self.fatal();
+                        break 'outer;
+                    }
+                    sq.advance_head();
+                    sq.inflight += 1;
+                    taken += 1;
+                    progressed = true;
+                    self.execute(qid as u16, &Sqe::from_bytes(&raw), host);
+                }
+            }
+            self.rr_next = (self.rr_next + 1) % n;
+            if !progressed {
+                break;
+            }
+        }
+    }
+
+    pub(super) fn execute(&mut self, sqid: u16, sqe: &Sqe, host: &mut Host) {
+        let start = self.now(host);
+        self.err_ctx = ErrorContext {
+            nsid: sqe.nsid(),
+            lba: if sqid == 0 { 0 } else { sqe.slba() },
+        };
+        let outcome = if let Some(o) = admin::vendor::before_command(self, sqid, sqe, start) {
+            o
+        } else if sqid == 0 {
+            admin::execute(self, sqe, host)
+        } else {
+            nvm::execute(self, sqid, sqe, host)
+        };
+        if let Outcome::Done { status, dw0 } = outcome {
+            self.complete(sqid, sqe.cid(), status, dw0, host);
+            let now = self.now(host);
+            let class = if sqid == 0 {
+                LatencyClass::Other
+            } else {
+                nvm::latency_class(sqe)
+            };
+            self.counters
+                .record_latency(class, now.saturating_sub(start), now);
+        }
+    }
+}

@@ -1,0 +1,208 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+//! Storage requests: tokens, in-flight tables, chunked data-less requests,
+//! completions from the backend and command accounting.
+
+#[allow(clippy::wildcard_imports)]
+use super::*;
+
+impl Controller {
+    /// Register a command that will complete through storage requests.
+    pub(crate) fn begin_cmd(
+        &mut self,
+        sqid: u16,
+        cid: u16,
+        acct: Accounting,
+        post: PostAction,
+        host: &Host,
+    ) -> Option<u16> {
+        let idx = self.free_cmds.pop()?;
+        self.cmds[idx as usize] = Some(CmdState {
+            sqid,
+            cid,
+            start_ns: self.now(host),
+            pending: 0,
+            status: Status::SUCCESS,
+            acct,
+            post,
+            err: self.err_ctx,
+            backlog: VecDeque::new(),
+            flush_after: false,
+        });
+        if sqid != 0 {
+            if self.io_outstanding == 0 {
+                self.busy_since = Some(self.now(host));
+            }
+            self.io_outstanding += 1;
+        }
+        Some(idx)
+    }
+
+    /// Issue one storage request; false if no request slot was free.
+    pub(crate) fn submit(
+        &mut self,
+        host: &mut Host,
+        owner: ReqOwner,
+        kind: IoKind,
+        offset: u64,
+        len: u64,
+        sg: Vec<GuestRange>,
+    ) -> bool {
+        let Some(slot) = self.free_reqs.pop() else {
+            return false;
+        };
+        self.reqs[slot as usize] = Some(owner);
+        if let ReqOwner::Cmd(ci) = owner {
+            if let Some(c) = self.cmds[ci as usize].as_mut() {
+                c.pending += 1;
+            }
+        }
+        let token: IoToken = u32::from(self.epoch) << 16 | u32::from(slot);
+        host.storage.submit(IoRequest {
+            token,
+            kind,
+            offset,
+            len,
+            sg,
+        });
+        true
+    }
+
+    /// A command registered with `begin_cmd` issued all its requests (or
+    /// failed to): finish it now if nothing is pending.
+    pub(crate) fn cmd_issued(&mut self, ci: u16, status: Status, host: &mut Host) {
+        if let Some(c) = self.cmds[ci as usize].as_mut() {
+            if !status.is_success() && c.status.is_success() {
+                c.status = status;
+            }
+        }
+        self.pump(ci, host);
+    }
+
+    /// Queue a data-less request (write zeroes, discard) of a command; it is
+    /// issued in chunks by [`Self::pump`].
+    pub(crate) fn queue_dataless(&mut self, ci: u16, kind: IoKind, offset: u64, len: u64) {
+        if let Some(c) = self.cmds[ci as usize].as_mut() {
+            c.backlog.push_back((kind, offset, len));
+        }
+    }
+
+    /// Keep up to [`ZERO_WINDOW`] backlog chunks in flight; finish the
+    /// command when nothing is left (or after an error, once in-flight
+    /// requests are back).
+    pub(super) fn pump(&mut self, ci: u16, host: &mut Host) {
+        loop {
+            let Some(c) = self.cmds[ci as usize].as_mut() else {
+                return;
+            };
+            if !c.status.is_success() {
+                c.backlog.clear();
+            }
+            if c.pending >= ZERO_WINDOW {
+                return;
+            }
+            let Some((kind, off, len)) = c.backlog.pop_front() else {
+                break;
+            };
+            let piece = len.min(ZERO_CHUNK);
+            if piece < len {
+                c.backlog.push_front((kind, off + piece, len - piece));
+            }
+            if !self.submit(host, ReqOwner::Cmd(ci), kind, off, piece, Vec::new()) {
+                if let Some(failed) = self.cmds[ci as usize].as_mut() {
+                    failed.status = Status::INTERNAL_ERROR;
+                    failed.backlog.clear();
+                }
+                break;
+            }
+        }
+        let Some(c) = self.cmds[ci as usize].as_mut() else {
+            return;
+        };
+        if c.pending != 0 {
+            return;
+        }
+        if c.flush_after && c.status.is_success() {
+            // Force Unit Access on a data-less write: flush once it is done.
+            c.flush_after = false;
+            if self.submit(host, ReqOwner::Cmd(ci), IoKind::Flush, 0, 0, Vec::new()) {
+                return;
+            }
+        }
+        self.finish_cmd(ci, host);
+    }
+
+    /// Flush the backend after the command's requests (FUA without data).
+    pub(crate) fn flush_after(&mut self, ci: u16) {
+        if let Some(c) = self.cmds[ci as usize].as_mut() {
+            c.flush_after = true;
+        }
+    }
+
+    /// A storage request finished. Unknown or stale tokens are ignored.
+    pub fn complete_io(&mut self, token: IoToken, result: IoResult, host: &mut Host) {
+        if (token >> 16) as u16 != self.epoch {
+            return;
+        }
+        let slot = (token & 0xffff) as usize;
+        let Some(owner) = self.reqs.get_mut(slot).and_then(std::option::Option::take) else {
+            return;
+        };
+        self.free_reqs.push(slot as u16);
+        match owner {
+            ReqOwner::Shutdown => self.finish_shutdown(true),
+            ReqOwner::Cmd(ci) => {
+                let Some(c) = self.cmds[ci as usize].as_mut() else {
+                    return;
+                };
+                c.pending = c.pending.saturating_sub(1);
+                if let IoResult::Error(e) = result {
+                    if c.status.is_success() {
+                        c.status = nvm::io_error_status(e, c.acct);
+                    }
+                }
+                self.pump(ci, host);
+            }
+        }
+        self.kick(host);
+    }
+
+    pub(super) fn account_busy_end(&mut self, now: u64) {
+        if let Some(since) = self.busy_since.take() {
+            self.counters.busy_ns = self
+                .counters
+                .busy_ns
+                .saturating_add(now.saturating_sub(since));
+        }
+    }
+
+    pub(super) fn finish_cmd(&mut self, ci: u16, host: &mut Host) {
+        let Some(c) = self.cmds[ci as usize].take() else {
+            return;
+        };
+        self.free_cmds.push(ci);
+        self.err_ctx = c.err;
+        let now = self.now(host);
+        if c.sqid != 0 {
+            self.io_outstanding = self.io_outstanding.saturating_sub(1);
+            if self.io_outstanding == 0 {
+                self.account_busy_end(now);
+            }
+        }
+        if let PostAction::Format { lbaf } = c.post {
+            admin::format::finish(self, lbaf, c.status, host);
+        }
+        if c.status.is_success() {
+            nvm::account(&mut self.counters, c.acct);
+        }
+        let class = match c.acct {
+            Accounting::Read { .. } => LatencyClass::Read,
+            Accounting::Write { .. } | Accounting::WriteZeroes { .. } => LatencyClass::Write,
+            Accounting::Deallocate { .. } => LatencyClass::Deallocate,
+            _ => LatencyClass::Other,
+        };
+        let latency = now.saturating_sub(c.start_ns);
+        self.counters.record_latency(class, latency, now);
+        admin::vendor::command_completed(self, class, latency, c.status, now);
+        self.complete(c.sqid, c.cid, c.status, 0, host);
+    }
+}

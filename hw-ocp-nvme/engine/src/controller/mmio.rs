@@ -1,0 +1,256 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+//! Register file and the CC state machine: enable, shutdown, controller
+//! reset, power cycle (NVMe 2.0 Base, 3.1.3, 3.5, 3.6, 3.7; NVMe over PCIe
+//! 1.0, 3.1).
+
+#[allow(clippy::wildcard_imports)]
+use super::*;
+
+impl Controller {
+    pub(super) fn reg_dword(&self, offset: u64) -> u32 {
+        match offset {
+            0x00 => self.cap() as u32,
+            0x04 => (self.cap() >> 32) as u32,
+            off::VS => regs::NVME_VERSION,
+            off::INTMS | off::INTMC => self.intms,
+            off::CC => self.cc,
+            off::CSTS => self.csts(),
+            off::AQA => self.aqa,
+            0x28 => self.asq as u32,
+            0x2c => (self.asq >> 32) as u32,
+            0x30 => self.acq as u32,
+            0x34 => (self.acq >> 32) as u32,
+            // CRTO: CRWMT and CRIMT equal CAP.TO.
+            off::CRTO => u32::from(CAP_TIMEOUT) << 16 | u32::from(CAP_TIMEOUT),
+            _ => 0,
+        }
+    }
+
+    /// Register read. Registers are little endian; any size of 1, 2, 4 or 8
+    /// bytes is served from the register image, reserved space and the
+    /// write-only doorbells read as zero.
+    pub fn mmio_read(&mut self, offset: u64, size: u32, _host: &mut Host) -> u64 {
+        if !matches!(size, 1 | 2 | 4 | 8) || offset >= off::DOORBELLS {
+            return 0;
+        }
+        let base = offset & !3;
+        let mut bytes = [0u8; 12];
+        for i in 0..3u64 {
+            let o = base + i * 4;
+            let v = if o < off::DOORBELLS {
+                self.reg_dword(o)
+            } else {
+                0
+            };
+            bytes[(i * 4) as usize..(i * 4 + 4) as usize].copy_from_slice(&v.to_le_bytes());
+        }
+        let shift = (offset - base) as usize;
+        let mut out = [0u8; 8];
+        out[..size as usize].copy_from_slice(&bytes[shift..shift + size as usize]);
+        u64::from_le_bytes(out)
+    }
+
+    /// Register or doorbell write. Registers take naturally aligned 4- or
+    /// 8-byte writes (an 8-byte write is two dword writes, low first);
+    /// doorbells take aligned 4-byte writes. Other accesses are ignored
+    /// (NVMe over PCIe 1.0, 3.1: other widths are not supported).
+    pub fn mmio_write(&mut self, offset: u64, value: u64, size: u32, host: &mut Host) {
+        if offset >= off::DOORBELLS {
+            if size == 4 && offset % 4 == 0 {
+                self.doorbell_write(offset, value as u32, host);
+            }
+            return;
+        }
+        match size {
+            4 if offset % 4 == 0 => self.reg_write(offset, value as u32, host),
+            8 if offset % 8 == 0 => {
+                self.reg_write(offset, value as u32, host);
+                self.reg_write(offset + 4, (value >> 32) as u32, host);
+            }
+            _ => {}
+        }
+    }
+
+    pub(super) fn reg_write(&mut self, offset: u64, v: u32, host: &mut Host) {
+        let disabled = !self.cc().en();
+        match offset {
+            off::INTMS if !host.irq.msix_enabled() => {
+                self.intms |= v;
+                self.update_intx(host);
+            }
+            off::INTMC if !host.irq.msix_enabled() => {
+                self.intms &= !v;
+                self.update_intx(host);
+            }
+            off::CC => self.cc_write(v, host),
+            off::AQA if disabled => self.aqa = v & 0x0fff_0fff,
+            0x28 if disabled => self.asq = (self.asq & !0xffff_ffff) | (u64::from(v) & !0xfff),
+            0x2c if disabled => self.asq = (self.asq & 0xffff_ffff) | u64::from(v) << 32,
+            0x30 if disabled => self.acq = (self.acq & !0xffff_ffff) | (u64::from(v) & !0xfff),
+            0x34 if disabled => self.acq = (self.acq & 0xffff_ffff) | u64::from(v) << 32,
+            _ => {}
+        }
+    }
+
+    pub(super) fn cc_write(&mut self, v: u32, host: &mut Host) {
+        let old = self.cc();
+        let new = Cc::from(v);
+        match (old.en(), new.en()) {
+            (true, false) => {
+                self.controller_reset(host, false);
+                self.cc = v;
+            }
+            (false, true) => {
+                self.cc = v;
+                self.enable(host);
+            }
+            (true, true) => {
+                // Only SHN may change while enabled.
+                let shn_mask = 0x3 << 14;
+                self.cc = (self.cc & !shn_mask) | (v & shn_mask);
+                let shn = new.shn().value();
+                if old.shn().value() == regs::SHN_NONE && shn != regs::SHN_NONE {
+                    self.shutdown(shn, host);
+                }
+            }
+            (false, false) => {
+                // A disabled controller has nothing to shut down: SHST
+                // follows SHN at once.
+                self.cc = v;
+                self.shst = if new.shn().value() == regs::SHN_NONE {
+                    regs::SHST_NORMAL
+                } else {
+                    regs::SHST_COMPLETE
+                };
+            }
+        }
+    }
+
+    /// CC.EN 0 -> 1 (NVMe 2.0 Base, 3.5.1). Invalid settings leave the
+    /// controller not ready and set CSTS.CFS.
+    pub(super) fn enable(&mut self, host: &mut Host) {
+        let cc = self.cc();
+        let aqa = Aqa::from(self.aqa);
+        let iosqes = cc.iosqes().value();
+        let iocqes = cc.iocqes().value();
+        let valid = !self.cfs
+            && cc.mps().value() == 0
+            && cc.css().value() == 0
+            && cc.ams().value() == 0
+            && (iosqes == 0 || iosqes == 6)
+            && (iocqes == 0 || iocqes == 4)
+            && aqa.asqs().value() != 0
+            && aqa.acqs().value() != 0;
+        if !valid {
+            self.cfs = true;
+            return;
+        }
+        let mut cq = CompQueue::new(0, self.acq, u32::from(aqa.acqs().value()) + 1, true, 0);
+        cq.sq_refs = 1;
+        self.cqs[0] = Some(cq);
+        self.sqs[0] = Some(SubQueue::new(
+            0,
+            self.asq,
+            u32::from(aqa.asqs().value()) + 1,
+            0,
+            0,
+        ));
+        self.rdy = true;
+        self.shst = regs::SHST_NORMAL;
+        self.enabled_since_power_on = true;
+        self.shutdown_clean = false;
+        let now = self.now(host);
+        self.restart_keep_alive(now);
+    }
+
+    /// CC.SHN written (NVMe 2.0 Base, 3.6 Controller Shutdown).
+    pub(super) fn shutdown(&mut self, shn: u8, host: &mut Host) {
+        self.shst = regs::SHST_PROCESSING;
+        self.keep_alive_deadline = None;
+        host.storage.drain();
+        if shn == regs::SHN_NORMAL && self.cfg.volatile_write_cache {
+            if !self.submit(host, ReqOwner::Shutdown, IoKind::Flush, 0, 0, Vec::new()) {
+                self.finish_shutdown(false);
+            }
+        } else {
+            self.finish_shutdown(shn == regs::SHN_NORMAL);
+        }
+    }
+
+    pub(super) fn finish_shutdown(&mut self, normal: bool) {
+        self.shst = regs::SHST_COMPLETE;
+        if normal {
+            self.shutdown_clean = true;
+            self.counters.normal_shutdowns += 1;
+        } else {
+            self.counters.abrupt_shutdowns += 1;
+        }
+    }
+
+    /// Controller Level Reset (CC.EN 1 -> 0; NVMe 2.0 Base, 3.7.2).
+    /// With `power_cycle` this is part of [`Controller::reset`].
+    pub(super) fn controller_reset(&mut self, host: &mut Host, power_cycle: bool) {
+        host.storage.drain();
+        self.epoch = self.epoch.wrapping_add(1);
+        self.clear_tables();
+        self.account_busy_end(self.now(host));
+        for q in self.sqs.iter_mut() {
+            *q = None;
+        }
+        for q in self.cqs.iter_mut() {
+            *q = None;
+        }
+        self.rr_next = 0;
+        self.dbbuf = None;
+        self.aer.reset();
+        let now = self.now(host);
+        admin::selftest::abort_on_reset(self, now);
+        admin::firmware::activate_on_reset(self, now);
+        self.feat = self.saved_feat.clone();
+        // The Timestamp is cleared by a Controller Level Reset (origin 000b).
+        self.timestamp_ms = 0;
+        self.timestamp_set_ns = now;
+        self.timestamp_origin = 0;
+        self.nsqa = self.cfg.max_ioqpairs - 1;
+        self.ncqa = self.cfg.max_ioqpairs - 1;
+        self.io_queues_created = false;
+        self.keep_alive_deadline = None;
+        self.formatting = false;
+        self.work_pending = false;
+        self.rdy = false;
+        self.cfs = false;
+        self.shst = regs::SHST_NORMAL;
+        self.intms = 0;
+        if !host.irq.msix_enabled() {
+            host.irq.set_intx(false);
+        }
+        if !power_cycle {
+            self.counters.controller_resets += 1;
+        }
+        admin::vendor::controller_reset(self, power_cycle, now);
+    }
+
+    /// PCI function level / conventional reset: back to the power-on state.
+    /// Counts a power cycle, and an unsafe shutdown if the controller was
+    /// enabled without a completed normal shutdown since.
+    pub fn reset(&mut self, host: &mut Host) {
+        if self.enabled_since_power_on && !self.shutdown_clean {
+            self.counters.unsafe_shutdowns += 1;
+        }
+        self.counters.power_cycles += 1;
+        self.controller_reset(host, true);
+        self.cc = 0;
+        self.aqa = 0;
+        self.asq = 0;
+        self.acq = 0;
+        self.fw.staging.clear();
+        self.fw.staging_bad = false;
+        self.enabled_since_power_on = false;
+        self.shutdown_clean = false;
+    }
+
+    /// Enter the Controller Fatal Status state (CSTS.CFS = 1).
+    pub(crate) fn fatal(&mut self) {
+        self.cfs = true;
+    }
+}

@@ -1,0 +1,405 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+//! The controller: its state (plain data) and public entry points.
+//!
+//! The work is split by job: `mmio` register file and CC state
+//! machine (NVMe 2.0 Base, 3.5 Controller Initialization and Shutdown
+//! Processing), `doorbell` (doorbells, shadow doorbells), `fetch` (round robin
+//! arbitration, 4.13), `io` (storage requests and their completions),
+//! `completion` (CQEs, interrupts per NVMe over PCIe 1.0, 3.5, and
+//! asynchronous events) and `timers`.
+
+mod completion;
+mod doorbell;
+mod fetch;
+mod io;
+mod mmio;
+mod timers;
+
+use std::collections::VecDeque;
+
+use bilge::prelude::*;
+
+use crate::admin;
+use crate::admin::aer::AerState;
+use crate::admin::features::Features;
+use crate::admin::firmware::FirmwareState;
+use crate::admin::log::{ErrorContext, ErrorLog, TelemetryState};
+use crate::admin::selftest::SelfTestState;
+use crate::config::ControllerConfig;
+use crate::namespace::Namespace;
+use crate::nvm;
+use crate::queues::{CompQueue, SubQueue};
+use crate::spec::cmd::{Sqe, SQE_SIZE};
+use crate::spec::cqe::Cqe;
+use crate::spec::feat::{Arbitration, AsyncEventConfig, InterruptCoalescing, PowerManagement};
+use crate::spec::ids::aen;
+use crate::spec::regs::{self, off, Aqa, Cap, Cc, Csts, Doorbell};
+use crate::spec::status::Status;
+use crate::telemetry::{Counters, LatencyClass};
+use crate::traits::{GuestRange, Host, IoKind, IoRequest, IoResult, IoToken};
+
+/// Most commands fetched and not yet completed (including held-back CQEs).
+pub const MAX_OUTSTANDING: usize = 2048;
+/// Most storage requests in flight.
+pub const MAX_REQUESTS: usize = 4096;
+/// Most storage requests one command may issue (DSM ranges, SGL runs).
+pub const MAX_REQUESTS_PER_CMD: usize = 256;
+/// SMART Available Spare Threshold (percent).
+pub const SPARE_THRESHOLD: u8 = 10;
+/// Largest data-less storage request (write zeroes, discard): block layers
+/// limit one request to under 2 GiB.
+pub const ZERO_CHUNK: u64 = 1 << 30;
+/// Data-less requests of one command in flight at once.
+pub const ZERO_WINDOW: u32 = 8;
+/// CAP.TO in 500 ms units.
+pub const CAP_TIMEOUT: u8 = 30;
+
+/// The result of executing a command.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    /// Complete now.
+    Done { status: Status, dw0: u32 },
+    /// Completed later (storage, AER, Delete I/O SQ).
+    Pending,
+}
+
+impl Outcome {
+    pub(crate) fn status(status: Status) -> Outcome {
+        Outcome::Done { status, dw0: 0 }
+    }
+    pub(crate) fn ok() -> Outcome {
+        Outcome::Done {
+            status: Status::SUCCESS,
+            dw0: 0,
+        }
+    }
+    pub(crate) fn dw0(dw0: u32) -> Outcome {
+        Outcome::Done {
+            status: Status::SUCCESS,
+            dw0,
+        }
+    }
+}
+
+impl From<Status> for Outcome {
+    fn from(s: Status) -> Outcome {
+        Outcome::status(s)
+    }
+}
+
+/// What finishing a command must also do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum PostAction {
+    None,
+    /// Format NVM: switch to this LBA format.
+    Format {
+        lbaf: u8,
+    },
+}
+
+/// How a command counts in the SMART log.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Accounting {
+    Read {
+        bytes: u64,
+    },
+    Write {
+        bytes: u64,
+    },
+    /// Write Zeroes; `deallocated` blocks when DEAC unmapped them.
+    WriteZeroes {
+        deallocated: u64,
+    },
+    Flush,
+    /// Dataset Management deallocate of this many blocks.
+    Deallocate {
+        blocks: u64,
+    },
+    Admin,
+}
+
+/// A command waiting for storage requests.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct CmdState {
+    pub sqid: u16,
+    pub cid: u16,
+    pub start_ns: u64,
+    /// Storage requests not yet completed.
+    pub pending: u32,
+    pub status: Status,
+    pub acct: Accounting,
+    pub post: PostAction,
+    pub err: ErrorContext,
+    /// Data-less requests (write zeroes, discard) still to issue, split
+    /// into [`ZERO_CHUNK`] pieces and kept [`ZERO_WINDOW`] deep.
+    pub backlog: VecDeque<(IoKind, u64, u64)>,
+    /// Flush once everything else completed (Write Zeroes with FUA).
+    pub flush_after: bool,
+}
+
+/// Who owns a storage request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ReqOwner {
+    Cmd(u16),
+    /// The flush of a normal shutdown.
+    Shutdown,
+}
+
+/// Shadow doorbell buffers (Doorbell Buffer Config, NVMe 2.0 Base, 5.8).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct DbBuf {
+    pub shadow: u64,
+    pub eventidx: u64,
+}
+
+/// Address of SQ `qid`'s tail in a shadow doorbell or EventIdx buffer.
+pub(crate) fn db_sq_slot(base: u64, qid: u64) -> u64 {
+    base.wrapping_add(qid * 8)
+}
+
+/// Address of CQ `qid`'s head in a shadow doorbell or EventIdx buffer.
+pub(crate) fn db_cq_slot(base: u64, qid: u64) -> u64 {
+    base.wrapping_add(qid * 8 + 4)
+}
+
+/// An emulated NVMe controller with one namespace. Plain data throughout.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Controller {
+    pub(crate) cfg: ControllerConfig,
+    // Registers.
+    pub(crate) cc: u32,
+    pub(crate) intms: u32,
+    pub(crate) aqa: u32,
+    pub(crate) asq: u64,
+    pub(crate) acq: u64,
+    pub(crate) rdy: bool,
+    pub(crate) cfs: bool,
+    pub(crate) shst: u8,
+    // Queues, indexed by queue ID (0 = admin).
+    pub(crate) sqs: Vec<Option<SubQueue>>,
+    pub(crate) cqs: Vec<Option<CompQueue>>,
+    pub(crate) rr_next: usize,
+    pub(crate) dbbuf: Option<DbBuf>,
+    // Commands and storage requests in flight.
+    pub(crate) cmds: Vec<Option<CmdState>>,
+    pub(crate) free_cmds: Vec<u16>,
+    pub(crate) reqs: Vec<Option<ReqOwner>>,
+    pub(crate) free_reqs: Vec<u16>,
+    pub(crate) epoch: u16,
+    pub(crate) overflow_total: usize,
+    pub(crate) io_outstanding: u32,
+    pub(crate) busy_since: Option<u64>,
+    // Admin state.
+    pub(crate) ns: Namespace,
+    pub(crate) feat: Features,
+    pub(crate) saved_feat: Features,
+    /// Allocated I/O queues (0's based NSQA, NCQA) and whether Set Features
+    /// Number of Queues may still change them.
+    pub(crate) nsqa: u16,
+    pub(crate) ncqa: u16,
+    pub(crate) io_queues_created: bool,
+    pub(crate) aer: AerState,
+    pub(crate) errlog: ErrorLog,
+    pub(crate) fw: FirmwareState,
+    pub(crate) selftest: SelfTestState,
+    pub(crate) telemetry: TelemetryState,
+    pub(crate) changed_ns: Vec<u32>,
+    pub(crate) keep_alive_deadline: Option<u64>,
+    /// Timestamp feature: host value (ms) and the time it was set.
+    pub(crate) timestamp_ms: u64,
+    pub(crate) timestamp_set_ns: u64,
+    pub(crate) timestamp_origin: u8,
+    pub(crate) temperature_k: u16,
+    pub(crate) available_spare: u8,
+    pub(crate) percentage_used: u8,
+    pub(crate) formatting: bool,
+    /// NSID and LBA of the command being executed or finished, for the
+    /// Error Information log.
+    pub(crate) err_ctx: ErrorContext,
+    /// A doorbell or completion left work for `process_pending`.
+    pub(crate) work_pending: bool,
+    // Power-cycle bookkeeping.
+    pub(crate) enabled_since_power_on: bool,
+    pub(crate) shutdown_clean: bool,
+    pub(crate) counters: Counters,
+}
+
+impl Controller {
+    /// Create a controller in its power-on state.
+    pub fn new(cfg: ControllerConfig) -> Result<Self, String> {
+        cfg.validate()?;
+        let nq = cfg.max_ioqpairs as usize + 1;
+        let feat = Features::defaults(&cfg);
+        let mut c = Controller {
+            ns: Namespace::new(cfg.capacity_bytes, cfg.lba_size),
+            fw: FirmwareState::new(&cfg.firmware_rev),
+            saved_feat: feat.clone(),
+            feat,
+            nsqa: cfg.max_ioqpairs - 1,
+            ncqa: cfg.max_ioqpairs - 1,
+            cfg,
+            cc: 0,
+            intms: 0,
+            aqa: 0,
+            asq: 0,
+            acq: 0,
+            rdy: false,
+            cfs: false,
+            shst: 0,
+            sqs: vec![None; nq],
+            cqs: vec![None; nq],
+            rr_next: 0,
+            dbbuf: None,
+            cmds: Vec::new(),
+            free_cmds: Vec::new(),
+            reqs: Vec::new(),
+            free_reqs: Vec::new(),
+            epoch: 0,
+            overflow_total: 0,
+            io_outstanding: 0,
+            busy_since: None,
+            io_queues_created: false,
+            aer: AerState::default(),
+            errlog: ErrorLog::default(),
+            selftest: SelfTestState::default(),
+            telemetry: TelemetryState::default(),
+            changed_ns: Vec::new(),
+            keep_alive_deadline: None,
+            timestamp_ms: 0,
+            timestamp_set_ns: 0,
+            timestamp_origin: 0,
+            temperature_k: 313,
+            available_spare: 100,
+            percentage_used: 0,
+            formatting: false,
+            err_ctx: ErrorContext::default(),
+            work_pending: false,
+            enabled_since_power_on: false,
+            shutdown_clean: false,
+            counters: Counters {
+                power_cycles: 1,
+                ..Counters::default()
+            },
+        };
+        c.clear_tables();
+        Ok(c)
+    }
+
+    /// Size of BAR0: registers and doorbells, a power of two.
+    pub fn bar_size(&self) -> u64 {
+        let end = off::DOORBELLS + (u64::from(self.cfg.max_ioqpairs) + 1) * 8;
+        end.next_power_of_two()
+    }
+
+    /// The counters the SMART and OCP logs read.
+    pub fn counters(&self) -> &Counters {
+        &self.counters
+    }
+
+    /// The configuration this controller was built with.
+    pub fn config(&self) -> &ControllerConfig {
+        &self.cfg
+    }
+
+    /// Current power state (Set Features Power Management, PS).
+    pub fn power_state(&self) -> u8 {
+        PowerManagement::decode(self.feat.power_mgmt).ps
+    }
+
+    /// The Timestamp feature's current value in milliseconds.
+    pub fn timestamp_ms(&self, now_ns: u64) -> u64 {
+        let b = admin::features::timestamp_bytes(self, now_ns);
+        u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], 0, 0])
+    }
+
+    /// Current composite temperature in Kelvin.
+    pub fn temperature(&self) -> u16 {
+        self.temperature_k
+    }
+
+    /// Move the composite temperature (a health model drives this); raises
+    /// the SMART temperature event when a threshold is crossed.
+    pub fn set_temperature(&mut self, kelvin: u16, host: &mut Host) {
+        self.temperature_k = kelvin;
+        self.check_temperature(host);
+    }
+
+    /// Available spare (percent) and percentage used as a wear model sets
+    /// them; spare below the threshold raises the SMART spare event.
+    pub fn set_wear(&mut self, available_spare: u8, percentage_used: u8, host: &mut Host) {
+        self.available_spare = available_spare.min(100);
+        self.percentage_used = percentage_used;
+        if self.available_spare < SPARE_THRESHOLD {
+            self.raise_event(aen::TYPE_SMART, aen::SMART_SPARE, 0x02, host);
+        }
+    }
+
+    /// SMART Critical Warning (NVMe 2.0 Base, Figure 207, byte 0).
+    pub(crate) fn critical_warning(&self) -> u8 {
+        let mut cw = 0u8;
+        if self.available_spare < SPARE_THRESHOLD {
+            cw |= 1 << 0;
+        }
+        if self.temperature_warning() {
+            cw |= 1 << 1;
+        }
+        if self.percentage_used >= 100 {
+            cw |= 1 << 2;
+        }
+        if self.cfg.read_only {
+            cw |= 1 << 3;
+        }
+        cw
+    }
+
+    pub(crate) fn temperature_warning(&self) -> bool {
+        self.temperature_k >= self.feat.temp_over || self.temperature_k <= self.feat.temp_under
+    }
+
+    pub(crate) fn check_temperature(&mut self, host: &mut Host) {
+        if self.temperature_warning() {
+            self.raise_event(aen::TYPE_SMART, aen::SMART_TEMPERATURE, 0x02, host);
+        }
+    }
+
+    fn clear_tables(&mut self) {
+        self.cmds = vec![None; MAX_OUTSTANDING];
+        self.free_cmds = (0..MAX_OUTSTANDING as u16).rev().collect();
+        self.reqs = vec![None; MAX_REQUESTS];
+        self.free_reqs = (0..MAX_REQUESTS as u16).rev().collect();
+        self.overflow_total = 0;
+        self.io_outstanding = 0;
+    }
+
+    fn cc(&self) -> Cc {
+        Cc::from(self.cc)
+    }
+
+    pub(crate) fn cap(&self) -> u64 {
+        let mut cap = Cap::from(0u64);
+        cap.set_mqes(self.cfg.mqes);
+        cap.set_cqr(true);
+        cap.set_to(CAP_TIMEOUT);
+        cap.set_css(0x01);
+        cap.set_mpsmin(u4::new(0));
+        cap.set_mpsmax(u4::new(0));
+        u64::from(cap)
+    }
+
+    fn csts(&self) -> u32 {
+        let mut c = Csts::from(0u32);
+        c.set_rdy(self.rdy);
+        c.set_cfs(self.cfs);
+        c.set_shst(u2::new(self.shst));
+        u32::from(c)
+    }
+
+    /// Commands are fetched and executed only in this state.
+    pub(crate) fn running(&self) -> bool {
+        self.rdy && !self.cfs && self.shst == regs::SHST_NORMAL
+    }
+
+    pub(crate) fn now(&self, host: &Host) -> u64 {
+        host.clock.now_ns()
+    }
+}

@@ -1,0 +1,72 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+//! Timers: self-test completion, keep alive expiry and interrupt
+//! coalescing deadlines.
+
+#[allow(clippy::wildcard_imports)]
+use super::*;
+
+impl Controller {
+    pub(crate) fn restart_keep_alive(&mut self, now: u64) {
+        let kato = u64::from(self.feat.kato_ms);
+        self.keep_alive_deadline = if kato != 0 && self.rdy {
+            Some(now.saturating_add(kato * 1_000_000))
+        } else {
+            None
+        };
+    }
+
+    /// The next virtual time at which [`Controller::timer_fired`] must run.
+    /// It can change after any call into the controller: query it again
+    /// after each one.
+    pub fn timer_deadline(&self) -> Option<u64> {
+        let mut d = self.selftest.deadline();
+        let mut take = |v: Option<u64>| {
+            if let Some(v) = v {
+                d = Some(d.map_or(v, |x| x.min(v)));
+            }
+        };
+        take(self.keep_alive_deadline);
+        for cq in self.cqs.iter().flatten() {
+            take(cq.coalesce_deadline);
+        }
+        d
+    }
+
+    /// Run the timers that are due.
+    pub fn timer_fired(&mut self, host: &mut Host) {
+        let now = self.now(host);
+        admin::selftest::tick(self, now);
+        if let Some(d) = self.keep_alive_deadline {
+            if now >= d && self.running() {
+                // Keep Alive Timer expired: memory-based transports report it
+                // as a fatal controller status (NVMe 2.0 Base, 3.9.4).
+                self.keep_alive_deadline = None;
+                self.errlog.record(
+                    &mut self.counters,
+                    0,
+                    0xffff,
+                    Status::KEEP_ALIVE_TIMER_EXPIRED,
+                    ErrorContext::default(),
+                );
+                self.fatal();
+            }
+        }
+        let mut due = Vec::new();
+        for cq in self.cqs.iter_mut().flatten() {
+            if let Some(d) = cq.coalesce_deadline {
+                if now >= d {
+                    cq.coalesce_deadline = None;
+                    cq.coalesced = 0;
+                    if cq.ien {
+                        due.push(cq.iv);
+                    }
+                }
+            }
+        }
+        if host.irq.msix_enabled() {
+            for iv in due {
+                host.irq.msix_notify(iv);
+            }
+        }
+    }
+}
