@@ -14,17 +14,15 @@ use std::{
     ptr::{addr_of, addr_of_mut},
 };
 
-use ocp_nvme_engine::{
-    traits::{IoResult, IoToken},
-    Controller, ControllerConfig,
-};
+use ocp_nvme_engine::{ocp::HealthConfig, Controller, ControllerConfig, Host, IoResult, IoToken};
 use qemu_api::{
     bindings::{
-        qdev_prop_blocksize, qdev_prop_drive, qdev_prop_on_off_auto, qdev_prop_size32,
+        qdev_prop_blocksize, qdev_prop_bool, qdev_prop_drive, qdev_prop_on_off_auto, qdev_prop_size32,
         qdev_prop_string, qdev_prop_uint32, qdev_prop_uint8, PropertyInfo, ON_OFF_AUTO_AUTO,
         Property__bindgen_ty_1, PCI_BASE_ADDRESS_MEM_TYPE_64, PCI_BASE_ADDRESS_SPACE_MEMORY,
         DeviceCategory, PCI_CLASS_STORAGE_EXPRESS,
     },
+    bh::BottomHalf,
     block::{blkconf_apply_backend_options, blkconf_blocksizes, BlockBackend, BlockConf},
     c_str,
     cell::{BqlCell, BqlRefCell},
@@ -34,6 +32,7 @@ use qemu_api::{
         PCIE_DEVICE_INTERFACES,
     },
     prelude::*,
+    property::add_u64_property,
     qdev::{DeviceImpl, DeviceState, Property, ResetType, ResettablePhasesImpl},
     qom::{ObjectImpl, ParentField},
     timer::{Timer, CLOCK_VIRTUAL},
@@ -75,6 +74,12 @@ pub struct OcpNvmeState {
     msix_qsize: u32,
     mqes: u32,
     mdts: u8,
+    /// Process doorbells in a bottom half instead of in the MMIO write.
+    doorbell_bh: bool,
+    /// Health model settings given before realize (QOM properties).
+    health: BqlRefCell<HealthConfig>,
+    /// Runs deferred doorbell processing when `doorbell_bh` is on.
+    bh: BqlRefCell<Option<BottomHalf>>,
     /// The controller, created at realize.
     engine: BqlRefCell<Option<Controller>>,
     /// Storage completions not yet handed to the engine.
@@ -100,6 +105,7 @@ impl ObjectImpl for OcpNvmeState {
     type ParentType = PCIDevice;
 
     const INSTANCE_INIT: Option<unsafe fn(&mut Self)> = Some(Self::init);
+    const INSTANCE_POST_INIT: Option<fn(&Self)> = Some(Self::post_init);
     const INTERFACES: &'static [qemu_api::bindings::InterfaceInfo] = PCIE_DEVICE_INTERFACES;
     const CLASS_INIT: fn(&mut Self::Class) = Self::class_init;
 }
@@ -167,6 +173,8 @@ impl OcpNvmeState {
         // SAFETY: the fields hold garbage; write them without dropping.
         unsafe {
             addr_of_mut!(self.engine).write(BqlRefCell::new(None));
+            addr_of_mut!(self.health).write(BqlRefCell::new(HealthConfig::default()));
+            addr_of_mut!(self.bh).write(BqlRefCell::new(None));
             addr_of_mut!(self.pending).write(BqlRefCell::new(VecDeque::new()));
             addr_of_mut!(self.in_engine).write(BqlCell::new(false));
             addr_of_mut!(self.timer).write(Timer::new());
@@ -176,6 +184,34 @@ impl OcpNvmeState {
         // its timer, which it deletes when dropped.
         let timer = unsafe { Pin::new_unchecked(&mut self.timer) };
         timer.init_full(None, CLOCK_VIRTUAL, Timer::NS, 0, Self::timer_fired, unsafe { &*this });
+    }
+
+    /// Health model properties (`percentage-used`, `temperature`, ...):
+    /// settable with `-device` and, at run time, with QMP `qom-set`.
+    fn post_init(&self) {
+        for (tag, name) in HealthConfig::PROPERTIES.iter().enumerate() {
+            add_u64_property(self, name, tag, Self::health_get, Self::health_set);
+        }
+    }
+
+    fn health_get(&self, tag: usize) -> u64 {
+        let name = HealthConfig::PROPERTIES[tag];
+        let engine = self.engine.borrow();
+        let value = match engine.as_ref() {
+            Some(engine) => engine.health_property(name),
+            None => self.health.borrow().get(name),
+        };
+        value.unwrap_or_default()
+    }
+
+    fn health_set(&self, tag: usize, value: u64) -> Result<(), String> {
+        let name = HealthConfig::PROPERTIES[tag];
+        if self.engine.borrow().is_none() {
+            return self.health.borrow_mut().set(name, value);
+        }
+        let mut result = Ok(());
+        self.run_engine(|engine, host| result = engine.set_health_property(name, value, host));
+        result
     }
 
     /// The engine's configuration from the properties and the drive.
@@ -209,6 +245,9 @@ impl OcpNvmeState {
             read_only: !blk.is_writable(),
             volatile_write_cache: blk.write_cache_enabled(),
             discard: true,
+            sync_reads: true,
+            defer_processing: self.doorbell_bh,
+            health: self.health.borrow().clone(),
             pci_vendor_id: PCI_VENDOR_ID_REDHAT,
             pci_subsys_vendor_id: PCI_VENDOR_ID_REDHAT,
             ..ControllerConfig::default()
@@ -257,6 +296,13 @@ impl OcpNvmeState {
         for vector in 0..self.msix_qsize as u16 {
             self.msix_vector_use(vector);
         }
+        if self.doorbell_bh {
+            // SAFETY: the device outlives its bottom half (dropped at exit).
+            let bh = unsafe {
+                BottomHalf::new(self, self.as_device(), c_str!("ocp-nvme-doorbells"), Self::process_doorbells)
+            };
+            *self.bh.borrow_mut() = Some(bh);
+        }
         *self.engine.borrow_mut() = Some(controller);
         Ok(())
     }
@@ -266,6 +312,7 @@ impl OcpNvmeState {
             blk.drain();
         }
         self.timer.delete();
+        *self.bh.borrow_mut() = None;
         for vector in 0..self.msix_qsize as u16 {
             self.msix_vector_unuse(vector);
         }
@@ -293,6 +340,10 @@ impl OcpNvmeState {
         }
     }
 
+    fn process_doorbells(&self) {
+        self.run_engine(|engine, host| engine.process_pending(host));
+    }
+
     fn timer_fired(&self) {
         self.run_engine(|engine, host| engine.timer_fired(host));
     }
@@ -308,7 +359,7 @@ impl OcpNvmeState {
 
     /// Run `f` on the engine with this device as its host, then deliver
     /// completions that arrived meanwhile and re-arm the engine's timer.
-    fn run_engine(&self, f: impl FnOnce(&mut Controller, &mut ocp_nvme_engine::traits::Host)) {
+    fn run_engine(&self, f: impl FnOnce(&mut Controller, &mut Host)) {
         if self.in_engine.get() {
             return;
         }
@@ -327,6 +378,11 @@ impl OcpNvmeState {
                 match engine.timer_deadline() {
                     Some(deadline) => self.timer.modify(deadline),
                     None => self.timer.delete(),
+                }
+                if engine.work_pending() {
+                    if let Some(bh) = self.bh.borrow().as_ref() {
+                        bh.schedule();
+                    }
                 }
             }
         }
@@ -363,7 +419,7 @@ macro_rules! conf_offset {
 
 // SAFETY (for each `unsafe { &qdev_prop_* }`): the PropertyInfo statics are
 // immutable C data that live for the whole program.
-static OCP_NVME_PROPERTIES: [Property; 12] = [
+static OCP_NVME_PROPERTIES: [Property; 13] = [
     prop(c_str!("drive"), unsafe { &qdev_prop_drive }, conf_offset!(blk), None),
     prop(
         c_str!("logical_block_size"),
@@ -411,4 +467,10 @@ static OCP_NVME_PROPERTIES: [Property; 12] = [
     ),
     prop(c_str!("mqes"), unsafe { &qdev_prop_uint32 }, offset_of!(OcpNvmeState, mqes), Some(0x7ff)),
     prop(c_str!("mdts"), unsafe { &qdev_prop_uint8 }, offset_of!(OcpNvmeState, mdts), Some(7)),
+    prop(
+        c_str!("x-doorbell-bh"),
+        unsafe { &qdev_prop_bool },
+        offset_of!(OcpNvmeState, doorbell_bh),
+        Some(0),
+    ),
 ];

@@ -54,13 +54,18 @@ SERIES = [
              '#include "block/accounting.h"\n'
              '#include "qemu/iov.h"\n'
              '#include "qemu/log.h"\n'
-             '#include "qemu/main-loop.h"\n'),
+             '#include "qemu/main-loop.h"\n'
+             '#include "qapi/visitor.h"\n'),
             ("rust/qemu-api/meson.build", "      'src/bitops.rs',\n",
              "      'src/block.rs',\n"),
             ("rust/qemu-api/meson.build", "      'src/cell.rs',\n",
              "      'src/bh.rs',\n"),
             ("rust/qemu-api/meson.build", "      'src/chardev.rs',\n",
              "      'src/dma.rs',\n"),
+            ("rust/qemu-api/meson.build", "      'src/errno.rs',\n",
+             "      'src/error.rs',\n"),
+            ("rust/qemu-api/meson.build", "      'src/prelude.rs',\n",
+             "      'src/property.rs',\n"),
             ("rust/qemu-api/meson.build", "      'src/irq.rs',\n",
              "      'src/log.rs',\n"),
             ("rust/qemu-api/meson.build", "      'src/offset_of.rs',\n",
@@ -69,6 +74,8 @@ SERIES = [
             ("rust/qemu-api/src/lib.rs", "pub mod chardev;\n", "pub mod dma;\n"),
             ("rust/qemu-api/src/lib.rs", "pub mod irq;\n", "pub mod log;\n"),
             ("rust/qemu-api/src/lib.rs", "pub mod offset_of;\n", "pub mod pci;\n"),
+            ("rust/qemu-api/src/lib.rs", "pub mod errno;\n", "pub mod error;\n"),
+            ("rust/qemu-api/src/lib.rs", "pub mod prelude;\n", "pub mod property;\n"),
             ("rust/qemu-api/src/prelude.rs", "pub use crate::qom_isa;\n",
              "\npub use crate::pci::PCIDeviceMethods;\n"),
             ("rust/qemu-api/src/qom.rs", "    const TYPE_INFO: TypeInfo = TypeInfo {\n",

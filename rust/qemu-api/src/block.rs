@@ -16,7 +16,7 @@ use crate::{
     bindings::{self, Error},
     cell::{bql_locked, Opaque},
     dma::SgList,
-    pci::take_error,
+    error::take_error,
 };
 
 /// A request in flight on a [`BlockBackend`].  The backend owns the boxed

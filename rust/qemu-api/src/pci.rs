@@ -5,8 +5,7 @@
 //! capabilities, INTx, MSI-X and DMA through the bus-master address space.
 
 use std::{
-    ffi::{CStr, CString},
-    os::raw::c_int,
+    ffi::CStr,
     ptr::{addr_of_mut, NonNull},
     sync::atomic::{fence, Ordering},
 };
@@ -16,6 +15,7 @@ pub use bindings::{InterfaceInfo, PCIDeviceClass};
 use crate::{
     bindings::{self, Error},
     cell::{bql_locked, Opaque},
+    error::{error_set_message, take_error},
     memory::{MemoryRegion, MEMTXATTRS_UNSPECIFIED},
     prelude::*,
     qdev::{DeviceImpl, DeviceState},
@@ -75,32 +75,6 @@ pub trait PCIDeviceImpl: DeviceImpl + IsA<PCIDevice> {
 
     /// Release what `PCI_REALIZE` acquired; called when the device is unplugged.
     const PCI_EXIT: Option<fn(&Self)> = None;
-}
-
-/// Store `msg` into `errp` like `error_setg()`.
-///
-/// # Safety
-///
-/// `errp` must be a valid `Error **` as passed by QEMU to a callback.
-pub unsafe fn error_set_message(errp: *mut *mut Error, msg: &str) {
-    let msg = CString::new(msg.replace('\0', " ")).unwrap();
-    let (file, func, fmt) = (
-        crate::c_str!(file!()),
-        crate::c_str!("error_set_message"),
-        crate::c_str!("%s"),
-    );
-    // SAFETY: "%s" with a valid NUL-terminated string; errp is valid per
-    // the caller's contract.
-    unsafe {
-        bindings::error_setg_internal(
-            errp,
-            file.as_ptr(),
-            line!() as c_int,
-            func.as_ptr(),
-            fmt.as_ptr(),
-            msg.as_ptr(),
-        );
-    }
 }
 
 unsafe extern "C" fn rust_pci_realize_fn<T: PCIDeviceImpl>(
@@ -322,24 +296,6 @@ where
 }
 
 impl<R: ObjectDeref> PCIDeviceMethods for R where R::Target: IsA<PCIDevice> {}
-
-/// Turn a C `Error` into its message and free it.
-pub fn take_error(err: *mut Error, fallback: &str) -> String {
-    if err.is_null() {
-        return fallback.to_string();
-    }
-    // SAFETY: err was filled by a QEMU function and is owned by us.
-    unsafe {
-        let msg = bindings::error_get_pretty(err);
-        let text = if msg.is_null() {
-            fallback.to_string()
-        } else {
-            CStr::from_ptr(msg).to_string_lossy().into_owned()
-        };
-        bindings::error_free(err);
-        text
-    }
-}
 
 #[cfg(test)]
 mod tests {
