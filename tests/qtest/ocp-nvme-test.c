@@ -161,6 +161,248 @@ static void test_enable_handshake(void)
     fixture_stop(&f);
 }
 
+
+/*
+ * A minimal NVMe host driver on fixed guest-physical memory: admin queue,
+ * one I/O queue pair, polling for completions (NVMe 2.0 Base, 3.3).
+ */
+#define QDEPTH          32
+#define ASQ_ADDR        0x100000
+#define ACQ_ADDR        0x110000
+#define IOSQ_ADDR       0x120000
+#define IOCQ_ADDR       0x130000
+#define DATA_ADDR       0x200000
+#define DATA2_ADDR      0x300000
+
+typedef struct {
+    Fixture f;
+    uint16_t asq_tail, acq_head, iosq_tail, iocq_head;
+    bool acq_phase, iocq_phase;
+    uint16_t cid;
+} Nvme;
+
+typedef struct {
+    uint32_t dw0;
+    uint16_t status;    /* SCT << 8 | SC, without the phase bit */
+} Cqe;
+
+static void nvme_start(Nvme *n, const char *extra)
+{
+    memset(n, 0, sizeof(*n));
+    n->acq_phase = n->iocq_phase = true;
+    fixture_start(&n->f, extra);
+    reg_write(&n->f, NVME_REG_AQA, ((QDEPTH - 1) << 16) | (QDEPTH - 1));
+    qpci_io_writeq(n->f.dev, n->f.bar0, NVME_REG_ASQ, ASQ_ADDR);
+    qpci_io_writeq(n->f.dev, n->f.bar0, NVME_REG_ACQ, ACQ_ADDR);
+    qtest_memset(n->f.qts, ACQ_ADDR, 0, QDEPTH * 16);
+    reg_write(&n->f, NVME_REG_CC, (4 << 20) | (6 << 16) | 1);
+    g_assert_true(wait_ready(&n->f, true));
+}
+
+/* Doorbell offsets with CAP.DSTRD = 0. */
+static uint64_t sq_doorbell(int qid) { return 0x1000 + 8 * qid; }
+static uint64_t cq_doorbell(int qid) { return 0x1000 + 8 * qid + 4; }
+
+static Cqe nvme_wait(Nvme *n, uint64_t cq, uint16_t *head, bool *phase, int qid)
+{
+    Cqe cqe = { 0 };
+
+    for (int i = 0; i < 100000; i++) {
+        uint16_t st = qtest_readw(n->f.qts, cq + *head * 16 + 14);
+        if ((st & 1) == *phase) {
+            cqe.dw0 = qtest_readl(n->f.qts, cq + *head * 16);
+            cqe.status = (st >> 1) & 0x7ff;
+            *head = (*head + 1) % QDEPTH;
+            if (*head == 0) {
+                *phase = !*phase;
+            }
+            reg_write(&n->f, cq_doorbell(qid), *head);
+            return cqe;
+        }
+        qtest_clock_step(n->f.qts, 10000);
+    }
+    g_assert_not_reached();
+}
+
+/* Submit a 64-byte command to queue @qid and wait for its completion. */
+static Cqe nvme_cmd(Nvme *n, int qid, uint32_t *cmd)
+{
+    uint64_t sq = qid ? IOSQ_ADDR : ASQ_ADDR;
+    uint16_t *tail = qid ? &n->iosq_tail : &n->asq_tail;
+
+    cmd[0] = (cmd[0] & 0xffff) | (uint32_t)++n->cid << 16;
+    qtest_memwrite(n->f.qts, sq + *tail * 64, cmd, 64);
+    *tail = (*tail + 1) % QDEPTH;
+    reg_write(&n->f, sq_doorbell(qid), *tail);
+    if (qid) {
+        return nvme_wait(n, IOCQ_ADDR, &n->iocq_head, &n->iocq_phase, qid);
+    }
+    return nvme_wait(n, ACQ_ADDR, &n->acq_head, &n->acq_phase, 0);
+}
+
+static Cqe nvme_admin(Nvme *n, uint8_t opc, uint32_t nsid, uint64_t prp1,
+                      uint32_t cdw10, uint32_t cdw11, uint32_t cdw14)
+{
+    uint32_t cmd[16] = { opc, nsid };
+
+    cmd[6] = prp1;
+    cmd[7] = prp1 >> 32;
+    cmd[10] = cdw10;
+    cmd[11] = cdw11;
+    cmd[14] = cdw14;
+    return nvme_cmd(n, 0, cmd);
+}
+
+static void nvme_create_io_queues(Nvme *n)
+{
+    /* Create I/O CQ 1 (PC=1, IEN=0) then SQ 1 bound to it. */
+    g_assert_cmphex(nvme_admin(n, 0x05, 0, IOCQ_ADDR,
+                               ((QDEPTH - 1) << 16) | 1, 1, 0).status, ==, 0);
+    g_assert_cmphex(nvme_admin(n, 0x01, 0, IOSQ_ADDR,
+                               ((QDEPTH - 1) << 16) | 1, (1 << 16) | 1, 0).status,
+                    ==, 0);
+}
+
+static Cqe nvme_rw(Nvme *n, uint8_t opc, uint64_t slba, uint16_t nlb0,
+                   uint64_t prp1)
+{
+    uint32_t cmd[16] = { opc, 1 };
+
+    cmd[6] = prp1;
+    cmd[7] = prp1 >> 32;
+    cmd[10] = slba;
+    cmd[11] = slba >> 32;
+    cmd[12] = nlb0;
+    return nvme_cmd(n, 1, cmd);
+}
+
+static void test_identify(void)
+{
+    Nvme n;
+    char sn[21] = { 0 };
+
+    nvme_start(&n, NULL);
+    /* Identify Controller: CNS 01h. */
+    g_assert_cmphex(nvme_admin(&n, 0x06, 0, DATA_ADDR, 1, 0, 0).status, ==, 0);
+    g_assert_cmphex(qtest_readw(n.f.qts, DATA_ADDR), ==, 0x1b36);   /* VID */
+    qtest_memread(n.f.qts, DATA_ADDR + 4, sn, 20);
+    g_assert_true(g_str_has_prefix(sn, "OCPTEST01"));
+    /* Identify Namespace 1: NSZE = 64 MiB / 512. */
+    g_assert_cmphex(nvme_admin(&n, 0x06, 1, DATA_ADDR, 0, 0, 0).status, ==, 0);
+    g_assert_cmphex(qtest_readq(n.f.qts, DATA_ADDR), ==, 64 * 1024 * 1024 / 512);
+    /* Identify UUID List (CNS 17h): entry 1 is the OCP UUID. */
+    g_assert_cmphex(nvme_admin(&n, 0x06, 0, DATA_ADDR, 0x17, 0, 0).status, ==, 0);
+    g_assert_cmphex(qtest_readb(n.f.qts, DATA_ADDR + 16), ==, 0xc1);
+    g_assert_cmphex(qtest_readb(n.f.qts, DATA_ADDR + 31), ==, 0x6f);
+    fixture_stop(&n.f);
+}
+
+static void test_io(void)
+{
+    Nvme n;
+    uint8_t out[4096], in[4096];
+
+    nvme_start(&n, NULL);
+    nvme_create_io_queues(&n);
+    for (int i = 0; i < sizeof(out); i++) {
+        out[i] = i * 7 + 3;
+    }
+    qtest_memwrite(n.f.qts, DATA_ADDR, out, sizeof(out));
+    /* Write 8 blocks at LBA 100, flush, read them back elsewhere. */
+    g_assert_cmphex(nvme_rw(&n, 0x01, 100, 7, DATA_ADDR).status, ==, 0);
+    g_assert_cmphex(nvme_rw(&n, 0x00, 0, 0, 0).status, ==, 0);
+    g_assert_cmphex(nvme_rw(&n, 0x02, 100, 7, DATA2_ADDR).status, ==, 0);
+    qtest_memread(n.f.qts, DATA2_ADDR, in, sizeof(in));
+    g_assert_cmpmem(in, sizeof(in), out, sizeof(out));
+    /* Past the end of the namespace: LBA Out of Range (80h). */
+    g_assert_cmphex(nvme_rw(&n, 0x02, 64 * 2048, 0, DATA2_ADDR).status, ==, 0x80);
+    /* Unknown I/O opcode: Invalid Command Opcode (01h). */
+    g_assert_cmphex(nvme_rw(&n, 0x7e, 0, 0, DATA2_ADDR).status, ==, 0x01);
+    /* Misaligned PRP1 on a data transfer with a 4-byte offset is fine,
+     * but PRP2 with an offset is Invalid PRP Offset (13h). */
+    {
+        uint32_t cmd[16] = { 0x02, 1 };
+        uint64_t prp2 = DATA2_ADDR + 4;
+
+        cmd[6] = DATA_ADDR;
+        cmd[8] = prp2;
+        cmd[12] = 15;   /* 16 blocks: needs PRP2 */
+        g_assert_cmphex(nvme_cmd(&n, 1, cmd).status, ==, 0x13);
+    }
+    /* The controller still works. */
+    g_assert_cmphex(nvme_rw(&n, 0x02, 100, 7, DATA2_ADDR).status, ==, 0);
+    fixture_stop(&n.f);
+}
+
+static void test_ocp_logs(void)
+{
+    /*
+     * Log id, size, and the first and last bytes of its GUID as stored
+     * (least significant byte first) in the last 16 bytes of the page.
+     */
+    static const struct { uint8_t lid; uint32_t size; uint8_t first, last; } logs[] = {
+        { 0xc0, 512, 0xc5, 0xaf }, { 0xc1, 512, 0x44, 0x5a },
+        { 0xc2, 4096, 0x6d, 0xd1 }, { 0xc3, 512, 0x92, 0x85 },
+        { 0xc4, 4096, 0x97, 0xb7 }, { 0xc5, 4096, 0x2f, 0xc7 },
+        { 0xc7, 512, 0x06, 0x54 },
+    };
+    Nvme n;
+
+    nvme_start(&n, NULL);
+    for (int i = 0; i < ARRAY_SIZE(logs); i++) {
+        uint32_t numd = logs[i].size / 4 - 1;
+        uint64_t guid = DATA_ADDR + logs[i].size - 16;
+
+        for (int uuid = 0; uuid <= 1; uuid++) {
+            /* Get Log Page, NSID FFFFFFFFh, UUID index 0 and 1 (OCP). */
+            Cqe c = nvme_admin(&n, 0x02, 0xffffffff, DATA_ADDR,
+                               (numd << 16) | logs[i].lid, 0, uuid);
+            g_assert_cmphex(c.status, ==, 0);
+            g_assert_cmphex(qtest_readb(n.f.qts, guid), ==, logs[i].first);
+            g_assert_cmphex(qtest_readb(n.f.qts, guid + 15), ==, logs[i].last);
+        }
+    }
+    /* UUID index 5 is not in the UUID list: Invalid Field (02h). */
+    g_assert_cmphex(nvme_admin(&n, 0x02, 0xffffffff, DATA_ADDR,
+                               (127 << 16) | 0xc0, 0, 5).status, ==, 0x02);
+    fixture_stop(&n.f);
+}
+
+static void test_msix_delivery(void)
+{
+    Nvme n;
+    uint8_t cap;
+
+    nvme_start(&n, NULL);
+    qpci_msix_enable(n.f.dev);
+    cap = qpci_find_capability(n.f.dev, PCI_CAP_ID_MSIX, 0);
+    g_assert_cmpuint(cap, !=, 0);
+    /* Mask vector 0: a completion on the admin CQ sets its pending bit. */
+    qpci_io_writel(n.f.dev, n.f.bar0, 0x2000 + PCI_MSIX_ENTRY_VECTOR_CTRL,
+                   PCI_MSIX_ENTRY_CTRL_MASKBIT);
+    g_assert_false(qpci_msix_pending(n.f.dev, 0));
+    g_assert_cmphex(nvme_admin(&n, 0x06, 0, DATA_ADDR, 1, 0, 0).status, ==, 0);
+    g_assert_true(qpci_msix_pending(n.f.dev, 0));
+    fixture_stop(&n.f);
+}
+
+/*
+ * Hot-plug the device into a running machine, then unplug it: realize and
+ * exit run with the drive attached, and QEMU stays up.
+ */
+static void test_hotplug(void)
+{
+    QTestState *qts = qtest_init("-M pc " DRIVE_ARGS);
+
+    qtest_qmp_device_add(qts, "ocp-nvme", "ocp0",
+                         "{'addr': '0x06', 'drive': 'd0', 'serial': 'HOTPLUG1'}");
+    qpci_unplug_acpi_device_test(qts, "ocp0", 0x06);
+    /* The drive is free again: a second device can take it. */
+    qtest_qmp_device_add(qts, "ocp-nvme", "ocp1",
+                         "{'addr': '0x06', 'drive': 'd0', 'serial': 'HOTPLUG2'}");
+    qtest_quit(qts);
+}
+
 /* Start QEMU with @device and return its exit status and stderr. */
 static int run_qemu(const char *device, char **err)
 {
@@ -212,6 +454,11 @@ int main(int argc, char **argv)
     qtest_add_func("/ocp-nvme/msix-table", test_msix_table_size);
     qtest_add_func("/ocp-nvme/registers", test_registers);
     qtest_add_func("/ocp-nvme/enable-handshake", test_enable_handshake);
+    qtest_add_func("/ocp-nvme/identify", test_identify);
+    qtest_add_func("/ocp-nvme/io", test_io);
+    qtest_add_func("/ocp-nvme/ocp-logs", test_ocp_logs);
+    qtest_add_func("/ocp-nvme/msix-delivery", test_msix_delivery);
+    qtest_add_func("/ocp-nvme/hotplug", test_hotplug);
     qtest_add_func("/ocp-nvme/startup/missing-drive", test_missing_drive);
     qtest_add_func("/ocp-nvme/startup/missing-serial", test_missing_serial);
     qtest_add_func("/ocp-nvme/startup/bad-property", test_bad_property);
