@@ -6,14 +6,16 @@
 use std::ptr::NonNull;
 
 use ocp_nvme_engine::traits::{
-    Clock, DmaError, GuestMemory, Host, Interrupts, IoError, IoKind, IoRequest, IoResult,
-    IoToken, Storage,
+    Clock, DmaError, GuestLog, GuestMemory, Host, Interrupts, IoError, IoKind, IoRequest,
+    IoResult, IoToken, Storage,
 };
 use qemu_api::{
     bindings,
     block::{AioRequest, BlockAcctCookie, BlockBackend, DmaRequest},
     dma::SgList,
+    log::Log,
     prelude::*,
+    qemu_log_mask,
     timer::CLOCK_VIRTUAL,
 };
 
@@ -47,6 +49,15 @@ impl Interrupts for PciInterrupts<'_> {
 
     fn set_intx(&mut self, level: bool) {
         self.0.set_irq(level);
+    }
+}
+
+/// Guest mistakes go to QEMU's log with `-d guest_errors`.
+struct GuestErrorLog;
+
+impl GuestLog for GuestErrorLog {
+    fn guest_error(&mut self, msg: &str) {
+        qemu_log_mask!(Log::GuestError, "ocp-nvme: {msg}");
     }
 }
 
@@ -182,11 +193,13 @@ pub(crate) fn with_host(dev: &OcpNvmeState, f: impl FnOnce(&mut Host)) {
     let mut storage = BlockStorage(dev);
     let mut irq = PciInterrupts(dev);
     let clock = VirtualClock;
+    let mut log = GuestErrorLog;
     let mut host = Host {
         mem: &mut mem,
         storage: &mut storage,
         irq: &mut irq,
         clock: &clock,
+        log: &mut log,
     };
     f(&mut host);
 }
