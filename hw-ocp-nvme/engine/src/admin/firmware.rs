@@ -121,6 +121,16 @@ pub(crate) fn download(
 
 fn record(c: &mut Controller, slot: u8, ca: u8, prev: [u8; 8], status: Status, now: u64) {
     let power_cycle_count = c.counters.power_cycles as u64;
+    let ev = crate::ocp::FwCommitEvent {
+        timestamp_ms: c.timestamp_ms(now),
+        power_cycles: power_cycle_count,
+        previous_fw: prev,
+        new_fw: c.fw.slots[(slot - 1) as usize],
+        slot,
+        commit_action: ca,
+        result: status.field(),
+    };
+    crate::admin::vendor::fw_commit(c, &ev);
     c.counters.record_fw_activation(FwActivation {
         timestamp_ns: now,
         power_cycle_count,

@@ -88,16 +88,35 @@ impl Controller {
 
     pub(super) fn execute(&mut self, sqid: u16, sqe: &Sqe, host: &mut Host) {
         let start = self.now(host);
+        self.execute_at(sqid, sqe, start, true, host);
+    }
+
+    /// Execute a command submitted at `start` (earlier than now for one
+    /// held back by injected latency, which skips injection the second time).
+    pub(super) fn execute_at(
+        &mut self,
+        sqid: u16,
+        sqe: &Sqe,
+        start: u64,
+        inject: bool,
+        host: &mut Host,
+    ) {
+        self.exec_start_ns = start;
         self.err_ctx = ErrorContext {
             nsid: sqe.nsid(),
             lba: if sqid == 0 { 0 } else { sqe.slba() },
         };
-        let outcome = if let Some(o) = admin::vendor::before_command(self, sqid, sqe, start) {
-            o
-        } else if sqid == 0 {
-            admin::execute(self, sqe, host)
+        let gate = if inject {
+            let now = self.now(host);
+            admin::vendor::before_command(self, sqid, sqe, now, host)
         } else {
-            nvm::execute(self, sqid, sqe, host)
+            admin::vendor::Gate::Run
+        };
+        let outcome = match gate {
+            admin::vendor::Gate::Hold => return,
+            admin::vendor::Gate::Done(o) => o,
+            admin::vendor::Gate::Run if sqid == 0 => admin::execute(self, sqe, host),
+            admin::vendor::Gate::Run => nvm::execute(self, sqid, sqe, host),
         };
         if let Outcome::Done { status, dw0 } = outcome {
             self.complete(sqid, sqe.cid(), status, dw0, host);
@@ -109,6 +128,19 @@ impl Controller {
             };
             self.counters
                 .record_latency(class, now.saturating_sub(start), now);
+        }
+    }
+
+    /// Execute the commands whose injected latency has elapsed.
+    pub(super) fn run_delayed(&mut self, now: u64, host: &mut Host) {
+        while self.running() {
+            let Some(i) = self.delayed.iter().position(|d| d.due_ns <= now) else {
+                break;
+            };
+            let d = self.delayed.remove(i);
+            if self.sqs.get(d.sqid as usize).is_some_and(Option::is_some) {
+                self.execute_at(d.sqid, &d.sqe, d.submit_ns, false, host);
+            }
         }
     }
 }
