@@ -319,7 +319,7 @@ pub(crate) fn set_features(
 }
 
 pub(crate) fn get_features(
-    c: &mut Controller,
+    c: &Controller,
     sqe: &Sqe,
     id: u8,
     sel: u8,

@@ -42,8 +42,8 @@ pub struct VendorLogRequest {
 
 fn ascii8(s: &str) -> [u8; 8] {
     let mut b = [b' '; 8];
-    for (d, s) in b.iter_mut().zip(s.bytes()) {
-        *d = s;
+    for (d, ch) in b.iter_mut().zip(s.bytes()) {
+        *d = ch;
     }
     b
 }
@@ -191,7 +191,7 @@ pub(crate) fn set_feature(
 
 /// Get Features for FID C0h-FFh.
 pub(crate) fn get_feature(
-    c: &mut Controller,
+    c: &Controller,
     sqe: &Sqe,
     fid: u8,
     sel: u8,

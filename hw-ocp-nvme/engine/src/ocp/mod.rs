@@ -1002,7 +1002,7 @@ mod tests {
         };
         let mut s = OcpState::new(&HealthConfig::default(), &id);
         let mut st = stats();
-        let c0 = |s: &mut OcpState, st: &DeviceStats, now: u64| s.log_page(0xc0, st, now).unwrap();
+        let c0 = |o: &mut OcpState, d: &DeviceStats, now: u64| o.log_page(0xc0, d, now).unwrap();
         let le64 = |b: &[u8], o: usize| u64::from_le_bytes(b[o..o + 8].try_into().unwrap());
         let a = c0(&mut s, &st, 0);
         let sm_a = s.smart_log(&st);
