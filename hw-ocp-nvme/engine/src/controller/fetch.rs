@@ -119,6 +119,7 @@ impl Controller {
             admin::vendor::Gate::Run => nvm::execute(self, sqid, sqe, host),
         };
         if let Outcome::Done { status, dw0 } = outcome {
+            self.log_guest_status(sqid, sqe, status, host);
             self.complete(sqid, sqe.cid(), status, dw0, host);
             let now = self.now(host);
             let class = if sqid == 0 {
@@ -129,6 +130,47 @@ impl Controller {
             self.counters
                 .record_latency(class, now.saturating_sub(start), now);
         }
+    }
+
+    /// Report a command the guest built against the rules (bad PRP/SGL,
+    /// LBA range, queue identifier or size, opcode, namespace).
+    fn log_guest_status(&self, sqid: u16, sqe: &Sqe, status: Status, host: &mut Host) {
+        let what = match status {
+            Status::INVALID_PRP_OFFSET => {
+                format!(
+                    "invalid PRP (PRP1 {:#x}, PRP2 {:#x})",
+                    sqe.prp1(),
+                    sqe.prp2()
+                )
+            }
+            Status::INVALID_SGL_SEGMENT_DESCRIPTOR
+            | Status::INVALID_NUM_SGL_DESCRIPTORS
+            | Status::DATA_SGL_LENGTH_INVALID
+            | Status::SGL_DESCRIPTOR_TYPE_INVALID
+            | Status::SGL_OFFSET_INVALID => {
+                format!("invalid SGL (SGL1 {:02x?})", sqe.sgl1())
+            }
+            Status::LBA_OUT_OF_RANGE => format!(
+                "LBA out of range (SLBA {}, NLB {}, NSZE {})",
+                sqe.slba(),
+                (sqe.cdw(12) & 0xffff) + 1,
+                self.ns.nsze()
+            ),
+            Status::INVALID_QUEUE_IDENTIFIER => {
+                format!("invalid queue identifier {}", sqe.cdw(10) & 0xffff)
+            }
+            Status::INVALID_QUEUE_SIZE => {
+                format!("invalid queue size {} (0's based)", sqe.cdw(10) >> 16)
+            }
+            Status::INVALID_OPCODE => format!("invalid opcode {:#x}", sqe.opcode()),
+            Status::INVALID_NAMESPACE => format!("invalid NSID {:#x}", sqe.nsid()),
+            _ => return,
+        };
+        host.log.guest_error(&format!(
+            "ocp-nvme: SQ {sqid} CID {} opcode {:#x}: {what}",
+            sqe.cid(),
+            sqe.opcode()
+        ));
     }
 
     /// Execute the commands whose injected latency has elapsed.
