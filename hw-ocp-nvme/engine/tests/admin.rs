@@ -458,7 +458,8 @@ fn firmware_download_and_commit() {
     assert_eq!(log[0], 2);
     let (_, id) = d.admin_read(sqe_of(0x06, 0, &[(10, 1)], 0), 4096);
     assert_eq!(&id[64..72], b"2.0.0-RC");
-    assert_eq!(d.ctrl.counters().fw_activations.len(), 1);
+    let (_, c2) = d.admin_read(glp(0xc2, 1024, 0, 0, 1, 0xffff_ffff), 4096);
+    assert_eq!(u32_at(&c2, 4), 1, "C2h valid entries");
     // Activate slot 1 immediately: notice event.
     assert!(d
         .admin(sqe_of(0x09, 0, &[(10, 0x0b), (11, 1 << 9)], 0))
