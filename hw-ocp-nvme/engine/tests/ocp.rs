@@ -530,3 +530,32 @@ fn guest_errors_are_logged() {
     assert!(m.iter().any(|s| s.contains("invalid CC")), "{m:?}");
     assert_eq!(d.csts() & 0b10, 0b10);
 }
+
+#[test]
+fn ocp_ids_in_supported_logs_and_feature_effects() {
+    let mut cfg = Driver::small_config();
+    cfg.health.warning_temp_k = 350;
+    cfg.health.critical_temp_k = 360;
+    let mut d = Driver::new(cfg);
+    d.bring_up(1);
+    let logs = log(&mut d, 0x00, 1024, 0);
+    for lid in ocp::LOG_IDS {
+        assert_eq!(u32_at(&logs, usize::from(lid) * 4) & 1, 1, "lid {lid:#x}");
+    }
+    let fids = log(&mut d, 0x12, 1024, 0);
+    for fid in ocp::FEATURE_IDS {
+        let v = u32_at(&fids, usize::from(fid) * 4);
+        assert_eq!(v & 1, 1, "fid {fid:#x}");
+        assert_ne!(v & 1 << 19, 0, "fid {fid:#x} UUID selection");
+    }
+    // WCTEMP / CCTEMP and the Temperature Threshold default follow the model.
+    let (_, id) = d.admin_read(sqe_of(0x06, 0, &[(10, 1)], 0), 4096);
+    assert_eq!(u16_at(&id, 266), 350);
+    assert_eq!(u16_at(&id, 268), 360);
+    assert_eq!(d.admin(sqe_of(0x0a, 0, &[(10, 4)], 0)).dw0 & 0xffff, 350);
+    // An invalid health configuration is refused at creation.
+    let mut bad = Driver::small_config();
+    bad.health.temperature_k = 10;
+    let e = ocp_nvme_engine::Controller::new(bad).unwrap_err();
+    assert!(e.starts_with("temperature"), "{e}");
+}

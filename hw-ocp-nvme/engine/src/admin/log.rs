@@ -189,6 +189,9 @@ fn feature_effects(c: &Controller) -> Vec<u8> {
         };
         put_u32(&mut b, f as usize * 4, FSUPP | UUID_SEL | scope | udcc);
     }
+    for f in crate::ocp::FEATURE_IDS {
+        put_u32(&mut b, f as usize * 4, FSUPP | UUID_SEL | SCOPE_CTRL);
+    }
     b
 }
 
@@ -270,6 +273,14 @@ pub(crate) fn get_log_page(
         }
         _ => return Status::INVALID_LOG_PAGE.into(),
     };
+    if matches!(
+        r.lid,
+        lid::SMART_HEALTH | lid::TELEMETRY_HOST | lid::TELEMETRY_CONTROLLER
+    ) || r.lid >= lid::VENDOR_FIRST
+    {
+        // The health model advanced while building the page.
+        vendor::model_events(c, host);
+    }
     if r.lpo >= page.len() as u64 {
         return Status::INVALID_FIELD.into();
     }

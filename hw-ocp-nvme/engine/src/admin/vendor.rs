@@ -388,6 +388,22 @@ fn deliver_ocp_events(c: &mut Controller, host: &mut Host) {
 /// reported until the host reads its log with RAE = 0.
 pub(crate) fn check_health_events(c: &mut Controller, host: &mut Host) {
     let new = c.critical_warning();
+    c.seen_warning = new;
+    raise_warning_events(c, new, host);
+}
+
+/// After the health model advanced on its own (log reads,
+/// [`Controller::advance_health`]): raise events only for warning bits that
+/// came on since the last check, so that reading a log does not re-raise a
+/// standing condition.
+pub(crate) fn model_events(c: &mut Controller, host: &mut Host) {
+    let cw = c.critical_warning();
+    let new = cw & !c.seen_warning;
+    c.seen_warning = cw;
+    raise_warning_events(c, new, host);
+}
+
+fn raise_warning_events(c: &mut Controller, new: u8, host: &mut Host) {
     if new & 1 != 0 {
         c.raise_event(aen::TYPE_SMART, aen::SMART_SPARE, 0x02, host);
     }
@@ -437,6 +453,6 @@ impl Controller {
         let now = self.now(host);
         let stats = device_stats(self, now);
         self.ocp.advance(&stats, now);
-        check_health_events(self, host);
+        model_events(self, host);
     }
 }

@@ -222,6 +222,9 @@ pub struct Controller {
     pub(crate) delayed: Vec<Delayed>,
     /// Commands an injected timeout swallowed (completed only by a reset).
     pub(crate) timed_out: u32,
+    /// Critical warning bits as last seen by a health check (the model's
+    /// own changes raise events on the rising edge only).
+    pub(crate) seen_warning: u8,
     /// Submission time of the command being executed (for latency).
     pub(crate) exec_start_ns: u64,
     pub(crate) formatting: bool,
@@ -285,6 +288,7 @@ impl Controller {
             delayed: Vec::new(),
             timed_out: 0,
             exec_start_ns: 0,
+            seen_warning: 0,
             formatting: false,
             err_ctx: ErrorContext::default(),
             work_pending: false,
