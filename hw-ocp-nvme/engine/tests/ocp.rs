@@ -420,6 +420,17 @@ fn injected_latency_and_timeout() {
     );
     let c0 = log(&mut d, 0xc0, 512, 1);
     assert_eq!(u32_at(&c0, 232), 1, "command_timeouts");
+    // Abort reaches it (as Linux tries before resetting).
+    let a = d.admin(sqe_of(0x08, 0, &[(10, u32::from(cid) << 16 | 1)], 0));
+    assert!(a.ok());
+    assert_eq!(a.dw0 & 1, 0, "aborted");
+    let c = d.wait(1, cid).expect("aborted completion");
+    assert!(c.is(Status::ABORT_REQUESTED));
+    // Another one, ended by a reset.
+    inject(&mut d, &[erri(3, 16, 0)]);
+    let s = rw(&mut d, 0x02, 0, 1);
+    let cid = d.submit(1, s);
+    assert!(d.wait(1, cid).is_none());
     // A controller reset ends it.
     d.disable();
     d.bring_up(1);

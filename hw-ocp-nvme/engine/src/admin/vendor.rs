@@ -308,7 +308,7 @@ pub(crate) fn before_command(
         return Gate::Hold;
     }
     if inj.timeout {
-        c.timed_out = c.timed_out.saturating_add(1);
+        c.timed_out.push((sqid, sqe.cid()));
         return Gate::Hold;
     }
     if let Some(s) = inj.status {
@@ -365,7 +365,7 @@ pub(crate) fn set_timestamp(c: &mut Controller, ms: u64, now: u64) {
 /// `power_cycle`, at a power cycle: ends a panic, drops held commands.
 pub(crate) fn controller_reset(c: &mut Controller, power_cycle: bool, now_ns: u64) {
     c.delayed.clear();
-    c.timed_out = 0;
+    c.timed_out.clear();
     if power_cycle {
         c.ocp.record_power_cycle(now_ns);
         c.telemetry.ctrl_data.clear();

@@ -220,8 +220,9 @@ pub struct Controller {
     pub(crate) ocp: crate::ocp::OcpState,
     /// Commands held back by injected latency, executed when due.
     pub(crate) delayed: Vec<Delayed>,
-    /// Commands an injected timeout swallowed (completed only by a reset).
-    pub(crate) timed_out: u32,
+    /// Commands (SQID, CID) an injected timeout swallowed: completed only
+    /// by Abort or ended by a reset.
+    pub(crate) timed_out: Vec<(u16, u16)>,
     /// Critical warning bits as last seen by a health check (the model's
     /// own changes raise events on the rising edge only).
     pub(crate) seen_warning: u8,
@@ -286,7 +287,7 @@ impl Controller {
             timestamp_origin: 0,
             ocp,
             delayed: Vec::new(),
-            timed_out: 0,
+            timed_out: Vec::new(),
             exec_start_ns: 0,
             seen_warning: 0,
             formatting: false,
