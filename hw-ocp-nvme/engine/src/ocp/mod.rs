@@ -23,7 +23,7 @@
 //! | power cycle / device reset | [`OcpState::record_power_cycle`] |
 //! | AER slot available | [`OcpState::take_async_event`] (panic notices, FID C9h) |
 //! | periodic (e.g. each second) and SMART 02h reads | [`OcpState::advance`], [`OcpState::smart_log`] |
-//! | QMP qom-set of a health property | [`OcpState::set_health_property`] |
+//! | QMP qom-set of a health property | [`OcpState::set_health_property`] (through `Controller::set_health_property`) |
 //!
 //! For host-initiated telemetry the engine calls [`OcpState::telemetry_log`]
 //! when the host sets "Create Telemetry Host-Initiated Data" and serves
