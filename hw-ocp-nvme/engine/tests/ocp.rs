@@ -570,3 +570,55 @@ fn ocp_ids_in_supported_logs_and_feature_effects() {
     let e = ocp_nvme_engine::Controller::new(bad).unwrap_err();
     assert!(e.starts_with("temperature"), "{e}");
 }
+
+#[test]
+fn health_properties_reach_smart_and_c0() {
+    let mut d = up();
+    {
+        let mut h = d.env.host();
+        d.ctrl
+            .set_health_property("media-errors", 5, &mut h)
+            .unwrap();
+        d.ctrl
+            .set_health_property("bad-user-blocks", 7, &mut h)
+            .unwrap();
+        d.ctrl
+            .set_health_property("percentage-used", 40, &mut h)
+            .unwrap();
+    }
+    assert_eq!(d.ctrl.health_property("percentage-used"), Some(40));
+    assert_eq!(d.ctrl.health_property("media-errors"), Some(5));
+    let smart = log(&mut d, 0x02, 512, 0);
+    let c0 = log(&mut d, 0xc0, 512, 1);
+    assert_eq!(smart[5], 40);
+    assert_eq!(u128_at(&smart, 160), 5);
+    assert_eq!(u64_at(&c0, 56), 5, "uncorrectable_read_err_count");
+    assert!(u64_at(&c0, 32) & 0xffff_ffff_ffff >= 7, "bad user blocks");
+    // The same SMART copy is embedded in telemetry Data Area 1.
+    let (_, hdr) = d.admin_read(glp(0x07, 512, 1, true, 0, 0, ALL), 512);
+    let len = 512 + 512 * usize::from(u16_at(&hdr, 8));
+    let t = log_chunked(&mut d, 0x07, 0, len, 0);
+    assert_eq!(t[1024 + 5], 40);
+    assert_eq!(u128_at(&t, 1024 + 160), 5);
+}
+
+#[test]
+fn admin_injection_spares_fid_c0() {
+    let mut d = up();
+    // Admin command failure (type 17), enabled, not single-shot.
+    inject(&mut d, &[erri(1, 17, 0)]);
+    // Get/Set Features FID C0h still work (to read and disarm the injection).
+    let (c, _) = d.admin_read(gf(0xc0, 0, 1), 4064);
+    assert!(c.ok());
+    assert_eq!(c.dw0 & 0x7f, 1);
+    let (c, _) = d.admin_read(sqe_of(0x06, 0, &[(10, 1)], 0), 4096);
+    assert!(c.is(Status::INTERNAL_ERROR), "other admin commands fail");
+    let (c, _) = d.admin_read(sqe_of(0x06, 0, &[(10, 1)], 0), 4096);
+    assert!(c.is(Status::INTERNAL_ERROR), "again: not single-shot");
+    // I/O is not affected by an admin injection.
+    let s = rw(&mut d, 0x02, 0, 1);
+    assert!(d.io(1, s).ok());
+    assert!(d.admin(sf(0xc0, false, 0, 1)).ok());
+    let (c, _) = d.admin_read(sqe_of(0x06, 0, &[(10, 1)], 0), 4096);
+    assert!(c.ok());
+}

@@ -279,7 +279,7 @@ pub(crate) fn get_log_page(
     ) || r.lid >= lid::VENDOR_FIRST
     {
         // The health model advanced while building the page.
-        vendor::model_events(c, host);
+        vendor::check_health_events(c, host);
     }
     if r.lpo >= page.len() as u64 {
         return Status::INVALID_FIELD.into();

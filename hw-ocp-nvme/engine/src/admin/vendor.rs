@@ -382,21 +382,14 @@ fn deliver_ocp_events(c: &mut Controller, host: &mut Host) {
     }
 }
 
-/// Raise SMART / Health AERs for the critical warning bits that are on
-/// (spare, temperature, reliability, read-only, PLP), and the OCP module's
-/// events. As everywhere in the engine, an event type stays masked once
-/// reported until the host reads its log with RAE = 0.
+/// Raise the SMART / Health AER for each critical warning bit (spare,
+/// temperature, reliability / read-only / PLP) that came on since the last
+/// check, and deliver the OCP module's events. Called after the health model
+/// advanced (log reads, [`Controller::advance_health`]), after OCP feature
+/// changes and health property changes: a standing condition is reported
+/// once, not at every log read. As everywhere in the engine, an event type
+/// stays masked once reported until the host reads its log with RAE = 0.
 pub(crate) fn check_health_events(c: &mut Controller, host: &mut Host) {
-    let new = c.critical_warning();
-    c.seen_warning = new;
-    raise_warning_events(c, new, host);
-}
-
-/// After the health model advanced on its own (log reads,
-/// [`Controller::advance_health`]): raise events only for warning bits that
-/// came on since the last check, so that reading a log does not re-raise a
-/// standing condition.
-pub(crate) fn model_events(c: &mut Controller, host: &mut Host) {
     let cw = c.critical_warning();
     let new = cw & !c.seen_warning;
     c.seen_warning = cw;
@@ -453,6 +446,6 @@ impl Controller {
         let now = self.now(host);
         let stats = device_stats(self, now);
         self.ocp.advance(&stats, now);
-        model_events(self, host);
+        check_health_events(self, host);
     }
 }

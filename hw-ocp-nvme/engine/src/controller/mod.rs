@@ -360,8 +360,12 @@ impl Controller {
         t >= self.feat.temp_over || t <= self.feat.temp_under
     }
 
+    /// Temperature Threshold changed: raise the temperature event while the
+    /// temperature is beyond a threshold (masked until log 02h is read).
     pub(crate) fn check_temperature(&mut self, host: &mut Host) {
-        admin::vendor::check_health_events(self, host);
+        if self.temperature_warning() {
+            self.raise_event(aen::TYPE_SMART, aen::SMART_TEMPERATURE, 0x02, host);
+        }
     }
 
     fn clear_tables(&mut self) {
