@@ -74,7 +74,7 @@ fn controller(c: &Controller) -> Vec<u8> {
     put_u32(&mut b, 80, NVME_VERSION);
     put_u32(&mut b, 84, 1_000_000); // RTD3R
     put_u32(&mut b, 88, 1_000_000); // RTD3E
-    put_u32(&mut b, 92, 1 << 8 | 1 << 9); // OAES: NS attribute, FW activation notices
+    put_u32(&mut b, 92, 1 << 8 | 1 << 9 | 1 << 10); // OAES: NS attr, FW activation, telemetry
     put_u32(&mut b, 96, 1 << 9); // CTRATT: UUID List
     b[111] = 1; // CNTRLTYPE: I/O controller
     put_u16(&mut b, 256, OACS);
