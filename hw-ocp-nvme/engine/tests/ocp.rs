@@ -622,3 +622,20 @@ fn admin_injection_spares_fid_c0() {
     let (c, _) = d.admin_read(sqe_of(0x06, 0, &[(10, 1)], 0), 4096);
     assert!(c.ok());
 }
+
+#[test]
+fn dssd_power_state_throttles_io() {
+    let mut d = up();
+    let s = rw(&mut d, 0x02, 0, 8);
+    assert!(d.io(1, s).ok(), "full power: no added latency");
+    // 10 W of 25 W: reads and writes wait (the module's added latency).
+    assert!(d.admin(sf(0xc7, false, 10, 1)).ok());
+    let s = rw(&mut d, 0x02, 0, 8);
+    let cid = d.submit(1, s);
+    assert!(d.reap(1).is_empty());
+    d.advance(MS);
+    let c = d.wait(1, cid).expect("completes after the delay");
+    assert!(c.ok());
+    // Admin commands are not throttled.
+    assert!(d.admin(gf(0xc7, 0, 1)).ok());
+}
