@@ -56,6 +56,9 @@ pub struct ControllerConfig {
     /// Without it Compare is not advertised (Invalid Command Opcode) and
     /// Verify only checks the LBA range.
     pub sync_reads: bool,
+    /// Health model of the OCP logs and SMART (one QOM property per field,
+    /// names in [`crate::HEALTH_PROPERTIES`]).
+    pub health: crate::ocp::HealthConfig,
 }
 
 impl Default for ControllerConfig {
@@ -81,6 +84,7 @@ impl Default for ControllerConfig {
             extended_self_test_min: 1,
             defer_processing: false,
             sync_reads: false,
+            health: crate::ocp::HealthConfig::default(),
         }
     }
 }
@@ -137,6 +141,7 @@ impl ControllerConfig {
         if self.extended_self_test_min == 0 {
             return Err("extended_self_test_min must be at least 1".into());
         }
+        self.health.validate()?;
         Ok(())
     }
 

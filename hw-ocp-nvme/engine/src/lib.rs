@@ -36,10 +36,11 @@ pub mod testing;
 pub mod traits;
 pub mod transfer;
 
+pub use admin::vendor::HEALTH_PROPERTIES;
 pub use config::ControllerConfig;
 pub use controller::Controller;
 pub use telemetry::Counters;
 pub use traits::{
-    Clock, DmaError, GuestMemory, GuestRange, Host, Interrupts, IoError, IoKind, IoRequest,
-    IoResult, IoToken, Storage,
+    Clock, DmaError, GuestLog, GuestMemory, GuestRange, Host, Interrupts, IoError, IoKind,
+    IoRequest, IoResult, IoToken, Storage,
 };

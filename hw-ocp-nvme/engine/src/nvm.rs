@@ -50,6 +50,11 @@ pub(crate) fn account(k: &mut Counters, acct: Accounting) {
 }
 
 /// Latency class of a command completed without storage.
+/// EOL/PLP failure mode write-through (OCP FID C2h): writes behave as FUA.
+fn write_through(c: &Controller) -> bool {
+    c.ocp.write_policy() == crate::ocp::WritePolicy::WriteThrough
+}
+
 pub(crate) fn latency_class(sqe: &Sqe) -> LatencyClass {
     match sqe.opcode() {
         nvm_op::READ | nvm_op::COMPARE | nvm_op::VERIFY => LatencyClass::Read,
@@ -229,7 +234,7 @@ fn read_write(
         return Err(Status::INVALID_NUM_SGL_DESCRIPTORS);
     }
     let (kind, acct) = if write {
-        let fua = f.fua || !c.feat.vwc;
+        let fua = f.fua || !c.feat.vwc || write_through(c);
         (IoKind::Write { fua }, Accounting::Write { bytes: len })
     } else {
         (IoKind::Read, Accounting::Read { bytes: len })

@@ -27,22 +27,6 @@ pub struct LatencyStats {
     pub histogram: [u64; LATENCY_BUCKETS],
 }
 
-/// One firmware activation, for the OCP firmware activation history (C2h).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct FwActivation {
-    pub timestamp_ns: u64,
-    pub power_cycle_count: u64,
-    pub previous_rev: [u8; 8],
-    pub new_rev: [u8; 8],
-    pub slot: u8,
-    pub commit_action: u8,
-    /// Completion status field of the Firmware Commit (0 = success).
-    pub result: u16,
-}
-
-/// Maximum firmware activation records kept (OCP C2h holds 20).
-pub const FW_HISTORY_MAX: usize = 20;
-
 /// Every counter the SMART and OCP logs need. Plain data: can be saved.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Counters {
@@ -90,10 +74,6 @@ pub struct Counters {
     pub deallocated_blocks: u64,
     /// Per-class latency statistics, indexed by [`LatencyClass`].
     pub latency: [LatencyStats; 4],
-    /// Firmware activations, oldest first, at most [`FW_HISTORY_MAX`].
-    pub fw_activations: Vec<FwActivation>,
-    /// Total firmware activations ever recorded.
-    pub fw_activation_count: u64,
 }
 
 impl Counters {
@@ -120,34 +100,11 @@ impl Counters {
         self.power_on_ns_base
             .saturating_add(now_ns.saturating_sub(self.power_on_since_ns))
     }
-
-    /// SMART "Data Units" (thousands of 512-byte units, rounded up).
-    pub fn data_units(bytes: u128) -> u128 {
-        let units = bytes.div_ceil(512);
-        units.div_ceil(1000)
-    }
-
-    /// Append a firmware activation record, dropping the oldest beyond the limit.
-    pub fn record_fw_activation(&mut self, a: FwActivation) {
-        if self.fw_activations.len() >= FW_HISTORY_MAX {
-            self.fw_activations.remove(0);
-        }
-        self.fw_activations.push(a);
-        self.fw_activation_count += 1;
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn data_units_round_up() {
-        assert_eq!(Counters::data_units(0), 0);
-        assert_eq!(Counters::data_units(1), 1);
-        assert_eq!(Counters::data_units(512 * 1000), 1);
-        assert_eq!(Counters::data_units(512 * 1000 + 1), 2);
-    }
 
     #[test]
     fn latency_buckets() {
@@ -160,19 +117,5 @@ mod tests {
         assert_eq!(s.histogram[0], 2);
         assert_eq!(s.histogram[LATENCY_BUCKETS - 1], 1);
         assert_eq!(s.max_at_ns, 3);
-    }
-
-    #[test]
-    fn fw_history_bounded() {
-        let mut c = Counters::default();
-        for i in 0..30 {
-            c.record_fw_activation(FwActivation {
-                slot: i,
-                ..Default::default()
-            });
-        }
-        assert_eq!(c.fw_activations.len(), FW_HISTORY_MAX);
-        assert_eq!(c.fw_activations[0].slot, 10);
-        assert_eq!(c.fw_activation_count, 30);
     }
 }

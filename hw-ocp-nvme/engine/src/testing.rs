@@ -11,8 +11,8 @@ use crate::spec::cmd::Sqe;
 use crate::spec::regs::off;
 use crate::spec::status::Status;
 use crate::traits::{
-    Clock, DmaError, GuestMemory, Host, Interrupts, IoError, IoKind, IoRequest, IoResult, IoToken,
-    Storage,
+    Clock, DmaError, GuestLog, GuestMemory, Host, Interrupts, IoError, IoKind, IoRequest, IoResult,
+    IoToken, Storage,
 };
 use crate::{Controller, ControllerConfig};
 
@@ -169,12 +169,25 @@ impl Clock for TestClock {
     }
 }
 
+/// Records guest-error messages.
+#[derive(Default)]
+pub struct TestLog {
+    pub messages: Vec<String>,
+}
+
+impl GuestLog for TestLog {
+    fn guest_error(&mut self, msg: &str) {
+        self.messages.push(msg.to_string());
+    }
+}
+
 /// Everything behind the host traits.
 pub struct Env {
     pub mem: TestMemory,
     pub storage: TestStorage,
     pub irq: TestIrq,
     pub clock: TestClock,
+    pub log: TestLog,
 }
 
 impl Env {
@@ -190,6 +203,7 @@ impl Env {
                 ..Default::default()
             },
             clock: TestClock::default(),
+            log: TestLog::default(),
         }
     }
     pub fn host(&mut self) -> Host<'_> {
@@ -198,6 +212,7 @@ impl Env {
             storage: &mut self.storage,
             irq: &mut self.irq,
             clock: &self.clock,
+            log: &mut self.log,
         }
     }
 }

@@ -115,10 +115,29 @@ pub trait Clock {
     fn now_ns(&self) -> u64;
 }
 
+/// Where the engine reports a guest breaking a rule (the QEMU device
+/// forwards it to `qemu_log_mask(LOG_GUEST_ERROR)`). One short line, naming
+/// the offending value.
+pub trait GuestLog {
+    /// The guest did something the specification does not allow.
+    fn guest_error(&mut self, msg: &str);
+}
+
+/// A [`GuestLog`] that drops every message.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct NoLog;
+
+impl GuestLog for NoLog {
+    fn guest_error(&mut self, msg: &str) {
+        let _ = msg;
+    }
+}
+
 /// Everything the engine may touch outside itself during one call.
 pub struct Host<'a> {
     pub mem: &'a mut dyn GuestMemory,
     pub storage: &'a mut dyn Storage,
     pub irq: &'a mut dyn Interrupts,
     pub clock: &'a dyn Clock,
+    pub log: &'a mut dyn GuestLog,
 }

@@ -2,8 +2,8 @@
 //! Admin commands: every command and its invalid-input statuses.
 #![allow(clippy::shadow_unrelated, clippy::cognitive_complexity)] // long test scripts reuse names
 
+use ocp_nvme_engine::ocp::OCP_UUID;
 use ocp_nvme_engine::spec::status::Status;
-use ocp_nvme_engine::spec::OCP_UUID;
 use ocp_nvme_engine::testing::{sqe_of, Driver};
 
 fn up() -> Driver {
@@ -151,7 +151,10 @@ fn get_log_page_rules() {
     for lid in 0..=8 {
         assert_eq!(u32_at(&b, lid * 4) & 1, 1);
     }
-    assert_eq!(u32_at(&b, 0xc0 * 4), 0);
+    for lid in [0xc0usize, 0xc1, 0xc2, 0xc3, 0xc4, 0xc5, 0xc6, 0xc7, 0xc9] {
+        assert_eq!(u32_at(&b, lid * 4), 1, "lid {lid:#x}");
+    }
+    assert_eq!(u32_at(&b, 0xc8 * 4), 0);
     // Offsets: read the SMART log in two halves.
     let (_, whole) = d.admin_read(glp(0x02, 128, 0, 0, 0, 0xffff_ffff), 512);
     let (c, half) = d.admin_read(glp(0x02, 64, 0, 256, 0, 0xffff_ffff), 256);
@@ -192,12 +195,17 @@ fn get_log_page_rules() {
             "lid {lid:#x}"
         );
     }
-    for lid in [0xc0u8, 0xc2, 0xc9, 0xff] {
+    for lid in [0xc8u8, 0xca, 0xff] {
         assert!(d
             .admin_read(glp(lid, 128, 0, 0, 1, 0xffff_ffff), 512)
             .0
             .is(Status::INVALID_LOG_PAGE));
     }
+    // UUID index 2 is not in the UUID list.
+    assert!(d
+        .admin_read(glp(0xc0, 128, 0, 0, 2, 0xffff_ffff), 512)
+        .0
+        .is(Status::INVALID_FIELD));
     assert!(d
         .admin_read(glp(0x02, 128, 0, 0, 0, 2), 512)
         .0
@@ -294,7 +302,7 @@ fn features_select_and_save() {
             "fid {fid:#x}"
         );
     }
-    for fid in [0xc0u32, 0xc5, 0xc9, 0xff] {
+    for fid in [0xcau32, 0xff] {
         let mut s = gf(fid, 0, 0);
         s.dw[14] = 1;
         assert!(d.admin(s).is(Status::INVALID_FIELD));
@@ -450,7 +458,8 @@ fn firmware_download_and_commit() {
     assert_eq!(log[0], 2);
     let (_, id) = d.admin_read(sqe_of(0x06, 0, &[(10, 1)], 0), 4096);
     assert_eq!(&id[64..72], b"2.0.0-RC");
-    assert_eq!(d.ctrl.counters().fw_activations.len(), 1);
+    let (_, c2) = d.admin_read(glp(0xc2, 1024, 0, 0, 1, 0xffff_ffff), 4096);
+    assert_eq!(u32_at(&c2, 4), 1, "C2h valid entries");
     // Activate slot 1 immediately: notice event.
     assert!(d
         .admin(sqe_of(0x09, 0, &[(10, 0x0b), (11, 1 << 9)], 0))
@@ -677,28 +686,58 @@ fn firmware_replace_without_activation() {
 }
 
 #[test]
-fn wear_model_raises_spare_event() {
+fn health_properties_raise_smart_events() {
     let mut d = up();
     let aer = d.submit(0, sqe_of(0x0c, 0, &[], 0));
     {
         let mut h = d.env.host();
-        d.ctrl.set_wear(50, 120, &mut h);
+        d.ctrl
+            .set_health_property("available-spare", 50, &mut h)
+            .unwrap();
     }
     assert!(d.wait(0, aer).is_none());
     {
         let mut h = d.env.host();
-        d.ctrl.set_wear(5, 120, &mut h);
+        d.ctrl
+            .set_health_property("available-spare", 5, &mut h)
+            .unwrap();
     }
     assert_eq!(d.wait(0, aer).unwrap().dw0, 0x0002_0201);
+    assert_eq!(d.ctrl.health_property("available-spare"), Some(5));
     let (_, smart) = d.admin_read(glp(0x02, 128, 0, 0, 0, 0), 512);
-    assert_eq!(smart[0], 0x05);
+    // Spare below threshold: end of life, read-only (C2h default).
+    assert_eq!(smart[0], 0x09);
     assert_eq!(smart[3], 5);
-    assert_eq!(smart[5], 120);
+    // The read-only bit raised a reliability event too (queued).
+    let aer = d.submit(0, sqe_of(0x0c, 0, &[], 0));
+    assert_eq!(d.wait(0, aer).unwrap().dw0, 0x0002_0001);
     {
         let mut h = d.env.host();
-        d.ctrl.set_temperature(400, &mut h);
+        d.ctrl
+            .set_health_property("available-spare", 100, &mut h)
+            .unwrap();
     }
+    let (_, _) = d.admin_read(glp(0x02, 128, 0, 0, 0, 0), 512);
+    // Temperature over WCTEMP: temperature event, warning bit 1.
+    let aer = d.submit(0, sqe_of(0x0c, 0, &[], 0));
+    {
+        let mut h = d.env.host();
+        d.ctrl
+            .set_health_property("temperature", 360, &mut h)
+            .unwrap();
+    }
+    assert_eq!(d.wait(0, aer).unwrap().dw0, 0x0002_0101);
     let (_, smart) = d.admin_read(glp(0x02, 128, 0, 0, 0, 0), 512);
-    assert_eq!(smart[0], 0x07);
-    assert_eq!(d.ctrl.temperature(), 400);
+    assert_eq!(smart[0], 0x02);
+    assert_eq!(d.ctrl.temperature(), 360);
+    assert_eq!(u16::from_le_bytes([smart[1], smart[2]]), 360);
+    // Out of range: one-line error naming the property.
+    let mut h = d.env.host();
+    let e = d
+        .ctrl
+        .set_health_property("temperature", 9999, &mut h)
+        .unwrap_err();
+    assert!(e.contains("temperature"), "{e}");
+    assert!(d.ctrl.set_health_property("no-such", 1, &mut h).is_err());
+    assert!(ocp_nvme_engine::HEALTH_PROPERTIES.contains(&"percentage-used"));
 }

@@ -96,6 +96,24 @@ pub(crate) fn abort(c: &mut Controller, sqid: u16, cid: u16, host: &mut Host) ->
             return Outcome::dw0(0);
         }
     }
+    // Commands held by error injection (timeout, added latency).
+    let held = if let Some(pos) = c.timed_out.iter().position(|&x| x == (sqid, cid)) {
+        c.timed_out.remove(pos);
+        true
+    } else if let Some(pos) = c
+        .delayed
+        .iter()
+        .position(|d| d.sqid == sqid && d.sqe.cid() == cid)
+    {
+        c.delayed.remove(pos);
+        true
+    } else {
+        false
+    };
+    if held {
+        c.complete(sqid, cid, Status::ABORT_REQUESTED, 0, host);
+        return Outcome::dw0(0);
+    }
     Outcome::dw0(1)
 }
 

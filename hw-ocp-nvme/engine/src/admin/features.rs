@@ -14,10 +14,6 @@ use crate::spec::ids::fid;
 use crate::spec::status::Status;
 use crate::traits::Host;
 
-/// Composite temperature over-threshold default (Identify WCTEMP, 70 °C).
-pub const WCTEMP_K: u16 = 343;
-/// Critical composite temperature (Identify CCTEMP, 85 °C).
-pub const CCTEMP_K: u16 = 358;
 /// Number of power states minus one (Identify NPSS).
 pub const NPSS: u8 = 2;
 
@@ -47,7 +43,7 @@ impl Features {
         Features {
             arbitration: 0x3,
             power_mgmt: 0,
-            temp_over: WCTEMP_K,
+            temp_over: cfg.health.warning_temp_k,
             temp_under: 0,
             error_recovery: 0,
             vwc: cfg.volatile_write_cache,
@@ -275,6 +271,7 @@ pub(crate) fn set_features(
                 c.timestamp_ms = Timestamp::decode(&raw).ms;
                 c.timestamp_set_ns = now;
                 c.timestamp_origin = 1;
+                vendor::set_timestamp(c, c.timestamp_ms, now);
                 Outcome::ok()
             }
             Err(s) => s.into(),
@@ -322,7 +319,7 @@ pub(crate) fn set_features(
 }
 
 pub(crate) fn get_features(
-    c: &mut Controller,
+    c: &Controller,
     sqe: &Sqe,
     id: u8,
     sel: u8,

@@ -8,7 +8,6 @@ use crate::controller::{Controller, Outcome};
 use crate::spec::cmd::Sqe;
 use crate::spec::ids::aen;
 use crate::spec::status::Status;
-use crate::telemetry::FwActivation;
 use crate::traits::Host;
 
 /// Number of firmware slots; slot 1 is read-only (factory image).
@@ -119,17 +118,18 @@ pub(crate) fn download(
     Outcome::ok()
 }
 
+/// An image was activated: OCP C2h history (the one firmware history).
 fn record(c: &mut Controller, slot: u8, ca: u8, prev: [u8; 8], status: Status, now: u64) {
-    let power_cycle_count = c.counters.power_cycles as u64;
-    c.counters.record_fw_activation(FwActivation {
-        timestamp_ns: now,
-        power_cycle_count,
-        previous_rev: prev,
-        new_rev: c.fw.slots[(slot - 1) as usize],
+    let ev = crate::ocp::FwCommitEvent {
+        timestamp_ms: c.timestamp_ms(now),
+        power_cycles: u64::try_from(c.counters.power_cycles).unwrap_or(u64::MAX),
+        previous_fw: prev,
+        new_fw: c.fw.slots[(slot - 1) as usize],
         slot,
         commit_action: ca,
         result: status.field(),
-    });
+    };
+    crate::admin::vendor::fw_commit(c, &ev);
 }
 
 pub(crate) fn commit(c: &mut Controller, fs: u8, ca: u8, bpid: bool, host: &mut Host) -> Outcome {

@@ -5,11 +5,12 @@
 use crate::admin::{self, aer, features, firmware};
 use crate::controller::{Controller, Outcome};
 use crate::namespace::LBA_FORMATS;
+use crate::ocp::OCP_UUID;
 use crate::spec::cmd::Sqe;
 use crate::spec::ids::cns;
 use crate::spec::regs::NVME_VERSION;
 use crate::spec::status::Status;
-use crate::spec::{put_ascii, put_u128, put_u16, put_u32, put_u64, OCP_UUID};
+use crate::spec::{put_ascii, put_u128, put_u16, put_u32, put_u64};
 use crate::traits::Host;
 
 /// Size of every Identify data structure.
@@ -73,7 +74,7 @@ fn controller(c: &Controller) -> Vec<u8> {
     put_u32(&mut b, 80, NVME_VERSION);
     put_u32(&mut b, 84, 1_000_000); // RTD3R
     put_u32(&mut b, 88, 1_000_000); // RTD3E
-    put_u32(&mut b, 92, 1 << 8 | 1 << 9); // OAES: NS attribute, FW activation notices
+    put_u32(&mut b, 92, 1 << 8 | 1 << 9 | 1 << 10); // OAES: NS attr, FW activation, telemetry
     put_u32(&mut b, 96, 1 << 9); // CTRATT: UUID List
     b[111] = 1; // CNTRLTYPE: I/O controller
     put_u16(&mut b, 256, OACS);
@@ -83,8 +84,8 @@ fn controller(c: &Controller) -> Vec<u8> {
     b[261] = LPA;
     b[262] = ELPE;
     b[263] = features::NPSS;
-    put_u16(&mut b, 266, features::WCTEMP_K);
-    put_u16(&mut b, 268, features::CCTEMP_K);
+    put_u16(&mut b, 266, c.cfg.health.warning_temp_k);
+    put_u16(&mut b, 268, c.cfg.health.critical_temp_k);
     let cap = u128::from(c.ns.capacity_bytes);
     put_u128(&mut b, 280, cap); // TNVMCAP
     put_u16(&mut b, 316, cfg.extended_self_test_min); // EDSTT

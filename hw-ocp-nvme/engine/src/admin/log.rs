@@ -9,7 +9,7 @@ use crate::controller::{Controller, Outcome};
 use crate::spec::cmd::Sqe;
 use crate::spec::ids::{admin_op, fid, lid, nvm_op};
 use crate::spec::status::Status;
-use crate::spec::{put_u128, put_u16, put_u32, put_u64};
+use crate::spec::{put_u16, put_u32, put_u64};
 use crate::telemetry::Counters;
 use crate::traits::Host;
 
@@ -94,68 +94,16 @@ impl ErrorLog {
 /// Telemetry snapshots (NVMe 2.0 Base, 8.24).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct TelemetryState {
-    /// Data captured by the last "create telemetry host-initiated data".
+    /// Whole log 07h captured by the last "create telemetry host-initiated
+    /// data" (header and OCP Data Area 1).
     pub host_data: Vec<u8>,
     pub host_generation: u8,
     pub ctrl_generation: u8,
-}
-
-/// Largest telemetry data area accepted from the provider.
-const MAX_TELEMETRY_BYTES: usize = 1 << 20;
-
-fn telemetry_page(c: &Controller, host_initiated: bool, data: &[u8]) -> Vec<u8> {
-    let data = &data[..data.len().min(MAX_TELEMETRY_BYTES)];
-    let blocks = data.len().div_ceil(512);
-    let mut b = vec![0u8; 512 + blocks * 512];
-    b[0] = if host_initiated {
-        lid::TELEMETRY_HOST
-    } else {
-        lid::TELEMETRY_CONTROLLER
-    };
-    b[5] = c.cfg.ieee_oui[2];
-    b[6] = c.cfg.ieee_oui[1];
-    b[7] = c.cfg.ieee_oui[0];
-    // All data lives in Data Area 1; areas 2 and 3 end where it ends.
-    let last = blocks as u16;
-    put_u16(&mut b, 8, last);
-    put_u16(&mut b, 10, last);
-    put_u16(&mut b, 12, last);
-    // Data Area 4 is not supported (LPA bit 6 = 0).
-    b[381] = c.telemetry.host_generation;
-    b[382] = 0; // controller-initiated data available
-    b[383] = c.telemetry.ctrl_generation;
-    b[512..512 + data.len()].copy_from_slice(data);
-    b
-}
-
-fn smart(c: &Controller, now: u64) -> Vec<u8> {
-    let k = &c.counters;
-    let mut b = vec![0u8; 512];
-    b[0] = c.critical_warning();
-    put_u16(&mut b, 1, c.temperature_k);
-    b[3] = c.available_spare;
-    b[4] = crate::controller::SPARE_THRESHOLD;
-    b[5] = c.percentage_used;
-    put_u128(&mut b, 32, Counters::data_units(k.bytes_read));
-    put_u128(&mut b, 48, Counters::data_units(k.bytes_written));
-    put_u128(&mut b, 64, k.host_read_commands);
-    put_u128(&mut b, 80, k.host_write_commands);
-    let mut busy = k.busy_ns;
-    if let Some(since) = c.busy_since {
-        busy = busy.saturating_add(now.saturating_sub(since));
-    }
-    put_u128(&mut b, 96, u128::from(busy / 60_000_000_000));
-    put_u128(&mut b, 112, k.power_cycles);
-    put_u128(
-        &mut b,
-        128,
-        u128::from(k.power_on_ns(now) / 3_600_000_000_000),
-    );
-    put_u128(&mut b, 144, k.unsafe_shutdowns);
-    put_u128(&mut b, 160, k.media_errors);
-    put_u128(&mut b, 176, u128::from(k.error_log_entries));
-    put_u16(&mut b, 200, c.temperature_k); // temperature sensor 1
-    b
+    /// Controller-initiated log captured at the last event (a panic), or
+    /// at the last read at offset 0 when none is pending.
+    pub ctrl_data: Vec<u8>,
+    /// Telemetry Controller-Initiated Data Available (07h/08h byte 382).
+    pub ctrl_available: bool,
 }
 
 fn supported_logs() -> Vec<u8> {
@@ -241,6 +189,9 @@ fn feature_effects(c: &Controller) -> Vec<u8> {
         };
         put_u32(&mut b, f as usize * 4, FSUPP | UUID_SEL | scope | udcc);
     }
+    for f in crate::ocp::FEATURE_IDS {
+        put_u32(&mut b, f as usize * 4, FSUPP | UUID_SEL | SCOPE_CTRL);
+    }
     b
 }
 
@@ -279,7 +230,7 @@ pub(crate) fn get_log_page(
             if !nsid_ok(r.nsid) {
                 return Status::INVALID_NAMESPACE.into();
             }
-            smart(c, now)
+            vendor::smart_log(c, now)
         }
         lid::FIRMWARE_SLOT => c.fw.slot_log(),
         lid::CHANGED_NAMESPACES => changed_ns(&c.changed_ns),
@@ -288,15 +239,24 @@ pub(crate) fn get_log_page(
         lid::DEVICE_SELF_TEST => c.selftest.log(now),
         lid::TELEMETRY_HOST => {
             // LSP bit 0: Create Telemetry Host-Initiated Data.
-            if r.lsp & 1 != 0 {
-                c.telemetry.host_data = vendor::telemetry_data_area1(c, true, now);
-                c.telemetry.host_generation = c.telemetry.host_generation.wrapping_add(1);
+            if r.lsp & 1 != 0 || c.telemetry.host_data.is_empty() {
+                if r.lsp & 1 != 0 {
+                    c.telemetry.host_generation = c.telemetry.host_generation.wrapping_add(1);
+                }
+                c.telemetry.host_data = vendor::telemetry_log(c, lid::TELEMETRY_HOST, now);
             }
-            telemetry_page(c, true, &c.telemetry.host_data.clone())
+            let mut p = c.telemetry.host_data.clone();
+            p[382] = u8::from(c.telemetry.ctrl_available);
+            p[383] = c.telemetry.ctrl_generation;
+            p
         }
         lid::TELEMETRY_CONTROLLER => {
-            let data = vendor::telemetry_data_area1(c, false, now);
-            telemetry_page(c, false, &data)
+            // A new snapshot at offset 0 unless an event's one is pending;
+            // later chunks read the same snapshot.
+            if c.telemetry.ctrl_data.is_empty() || (r.lpo == 0 && !c.telemetry.ctrl_available) {
+                c.telemetry.ctrl_data = vendor::telemetry_log(c, lid::TELEMETRY_CONTROLLER, now);
+            }
+            c.telemetry.ctrl_data.clone()
         }
         l if l >= lid::VENDOR_FIRST => {
             let req = vendor::VendorLogRequest {
@@ -313,6 +273,14 @@ pub(crate) fn get_log_page(
         }
         _ => return Status::INVALID_LOG_PAGE.into(),
     };
+    if matches!(
+        r.lid,
+        lid::SMART_HEALTH | lid::TELEMETRY_HOST | lid::TELEMETRY_CONTROLLER
+    ) || r.lid >= lid::VENDOR_FIRST
+    {
+        // The health model advanced while building the page.
+        vendor::check_health_events(c, host);
+    }
     if r.lpo >= page.len() as u64 {
         return Status::INVALID_FIELD.into();
     }
@@ -326,6 +294,9 @@ pub(crate) fn get_log_page(
         c.changed_ns.clear();
     }
     if st.is_success() && !r.rae {
+        if r.lid == lid::TELEMETRY_CONTROLLER {
+            c.telemetry.ctrl_available = false;
+        }
         c.aer.log_read(r.lid);
         c.deliver_events(host);
     }

@@ -184,7 +184,7 @@ pub(crate) fn receive(
 
 /// Validate a UUID Index (CDW14 bits 6:0): 0 (none) or the OCP UUID's index.
 pub(crate) fn uuid_index_ok(uuid: u8) -> bool {
-    uuid == 0 || uuid == crate::spec::OCP_UUID_INDEX
+    uuid == 0 || uuid == crate::ocp::OCP_UUID_INDEX
 }
 
 /// Is `nsid` the namespace or the broadcast value?

@@ -1,24 +1,31 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-//! Vendor-specific dispatch: the integration point for the OCP module
-//! (`crate::ocp`). Until it is wired in, every vendor log page and feature
-//! answers with the status for an unsupported one and the other hooks do
-//! nothing.
+//! Vendor-specific dispatch: where the engine calls the OCP module
+//! (`crate::ocp`, one [`OcpState`] per controller).
 //!
-//! | hook | engine event | OCP call it is meant for |
+//! | hook | engine event | OCP call |
 //! |---|---|---|
-//! | `log_page` / `log_supported` | Get Log Page, LID C0h-FFh | `OcpState::log_page` |
-//! | `set_feature` / `get_feature` | Set/Get Features, FID C0h-FFh | `OcpState::{set,get}_feature` |
-//! | `telemetry_data_area1` | Get Log Page 07h (create) / 08h | `OcpState::telemetry_data_area1` |
-//! | `before_command` | every command, before it runs | `OcpState::injection` |
-//! | `command_completed` | completion of a command that went to storage | `OcpState::record_latency` |
-//! | `controller_reset` | CC.EN 1 -> 0, power cycle | `OcpState::record_{controller_reset,power_cycle}` |
+//! | [`log_page`] / [`log_supported`] | Get Log Page, LID C0h-FFh | `OcpState::log_page` |
+//! | [`set_feature`] / [`get_feature`] | Set/Get Features, FID C0h-FFh | `OcpState::{set,get}_feature` |
+//! | [`telemetry_log`] | Get Log Page 07h (create) / 08h | `OcpState::telemetry_log` |
+//! | [`before_command`] | every command, before it runs | `OcpState::injection` |
+//! | [`command_completed`] | completion of a command that went to storage | `OcpState::record_latency` |
+//! | [`fw_commit`] | Firmware Commit activated an image | `OcpState::record_fw_commit` |
+//! | [`set_timestamp`] | Set Features Timestamp | `OcpState::set_timestamp` |
+//! | [`controller_reset`] | CC.EN 1 -> 0, power cycle | `OcpState::record_{controller_reset,power_cycle}` |
+//! | [`check_health_events`] | after log reads, feature and property changes | `OcpState::{advance,take_async_event}` |
 //!
 //! The engine validates the UUID index (0 or the OCP UUID's index 1) before
 //! calling the log page and feature hooks, and applies LPO, NUMD and RAE to
-//! the page a log hook returns.
+//! the page a log hook returns. The health model advances lazily: whenever a
+//! log page (02h, C0h-C9h, 07h/08h) is read, a health property is read or
+//! set, or [`Controller::advance_health`] is called.
 
-use crate::controller::{Controller, Outcome};
+use crate::admin;
+use crate::config::ControllerConfig;
+use crate::controller::{Controller, Delayed, Outcome};
+use crate::ocp::{self, CommandKind, DeviceIdentity, DeviceStats, FwCommitEvent, OcpState};
 use crate::spec::cmd::Sqe;
+use crate::spec::ids::{admin_op, aen, nvm_op};
 use crate::spec::status::Status;
 use crate::telemetry::LatencyClass;
 use crate::traits::Host;
@@ -33,20 +40,119 @@ pub struct VendorLogRequest {
     pub now_ns: u64,
 }
 
-/// The whole content of vendor log page `req.lid`, or the status to return
-/// (Invalid Log Page for unsupported ones; NVMe 2.0 Base, 5.16).
+fn ascii8(s: &str) -> [u8; 8] {
+    let mut b = [b' '; 8];
+    for (d, ch) in b.iter_mut().zip(s.bytes()) {
+        *d = ch;
+    }
+    b
+}
+
+/// The OCP state of a freshly created controller.
+pub(crate) fn new_ocp_state(cfg: &ControllerConfig) -> OcpState {
+    let identity = DeviceIdentity {
+        serial: cfg.serial.as_bytes().to_vec(),
+        model: cfg.model.as_bytes().to_vec(),
+        firmware_rev: ascii8(&cfg.firmware_rev),
+        capacity_bytes: cfg.capacity_bytes,
+        pcie_ports: 1,
+        commands: ocp::CommandSupport {
+            write_zeroes: true,
+            dataset_management: cfg.discard,
+            write_uncorrectable: false,
+            sanitize: 0,
+            fused_compare_write: false,
+        },
+        security_version: 0,
+        lowest_permitted_fw_rev: ascii8(&cfg.firmware_rev),
+    };
+    OcpState::new(&cfg.health, &identity)
+}
+
+/// Everything the engine measured, for the OCP module: the one place
+/// `DeviceStats` is built. Media errors are the engine's count of
+/// Unrecovered Read Errors (and other media statuses) it completed,
+/// injected ones included, so each counts exactly once.
+pub(crate) fn device_stats(c: &Controller, now: u64) -> DeviceStats {
+    let k = &c.counters;
+    let mut busy = k.busy_ns;
+    if let Some(since) = c.busy_since {
+        busy = busy.saturating_add(now.saturating_sub(since));
+    }
+    let lba = c.ns.lba_size();
+    let dealloc_bytes = u128::from(k.deallocated_blocks) * u128::from(lba);
+    let used = k
+        .bytes_written
+        .saturating_sub(dealloc_bytes)
+        .min(u128::from(c.cfg.capacity_bytes));
+    DeviceStats {
+        host_bytes_written: k.bytes_written,
+        host_bytes_read: k.bytes_read,
+        host_read_commands: k.host_read_commands,
+        host_write_commands: k.host_write_commands,
+        controller_busy_minutes: u128::from(busy / 60_000_000_000),
+        power_cycles: u64::try_from(k.power_cycles).unwrap_or(u64::MAX),
+        power_on_seconds: k.power_on_ns(now) / 1_000_000_000,
+        unsafe_shutdowns: u64::try_from(k.unsafe_shutdowns).unwrap_or(u64::MAX),
+        incomplete_shutdowns: 0,
+        media_errors: u64::try_from(k.media_errors).unwrap_or(u64::MAX),
+        error_log_entries: k.error_log_entries,
+        pcie_correctable_errors: 0,
+        pcie_link_retrainings: 0,
+        power_state_changes: k.power_state_changes,
+        nvme_power_state: c.power_state(),
+        unaligned_io: k.unaligned_io,
+        // Injected timeouts are counted by the OCP module itself.
+        command_timeouts: 0,
+        plp_start_count: 0,
+        // No thin provisioning: NUSE = NSZE.
+        total_nuse: c.ns.nsze(),
+        used_bytes: u64::try_from(used).unwrap_or(u64::MAX),
+        active_namespaces: 1,
+        outstanding_admin_commands: c
+            .sqs
+            .first()
+            .and_then(Option::as_ref)
+            .map_or(0, |q| q.inflight),
+        deallocated_lbas: k.deallocated_blocks,
+        perst_events: u64::try_from(k.power_cycles.saturating_sub(1)).unwrap_or(u64::MAX),
+        timestamp_ms: c.timestamp_ms(now),
+    }
+}
+
+fn map_status(s: ocp::Status) -> Status {
+    match s {
+        ocp::Status::InvalidField => Status::INVALID_FIELD,
+        ocp::Status::FeatureNotSaveable => Status::FEATURE_NOT_SAVEABLE,
+        ocp::Status::FeatureNotChangeable => Status::FEATURE_NOT_CHANGEABLE,
+    }
+}
+
+/// The whole content of vendor log page `req.lid`, or Invalid Log Page for
+/// the ones the OCP module does not serve (NVMe 2.0 Base, 5.16).
 pub(crate) fn log_page(c: &mut Controller, req: VendorLogRequest) -> Result<Vec<u8>, Status> {
-    let _ = (c, req);
-    Err(Status::INVALID_LOG_PAGE)
+    let stats = device_stats(c, req.now_ns);
+    c.ocp
+        .log_page(req.lid, &stats, req.now_ns)
+        .ok_or(Status::INVALID_LOG_PAGE)
 }
 
 /// Is vendor log page `lid` supported (for the Supported Log Pages log)?
 pub(crate) fn log_supported(lid: u8) -> bool {
-    let _ = lid;
-    false
+    ocp::LOG_IDS.contains(&lid)
 }
 
-/// Set Features for FID C0h-FFh (unsupported: Invalid Field in Command).
+/// NVMe SMART / Health Information (02h) from the health model and the
+/// engine's counters, with the engine's own critical warning bits.
+pub(crate) fn smart_log(c: &mut Controller, now: u64) -> Vec<u8> {
+    let stats = device_stats(c, now);
+    c.ocp.advance(&stats, now);
+    let mut b = c.ocp.smart_log(&stats);
+    b[0] = c.critical_warning();
+    b
+}
+
+/// Set Features for FID C0h-FFh.
 pub(crate) fn set_feature(
     c: &mut Controller,
     sqe: &Sqe,
@@ -56,13 +162,36 @@ pub(crate) fn set_feature(
     uuid: u8,
     host: &mut Host,
 ) -> Outcome {
-    let _ = (c, sqe, fid, sv, cdw, uuid, host);
-    Status::INVALID_FIELD.into()
+    let _ = uuid;
+    if !ocp::FEATURE_IDS.contains(&fid) {
+        return Status::INVALID_FIELD.into();
+    }
+    let len = OcpState::feature_data_len(fid, true, cdw[0]);
+    let data = if len == 0 {
+        Vec::new()
+    } else {
+        match admin::receive(c, sqe, len, host) {
+            Ok(d) => d,
+            Err(s) => return s.into(),
+        }
+    };
+    let now = c.now(host);
+    if fid == 0xc3 {
+        // Clear PCIe correctable errors now, against the engine's count.
+        let stats = device_stats(c, now);
+        c.ocp.advance(&stats, now);
+    }
+    let r = c.ocp.set_feature(fid, cdw[0], sv, &data, now);
+    check_health_events(c, host);
+    match r {
+        Ok(dw0) => Outcome::dw0(dw0),
+        Err(e) => map_status(e).into(),
+    }
 }
 
-/// Get Features for FID C0h-FFh (unsupported: Invalid Field in Command).
+/// Get Features for FID C0h-FFh.
 pub(crate) fn get_feature(
-    c: &mut Controller,
+    c: &Controller,
     sqe: &Sqe,
     fid: u8,
     sel: u8,
@@ -70,31 +199,138 @@ pub(crate) fn get_feature(
     uuid: u8,
     host: &mut Host,
 ) -> Outcome {
-    let _ = (c, sqe, fid, sel, cdw11, uuid, host);
-    Status::INVALID_FIELD.into()
+    let _ = uuid;
+    if !ocp::FEATURE_IDS.contains(&fid) {
+        return Status::INVALID_FIELD.into();
+    }
+    match c.ocp.get_feature(fid, sel, cdw11) {
+        Ok((dw0, None)) => Outcome::dw0(dw0),
+        Ok((dw0, Some(data))) => {
+            let st = admin::send(c, sqe, &data, host);
+            if st.is_success() {
+                Outcome::dw0(dw0)
+            } else {
+                st.into()
+            }
+        }
+        Err(e) => map_status(e).into(),
+    }
 }
 
-/// Content of Telemetry Data Area 1 (a multiple of 512 bytes, may be empty)
-/// captured for the host-initiated (07h) or controller-initiated (08h) log.
-pub(crate) fn telemetry_data_area1(
-    c: &mut Controller,
-    host_initiated: bool,
-    now_ns: u64,
-) -> Vec<u8> {
-    let _ = (c, host_initiated, now_ns);
-    Vec::new()
+/// A whole telemetry log, 07h (host-initiated) or 08h
+/// (controller-initiated): NVMe header with DA1LB = DA2LB = DA3LB and the
+/// OCP reason identifier, then Data Area 1.
+pub(crate) fn telemetry_log(c: &mut Controller, lid: u8, now: u64) -> Vec<u8> {
+    let stats = device_stats(c, now);
+    let g = telemetry_generation(c);
+    c.ocp.telemetry_log(lid, &stats, now, &g)
 }
 
-/// Called before any command executes (error injection): `Some` completes
-/// the command with that outcome instead of executing it.
+/// Generation numbers and availability for a telemetry header.
+pub(crate) fn telemetry_generation(c: &Controller) -> ocp::telemetry::TelemetryGeneration {
+    ocp::telemetry::TelemetryGeneration {
+        ieee_oui: [c.cfg.ieee_oui[2], c.cfg.ieee_oui[1], c.cfg.ieee_oui[0]],
+        host_generation: c.telemetry.host_generation,
+        ctrl_available: c.telemetry.ctrl_available,
+        ctrl_generation: c.telemetry.ctrl_generation,
+    }
+}
+
+/// What the engine does with a command after error injection looked at it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Gate {
+    /// Execute it now.
+    Run,
+    /// Complete it with this outcome instead.
+    Done(Outcome),
+    /// Held: it executes later (added latency) or never (timeout, panic).
+    Hold,
+}
+
+fn command_kind(sqid: u16, sqe: &Sqe) -> Option<CommandKind> {
+    if sqid == 0 {
+        let op = sqe.opcode();
+        // Never inject into the commands that manage injection (FID C0h).
+        if (op == admin_op::SET_FEATURES || op == admin_op::GET_FEATURES)
+            && sqe.cdw(10) & 0xff == u32::from(ocp::error_injection::FID)
+        {
+            return None;
+        }
+        return Some(CommandKind::Admin);
+    }
+    Some(match sqe.opcode() {
+        nvm_op::READ => CommandKind::Read,
+        nvm_op::WRITE | nvm_op::WRITE_ZEROES => CommandKind::Write,
+        nvm_op::DATASET_MANAGEMENT if sqe.cdw(11) & (1 << 2) != 0 => CommandKind::Deallocate,
+        _ => CommandKind::OtherIo,
+    })
+}
+
+/// Error injection, end-of-life read-only mode and throttling delay for a
+/// command about to execute (FID C0h, C2h, C7h). A panic sets CSTS.CFS,
+/// queues the C9h-enabled notice and captures controller-initiated
+/// telemetry; the command never completes (the host resets the controller).
+/// A timeout also never completes: the command stays outstanding until a
+/// controller reset, as a hung command on a real drive would (OCP error
+/// injection types 16 and 18). Added latency postpones execution through
+/// the engine timer ([`Controller::timer_deadline`]).
 pub(crate) fn before_command(
     c: &mut Controller,
     sqid: u16,
     sqe: &Sqe,
-    now_ns: u64,
-) -> Option<Outcome> {
-    let _ = (c, sqid, sqe, now_ns);
-    None
+    now: u64,
+    host: &mut Host,
+) -> Gate {
+    let Some(kind) = command_kind(sqid, sqe) else {
+        return Gate::Run;
+    };
+    let inj = c.ocp.injection(kind, now);
+    if inj.panic {
+        if !c.cfs {
+            let stats = device_stats(c, now);
+            let g = ocp::telemetry::TelemetryGeneration {
+                ctrl_available: true,
+                ctrl_generation: c.telemetry.ctrl_generation.wrapping_add(1),
+                ..telemetry_generation(c)
+            };
+            c.telemetry.ctrl_data = c.ocp.telemetry_log(0x08, &stats, now, &g);
+            c.telemetry.ctrl_generation = g.ctrl_generation;
+            c.telemetry.ctrl_available = true;
+            deliver_ocp_events(c, host);
+            c.raise_event(
+                aen::TYPE_NOTICE,
+                aen::NOTICE_TELEMETRY_LOG_CHANGED,
+                crate::spec::ids::lid::TELEMETRY_CONTROLLER,
+                host,
+            );
+            c.fatal();
+        }
+        return Gate::Hold;
+    }
+    if inj.timeout {
+        c.timed_out.push((sqid, sqe.cid()));
+        return Gate::Hold;
+    }
+    if let Some(s) = inj.status {
+        return Gate::Done(
+            Status {
+                sct: s.sct,
+                sc: s.sc,
+                dnr: false,
+            }
+            .into(),
+        );
+    }
+    if inj.added_latency_ns > 0 {
+        c.delayed.push(Delayed {
+            due_ns: now.saturating_add(inj.added_latency_ns),
+            submit_ns: now,
+            sqid,
+            sqe: *sqe,
+        });
+        return Gate::Hold;
+    }
+    Gate::Run
 }
 
 /// Called when a command that went to storage completes (latency monitor).
@@ -105,11 +341,111 @@ pub(crate) fn command_completed(
     status: Status,
     now_ns: u64,
 ) {
-    let _ = (c, class, latency_ns, status, now_ns);
+    let _ = status;
+    let class = match class {
+        LatencyClass::Read => ocp::LatencyClass::Read,
+        LatencyClass::Write => ocp::LatencyClass::Write,
+        LatencyClass::Deallocate => ocp::LatencyClass::Deallocate,
+        LatencyClass::Other => return,
+    };
+    c.ocp.record_latency(class, latency_ns, now_ns);
+}
+
+/// A Firmware Commit activated (or replaced) an image: C2h history.
+pub(crate) fn fw_commit(c: &mut Controller, ev: &FwCommitEvent) {
+    c.ocp.record_fw_commit(ev);
+}
+
+/// The host set the Timestamp feature.
+pub(crate) fn set_timestamp(c: &mut Controller, ms: u64, now: u64) {
+    c.ocp.set_timestamp(ms, now);
 }
 
 /// Called at a Controller Level Reset (CC.EN 1 -> 0) and, with
-/// `power_cycle`, at a power cycle.
+/// `power_cycle`, at a power cycle: ends a panic, drops held commands.
 pub(crate) fn controller_reset(c: &mut Controller, power_cycle: bool, now_ns: u64) {
-    let _ = (c, power_cycle, now_ns);
+    c.delayed.clear();
+    c.timed_out.clear();
+    if power_cycle {
+        c.ocp.record_power_cycle(now_ns);
+        c.telemetry.ctrl_data.clear();
+        c.telemetry.ctrl_available = false;
+    } else {
+        c.ocp.record_controller_reset();
+    }
+}
+
+/// Report the OCP module's pending asynchronous event (panic notice).
+fn deliver_ocp_events(c: &mut Controller, host: &mut Host) {
+    while let Some(ev) = c.ocp.take_async_event() {
+        c.raise_event(ev.event_type, ev.info, ev.log_page, host);
+    }
+}
+
+/// Raise the SMART / Health AER for each critical warning bit (spare,
+/// temperature, reliability / read-only / PLP) that came on since the last
+/// check, and deliver the OCP module's events. Called after the health model
+/// advanced (log reads, [`Controller::advance_health`]), after OCP feature
+/// changes and health property changes: a standing condition is reported
+/// once, not at every log read. As everywhere in the engine, an event type
+/// stays masked once reported until the host reads its log with RAE = 0.
+pub(crate) fn check_health_events(c: &mut Controller, host: &mut Host) {
+    let cw = c.critical_warning();
+    let new = cw & !c.seen_warning;
+    c.seen_warning = cw;
+    raise_warning_events(c, new, host);
+}
+
+fn raise_warning_events(c: &mut Controller, new: u8, host: &mut Host) {
+    if new & 1 != 0 {
+        c.raise_event(aen::TYPE_SMART, aen::SMART_SPARE, 0x02, host);
+    }
+    if new & 2 != 0 {
+        c.raise_event(aen::TYPE_SMART, aen::SMART_TEMPERATURE, 0x02, host);
+    }
+    if new & !3 != 0 {
+        c.raise_event(aen::TYPE_SMART, aen::SMART_RELIABILITY, 0x02, host);
+    }
+    deliver_ocp_events(c, host);
+}
+
+/// Names of the health model properties (QOM properties of the device).
+pub const HEALTH_PROPERTIES: &[&str] = &ocp::HealthConfig::PROPERTIES;
+
+impl Controller {
+    /// Reads a health property ([`HEALTH_PROPERTIES`]); `None` for an
+    /// unknown name. Wear, spare, capacitor health and temperature are the
+    /// model's current values; the others the configured ones.
+    pub fn health_property(&self, name: &str) -> Option<u64> {
+        self.ocp.health_property(name)
+    }
+
+    /// Sets a health property at startup or run time (QMP qom-set). The
+    /// error is one line naming the property. SMART 02h, C0h and the
+    /// critical warning follow at once; a newly set warning bit raises the
+    /// SMART / Health asynchronous event.
+    pub fn set_health_property(
+        &mut self,
+        name: &str,
+        value: u64,
+        host: &mut Host,
+    ) -> Result<(), String> {
+        let now = self.now(host);
+        let stats = device_stats(self, now);
+        self.ocp.advance(&stats, now);
+        self.ocp.set_health_property(name, value)?;
+        self.ocp.advance(&stats, now);
+        check_health_events(self, host);
+        Ok(())
+    }
+
+    /// Evolve the health model to now (temperature, wear) and raise the
+    /// events it causes. The device may call it periodically; log reads do
+    /// it too.
+    pub fn advance_health(&mut self, host: &mut Host) {
+        let now = self.now(host);
+        let stats = device_stats(self, now);
+        self.ocp.advance(&stats, now);
+        check_health_events(self, host);
+    }
 }

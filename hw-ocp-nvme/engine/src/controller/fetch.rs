@@ -88,18 +88,38 @@ impl Controller {
 
     pub(super) fn execute(&mut self, sqid: u16, sqe: &Sqe, host: &mut Host) {
         let start = self.now(host);
+        self.execute_at(sqid, sqe, start, true, host);
+    }
+
+    /// Execute a command submitted at `start` (earlier than now for one
+    /// held back by injected latency, which skips injection the second time).
+    pub(super) fn execute_at(
+        &mut self,
+        sqid: u16,
+        sqe: &Sqe,
+        start: u64,
+        inject: bool,
+        host: &mut Host,
+    ) {
+        self.exec_start_ns = start;
         self.err_ctx = ErrorContext {
             nsid: sqe.nsid(),
             lba: if sqid == 0 { 0 } else { sqe.slba() },
         };
-        let outcome = if let Some(o) = admin::vendor::before_command(self, sqid, sqe, start) {
-            o
-        } else if sqid == 0 {
-            admin::execute(self, sqe, host)
+        let gate = if inject {
+            let now = self.now(host);
+            admin::vendor::before_command(self, sqid, sqe, now, host)
         } else {
-            nvm::execute(self, sqid, sqe, host)
+            admin::vendor::Gate::Run
+        };
+        let outcome = match gate {
+            admin::vendor::Gate::Hold => return,
+            admin::vendor::Gate::Done(o) => o,
+            admin::vendor::Gate::Run if sqid == 0 => admin::execute(self, sqe, host),
+            admin::vendor::Gate::Run => nvm::execute(self, sqid, sqe, host),
         };
         if let Outcome::Done { status, dw0 } = outcome {
+            self.log_guest_status(sqid, sqe, status, host);
             self.complete(sqid, sqe.cid(), status, dw0, host);
             let now = self.now(host);
             let class = if sqid == 0 {
@@ -109,6 +129,60 @@ impl Controller {
             };
             self.counters
                 .record_latency(class, now.saturating_sub(start), now);
+        }
+    }
+
+    /// Report a command the guest built against the rules (bad PRP/SGL,
+    /// LBA range, queue identifier or size, opcode, namespace).
+    fn log_guest_status(&self, sqid: u16, sqe: &Sqe, status: Status, host: &mut Host) {
+        let what = match status {
+            Status::INVALID_PRP_OFFSET => {
+                format!(
+                    "invalid PRP (PRP1 {:#x}, PRP2 {:#x})",
+                    sqe.prp1(),
+                    sqe.prp2()
+                )
+            }
+            Status::INVALID_SGL_SEGMENT_DESCRIPTOR
+            | Status::INVALID_NUM_SGL_DESCRIPTORS
+            | Status::DATA_SGL_LENGTH_INVALID
+            | Status::SGL_DESCRIPTOR_TYPE_INVALID
+            | Status::SGL_OFFSET_INVALID => {
+                format!("invalid SGL (SGL1 {:02x?})", sqe.sgl1())
+            }
+            Status::LBA_OUT_OF_RANGE => format!(
+                "LBA out of range (SLBA {}, NLB {}, NSZE {})",
+                sqe.slba(),
+                (sqe.cdw(12) & 0xffff) + 1,
+                self.ns.nsze()
+            ),
+            Status::INVALID_QUEUE_IDENTIFIER => {
+                format!("invalid queue identifier {}", sqe.cdw(10) & 0xffff)
+            }
+            Status::INVALID_QUEUE_SIZE => {
+                format!("invalid queue size {} (0's based)", sqe.cdw(10) >> 16)
+            }
+            Status::INVALID_OPCODE => format!("invalid opcode {:#x}", sqe.opcode()),
+            Status::INVALID_NAMESPACE => format!("invalid NSID {:#x}", sqe.nsid()),
+            _ => return,
+        };
+        host.log.guest_error(&format!(
+            "ocp-nvme: SQ {sqid} CID {} opcode {:#x}: {what}",
+            sqe.cid(),
+            sqe.opcode()
+        ));
+    }
+
+    /// Execute the commands whose injected latency has elapsed.
+    pub(super) fn run_delayed(&mut self, now: u64, host: &mut Host) {
+        while self.running() {
+            let Some(i) = self.delayed.iter().position(|d| d.due_ns <= now) else {
+                break;
+            };
+            let d = self.delayed.remove(i);
+            if self.sqs.get(d.sqid as usize).is_some_and(Option::is_some) {
+                self.execute_at(d.sqid, &d.sqe, d.submit_ns, false, host);
+            }
         }
     }
 }

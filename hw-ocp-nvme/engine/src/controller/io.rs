@@ -19,7 +19,7 @@ impl Controller {
         self.cmds[idx as usize] = Some(CmdState {
             sqid,
             cid,
-            start_ns: self.now(host),
+            start_ns: self.exec_start_ns,
             pending: 0,
             status: Status::SUCCESS,
             acct,

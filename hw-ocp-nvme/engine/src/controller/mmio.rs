@@ -29,8 +29,14 @@ impl Controller {
     /// Register read. Registers are little endian; any size of 1, 2, 4 or 8
     /// bytes is served from the register image, reserved space and the
     /// write-only doorbells read as zero.
-    pub fn mmio_read(&mut self, offset: u64, size: u32, _host: &mut Host) -> u64 {
-        if !matches!(size, 1 | 2 | 4 | 8) || offset >= off::DOORBELLS {
+    pub fn mmio_read(&mut self, offset: u64, size: u32, host: &mut Host) -> u64 {
+        if !matches!(size, 1 | 2 | 4 | 8) {
+            host.log.guest_error(&format!(
+                "ocp-nvme: register read of bad size {size} at offset {offset:#x}"
+            ));
+            return 0;
+        }
+        if offset >= off::DOORBELLS {
             return 0;
         }
         let base = offset & !3;
@@ -58,6 +64,10 @@ impl Controller {
         if offset >= off::DOORBELLS {
             if size == 4 && offset % 4 == 0 {
                 self.doorbell_write(offset, value as u32, host);
+            } else {
+                host.log.guest_error(&format!(
+                    "ocp-nvme: doorbell write of bad size {size} at offset {offset:#x}"
+                ));
             }
             return;
         }
@@ -67,7 +77,9 @@ impl Controller {
                 self.reg_write(offset, value as u32, host);
                 self.reg_write(offset + 4, (value >> 32) as u32, host);
             }
-            _ => {}
+            _ => host.log.guest_error(&format!(
+                "ocp-nvme: register write of bad size {size} at offset {offset:#x}"
+            )),
         }
     }
 
@@ -142,6 +154,15 @@ impl Controller {
             && aqa.asqs().value() != 0
             && aqa.acqs().value() != 0;
         if !valid {
+            host.log.guest_error(&format!(
+                "ocp-nvme: invalid CC {:#x} (MPS {}, CSS {}, AMS {}, IOSQES {iosqes}, \
+                 IOCQES {iocqes}) or AQA {:#x} at enable",
+                self.cc,
+                cc.mps().value(),
+                cc.css().value(),
+                cc.ams().value(),
+                self.aqa
+            ));
             self.cfs = true;
             return;
         }

@@ -44,8 +44,6 @@ pub const MAX_OUTSTANDING: usize = 2048;
 pub const MAX_REQUESTS: usize = 4096;
 /// Most storage requests one command may issue (DSM ranges, SGL runs).
 pub const MAX_REQUESTS_PER_CMD: usize = 256;
-/// SMART Available Spare Threshold (percent).
-pub const SPARE_THRESHOLD: u8 = 10;
 /// Largest data-less storage request (write zeroes, discard): block layers
 /// limit one request to under 2 GiB.
 pub const ZERO_CHUNK: u64 = 1 << 30;
@@ -137,6 +135,15 @@ pub(crate) struct CmdState {
     pub flush_after: bool,
 }
 
+/// A command whose execution injected latency postponed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Delayed {
+    pub due_ns: u64,
+    pub submit_ns: u64,
+    pub sqid: u16,
+    pub sqe: Sqe,
+}
+
 /// Who owns a storage request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum ReqOwner {
@@ -209,9 +216,18 @@ pub struct Controller {
     pub(crate) timestamp_ms: u64,
     pub(crate) timestamp_set_ns: u64,
     pub(crate) timestamp_origin: u8,
-    pub(crate) temperature_k: u16,
-    pub(crate) available_spare: u8,
-    pub(crate) percentage_used: u8,
+    /// OCP log pages, features, health model and error injection.
+    pub(crate) ocp: crate::ocp::OcpState,
+    /// Commands held back by injected latency, executed when due.
+    pub(crate) delayed: Vec<Delayed>,
+    /// Commands (SQID, CID) an injected timeout swallowed: completed only
+    /// by Abort or ended by a reset.
+    pub(crate) timed_out: Vec<(u16, u16)>,
+    /// Critical warning bits as last seen by a health check (the model's
+    /// own changes raise events on the rising edge only).
+    pub(crate) seen_warning: u8,
+    /// Submission time of the command being executed (for latency).
+    pub(crate) exec_start_ns: u64,
     pub(crate) formatting: bool,
     /// NSID and LBA of the command being executed or finished, for the
     /// Error Information log.
@@ -230,6 +246,7 @@ impl Controller {
         cfg.validate()?;
         let nq = cfg.max_ioqpairs as usize + 1;
         let feat = Features::defaults(&cfg);
+        let ocp = admin::vendor::new_ocp_state(&cfg);
         let mut c = Controller {
             ns: Namespace::new(cfg.capacity_bytes, cfg.lba_size),
             fw: FirmwareState::new(&cfg.firmware_rev),
@@ -268,9 +285,11 @@ impl Controller {
             timestamp_ms: 0,
             timestamp_set_ns: 0,
             timestamp_origin: 0,
-            temperature_k: 313,
-            available_spare: 100,
-            percentage_used: 0,
+            ocp,
+            delayed: Vec::new(),
+            timed_out: Vec::new(),
+            exec_start_ns: 0,
+            seen_warning: 0,
             formatting: false,
             err_ctx: ErrorContext::default(),
             work_pending: false,
@@ -312,39 +331,23 @@ impl Controller {
         u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], 0, 0])
     }
 
-    /// Current composite temperature in Kelvin.
+    /// Current composite temperature in Kelvin (the health model's).
     pub fn temperature(&self) -> u16 {
-        self.temperature_k
+        self.ocp.temperature_k()
     }
 
-    /// Move the composite temperature (a health model drives this); raises
-    /// the SMART temperature event when a threshold is crossed.
-    pub fn set_temperature(&mut self, kelvin: u16, host: &mut Host) {
-        self.temperature_k = kelvin;
-        self.check_temperature(host);
+    /// The OCP state (log pages, features, health model).
+    pub fn ocp(&self) -> &crate::ocp::OcpState {
+        &self.ocp
     }
 
-    /// Available spare (percent) and percentage used as a wear model sets
-    /// them; spare below the threshold raises the SMART spare event.
-    pub fn set_wear(&mut self, available_spare: u8, percentage_used: u8, host: &mut Host) {
-        self.available_spare = available_spare.min(100);
-        self.percentage_used = percentage_used;
-        if self.available_spare < SPARE_THRESHOLD {
-            self.raise_event(aen::TYPE_SMART, aen::SMART_SPARE, 0x02, host);
-        }
-    }
-
-    /// SMART Critical Warning (NVMe 2.0 Base, Figure 207, byte 0).
+    /// SMART Critical Warning (NVMe 2.0 Base, Figure 207, byte 0): the
+    /// health model's bits, plus temperature against the host's thresholds
+    /// and read-only media.
     pub(crate) fn critical_warning(&self) -> u8 {
-        let mut cw = 0u8;
-        if self.available_spare < SPARE_THRESHOLD {
-            cw |= 1 << 0;
-        }
+        let mut cw = self.ocp.critical_warning();
         if self.temperature_warning() {
             cw |= 1 << 1;
-        }
-        if self.percentage_used >= 100 {
-            cw |= 1 << 2;
         }
         if self.cfg.read_only {
             cw |= 1 << 3;
@@ -353,9 +356,12 @@ impl Controller {
     }
 
     pub(crate) fn temperature_warning(&self) -> bool {
-        self.temperature_k >= self.feat.temp_over || self.temperature_k <= self.feat.temp_under
+        let t = self.ocp.temperature_k();
+        t >= self.feat.temp_over || t <= self.feat.temp_under
     }
 
+    /// Temperature Threshold changed: raise the temperature event while the
+    /// temperature is beyond a threshold (masked until log 02h is read).
     pub(crate) fn check_temperature(&mut self, host: &mut Host) {
         if self.temperature_warning() {
             self.raise_event(aen::TYPE_SMART, aen::SMART_TEMPERATURE, 0x02, host);

@@ -26,6 +26,9 @@ impl Controller {
             }
         };
         take(self.keep_alive_deadline);
+        for dl in &self.delayed {
+            take(Some(dl.due_ns));
+        }
         for cq in self.cqs.iter().flatten() {
             take(cq.coalesce_deadline);
         }
@@ -36,6 +39,7 @@ impl Controller {
     pub fn timer_fired(&mut self, host: &mut Host) {
         let now = self.now(host);
         admin::selftest::tick(self, now);
+        self.run_delayed(now, host);
         if let Some(d) = self.keep_alive_deadline {
             if now >= d && self.running() {
                 // Keep Alive Timer expired: memory-based transports report it

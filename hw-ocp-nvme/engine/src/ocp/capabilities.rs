@@ -4,10 +4,10 @@
 //! log page version 1.
 //!
 //! Layout (nvme-cli 2.13 `struct ocp_device_capabilities_log_page`, 4096
-//! bytes): pcie_exp_port @0, oob_management_support @2, wz_cmd_support @4,
-//! sanitize_cmd_support @6, dsm_cmd_support @8, wu_cmd_support @10,
-//! fused_operation_support @12, min_valid_dssd_pwr_state @14,
-//! dssd_pwr_state_desc\[128\] @16, log_page_version @4078, GUID @4080.
+//! bytes): `pcie_exp_port` @0, `oob_management_support` @2, `wz_cmd_support` @4,
+//! `sanitize_cmd_support` @6, `dsm_cmd_support` @8, `wu_cmd_support` @10,
+//! `fused_operation_support` @12, `min_valid_dssd_pwr_state` @14,
+//! `dssd_pwr_state_desc`\[128\] @16, `log_page_version` @4078, GUID @4080.
 //!
 //! Values are what the device really supports ([`super::DeviceIdentity`],
 //! filled by the engine): each command support field has bit 0 set when the
@@ -27,7 +27,7 @@ pub const LID: u8 = 0xc4;
 pub const SIZE: usize = 4096;
 /// Log page version.
 pub const VERSION: u16 = 1;
-/// Log page GUID, printed form B7053C914B58495D98C9E1D10D054297h.
+/// Log page GUID, printed form `B7053C914B58495D98C9E1D10D054297h`.
 pub const GUID: [u8; 16] = guid_le(0xB7053C91_4B58_495D_98C9_E1D10D054297);
 
 /// The C4h page as typed fields.
@@ -137,11 +137,10 @@ mod tests {
         // Every valid descriptor is accepted by C7h, others are not.
         for d in &b[16..144] {
             if d & 0x80 != 0 {
-                assert!(s
-                    .set_feature(0xc7, u32::from(d & 0x7f), false, &[], 0)
-                    .is_ok());
+                s.set_feature(0xc7, u32::from(d & 0x7f), false, &[], 0)
+                    .unwrap();
             }
         }
-        assert!(s.set_feature(0xc7, 9, false, &[], 0).is_err());
+        s.set_feature(0xc7, 9, false, &[], 0).unwrap_err();
     }
 }

@@ -375,9 +375,9 @@ mod tests {
         );
         assert_eq!(s.set_feature(FID, 0, false, &[], 0), Ok(0));
         // A disabled entry is held and reported but never fires.
-        let mut data = entry(0, 0, 0).to_vec();
-        data.extend_from_slice(&entry(2, 7, 0));
-        assert_eq!(s.set_feature(FID, 2, false, &data, 0), Ok(0));
+        let mut two = entry(0, 0, 0).to_vec();
+        two.extend_from_slice(&entry(2, 7, 0));
+        assert_eq!(s.set_feature(FID, 2, false, &two, 0), Ok(0));
         assert_eq!(s.get_feature(FID, 0, 0).unwrap().0, 2);
         assert_eq!(s.injection(CommandKind::Read, 0).status, None);
         assert_eq!(s.get_feature(FID, 0, 0).unwrap().0, 2);

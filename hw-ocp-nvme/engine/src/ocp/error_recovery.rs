@@ -7,21 +7,21 @@
 //!
 //! | offset | field |
 //! |---|---|
-//! | 0x00 | panic_reset_wait_time (u16, ms) |
-//! | 0x02 | panic_reset_action |
-//! | 0x03 | device_recover_action_1 |
-//! | 0x04 | panic_id (u64) |
-//! | 0x0C | device_capabilities (u32) |
-//! | 0x10 | vendor_specific_recovery_opcode |
-//! | 0x14 | vendor_specific_command_cdw12 (u32) |
-//! | 0x18 | vendor_specific_command_cdw13 (u32) |
-//! | 0x1C | vendor_specific_command_timeout |
-//! | 0x1D | device_recover_action_2 |
-//! | 0x1E | device_recover_action_2_timeout |
-//! | 0x1F | panic_count |
-//! | 0x20 | prev_panic_id\[4\] (u64 each, N-1 first) |
-//! | 0x1EE | log_page_version (u16) |
-//! | 0x1F0 | log_page_guid |
+//! | 0x00 | `panic_reset_wait_time` (u16, ms) |
+//! | 0x02 | `panic_reset_action` |
+//! | 0x03 | `device_recover_action_1` |
+//! | 0x04 | `panic_id` (u64) |
+//! | 0x0C | `device_capabilities` (u32) |
+//! | 0x10 | `vendor_specific_recovery_opcode` |
+//! | 0x14 | `vendor_specific_command_cdw12` (u32) |
+//! | 0x18 | `vendor_specific_command_cdw13` (u32) |
+//! | 0x1C | `vendor_specific_command_timeout` |
+//! | 0x1D | `device_recover_action_2` |
+//! | 0x1E | `device_recover_action_2_timeout` |
+//! | 0x1F | `panic_count` |
+//! | 0x20 | `prev_panic_id`\[4\] (u64 each, N-1 first) |
+//! | 0x1EE | `log_page_version` (u16) |
+//! | 0x1F0 | `log_page_guid` |
 //!
 //! Values: the Panic ID is non-zero while a panic is in progress (CSTS.CFS
 //! set); a controller reset ends the panic and moves its ID to the previous

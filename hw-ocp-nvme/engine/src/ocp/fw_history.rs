@@ -3,14 +3,14 @@
 //! "Firmware Activation History Log Page", requirements FAHL-x), log page version 1.
 //!
 //! Layout (nvme-cli 2.13 `struct fw_activation_history`, 4096 bytes):
-//! log_id (C2h) @0, valid_entries (u32) @4, 20 entries of 64 bytes @8,
-//! reserved, log_page_version (u16) @4078, log_page_guid @4080.
+//! `log_id` (C2h) @0, `valid_entries` (u32) @4, 20 entries of 64 bytes @8,
+//! reserved, `log_page_version` (u16) @4078, `log_page_guid` @4080.
 //!
-//! Entry (`struct fw_activation_history_entry`): ver_num @0 (1),
-//! entry_length @1 (64), activation_count (u16) @4, timestamp
+//! Entry (`struct fw_activation_history_entry`): `ver_num` @0 (1),
+//! `entry_length` @1 (64), `activation_count` (u16) @4, timestamp
 //! (`struct nvme_timestamp`: 48-bit ms @6, attributes @12) @6,
-//! power_cycle_count (u64) @22, previous_fw @30, new_fw @38, slot_number
-//! @46, commit_action @47, result (u16) @48.
+//! `power_cycle_count` (u64) @22, `previous_fw` @30, `new_fw` @38, `slot_number`
+//! @46, `commit_action` @47, result (u16) @48.
 //!
 //! Entries come from Firmware Commit commands the engine executed
 //! ([`super::OcpState::record_fw_commit`]), oldest first; when 20 are held the
@@ -26,7 +26,7 @@ pub const LID: u8 = 0xc2;
 pub const SIZE: usize = 4096;
 /// Log page version.
 pub const VERSION: u16 = 1;
-/// Log page GUID, printed form D11CF3AC8AB24DE2A3F6DAB4769A796Dh.
+/// Log page GUID, printed form `D11CF3AC8AB24DE2A3F6DAB4769A796Dh`.
 pub const GUID: [u8; 16] = guid_le(0xD11CF3AC_8AB2_4DE2_A3F6_DAB4769A796D);
 /// Entries held.
 pub const MAX_ENTRIES: usize = 20;
@@ -185,9 +185,9 @@ mod tests {
         assert_eq!(b[4], 20);
         assert_eq!(u16::from_le_bytes([b[12], b[13]]), 6, "oldest kept is #6");
         s.set_feature(0xc1, 1 << 31, false, &[], 0).unwrap();
-        let b = s.log_page(LID, &stats(), 0).unwrap();
-        assert_eq!(b[4], 0);
-        assert_eq!(&b[4080..], &GUID);
+        let cleared = s.log_page(LID, &stats(), 0).unwrap();
+        assert_eq!(cleared[4], 0);
+        assert_eq!(&cleared[4080..], &GUID);
         // Without the clear bit nothing happens.
         s.record_fw_commit(&ev(1));
         s.set_feature(0xc1, 0, false, &[], 0).unwrap();

@@ -734,27 +734,27 @@ mod tests {
             .validate()
             .unwrap_err()
             .starts_with("critical-temperature:"));
-        let mut c = HealthConfig::default();
-        assert!(c
+        let mut c2 = HealthConfig::default();
+        assert!(c2
             .set("min-power", 26)
             .unwrap_err()
             .starts_with("min-power:"));
-        assert!(c
+        assert!(c2
             .set("percentage-used", 300)
             .unwrap_err()
             .starts_with("percentage-used:"));
-        assert!(c.set("bogus", 1).unwrap_err().starts_with("bogus:"));
-        assert_eq!(c, HealthConfig::default());
-        c.set("temperature", 320).unwrap();
-        assert_eq!(c.temperature_k, 320);
+        assert!(c2.set("bogus", 1).unwrap_err().starts_with("bogus:"));
+        assert_eq!(c2, HealthConfig::default());
+        c2.set("temperature", 320).unwrap();
+        assert_eq!(c2.temperature_k, 320);
         // Every property reads back what was set.
         for name in HealthConfig::PROPERTIES {
-            let v = c.get(name).unwrap();
-            let mut d = c;
+            let v = c2.get(name).unwrap();
+            let mut d = c2;
             d.set(name, v).unwrap();
-            assert_eq!(d, c, "{name}");
+            assert_eq!(d, c2, "{name}");
         }
-        assert_eq!(c.get("bogus"), None);
+        assert_eq!(c2.get("bogus"), None);
     }
 
     #[test]
@@ -767,7 +767,7 @@ mod tests {
         let mut m = HealthModel::new(&cfg, 64 * GIB);
         m.advance(&inputs(0, 0), 0);
         assert_eq!(m.percentage_used(), 0);
-        let raw = m.raw_capacity as u128;
+        let raw = u128::from(m.raw_capacity);
         // 50 full drive writes = 50 % of 100 P/E cycles.
         m.advance(&inputs(raw * 50, 0), 1_000_000_000);
         assert_eq!(m.avg_erase_count(), 50);
@@ -799,7 +799,7 @@ mod tests {
         assert_eq!(m.available_spare(), 3);
         // Wear keeps eating into a spare set at runtime.
         m.set_property("available-spare", 50).unwrap();
-        let raw = m.raw_capacity as u128;
+        let raw = u128::from(m.raw_capacity);
         m.advance(&inputs(0, 0), 0);
         m.advance(&inputs(raw * 100, 0), 1);
         assert!(m.available_spare() < 50);

@@ -5,11 +5,11 @@
 //! (OCP 2.0 "Latency Monitor" Set Features).
 //!
 //! # Feature C5h data (4096 bytes, nvme-cli `struct feature_latency_monitor`)
-//! active_bucket_timer_threshold (u16, 5-minute units) @0,
-//! active_threshold_a..d @2..5 (threshold = (value + 1) × 5 ms),
-//! active_latency_config (u16) @6, active_latency_minimum_window @8
-//! (100 ms units), debug_log_trigger_enable (u16) @9, discard_debug_log @11,
-//! latency_monitor_feature_enable @12 (bit 0). nvme-cli sends it with
+//! `active_bucket_timer_threshold` (u16, 5-minute units) @0,
+//! `active_threshold_a..d` @2..5 (threshold = (value + 1) × 5 ms),
+//! `active_latency_config` (u16) @6, `active_latency_minimum_window` @8
+//! (100 ms units), `debug_log_trigger_enable` (u16) @9, `discard_debug_log` @11,
+//! `latency_monitor_feature_enable` @12 (bit 0). nvme-cli sends it with
 //! SV = 1: saveable. Get Features returns the same 4096 bytes, DW0 0.
 //! Thresholds must be strictly ascending and the timer threshold non-zero,
 //! else Invalid Field. A change of thresholds or of the enable bit restarts
@@ -25,21 +25,21 @@
 //! # Page layout (nvme-cli `struct ssd_latency_monitor_log`, 512 bytes)
 //! | offset | field |
 //! |---|---|
-//! | 0x00 | feature_status: bit 0 monitor enabled, bit 1 active latency measurement enabled |
-//! | 0x02 | active_bucket_timer (5-minute units elapsed in the active window) |
-//! | 0x04 | active_bucket_timer_threshold |
-//! | 0x06 | active_threshold_a..d |
-//! | 0x0A | active_latency_config |
-//! | 0x0C | active_latency_min_window |
-//! | 0x20 | active_bucket_counter\[bucket\]\[slot\] (u32; slot 3 read, 2 write, 1 deallocate, 0 reserved) |
-//! | 0x60 | active_latency_timestamp\[3 − bucket\]\[j\] (u64 ms; j 2 read, 1 write, 0 deallocate; FFFF..h = none) |
-//! | 0xC0 | active_measured_latency\[3 − bucket\]\[j\] (u16 ms, the maximum) |
-//! | 0xD8 | active_latency_stamp_units |
+//! | 0x00 | `feature_status`: bit 0 monitor enabled, bit 1 active latency measurement enabled |
+//! | 0x02 | `active_bucket_timer` (5-minute units elapsed in the active window) |
+//! | 0x04 | `active_bucket_timer_threshold` |
+//! | 0x06 | `active_threshold_a..d` |
+//! | 0x0A | `active_latency_config` |
+//! | 0x0C | `active_latency_min_window` |
+//! | 0x20 | `active_bucket_counter`\[bucket\]\[slot\] (u32; slot 3 read, 2 write, 1 deallocate, 0 reserved) |
+//! | 0x60 | `active_latency_timestamp`\[3 − bucket\]\[j\] (u64 ms; j 2 read, 1 write, 0 deallocate; FFFF..h = none) |
+//! | 0xC0 | `active_measured_latency`\[3 − bucket\]\[j\] (u16 ms, the maximum) |
+//! | 0xD8 | `active_latency_stamp_units` |
 //! | 0xF0 / 0x130 / 0x190 / 0x1A8 | the same four for the static window |
-//! | 0x1B4 | latency_monitor_debug_log_size (12 bytes, 0: no debug log) |
-//! | 0x1C0 | debug_log_trigger_enable, then measured latency, stamp, pointer, counter trigger, stamp units |
-//! | 0x1EE | log_page_version (4) |
-//! | 0x1F0 | log_page_guid |
+//! | 0x1B4 | `latency_monitor_debug_log_size` (12 bytes, 0: no debug log) |
+//! | 0x1C0 | `debug_log_trigger_enable`, then measured latency, stamp, pointer, counter trigger, stamp units |
+//! | 0x1EE | `log_page_version` (4) |
+//! | 0x1F0 | `log_page_guid` |
 //!
 //! The index order of the timestamp and measured-latency arrays is the one
 //! nvme-cli's printer uses (`[3-i][READ-1]`). Active Latency Configuration
@@ -468,9 +468,9 @@ mod tests {
         s.record_latency(LatencyClass::Write, 40 * MS, MS);
         let b = s.log_page(LID, &stats(), 2 * MS).unwrap();
         assert_eq!(b[0x20 + 2 * 4], 1);
-        let b = s.log_page(LID, &stats(), FIVE_MIN_NS + 3 * MS).unwrap();
-        assert_eq!(b[0x20 + 2 * 4], 0, "active restarted");
-        assert_eq!(b[0xf0 + 2 * 4], 1, "static kept");
+        let later = s.log_page(LID, &stats(), FIVE_MIN_NS + 3 * MS).unwrap();
+        assert_eq!(later[0x20 + 2 * 4], 0, "active restarted");
+        assert_eq!(later[0xf0 + 2 * 4], 1, "static kept");
         assert_eq!(u16::from_le_bytes([b[2], b[3]]), 0);
         // Get returns the configuration, saved too.
         let (_, data) = s.get_feature(FID, 2, 0).unwrap();

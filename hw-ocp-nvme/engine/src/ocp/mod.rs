@@ -23,7 +23,7 @@
 //! | power cycle / device reset | [`OcpState::record_power_cycle`] |
 //! | AER slot available | [`OcpState::take_async_event`] (panic notices, FID C9h) |
 //! | periodic (e.g. each second) and SMART 02h reads | [`OcpState::advance`], [`OcpState::smart_log`] |
-//! | QMP qom-set of a health property | [`OcpState::set_health_property`] |
+//! | QMP qom-set of a health property | [`OcpState::set_health_property`] (through `Controller::set_health_property`) |
 //!
 //! For host-initiated telemetry the engine calls [`OcpState::telemetry_log`]
 //! when the host sets "Create Telemetry Host-Initiated Data" and serves
@@ -1002,7 +1002,7 @@ mod tests {
         };
         let mut s = OcpState::new(&HealthConfig::default(), &id);
         let mut st = stats();
-        let c0 = |s: &mut OcpState, st: &DeviceStats, now: u64| s.log_page(0xc0, st, now).unwrap();
+        let c0 = |o: &mut OcpState, d: &DeviceStats, now: u64| o.log_page(0xc0, d, now).unwrap();
         let le64 = |b: &[u8], o: usize| u64::from_le_bytes(b[o..o + 8].try_into().unwrap());
         let a = c0(&mut s, &st, 0);
         let sm_a = s.smart_log(&st);

@@ -23,7 +23,7 @@ pub const LID: u8 = 0xc0;
 pub const SIZE: usize = 512;
 /// Log page version (OCP 2.6).
 pub const VERSION: u16 = 5;
-/// Log page GUID, printed form AFD514C97C6F4F9CA4F2BFEA2810AFC5h.
+/// Log page GUID, printed form `AFD514C97C6F4F9CA4F2BFEA2810AFC5h`.
 pub const GUID: [u8; 16] = guid_le(0xAFD514C9_7C6F_4F9C_A4F2_BFEA2810AFC5);
 /// DSSD specification version reported: 2.6.0, errata 0.
 pub const DSSD_VERSION: (u8, u16, u16, u8) = (2, 6, 0, 0);
@@ -524,8 +524,8 @@ mod tests {
         assert_eq!(le(&b, 200, 8), 1);
         let mut st2 = st;
         st2.host_bytes_written = 30_000_000_000;
-        let b = s.log_page(LID, &st2, 10_000_000_000).unwrap();
-        assert!(le(&b, 262, 2) <= 12, "current max avg power capped by C7h");
+        let b2 = s.log_page(LID, &st2, 10_000_000_000).unwrap();
+        assert!(le(&b2, 262, 2) <= 12, "current max avg power capped by C7h");
     }
 
     #[test]

@@ -4,11 +4,11 @@
 //! log page version 1.
 //!
 //! Layout (nvme-cli 2.13 `struct tcg_configuration_log`, 512 bytes): state
-//! @0, locking SP activation count @4, TPer revert count @5, locking SP
+//! @0, locking SP activation count @4, `TPer` revert count @5, locking SP
 //! revert count @6, locking object counts @7–14, SID authentication try
 //! count (u32) @16, limit @20, programmatic TCG reset count @24, reset lock
 //! count @28, TCG error count @32, namespace-provisioned locking objects
-//! (extended, u16) @36, log_page_version @494, GUID @496.
+//! (extended, u16) @36, `log_page_version` @494, GUID @496.
 //!
 //! This emulation has no TCG security subsystem (listed in C5h), so every
 //! field is 0 (state 0: TCG not supported / inactive) and only the version
@@ -32,7 +32,7 @@ pub struct TcgConfiguration {
     pub state: u8,
     /// Locking SP activation count.
     pub locking_sp_act_count: u8,
-    /// TPer revert count.
+    /// `TPer` revert count.
     pub type_rev_count: u8,
     /// Locking SP revert count.
     pub locking_sp_rev_count: u8,

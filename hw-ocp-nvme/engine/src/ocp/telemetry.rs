@@ -5,7 +5,7 @@
 //! (OCP 2.5 "Telemetry"), which `nvme ocp internal-log` decodes.
 //!
 //! # C9h layout (nvme-cli `struct telemetry_str_log_format`)
-//! Header of 432 bytes: log_page_version @0, GUID @16, string log size
+//! Header of 432 bytes: `log_page_version` @0, GUID @16, string log size
 //! (dwords) @32, then start/size in dwords of the Statistics Identifier
 //! String Table @64/72, Event String Table @80/88, VU Event String Table
 //! @96/104 and ASCII table @112/120, FIFO names (16 × 16 bytes) @128. The
@@ -44,9 +44,9 @@ pub const STRING_LID: u8 = 0xc9;
 pub const STRING_HEADER_SIZE: usize = 432;
 /// String log version.
 pub const STRING_VERSION: u8 = 1;
-/// String log GUID, printed form B13A83691A8F408B9EA495940057AA44h.
+/// String log GUID, printed form `B13A83691A8F408B9EA495940057AA44h`.
 pub const STRING_GUID: [u8; 16] = guid_le(0xB13A8369_1A8F_408B_9EA4_95940057AA44);
-/// Data Area 1 header GUID, printed form BA560A9C3043424CBC73719D87E64EFAh
+/// Data Area 1 header GUID, printed form `BA560A9C3043424CBC73719D87E64EFAh`
 /// (OCP 2.5 telemetry; nvme-cli does not check it).
 pub const DA1_GUID: [u8; 16] = guid_le(0xBA560A9C_3043_424C_BC73_719D87E64EFA);
 /// Data Area 1 header version (major, minor).
@@ -449,7 +449,7 @@ mod tests {
         u64::from_le_bytes(b[o..o + 8].try_into().unwrap())
     }
 
-    /// Looks a string up the way nvme-cli's get_*_ascii_string do.
+    /// Looks a string up the way nvme-cli's get_*_`ascii_string` do.
     fn lookup(
         log: &[u8],
         table_start_off: usize,
@@ -542,23 +542,23 @@ mod tests {
         assert_eq!(da1[160], 1); // event_fifo_da[0]
         let fstart = u64at(&da1, 176) as usize * 4;
         let fsize = u64at(&da1, 184) as usize * 4;
-        let mut off = 0;
+        let mut foff = 0;
         let mut evs = Vec::new();
-        while off < fsize {
-            let d = &da1[fstart + off..];
+        while foff < fsize {
+            let d = &da1[fstart + foff..];
             if d[0] == 0 {
                 break;
             }
             evs.push((d[0], u16::from_le_bytes([d[1], d[2]])));
-            off += 4 + 4 * d[3] as usize;
+            foff += 4 + 4 * d[3] as usize;
         }
-        assert_eq!(off, fsize);
+        assert_eq!(foff, fsize);
         assert_eq!(evs[0], (CLASS_BOOT_SEQUENCE, 0));
         assert!(evs.contains(&(CLASS_NVME, 1)));
         // Profile 0 drops vendor statistics.
         s.set_feature(0xc8, 0, false, &[], 0).unwrap();
-        let da1 = s.telemetry_data_area1(&st, 0);
-        assert!(u64at(&da1, 104) < size as u64 / 4);
+        let da1_p0 = s.telemetry_data_area1(&st, 0);
+        assert!(u64at(&da1_p0, 104) < size as u64 / 4);
     }
 
     #[test]

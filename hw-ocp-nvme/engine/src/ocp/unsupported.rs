@@ -3,8 +3,8 @@
 //! "Unsupported Requirements Log Page"), log page version 1.
 //!
 //! Layout (nvme-cli 2.13 `struct unsupported_requirement_log`, 4096 bytes):
-//! unsupported_count (u16) @0, 253 requirement IDs of 16 ASCII bytes
-//! (NUL padded) @16, log_page_version @4078, GUID @4080.
+//! `unsupported_count` (u16) @0, 253 requirement IDs of 16 ASCII bytes
+//! (NUL padded) @16, `log_page_version` @4078, GUID @4080.
 //!
 //! The list states honestly what this emulation does not meet. Requirement
 //! IDs use the OCP specification's prefixes and numbering as best known;
@@ -18,7 +18,7 @@ pub const LID: u8 = 0xc5;
 pub const SIZE: usize = 4096;
 /// Log page version.
 pub const VERSION: u16 = 1;
-/// Log page GUID, printed form C7BB98B7D0324863BB2C23990E9C722Fh.
+/// Log page GUID, printed form `C7BB98B7D0324863BB2C23990E9C722Fh`.
 pub const GUID: [u8; 16] = guid_le(0xC7BB98B7_D032_4863_BB2C_23990E9C722F);
 /// Entries the page can hold.
 pub const MAX_ENTRIES: usize = 253;

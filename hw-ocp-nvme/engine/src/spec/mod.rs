@@ -11,15 +11,6 @@ pub mod regs;
 pub mod sgl;
 pub mod status;
 
-/// The OCP Datacenter NVMe SSD UUID (c194d55b-e094-4794-a21d-29998f56be6f),
-/// byte order as written (as nvme-cli compares it).
-pub const OCP_UUID: [u8; 16] = [
-    0xc1, 0x94, 0xd5, 0x5b, 0xe0, 0x94, 0x47, 0x94, 0xa2, 0x1d, 0x29, 0x99, 0x8f, 0x56, 0xbe, 0x6f,
-];
-
-/// UUID index of [`OCP_UUID`] in the Identify UUID List (CNS 17h).
-pub const OCP_UUID_INDEX: u8 = 1;
-
 /// Little-endian helpers used by the data structure builders.
 pub(crate) fn put_u16(b: &mut [u8], off: usize, v: u16) {
     b[off..off + 2].copy_from_slice(&v.to_le_bytes());
