@@ -42,5 +42,5 @@ pub use controller::Controller;
 pub use telemetry::Counters;
 pub use traits::{
     Clock, DmaError, GuestLog, GuestMemory, GuestRange, Host, Interrupts, IoError, IoKind,
-    IoRequest, IoResult, IoToken, Storage,
+    IoRequest, IoResult, IoToken, NoLog, Storage,
 };

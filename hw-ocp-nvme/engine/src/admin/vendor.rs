@@ -12,13 +12,15 @@
 //! | [`fw_commit`] | Firmware Commit activated an image | `OcpState::record_fw_commit` |
 //! | [`set_timestamp`] | Set Features Timestamp | `OcpState::set_timestamp` |
 //! | [`controller_reset`] | CC.EN 1 -> 0, power cycle | `OcpState::record_{controller_reset,power_cycle}` |
-//! | [`check_health_events`] | after log reads, feature and property changes | `OcpState::{advance,take_async_event}` |
+//! | [`smart_log`] | Get Log Page 02h | `OcpState::{advance,smart_log}` |
+//! | [`device_stats`] | any of the above | builds `DeviceStats` from `Counters` |
+//! | [`check_health_events`] | after log reads, feature and property changes | `OcpState::take_async_event`, critical warning |
 //!
 //! The engine validates the UUID index (0 or the OCP UUID's index 1) before
 //! calling the log page and feature hooks, and applies LPO, NUMD and RAE to
 //! the page a log hook returns. The health model advances lazily: whenever a
-//! log page (02h, C0h-C9h, 07h/08h) is read, a health property is read or
-//! set, or [`Controller::advance_health`] is called.
+//! log page (02h, C0h-C9h, 07h/08h) is read, a health property is set, or
+//! [`Controller::advance_health`] is called.
 
 use crate::admin;
 use crate::config::ControllerConfig;
