@@ -269,7 +269,7 @@ impl OcpNvmeState {
         // under the BQL and nothing else refers to it meanwhile.
         unsafe {
             blkconf_blocksizes(conf)?;
-            blkconf_apply_backend_options(conf, !blk.is_writable(), false)?;
+            blkconf_apply_backend_options(conf, !blk.supports_write_perm(), false)?;
         }
         let controller = Controller::new(self.controller_config(blk)?)?;
         if controller.bar_size() > REGS_SIZE {

@@ -7,13 +7,18 @@
 
 #include "qemu/osdep.h"
 #include "libqtest.h"
+#include "qobject/qdict.h"
 #include "libqos/libqos-pc.h"
 #include "libqos/pci-pc.h"
 #include "standard-headers/linux/pci_regs.h"
 
 #define OCP_NVME_DEVFN      QPCI_DEVFN(4, 0)
+#define DISK_SIZE           (64 * 1024 * 1024)
 #define DRIVE_ARGS \
     "-drive if=none,id=d0,driver=null-co,read-zeroes=on,size=67108864 "
+
+/* A raw image file, so that data written can be read back. */
+static char *disk_path;
 
 /* NVMe 2.0 Base Specification, 3.1.4: controller registers. */
 #define NVME_REG_CAP        0x00
@@ -34,9 +39,9 @@ typedef struct {
 
 static void fixture_start(Fixture *f, const char *extra)
 {
-    f->qts = qtest_initf("-M q35 " DRIVE_ARGS
+    f->qts = qtest_initf("-M q35 -drive if=none,id=d0,file=%s,format=raw "
                          "-device ocp-nvme,addr=04.0,drive=d0,serial=OCPTEST01%s",
-                         extra ? extra : "");
+                         disk_path, extra ? extra : "");
     f->bus = qpci_new_pc(f->qts, NULL);
     f->dev = qpci_device_find(f->bus, OCP_NVME_DEVFN);
     g_assert_nonnull(f->dev);
@@ -289,11 +294,12 @@ static void test_identify(void)
     g_assert_true(g_str_has_prefix(sn, "OCPTEST01"));
     /* Identify Namespace 1: NSZE = 64 MiB / 512. */
     g_assert_cmphex(nvme_admin(&n, 0x06, 1, DATA_ADDR, 0, 0, 0).status, ==, 0);
-    g_assert_cmphex(qtest_readq(n.f.qts, DATA_ADDR), ==, 64 * 1024 * 1024 / 512);
-    /* Identify UUID List (CNS 17h): entry 1 is the OCP UUID. */
+    g_assert_cmphex(qtest_readq(n.f.qts, DATA_ADDR), ==, DISK_SIZE / 512);
+    /* Identify UUID List (CNS 17h): 32 reserved bytes, then the entry of
+     * UUID index 1, whose UUID (bytes 16-31) is the OCP UUID. */
     g_assert_cmphex(nvme_admin(&n, 0x06, 0, DATA_ADDR, 0x17, 0, 0).status, ==, 0);
-    g_assert_cmphex(qtest_readb(n.f.qts, DATA_ADDR + 16), ==, 0xc1);
-    g_assert_cmphex(qtest_readb(n.f.qts, DATA_ADDR + 31), ==, 0x6f);
+    g_assert_cmphex(qtest_readb(n.f.qts, DATA_ADDR + 48), ==, 0xc1);
+    g_assert_cmphex(qtest_readb(n.f.qts, DATA_ADDR + 63), ==, 0x6f);
     fixture_stop(&n.f);
 }
 
@@ -315,7 +321,7 @@ static void test_io(void)
     qtest_memread(n.f.qts, DATA2_ADDR, in, sizeof(in));
     g_assert_cmpmem(in, sizeof(in), out, sizeof(out));
     /* Past the end of the namespace: LBA Out of Range (80h). */
-    g_assert_cmphex(nvme_rw(&n, 0x02, 64 * 2048, 0, DATA2_ADDR).status, ==, 0x80);
+    g_assert_cmphex(nvme_rw(&n, 0x02, DISK_SIZE / 512, 0, DATA2_ADDR).status, ==, 0x80);
     /* Unknown I/O opcode: Invalid Command Opcode (01h). */
     g_assert_cmphex(nvme_rw(&n, 0x7e, 0, 0, DATA2_ADDR).status, ==, 0x01);
     /* Misaligned PRP1 on a data transfer with a 4-byte offset is fine,
@@ -375,6 +381,8 @@ static void test_msix_delivery(void)
 
     nvme_start(&n, NULL);
     qpci_msix_enable(n.f.dev);
+    /* qpci_msix_enable maps BAR0 again, at a new address. */
+    n.f.bar0 = n.f.dev->msix_table_bar;
     cap = qpci_find_capability(n.f.dev, PCI_CAP_ID_MSIX, 0);
     g_assert_cmpuint(cap, !=, 0);
     /* Mask vector 0: a completion on the admin CQ sets its pending bit. */
@@ -383,6 +391,43 @@ static void test_msix_delivery(void)
     g_assert_false(qpci_msix_pending(n.f.dev, 0));
     g_assert_cmphex(nvme_admin(&n, 0x06, 0, DATA_ADDR, 1, 0, 0).status, ==, 0);
     g_assert_true(qpci_msix_pending(n.f.dev, 0));
+    fixture_stop(&n.f);
+}
+
+/* The health model is QOM properties: set at startup and with qom-set. */
+static void test_health_properties(void)
+{
+    Nvme n;
+    QDict *rsp;
+
+    nvme_start(&n, ",id=ocp0,percentage-used=7");
+    /* SMART / Health Information (02h): Percentage Used is byte 5. */
+    g_assert_cmphex(nvme_admin(&n, 0x02, 0xffffffff, DATA_ADDR,
+                               (127 << 16) | 0x02, 0, 0).status, ==, 0);
+    g_assert_cmpuint(qtest_readb(n.f.qts, DATA_ADDR + 5), ==, 7);
+
+    rsp = qtest_qmp(n.f.qts, "{'execute': 'qom-set', 'arguments': {"
+                    "'path': '/machine/peripheral/ocp0',"
+                    "'property': 'percentage-used', 'value': 42}}");
+    g_assert_true(qdict_haskey(rsp, "return"));
+    qobject_unref(rsp);
+    rsp = qtest_qmp(n.f.qts, "{'execute': 'qom-get', 'arguments': {"
+                    "'path': '/machine/peripheral/ocp0',"
+                    "'property': 'percentage-used'}}");
+    g_assert_cmpint(qdict_get_int(rsp, "return"), ==, 42);
+    qobject_unref(rsp);
+    g_assert_cmphex(nvme_admin(&n, 0x02, 0xffffffff, DATA_ADDR,
+                               (127 << 16) | 0x02, 0, 0).status, ==, 0);
+    g_assert_cmpuint(qtest_readb(n.f.qts, DATA_ADDR + 5), ==, 42);
+
+    /* An impossible value is refused with a message naming the property. */
+    rsp = qtest_qmp(n.f.qts, "{'execute': 'qom-set', 'arguments': {"
+                    "'path': '/machine/peripheral/ocp0',"
+                    "'property': 'available-spare', 'value': 1000}}");
+    g_assert_true(qdict_haskey(rsp, "error"));
+    g_assert_nonnull(strstr(qdict_get_str(qdict_get_qdict(rsp, "error"), "desc"),
+                            "available-spare"));
+    qobject_unref(rsp);
     fixture_stop(&n.f);
 }
 
@@ -448,7 +493,13 @@ static void test_bad_property(void)
 
 int main(int argc, char **argv)
 {
+    int fd, ret;
+
     g_test_init(&argc, &argv, NULL);
+    fd = g_file_open_tmp("ocp-nvme-test-XXXXXX", &disk_path, NULL);
+    g_assert_cmpint(fd, >=, 0);
+    g_assert_cmpint(ftruncate(fd, DISK_SIZE), ==, 0);
+    close(fd);
 
     qtest_add_func("/ocp-nvme/pci-identity", test_pci_identity);
     qtest_add_func("/ocp-nvme/msix-table", test_msix_table_size);
@@ -458,10 +509,14 @@ int main(int argc, char **argv)
     qtest_add_func("/ocp-nvme/io", test_io);
     qtest_add_func("/ocp-nvme/ocp-logs", test_ocp_logs);
     qtest_add_func("/ocp-nvme/msix-delivery", test_msix_delivery);
+    qtest_add_func("/ocp-nvme/health-properties", test_health_properties);
     qtest_add_func("/ocp-nvme/hotplug", test_hotplug);
     qtest_add_func("/ocp-nvme/startup/missing-drive", test_missing_drive);
     qtest_add_func("/ocp-nvme/startup/missing-serial", test_missing_serial);
     qtest_add_func("/ocp-nvme/startup/bad-property", test_bad_property);
 
-    return g_test_run();
+    ret = g_test_run();
+    unlink(disk_path);
+    g_free(disk_path);
+    return ret;
 }

@@ -62,6 +62,15 @@ impl BlockBackend {
         u64::try_from(len).map_err(|_| len as i32)
     }
 
+    /// Whether the backend can be opened for writing (before the device
+    /// takes its permissions).
+    pub fn supports_write_perm(&self) -> bool {
+        // SAFETY: plain query.
+        unsafe { bindings::blk_supports_write_perm(self.as_mut_ptr()) }
+    }
+
+    /// Whether the device holds write permission (after
+    /// [`blkconf_apply_backend_options`]).
     pub fn is_writable(&self) -> bool {
         // SAFETY: plain query.
         unsafe { bindings::blk_is_writable(self.as_mut_ptr()) }
