@@ -31,6 +31,11 @@ test-qemu:
 	$(PYTHON) scripts/qemu-tree.py --targets qemu-system-x86_64 tests/qtest/ocp-nvme-test \
 	  rust/qemu-api/rust-qemu-api-tests rust/qemu-api/rust-qemu-api-integration
 	scripts/run-qtests.sh
+	scripts/clippy-qemu.sh
+	rustfmt --edition 2021 --check hw-ocp-nvme/src/*.rs \
+	  rust/qemu-api/src/pci.rs rust/qemu-api/src/dma.rs rust/qemu-api/src/block.rs \
+	  rust/qemu-api/src/bh.rs rust/qemu-api/src/log.rs rust/qemu-api/src/error.rs \
+	  rust/qemu-api/src/property.rs
 
 patches:
 	$(PYTHON) scripts/qemu-tree.py --no-build

@@ -16,20 +16,20 @@ use std::{
 
 use ocp_nvme_engine::{ocp::HealthConfig, Controller, ControllerConfig, Host, IoResult, IoToken};
 use qemu_api::{
-    bindings::{
-        qdev_prop_blocksize, qdev_prop_bool, qdev_prop_drive, qdev_prop_on_off_auto, qdev_prop_size32,
-        qdev_prop_string, qdev_prop_uint32, qdev_prop_uint8, PropertyInfo, ON_OFF_AUTO_AUTO,
-        Property__bindgen_ty_1, PCI_BASE_ADDRESS_MEM_TYPE_64, PCI_BASE_ADDRESS_SPACE_MEMORY,
-        DeviceCategory, PCI_CLASS_STORAGE_EXPRESS,
-    },
     bh::BottomHalf,
+    bindings::{
+        qdev_prop_blocksize, qdev_prop_bool, qdev_prop_drive, qdev_prop_on_off_auto,
+        qdev_prop_size32, qdev_prop_string, qdev_prop_uint32, qdev_prop_uint8, DeviceCategory,
+        PropertyInfo, Property__bindgen_ty_1, ON_OFF_AUTO_AUTO, PCI_BASE_ADDRESS_MEM_TYPE_64,
+        PCI_BASE_ADDRESS_SPACE_MEMORY, PCI_CLASS_STORAGE_EXPRESS,
+    },
     block::{blkconf_apply_backend_options, blkconf_blocksizes, BlockBackend, BlockConf},
     c_str,
     cell::{BqlCell, BqlRefCell},
     memory::{hwaddr, MemoryRegion, MemoryRegionOps, MemoryRegionOpsBuilder},
     pci::{
-        PCIDevice, PCIDeviceClass, PCIDeviceImpl, PCI_CLASS_PROG, PCI_INTERRUPT_PIN,
-        PCIE_DEVICE_INTERFACES,
+        PCIDevice, PCIDeviceClass, PCIDeviceImpl, PciRealizeFn, PCIE_DEVICE_INTERFACES,
+        PCI_CLASS_PROG, PCI_INTERRUPT_PIN,
     },
     prelude::*,
     property::add_u64_property,
@@ -66,7 +66,7 @@ const PROG_IF_NVM_EXPRESS: u8 = 0x02;
 pub struct OcpNvmeState {
     parent_obj: ParentField<PCIDevice>,
     bar0: MemoryRegion,
-    pub(crate) conf: BlockConf,
+    pub conf: BlockConf,
     serial: *mut c_char,
     model: *mut c_char,
     firmware_rev: *mut c_char,
@@ -127,7 +127,7 @@ impl PCIDeviceImpl for OcpNvmeState {
     const CLASS_ID: u16 = PCI_CLASS_STORAGE_EXPRESS as u16;
     const SUBSYSTEM_VENDOR_ID: u16 = PCI_VENDOR_ID_REDHAT;
     const SUBSYSTEM_ID: u16 = PCI_DEVICE_ID_REDHAT_OCP_NVME;
-    const PCI_REALIZE: Option<fn(&Self) -> Result<(), String>> = Some(Self::realize);
+    const PCI_REALIZE: Option<PciRealizeFn<Self>> = Some(Self::realize);
     const PCI_EXIT: Option<fn(&Self)> = Some(Self::exit);
 }
 
@@ -138,7 +138,11 @@ fn prop_str(ptr: *const c_char) -> Option<String> {
     }
     // SAFETY: qdev string properties are NUL-terminated C strings owned by
     // the device.
-    Some(unsafe { CStr::from_ptr(ptr) }.to_string_lossy().into_owned())
+    Some(
+        unsafe { CStr::from_ptr(ptr) }
+            .to_string_lossy()
+            .into_owned(),
+    )
 }
 
 impl OcpNvmeState {
@@ -183,7 +187,14 @@ impl OcpNvmeState {
         // SAFETY: the instance is pinned by QOM (never moves) and outlives
         // its timer, which it deletes when dropped.
         let timer = unsafe { Pin::new_unchecked(&mut self.timer) };
-        timer.init_full(None, CLOCK_VIRTUAL, Timer::NS, 0, Self::timer_fired, unsafe { &*this });
+        timer.init_full(
+            None,
+            CLOCK_VIRTUAL,
+            Timer::NS,
+            0,
+            Self::timer_fired,
+            unsafe { &*this },
+        );
     }
 
     /// Health model properties (`percentage-used`, `temperature`, ...):
@@ -247,7 +258,7 @@ impl OcpNvmeState {
             discard: true,
             sync_reads: true,
             defer_processing: self.doorbell_bh,
-            health: self.health.borrow().clone(),
+            health: *self.health.borrow(),
             pci_vendor_id: PCI_VENDOR_ID_REDHAT,
             pci_subsys_vendor_id: PCI_VENDOR_ID_REDHAT,
             ..ControllerConfig::default()
@@ -299,7 +310,12 @@ impl OcpNvmeState {
         if self.doorbell_bh {
             // SAFETY: the device outlives its bottom half (dropped at exit).
             let bh = unsafe {
-                BottomHalf::new(self, self.as_device(), c_str!("ocp-nvme-doorbells"), Self::process_doorbells)
+                BottomHalf::new(
+                    self,
+                    self.as_device(),
+                    c_str!("ocp-nvme-doorbells"),
+                    Self::process_doorbells,
+                )
             };
             *self.bh.borrow_mut() = Some(bh);
         }
@@ -322,7 +338,7 @@ impl OcpNvmeState {
     }
 
     fn reset_hold(&self, _typ: ResetType) {
-        self.run_engine(|engine, host| engine.reset(host));
+        self.run_engine(Controller::reset);
     }
 
     fn mmio_read(&self, addr: hwaddr, size: u32) -> u64 {
@@ -341,16 +357,16 @@ impl OcpNvmeState {
     }
 
     fn process_doorbells(&self) {
-        self.run_engine(|engine, host| engine.process_pending(host));
+        self.run_engine(Controller::process_pending);
     }
 
     fn timer_fired(&self) {
-        self.run_engine(|engine, host| engine.timer_fired(host));
+        self.run_engine(Controller::timer_fired);
     }
 
     /// A storage request finished: hand it to the engine now, or, if the
     /// engine is running (completion from inside a drain), right after.
-    pub(crate) fn storage_completed(&self, token: IoToken, result: IoResult) {
+    pub fn storage_completed(&self, token: IoToken, result: IoResult) {
         self.pending.borrow_mut().push_back((token, result));
         if !self.in_engine.get() {
             self.run_engine(|_, _| {});
@@ -420,7 +436,12 @@ macro_rules! conf_offset {
 // SAFETY (for each `unsafe { &qdev_prop_* }`): the PropertyInfo statics are
 // immutable C data that live for the whole program.
 static OCP_NVME_PROPERTIES: [Property; 13] = [
-    prop(c_str!("drive"), unsafe { &qdev_prop_drive }, conf_offset!(blk), None),
+    prop(
+        c_str!("drive"),
+        unsafe { &qdev_prop_drive },
+        conf_offset!(blk),
+        None,
+    ),
     prop(
         c_str!("logical_block_size"),
         unsafe { &qdev_prop_blocksize },
@@ -445,8 +466,18 @@ static OCP_NVME_PROPERTIES: [Property; 13] = [
         conf_offset!(wce),
         Some(ON_OFF_AUTO_AUTO as u64),
     ),
-    prop(c_str!("serial"), unsafe { &qdev_prop_string }, offset_of!(OcpNvmeState, serial), None),
-    prop(c_str!("model"), unsafe { &qdev_prop_string }, offset_of!(OcpNvmeState, model), None),
+    prop(
+        c_str!("serial"),
+        unsafe { &qdev_prop_string },
+        offset_of!(OcpNvmeState, serial),
+        None,
+    ),
+    prop(
+        c_str!("model"),
+        unsafe { &qdev_prop_string },
+        offset_of!(OcpNvmeState, model),
+        None,
+    ),
     prop(
         c_str!("firmware_rev"),
         unsafe { &qdev_prop_string },
@@ -465,8 +496,18 @@ static OCP_NVME_PROPERTIES: [Property; 13] = [
         offset_of!(OcpNvmeState, msix_qsize),
         Some(65),
     ),
-    prop(c_str!("mqes"), unsafe { &qdev_prop_uint32 }, offset_of!(OcpNvmeState, mqes), Some(0x7ff)),
-    prop(c_str!("mdts"), unsafe { &qdev_prop_uint8 }, offset_of!(OcpNvmeState, mdts), Some(7)),
+    prop(
+        c_str!("mqes"),
+        unsafe { &qdev_prop_uint32 },
+        offset_of!(OcpNvmeState, mqes),
+        Some(0x7ff),
+    ),
+    prop(
+        c_str!("mdts"),
+        unsafe { &qdev_prop_uint8 },
+        offset_of!(OcpNvmeState, mdts),
+        Some(7),
+    ),
     prop(
         c_str!("x-doorbell-bh"),
         unsafe { &qdev_prop_bool },

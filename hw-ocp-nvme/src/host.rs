@@ -6,8 +6,8 @@
 use std::ptr::NonNull;
 
 use ocp_nvme_engine::traits::{
-    Clock, DmaError, GuestLog, GuestMemory, Host, Interrupts, IoError, IoKind, IoRequest,
-    IoResult, IoToken, Storage,
+    Clock, DmaError, GuestLog, GuestMemory, Host, Interrupts, IoError, IoKind, IoRequest, IoResult,
+    IoToken, Storage,
 };
 use qemu_api::{
     bindings,
@@ -188,7 +188,7 @@ impl Storage for BlockStorage<'_> {
 
 /// Run `f` with the engine's view of the device: its DMA, storage,
 /// interrupts and clock.
-pub(crate) fn with_host(dev: &OcpNvmeState, f: impl FnOnce(&mut Host)) {
+pub fn with_host(dev: &OcpNvmeState, f: impl FnOnce(&mut Host)) {
     let mut mem = PciDma(dev);
     let mut storage = BlockStorage(dev);
     let mut irq = PciInterrupts(dev);

@@ -88,7 +88,7 @@ SERIES = [
              "        interfaces: if Self::INTERFACES.is_empty() {\n"
              "            core::ptr::null_mut()\n"
              "        } else {\n"
-             "            Self::INTERFACES.as_ptr().cast_mut()\n"
+             "            core::ptr::addr_of!(Self::INTERFACES[0]) as *mut _\n"
              "        },\n",
              "replace"),
         ],
@@ -99,6 +99,7 @@ SERIES = [
         "command sets) and the OCP Datacenter NVMe SSD log pages and features.\n"
         "It uses no QEMU types and is tested with cargo test.",
         [("hw-ocp-nvme/engine/Cargo.toml", DEVICE_DIR + "/engine/Cargo.toml"),
+         ("hw-ocp-nvme/engine/clippy.toml", DEVICE_DIR + "/engine/clippy.toml"),
          ("hw-ocp-nvme/engine/src", DEVICE_DIR + "/engine/src"),
          ("hw-ocp-nvme/engine/tests", DEVICE_DIR + "/engine/tests")],
         [],
@@ -108,6 +109,7 @@ SERIES = [
         "A QOM PCIe device that plugs the engine into QEMU: BAR0, MSI-X, DMA,\n"
         "BlockBackend AIO.  It holds no NVMe logic of its own.",
         [("hw-ocp-nvme/Cargo.toml", DEVICE_DIR + "/Cargo.toml"),
+         ("hw-ocp-nvme/clippy.toml", DEVICE_DIR + "/clippy.toml"),
          ("hw-ocp-nvme/src", DEVICE_DIR + "/src")],
         [],
     ),

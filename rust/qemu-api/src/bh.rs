@@ -43,7 +43,7 @@ impl BottomHalf {
         let bh = unsafe {
             bindings::qemu_bh_new_full(
                 Some(rust_bh_cb::<T, F>),
-                (owner as *const T).cast_mut().cast(),
+                (owner as *const T as *mut T).cast(),
                 name.as_ptr(),
                 addr_of_mut!((*dev.as_mut_ptr()).mem_reentrancy_guard),
             )

@@ -180,7 +180,14 @@ impl BlockBackend {
     /// Start accounting an operation of `bytes` bytes (`info blockstats`).
     pub fn acct_start(&self, cookie: &mut BlockAcctCookie, bytes: u64, kind: BlockAcctType) {
         // SAFETY: the stats belong to the backend; cookie is caller-owned.
-        unsafe { bindings::block_acct_start(bindings::blk_get_stats(self.as_mut_ptr()), cookie, bytes as i64, kind) }
+        unsafe {
+            bindings::block_acct_start(
+                bindings::blk_get_stats(self.as_mut_ptr()),
+                cookie,
+                bytes as i64,
+                kind,
+            )
+        }
     }
 
     /// Finish accounting an operation started with `acct_start`.
@@ -216,7 +223,8 @@ pub unsafe fn blkconf_blocksizes(conf: *mut BlockConf) -> Result<(), String> {
     if unsafe { bindings::blkconf_blocksizes(conf, addr_of_mut!(err)) } {
         Ok(())
     } else {
-        Err(take_error(err, "invalid block sizes"))
+        // SAFETY: err was set by the call above, and is ours.
+        Err(unsafe { take_error(err, "invalid block sizes") })
     }
 }
 
@@ -238,7 +246,8 @@ pub unsafe fn blkconf_apply_backend_options(
     } {
         Ok(())
     } else {
-        Err(take_error(err, "cannot use the drive"))
+        // SAFETY: err was set by the call above, and is ours.
+        Err(unsafe { take_error(err, "cannot use the drive") })
     }
 }
 

@@ -38,11 +38,15 @@ pub unsafe fn error_set_message(errp: *mut *mut Error, msg: &str) {
 
 /// Turn a C `Error` returned by a QEMU function into its message and free
 /// it; `fallback` if there is none.
-pub fn take_error(err: *mut Error, fallback: &str) -> String {
+///
+/// # Safety
+///
+/// `err` must be NULL or an `Error` that the caller owns.
+pub unsafe fn take_error(err: *mut Error, fallback: &str) -> String {
     if err.is_null() {
         return fallback.to_string();
     }
-    // SAFETY: err was filled by a QEMU function and is owned by us.
+    // SAFETY: per the function's contract.
     unsafe {
         let msg = bindings::error_get_pretty(err);
         let text = if msg.is_null() {

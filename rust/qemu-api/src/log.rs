@@ -31,7 +31,9 @@ pub fn log_mask(kind: Log, msg: &str) {
     let line = CString::new(format!("{}\n", msg.replace('\0', " "))).unwrap();
     let fmt = crate::c_str!("%s");
     // SAFETY: "%s" with a valid NUL-terminated string.
-    unsafe { bindings::qemu_log(fmt.as_ptr(), line.as_ptr()) };
+    unsafe {
+        bindings::qemu_log(fmt.as_ptr(), line.as_ptr());
+    }
 }
 
 /// Log a formatted message under a category, like C's `qemu_log_mask()`.

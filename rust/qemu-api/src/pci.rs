@@ -1,8 +1,8 @@
 // Copyright 2025 The ocp-nvme developers
 // SPDX-License-Identifier: GPL-2.0-or-later
 
-//! Bindings for PCI devices: class setup, realize/exit, BARs,
-//! capabilities, INTx, MSI-X and DMA through the bus-master address space.
+//! Bindings for PCI devices: class setup, `realize`/`exit`, BARs,
+//! capabilities, `INTx`, `MSI-X` and DMA through the bus-master address space.
 
 use std::{
     ffi::CStr,
@@ -57,6 +57,9 @@ pub const CONVENTIONAL_PCI_DEVICE_INTERFACES: &[InterfaceInfo] = &[
     },
 ];
 
+/// A `realize` method that can fail with a message for the user.
+pub type PciRealizeFn<T> = fn(&T) -> Result<(), String>;
+
 /// Identity and virtual methods of a PCI device class.
 pub trait PCIDeviceImpl: DeviceImpl + IsA<PCIDevice> {
     const VENDOR_ID: u16;
@@ -71,7 +74,7 @@ pub trait PCIDeviceImpl: DeviceImpl + IsA<PCIDevice> {
     /// Set up the device once its properties are known.  An error is
     /// reported to the user and the device is not created; everything
     /// acquired before the error must be released by the function itself.
-    const PCI_REALIZE: Option<fn(&Self) -> Result<(), String>> = None;
+    const PCI_REALIZE: Option<PciRealizeFn<Self>> = None;
 
     /// Release what `PCI_REALIZE` acquired; called when the device is unplugged.
     const PCI_EXIT: Option<fn(&Self)> = None;
@@ -86,7 +89,9 @@ unsafe extern "C" fn rust_pci_realize_fn<T: PCIDeviceImpl>(
     // by PCIDeviceClass::class_init::<T>.
     if let Err(msg) = T::PCI_REALIZE.unwrap()(unsafe { state.as_ref() }) {
         // SAFETY: errp comes from QEMU's realize path.
-        unsafe { error_set_message(errp, &msg) };
+        unsafe {
+            error_set_message(errp, &msg);
+        }
     }
 }
 
@@ -152,7 +157,9 @@ where
     fn register_bar(&self, index: u8, attr: u8, region: &MemoryRegion) {
         assert!(bql_locked());
         // SAFETY: the region outlives the device (it is part of it).
-        unsafe { bindings::pci_register_bar(self.pci_ptr(), index.into(), attr, region.as_mut_ptr()) }
+        unsafe {
+            bindings::pci_register_bar(self.pci_ptr(), index.into(), attr, region.as_mut_ptr())
+        }
     }
 
     /// Add a PCI Express endpoint capability at `offset` (0 = anywhere).
@@ -175,7 +182,8 @@ where
         // SAFETY: plain call with a local Error pointer.
         let ret = unsafe { bindings::pci_pm_init(self.pci_ptr(), offset, addr_of_mut!(err)) };
         if ret < 0 {
-            return Err(take_error(err, "cannot add the PM capability"));
+            // SAFETY: err was set by the call above, and is ours.
+            return Err(unsafe { take_error(err, "cannot add the PM capability") });
         }
         Ok(())
     }
@@ -209,7 +217,8 @@ where
             )
         };
         if ret < 0 {
-            return Err(take_error(err, "cannot initialize MSI-X"));
+            // SAFETY: err was set by the call above, and is ours.
+            return Err(unsafe { take_error(err, "cannot initialize MSI-X") });
         }
         Ok(())
     }
@@ -240,7 +249,7 @@ where
         unsafe { bindings::msix_notify(self.pci_ptr(), vector.into()) }
     }
 
-    /// Drive the INTx pin set in configuration space.
+    /// Drive the `INTx` pin set in configuration space.
     fn set_irq(&self, level: bool) {
         // SAFETY: plain call; the pin was set during realize.
         unsafe { bindings::pci_set_irq(self.pci_ptr(), level.into()) }
@@ -307,8 +316,11 @@ mod tests {
         list.iter()
             .map(|info| {
                 // SAFETY: the lists hold NUL-terminated static strings or NULL.
-                (!info.type_.is_null())
-                    .then(|| unsafe { CStr::from_ptr(info.type_) }.to_string_lossy().into_owned())
+                (!info.type_.is_null()).then(|| {
+                    unsafe { CStr::from_ptr(info.type_) }
+                        .to_string_lossy()
+                        .into_owned()
+                })
             })
             .collect()
     }

@@ -36,7 +36,9 @@ unsafe extern "C" fn rust_prop_get_u64<T>(
     let (prop, owner) = unsafe { (&*opaque.cast::<U64Property<T>>(), &*obj.cast::<T>()) };
     let mut value = (prop.get)(owner, prop.tag);
     // SAFETY: visitor arguments come straight from QOM.
-    unsafe { bindings::visit_type_uint64(v, name, &mut value, errp) };
+    unsafe {
+        bindings::visit_type_uint64(v, name, &mut value, errp);
+    }
 }
 
 unsafe extern "C" fn rust_prop_set_u64<T>(
@@ -55,7 +57,9 @@ unsafe extern "C" fn rust_prop_set_u64<T>(
     }
     if let Err(msg) = (prop.set)(owner, prop.tag, value) {
         // SAFETY: errp comes from QOM.
-        unsafe { error_set_message(errp, &msg) };
+        unsafe {
+            error_set_message(errp, &msg);
+        }
     }
 }
 
@@ -81,13 +85,14 @@ pub fn add_u64_property<T: IsA<Object>>(
     assert!(bql_locked());
     let cname = CString::new(name).unwrap();
     let prop = Box::new(U64Property { get, set, tag });
+    let type_name = crate::c_str!("uint64");
     // SAFETY: owner is a live QOM object; QOM copies the name and calls
     // release (freeing prop) when the object goes away.
     unsafe {
         bindings::object_property_add(
             owner.as_object_mut_ptr(),
             cname.as_ptr(),
-            crate::c_str!("uint64").as_ptr(),
+            type_name.as_ptr(),
             Some(rust_prop_get_u64::<T>),
             Some(rust_prop_set_u64::<T>),
             Some(rust_prop_release_u64::<T>),
