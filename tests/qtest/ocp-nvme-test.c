@@ -188,20 +188,29 @@ typedef struct {
 
 typedef struct {
     uint32_t dw0;
+    uint16_t cid;
     uint16_t status;    /* SCT << 8 | SC, without the phase bit */
 } Cqe;
 
-static void nvme_start(Nvme *n, const char *extra)
+/* Set up the admin queue and enable a disabled controller. */
+static void nvme_enable(Nvme *n)
 {
-    memset(n, 0, sizeof(*n));
+    n->asq_tail = n->acq_head = n->iosq_tail = n->iocq_head = 0;
     n->acq_phase = n->iocq_phase = true;
-    fixture_start(&n->f, extra);
     reg_write(&n->f, NVME_REG_AQA, ((QDEPTH - 1) << 16) | (QDEPTH - 1));
     qpci_io_writeq(n->f.dev, n->f.bar0, NVME_REG_ASQ, ASQ_ADDR);
     qpci_io_writeq(n->f.dev, n->f.bar0, NVME_REG_ACQ, ACQ_ADDR);
     qtest_memset(n->f.qts, ACQ_ADDR, 0, QDEPTH * 16);
+    qtest_memset(n->f.qts, IOCQ_ADDR, 0, QDEPTH * 16);
     reg_write(&n->f, NVME_REG_CC, (4 << 20) | (6 << 16) | 1);
     g_assert_true(wait_ready(&n->f, true));
+}
+
+static void nvme_start(Nvme *n, const char *extra)
+{
+    memset(n, 0, sizeof(*n));
+    fixture_start(&n->f, extra);
+    nvme_enable(n);
 }
 
 /* Doorbell offsets with CAP.DSTRD = 0. */
@@ -216,6 +225,7 @@ static Cqe nvme_wait(Nvme *n, uint64_t cq, uint16_t *head, bool *phase, int qid)
         uint16_t st = qtest_readw(n->f.qts, cq + *head * 16 + 14);
         if ((st & 1) == *phase) {
             cqe.dw0 = qtest_readl(n->f.qts, cq + *head * 16);
+            cqe.cid = qtest_readw(n->f.qts, cq + *head * 16 + 12);
             cqe.status = (st >> 1) & 0x7ff;
             *head = (*head + 1) % QDEPTH;
             if (*head == 0) {
@@ -234,15 +244,20 @@ static Cqe nvme_cmd(Nvme *n, int qid, uint32_t *cmd)
 {
     uint64_t sq = qid ? IOSQ_ADDR : ASQ_ADDR;
     uint16_t *tail = qid ? &n->iosq_tail : &n->asq_tail;
+    uint16_t cid = ++n->cid;
+    Cqe cqe;
 
-    cmd[0] = (cmd[0] & 0xffff) | (uint32_t)++n->cid << 16;
+    cmd[0] = (cmd[0] & 0xffff) | (uint32_t)cid << 16;
     qtest_memwrite(n->f.qts, sq + *tail * 64, cmd, 64);
     *tail = (*tail + 1) % QDEPTH;
     reg_write(&n->f, sq_doorbell(qid), *tail);
     if (qid) {
-        return nvme_wait(n, IOCQ_ADDR, &n->iocq_head, &n->iocq_phase, qid);
+        cqe = nvme_wait(n, IOCQ_ADDR, &n->iocq_head, &n->iocq_phase, qid);
+    } else {
+        cqe = nvme_wait(n, ACQ_ADDR, &n->acq_head, &n->acq_phase, 0);
     }
-    return nvme_wait(n, ACQ_ADDR, &n->acq_head, &n->acq_phase, 0);
+    g_assert_cmphex(cqe.cid, ==, cid);
+    return cqe;
 }
 
 static Cqe nvme_admin(Nvme *n, uint8_t opc, uint32_t nsid, uint64_t prp1,
@@ -394,6 +409,170 @@ static void test_msix_delivery(void)
     fixture_stop(&n.f);
 }
 
+/* After each bad input, QEMU is up and a valid command still works. */
+static void assert_alive(Nvme *n)
+{
+    g_assert_cmphex(reg_read(&n->f, NVME_REG_CSTS) & 3, ==, 1); /* RDY, no CFS */
+    g_assert_cmphex(nvme_admin(n, 0x06, 0, DATA_ADDR, 1, 0, 0).status, ==, 0);
+}
+
+static void test_malformed(void)
+{
+    Nvme n;
+    uint32_t cmd[16];
+
+    nvme_start(&n, NULL);
+    nvme_create_io_queues(&n);
+
+    /* Doorbells of queues that do not exist, and out-of-range values. */
+    reg_write(&n.f, sq_doorbell(9), 1);
+    reg_write(&n.f, cq_doorbell(9), 1);
+    reg_write(&n.f, 0x1ff8, 0xffffffff);
+    reg_write(&n.f, sq_doorbell(1), 0xffff);
+    assert_alive(&n);
+
+    /* Queue creation with invalid identifiers and sizes. */
+    g_assert_cmphex(nvme_admin(&n, 0x05, 0, IOCQ_ADDR, (1 << 16) | 0, 1, 0).status,
+                    ==, 0x101);                     /* CQ id 0 */
+    g_assert_cmphex(nvme_admin(&n, 0x05, 0, IOCQ_ADDR, (1 << 16) | 1, 1, 0).status,
+                    ==, 0x101);                     /* CQ 1 exists */
+    g_assert_cmphex(nvme_admin(&n, 0x05, 0, 0x400000, (0xffff << 16) | 2, 1, 0).status,
+                    ==, 0x102);                     /* larger than MQES */
+    g_assert_cmphex(nvme_admin(&n, 0x01, 0, 0x400000, (7 << 16) | 2, (7 << 16) | 1, 0).status,
+                    ==, 0x100);                     /* SQ on a missing CQ */
+    g_assert_cmphex(nvme_admin(&n, 0x05, 0, 0x400000, (7 << 16) | 2, 0, 0).status,
+                    ==, 0x02);                      /* PC=0: not contiguous */
+    assert_alive(&n);
+
+    /* DMA to an address with nothing behind it: Data Transfer Error. */
+    g_assert_cmphex(nvme_admin(&n, 0x06, 0, 0xfff0000000000ull, 1, 0, 0).status,
+                    ==, 0x04);
+    /* Transfer larger than MDTS (512 KiB): Invalid Field. */
+    g_assert_cmphex(nvme_rw(&n, 0x02, 0, 4095, DATA2_ADDR).status, ==, 0x02);
+    /* SGL with a reserved descriptor type: SGL Descriptor Type Invalid. */
+    memset(cmd, 0, sizeof(cmd));
+    cmd[0] = 0x02 | (1 << 14);                      /* Read, PSDT = 01b */
+    cmd[1] = 1;
+    cmd[6] = DATA2_ADDR;
+    cmd[8] = 512;                                   /* length */
+    cmd[9] = 0xe0u << 24;                           /* type Eh */
+    g_assert_cmphex(nvme_cmd(&n, 1, cmd).status, ==, 0x11);
+    /* A PRP list entry with an offset: Invalid PRP Offset. */
+    qtest_writeq(n.f.qts, 0x500000, DATA2_ADDR + 8);
+    memset(cmd, 0, sizeof(cmd));
+    cmd[0] = 0x02;
+    cmd[1] = 1;
+    cmd[6] = DATA_ADDR;
+    cmd[8] = 0x500000;                              /* PRP2: list */
+    cmd[12] = 23;                                   /* 12 KiB */
+    g_assert_cmphex(nvme_cmd(&n, 1, cmd).status, ==, 0x13);
+    assert_alive(&n);
+
+    /*
+     * A CQ of 2 entries holds one completion at a time: three commands
+     * complete one by one as the host frees CQ slots, none overwritten.
+     */
+    {
+        uint64_t cq2 = 0x600000, sq2 = 0x610000;
+        uint16_t head = 0;
+        bool phase = true;
+        uint32_t flush[16] = { 0x00, 1 };
+        uint16_t seen = 0;
+
+        qtest_memset(n.f.qts, cq2, 0, 64);
+        g_assert_cmphex(nvme_admin(&n, 0x05, 0, cq2, (1 << 16) | 2, 1, 0).status, ==, 0);
+        g_assert_cmphex(nvme_admin(&n, 0x01, 0, sq2, (7 << 16) | 2, (2 << 16) | 1, 0).status,
+                        ==, 0);
+        for (int i = 0; i < 3; i++) {
+            flush[0] = (uint32_t)(0x100 + i) << 16;
+            qtest_memwrite(n.f.qts, sq2 + i * 64, flush, 64);
+        }
+        reg_write(&n.f, sq_doorbell(2), 3);
+        for (int i = 0; i < 3; i++) {
+            for (int t = 0; t < 100000; t++) {
+                uint16_t st = qtest_readw(n.f.qts, cq2 + head * 16 + 14);
+                if ((st & 1) == phase) {
+                    seen |= 1 << (qtest_readw(n.f.qts, cq2 + head * 16 + 12) - 0x100);
+                    g_assert_cmphex((st >> 1) & 0x7ff, ==, 0);
+                    head = (head + 1) % 2;
+                    phase = head ? phase : !phase;
+                    reg_write(&n.f, cq_doorbell(2), head);
+                    break;
+                }
+                qtest_clock_step(n.f.qts, 10000);
+            }
+        }
+        g_assert_cmphex(seen, ==, 7);
+    }
+    assert_alive(&n);
+
+    /* Admin queue registers written while enabled are ignored. */
+    qpci_io_writeq(n.f.dev, n.f.bar0, NVME_REG_ASQ, 0xdead000);
+    assert_alive(&n);
+
+    /*
+     * Enabling with an unsupported memory page size (CC.MPS = 15) fails
+     * with CSTS.CFS; a reset and a correct enable bring it back.
+     */
+    reg_write(&n.f, NVME_REG_CC, 0);
+    g_assert_true(wait_ready(&n.f, false));
+    reg_write(&n.f, NVME_REG_CC, (4 << 20) | (6 << 16) | (15 << 7) | 1);
+    qtest_clock_step(n.f.qts, 1000000);
+    g_assert_cmphex(reg_read(&n.f, NVME_REG_CSTS) & 1, ==, 0);
+    g_assert_cmphex(reg_read(&n.f, NVME_REG_CSTS) & 2, ==, 2);
+    reg_write(&n.f, NVME_REG_CC, 0);
+    g_assert_true(wait_ready(&n.f, false));
+    nvme_enable(&n);
+    assert_alive(&n);
+    fixture_stop(&n.f);
+}
+
+/*
+ * Reset the controller (CC.EN = 0) and then the whole function (system
+ * reset) while writes are in flight: they are drained, nothing completes
+ * into the reset controller, and it comes back.
+ */
+static void test_reset_inflight(void)
+{
+    Nvme n;
+    uint32_t cmd[16];
+    QDict *rsp;
+
+    nvme_start(&n, ",id=ocp0");
+    nvme_create_io_queues(&n);
+    for (int i = 0; i < 8; i++) {
+        memset(cmd, 0, sizeof(cmd));
+        cmd[0] = 0x01 | (uint32_t)(0x200 + i) << 16;
+        cmd[1] = 1;
+        cmd[6] = DATA_ADDR;
+        cmd[10] = i * 8;
+        cmd[12] = 7;
+        qtest_memwrite(n.f.qts, IOSQ_ADDR + n.iosq_tail * 64, cmd, 64);
+        n.iosq_tail++;
+    }
+    reg_write(&n.f, sq_doorbell(1), n.iosq_tail);
+    reg_write(&n.f, NVME_REG_CC, 0);
+    g_assert_true(wait_ready(&n.f, false));
+
+    nvme_enable(&n);
+    assert_alive(&n);
+
+    nvme_create_io_queues(&n);
+    for (int i = 0; i < 8; i++) {
+        g_assert_cmphex(nvme_rw(&n, 0x02, i * 8, 7, DATA2_ADDR).status, ==, 0);
+    }
+    rsp = qtest_qmp(n.f.qts, "{'execute': 'system_reset'}");
+    qobject_unref(rsp);
+    qtest_qmp_eventwait(n.f.qts, "RESET");
+    /* The reset cleared the BARs: map BAR0 again. */
+    qpci_device_enable(n.f.dev);
+    n.f.bar0 = qpci_iomap(n.f.dev, 0, &n.f.bar0_size);
+    g_assert_cmphex(reg_read(&n.f, NVME_REG_CC), ==, 0);
+    nvme_enable(&n);
+    assert_alive(&n);
+    fixture_stop(&n.f);
+}
+
 /* The health model is QOM properties: set at startup and with qom-set. */
 static void test_health_properties(void)
 {
@@ -509,6 +688,8 @@ int main(int argc, char **argv)
     qtest_add_func("/ocp-nvme/io", test_io);
     qtest_add_func("/ocp-nvme/ocp-logs", test_ocp_logs);
     qtest_add_func("/ocp-nvme/msix-delivery", test_msix_delivery);
+    qtest_add_func("/ocp-nvme/malformed", test_malformed);
+    qtest_add_func("/ocp-nvme/reset-inflight", test_reset_inflight);
     qtest_add_func("/ocp-nvme/health-properties", test_health_properties);
     qtest_add_func("/ocp-nvme/hotplug", test_hotplug);
     qtest_add_func("/ocp-nvme/startup/missing-drive", test_missing_drive);
