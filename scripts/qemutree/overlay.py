@@ -124,6 +124,16 @@ SERIES = [
             ("rust/hw/Kconfig", "source char/Kconfig\n", "source nvme/Kconfig\n"),
             ("rust/Cargo.toml", '    "hw/char/pl011",\n',
              '    "hw/nvme/ocp-nvme",\n    "hw/nvme/ocp-nvme/engine",\n'),
+            ("MAINTAINERS", "ufs\nM: Jeuk Kim",
+             "ocp-nvme\n"
+             "M: ocp-nvme developers <dev@ocp-nvme.invalid>\n"
+             "L: qemu-block@nongnu.org\n"
+             "L: qemu-rust@nongnu.org\n"
+             "S: Maintained\n"
+             "F: rust/hw/nvme/\n"
+             "F: tests/qtest/ocp-nvme-test.c\n"
+             "F: docs/system/devices/ocp-nvme.rst\n\n",
+             "before"),
         ],
     ),
     (

@@ -310,8 +310,10 @@ static void test_identify(void)
     /* Identify Namespace 1: NSZE = 64 MiB / 512. */
     g_assert_cmphex(nvme_admin(&n, 0x06, 1, DATA_ADDR, 0, 0, 0).status, ==, 0);
     g_assert_cmphex(qtest_readq(n.f.qts, DATA_ADDR), ==, DISK_SIZE / 512);
-    /* Identify UUID List (CNS 17h): 32 reserved bytes, then the entry of
-     * UUID index 1, whose UUID (bytes 16-31) is the OCP UUID. */
+    /*
+     * Identify UUID List (CNS 17h): 32 reserved bytes, then the entry of
+     * UUID index 1, whose UUID (bytes 16-31) is the OCP UUID.
+     */
     g_assert_cmphex(nvme_admin(&n, 0x06, 0, DATA_ADDR, 0x17, 0, 0).status, ==, 0);
     g_assert_cmphex(qtest_readb(n.f.qts, DATA_ADDR + 48), ==, 0xc1);
     g_assert_cmphex(qtest_readb(n.f.qts, DATA_ADDR + 63), ==, 0x6f);
@@ -339,8 +341,10 @@ static void test_io(void)
     g_assert_cmphex(nvme_rw(&n, 0x02, DISK_SIZE / 512, 0, DATA2_ADDR).status, ==, 0x80);
     /* Unknown I/O opcode: Invalid Command Opcode (01h). */
     g_assert_cmphex(nvme_rw(&n, 0x7e, 0, 0, DATA2_ADDR).status, ==, 0x01);
-    /* Misaligned PRP1 on a data transfer with a 4-byte offset is fine,
-     * but PRP2 with an offset is Invalid PRP Offset (13h). */
+    /*
+     * PRP1 may have an offset, but a PRP2 entry with an offset is
+     * Invalid PRP Offset (13h).
+     */
     {
         uint32_t cmd[16] = { 0x02, 1 };
         uint64_t prp2 = DATA2_ADDR + 4;
@@ -438,7 +442,8 @@ static void test_malformed(void)
                     ==, 0x101);                     /* CQ 1 exists */
     g_assert_cmphex(nvme_admin(&n, 0x05, 0, 0x400000, (0xffff << 16) | 2, 1, 0).status,
                     ==, 0x102);                     /* larger than MQES */
-    g_assert_cmphex(nvme_admin(&n, 0x01, 0, 0x400000, (7 << 16) | 2, (7 << 16) | 1, 0).status,
+    g_assert_cmphex(nvme_admin(&n, 0x01, 0, 0x400000, (7 << 16) | 2,
+                               (7 << 16) | 1, 0).status,
                     ==, 0x100);                     /* SQ on a missing CQ */
     g_assert_cmphex(nvme_admin(&n, 0x05, 0, 0x400000, (7 << 16) | 2, 0, 0).status,
                     ==, 0x02);                      /* PC=0: not contiguous */
@@ -481,8 +486,8 @@ static void test_malformed(void)
 
         qtest_memset(n.f.qts, cq2, 0, 64);
         g_assert_cmphex(nvme_admin(&n, 0x05, 0, cq2, (1 << 16) | 2, 1, 0).status, ==, 0);
-        g_assert_cmphex(nvme_admin(&n, 0x01, 0, sq2, (7 << 16) | 2, (2 << 16) | 1, 0).status,
-                        ==, 0);
+        g_assert_cmphex(nvme_admin(&n, 0x01, 0, sq2, (7 << 16) | 2,
+                                   (2 << 16) | 1, 0).status, ==, 0);
         for (int i = 0; i < 3; i++) {
             flush[0] = (uint32_t)(0x100 + i) << 16;
             qtest_memwrite(n.f.qts, sq2 + i * 64, flush, 64);
