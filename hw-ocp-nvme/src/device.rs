@@ -80,6 +80,12 @@ pub struct OcpNvmeState {
     health: BqlRefCell<HealthConfig>,
     /// Runs deferred doorbell processing when `doorbell_bh` is on.
     bh: BqlRefCell<Option<BottomHalf>>,
+    /// Signal MSI-X vectors from a bottom half, once for all completions
+    /// of one main loop iteration, instead of once per completion.
+    irq_batch: bool,
+    /// MSI-X vectors to signal from `irq_bh`.
+    pending_vectors: BqlRefCell<Vec<u16>>,
+    irq_bh: BqlRefCell<Option<BottomHalf>>,
     /// The controller, created at realize.
     engine: BqlRefCell<Option<Controller>>,
     /// Storage completions not yet handed to the engine.
@@ -179,6 +185,8 @@ impl OcpNvmeState {
             addr_of_mut!(self.engine).write(BqlRefCell::new(None));
             addr_of_mut!(self.health).write(BqlRefCell::new(HealthConfig::default()));
             addr_of_mut!(self.bh).write(BqlRefCell::new(None));
+            addr_of_mut!(self.pending_vectors).write(BqlRefCell::new(Vec::new()));
+            addr_of_mut!(self.irq_bh).write(BqlRefCell::new(None));
             addr_of_mut!(self.pending).write(BqlRefCell::new(VecDeque::new()));
             addr_of_mut!(self.in_engine).write(BqlCell::new(false));
             addr_of_mut!(self.timer).write(Timer::new());
@@ -319,6 +327,18 @@ impl OcpNvmeState {
             };
             *self.bh.borrow_mut() = Some(bh);
         }
+        if self.irq_batch {
+            // SAFETY: as for the doorbell bottom half.
+            let bh = unsafe {
+                BottomHalf::new(
+                    self,
+                    self.as_device(),
+                    c_str!("ocp-nvme-irq"),
+                    Self::send_vectors,
+                )
+            };
+            *self.irq_bh.borrow_mut() = Some(bh);
+        }
         *self.engine.borrow_mut() = Some(controller);
         Ok(())
     }
@@ -329,6 +349,8 @@ impl OcpNvmeState {
         }
         self.timer.delete();
         *self.bh.borrow_mut() = None;
+        *self.irq_bh.borrow_mut() = None;
+        self.pending_vectors.borrow_mut().clear();
         for vector in 0..self.msix_qsize as u16 {
             self.msix_vector_unuse(vector);
         }
@@ -353,6 +375,28 @@ impl OcpNvmeState {
     fn mmio_write(&self, addr: hwaddr, value: u64, size: u32) {
         if addr < REGS_SIZE {
             self.run_engine(|engine, host| engine.mmio_write(addr, value, size, host));
+        }
+    }
+
+    /// Signal `vector` now, or from the interrupt bottom half when
+    /// `irq_batch` is on.
+    pub fn notify_vector(&self, vector: u16) {
+        let bh = self.irq_bh.borrow();
+        let Some(bh) = bh.as_ref() else {
+            self.msix_notify(vector);
+            return;
+        };
+        let mut pending = self.pending_vectors.borrow_mut();
+        if !pending.contains(&vector) {
+            pending.push(vector);
+        }
+        bh.schedule();
+    }
+
+    fn send_vectors(&self) {
+        let vectors = std::mem::take(&mut *self.pending_vectors.borrow_mut());
+        for vector in vectors {
+            self.msix_notify(vector);
         }
     }
 
@@ -435,7 +479,7 @@ macro_rules! conf_offset {
 
 // SAFETY (for each `unsafe { &qdev_prop_* }`): the PropertyInfo statics are
 // immutable C data that live for the whole program.
-static OCP_NVME_PROPERTIES: [Property; 13] = [
+static OCP_NVME_PROPERTIES: [Property; 14] = [
     prop(
         c_str!("drive"),
         unsafe { &qdev_prop_drive },
@@ -513,5 +557,11 @@ static OCP_NVME_PROPERTIES: [Property; 13] = [
         unsafe { &qdev_prop_bool },
         offset_of!(OcpNvmeState, doorbell_bh),
         Some(0),
+    ),
+    prop(
+        c_str!("x-irq-batch"),
+        unsafe { &qdev_prop_bool },
+        offset_of!(OcpNvmeState, irq_batch),
+        Some(1),
     ),
 ];

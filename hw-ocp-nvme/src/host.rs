@@ -44,7 +44,7 @@ impl Interrupts for PciInterrupts<'_> {
     }
 
     fn msix_notify(&mut self, vector: u16) {
-        self.0.msix_notify(vector);
+        self.0.notify_vector(vector);
     }
 
     fn set_intx(&mut self, level: bool) {
