@@ -54,7 +54,7 @@ if [ "$FORCE" != 1 ] && [ -f "$OUT/stamp" ] && [ "$(cat "$OUT/stamp")" = "$HASH"
   exit 0
 fi
 
-for t in apt-get apt-cache dpkg-deb python3 sha256sum xz zstd gzip; do
+for t in apt-get apt-cache dpkg-deb python3 sha256sum; do
   command -v "$t" >/dev/null || die "$t is needed on the host"
 done
 KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
@@ -280,9 +280,16 @@ builtin = set()
 with open(os.path.join(moddir, "modules.builtin")) as f:
     for line in f: builtin.add(norm(os.path.basename(line.strip())))
 def load(path):
-    if path.endswith(".xz"): return subprocess.run(["xz", "-dc", path], check=True, capture_output=True).stdout
+    if path.endswith(".xz"):
+        try:
+            import lzma
+            return lzma.open(path).read()
+        except ImportError:
+            return subprocess.run(["xz", "-dc", path], check=True, capture_output=True).stdout
     if path.endswith(".zst"): return subprocess.run(["zstd", "-dcq", path], check=True, capture_output=True).stdout
-    if path.endswith(".gz"): return subprocess.run(["gzip", "-dc", path], check=True, capture_output=True).stdout
+    if path.endswith(".gz"):
+        import gzip
+        return gzip.open(path).read()
     return open(path, "rb").read()
 def modinfo(data):
     shoff, = struct.unpack_from("<Q", data, 0x28)

@@ -7,7 +7,7 @@
 D=$CTRL
 ocp() {
   must nvme ocp "$@" || return 1
-  expect_not 'No OCP UUID index found|Could not get feature|NVMe [Ss]tatus|ERROR|Fail' "nvme ocp $1"
+  expect_not 'No OCP UUID index found|Could not get feature|NVMe [Ss]tatus|ERROR :|^Fail :|Unknown GUID' "nvme ocp $1"
 }
 feat_value() { sed -n "s/.*get-feature:$1 $2 value: *\(0x[0-9a-fA-F]*\).*/\1/p" "$OUT" | head -n1; }
 
