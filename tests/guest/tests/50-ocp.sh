@@ -7,7 +7,10 @@
 D=$CTRL
 ocp() {
   must nvme ocp "$@" || return 1
-  expect_not 'No OCP UUID index found|Could not get feature|NVMe [Ss]tatus|ERROR :|^Fail :|Unknown GUID' "nvme ocp $1"
+  # nvme-cli prints "NVMe Status:Successful Completion..." on some successes
+  if grep -v 'Successful Completion' "$OUT" | grep -Eq 'No OCP UUID index found|Could not get feature|NVMe [Ss]tatus|ERROR :|^Fail :|Unknown GUID'; then
+    fail "error reported by nvme ocp $1: $(grep -v 'Successful Completion' "$OUT" | grep -E 'No OCP UUID|Could not|NVMe [Ss]tatus|ERROR :|^Fail :|Unknown GUID' | head -n1)"
+  fi
 }
 feat_value() { sed -n "s/.*get-feature:$1 $2 value: *\(0x[0-9a-fA-F]*\).*/\1/p" "$OUT" | head -n1; }
 
