@@ -48,6 +48,12 @@ inputs_hash() {
   { cat "$HERE/build-guest.sh" "$HERE/init"; echo "$SUITE"; } | sha256sum | cut -c1-16
 }
 HASH=$(inputs_hash)
+mkdir -p "$OUT"
+# one build at a time (parallel test runs share the cache)
+if command -v flock >/dev/null && [ -z "${GUEST_BUILD_LOCKED:-}" ]; then
+  export GUEST_BUILD_LOCKED=1
+  exec flock "$OUT/.lock" "$0" "$@"
+fi
 if [ "$FORCE" != 1 ] && [ -f "$OUT/stamp" ] && [ "$(cat "$OUT/stamp")" = "$HASH" ] \
    && [ -s "$OUT/vmlinuz" ] && [ -s "$OUT/initramfs.cpio.gz" ]; then
   log "up to date ($OUT)"

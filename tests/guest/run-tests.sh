@@ -44,6 +44,8 @@ esac
 if [ "$KIND" = virtio ]; then DISK=/dev/vda CTRL=; else DISK=/dev/nvme0n1 CTRL=/dev/nvme0; fi
 
 "$HERE/build-guest.sh" || { echo "0 passed, 1 failed"; exit 1; }
+# a hung command should fail its case, not the whole boot
+export GUEST_APPEND="nvme_core.admin_timeout=20 nvme_core.io_timeout=20 ${GUEST_APPEND:-}"
 
 OUTDIR=${GUEST_TEST_OUT:-$REPO/out/guest-tests}/$KIND
 mkdir -p "$OUTDIR"
