@@ -16,7 +16,8 @@
 #
 # environment: QEMU (default <repo>/build/qemu-system-x86_64), OCP_NVME_CACHE,
 #   IMG_SIZE (default 1G), GUEST_TEST_OUT (logs; default <repo>/out/guest-tests),
-#   CASE_TIMEOUT (default per case 240 s), GUEST_TIMEOUT (whole boot, 900 s)
+#   CASE_TIMEOUT (default per case 240 s), GUEST_TIMEOUT (whole boot, 900 s),
+#   GUEST_CASES (directory of the cases, default tests/guest/tests)
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
@@ -59,7 +60,7 @@ IMG_BYTES=$(stat -c %s "$IMG")
 header() { sed -n "s/^# $1:[[:space:]]*//p" "$2" | head -n1; }
 
 declare -a CASES1=() CASES2=()
-for f in "$HERE"/tests/*.sh; do
+for f in "${GUEST_CASES:-$HERE/tests}"/*.sh; do
   [ -e "$f" ] || continue
   name=$(basename "$f" .sh)
   devs=$(header devices "$f"); devs=${devs:-ocp-nvme}
