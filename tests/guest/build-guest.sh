@@ -84,6 +84,19 @@ MIRROR=${DEBIAN_MIRROR:-$(mirror_from_host | head -n1)}
 APTDIR=$OUT/apt
 mkdir -p "$APTDIR/lists/partial" "$APTDIR/cache/archives/partial" "$APTDIR/debs"
 echo "deb [signed-by=$KEYRING] $MIRROR $SUITE main" > "$APTDIR/sources.list"
+# Own apt.conf (read through APT_CONFIG): none of the host's apt.conf.d
+# (no update hooks, no extra index targets, no host pinning), but the host's
+# Acquire settings (proxies, validity checks) so the mirror is reached the
+# same way the host reaches it.
+mkdir -p "$APTDIR/conf.d"
+{
+  echo "Dir::Etc::Parts \"$APTDIR/conf.d\";"
+  echo "Dir::Etc::Main \"/dev/null\";"
+  echo "Dir::Etc::Preferences \"/dev/null\";"
+  echo "Dir::Etc::PreferencesParts \"$APTDIR/conf.d\";"
+  apt-config dump 2>/dev/null | grep -E '^Acquire::' | grep -Ev '^Acquire::(IndexTargets|Languages)' || true
+} > "$APTDIR/apt.conf"
+export APT_CONFIG=$APTDIR/apt.conf
 APT_OPTS=(
   -o "Dir::Etc::SourceList=$APTDIR/sources.list"
   -o Dir::Etc::SourceParts=/dev/null
