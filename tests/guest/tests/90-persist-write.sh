@@ -1,6 +1,6 @@
 # First boot: write a crc32c-verifiable pattern at 512 MiB and flush it;
-# 10-persist-read checks it after QEMU restarted.  Also records SMART
-# counters for 11-smart-persist.
+# 91-persist-read checks it after QEMU restarted.  Also records SMART
+# counters for 92-smart-persist.
 # devices: ocp-nvme nvme virtio
 fio_run --name=persist --rw=write --bs=64k --offset=512M --size=16M --iodepth=8 \
   --verify=crc32c --do_verify=0 --fsync_on_close=1
