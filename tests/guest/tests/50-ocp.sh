@@ -133,6 +133,7 @@ get_error_injection() {
 hardware_component_log() {
   ocp hardware-component-log $D || return
   expect 'Log Identifier: 0xc6h'; expect 'Hardware Component Log Size'; expect 'Component Descriptions'
+  expect '^ *Component 1: '
 }
 get_enable_ieee1667_silo() {
   ocp get-enable-ieee1667-silo $D || return
