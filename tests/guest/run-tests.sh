@@ -50,6 +50,7 @@ export GUEST_APPEND="nvme_core.admin_timeout=20 nvme_core.io_timeout=20 ${GUEST_
 
 OUTDIR=${GUEST_TEST_OUT:-$REPO/out/guest-tests}/$KIND
 mkdir -p "$OUTDIR"
+rm -f "$OUTDIR"/*.out "$OUTDIR"/boot*.log
 WORK=$(mktemp -d /tmp/ocp-guest-tests.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
 IMG=$WORK/disk.raw
