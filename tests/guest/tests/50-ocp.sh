@@ -14,24 +14,30 @@ ocp() {
 }
 feat_value() { sed -n "s/.*get-feature:$1 $2 value: *\(0x[0-9a-fA-F]*\).*/\1/p" "$OUT" | head -n1; }
 
+pmw() { sed -n 's/.*Physical media units written -[[:space:]]*[0-9]* \([0-9]*\).*/\1/p' "$OUT"; }
 smart_add_log() {
   ocp smart-add-log $D || return
   expect 'SMART Cloud Attributes' ; expect 'Physical media units written'
   expect 'Log page version'; expect 'Dssd firmware revision'; expect 'Lowest Permitted Firmware Revision'
   expect_guid AFD514C97C6F4F9CA4F2BFEA2810AFC5
-  # 64+ MiB were written by the fio cases: the media counter must show it
-  pmw=$(sed -n 's/.*Physical media units written -[[:space:]]*[0-9]* \([0-9]*\).*/\1/p' "$OUT")
-  ge "${pmw:-x}" $((64 << 20)) "physical media units written (bytes, low 64 bits)"
+  # the media counter (bytes, low 64 bits) follows what the host writes
+  w0=$(pmw)
+  fio_run --name=c0 --rw=write --bs=128k --size=8M --offset=256M --iodepth=4 || return
+  ocp smart-add-log $D || return
+  ge "$(( $(pmw) - ${w0:-0} ))" $((8 << 20)) "physical media units written after writing 8 MiB (before: ${w0:-?})"
 }
 set_latency_monitor_feature() {
-  ocp set-latency-monitor-feature $D -t 2016 -a 5 -b 19 -c 30 -d 46 -f 4095 -w 10 -e 1 || return
+  # thresholds other than nvme-cli's defaults, so the log shows they arrived
+  ocp set-latency-monitor-feature $D -t 2016 -a 1 -b 3 -c 7 -d 15 -f 4095 -w 10 -e 1 || return
   expect 'NVME_FEAT_OCP_LATENCY_MONITOR: 0xc5'; expect 'latency monitor feature enable: 0x1'
-  expect 'active threshold a: 0x5'
+  expect 'active threshold a: 0x1$'
 }
 latency_monitor_log() {
   ocp latency-monitor-log $D || return
   expect 'Latency Monitor/C3 Log Page Data'; expect 'Active Threshold A'
   expect 'Active Bucket Counter: Bucket 0'; expect 'Static Measured Latency: Bucket 3'
+  # set-latency-monitor-feature above: (threshold + 1) x 5 ms
+  expect 'Active Threshold A +10 ms'; expect 'Active Threshold D +80 ms'
   expect_guid 85D45E58D4E643709C6C84D08CC07A92
 }
 internal_log() {
@@ -123,8 +129,15 @@ tcg_configuration_log() {
 }
 set_error_injection() {
   # type 22 (die offline) does no harm to the rest of the run
+  nvme ocp smart-add-log $D >"$OUT" 2>&1
+  d0=$(sed -n 's/^ *Media dies offline[[:space:]]*\([0-9]*\).*/\1/p' "$OUT")
   ocp set-error-injection $D -n 1 -t 22 || return
   expect 'set-error-injection, data: .*number: 1, uuid: [1-9][0-9]*, type: 22'
+  # the injection fires on the next command: C0h counts one more die offline
+  dd if=$DISK of=/dev/null bs=4096 count=1 iflag=direct 2>/dev/null
+  ocp smart-add-log $D || return
+  d1=$(sed -n 's/^ *Media dies offline[[:space:]]*\([0-9]*\).*/\1/p' "$OUT")
+  eq "$d1" "$(( ${d0:-0} + 1 ))" "C0h media dies offline after injecting type 22 (before: ${d0:-?})"
 }
 get_error_injection() {
   ocp get-error-injection $D || return
