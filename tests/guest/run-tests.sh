@@ -186,7 +186,7 @@ for l in lines:
     elif l.startswith("FAIL:") or l.startswith("(no result") or l.startswith("(case exit status 137"):
         if cmd is not None and id(body) not in shown:
             shown.add(id(body))
-            keep = [i for i, b in enumerate(body) if telling.search(b)][:8]
+            keep = [i for i, b in enumerate(body) if telling.search(b) and not b.lstrip().startswith('"')][:8]
             keep = sorted(set(keep) | set(range(max(0, len(body) - 2), len(body))))
             t = [body[i] for i in keep]
             out += [cmd] + ["  " + b for b in t]
