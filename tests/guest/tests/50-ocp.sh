@@ -1,7 +1,9 @@
 # All 25 `nvme ocp` subcommands of nvme-cli 2.13, without --no-uuid (the
 # drive's Identify UUID List must carry the OCP UUID), each a subcase that
-# checks the output fields.  Runs after the fio cases, so the counters have
-# something to show.
+# checks the output fields and, where a command has an effect, that the
+# effect shows (set -> get/log values, C0h media bytes after a write, an
+# injected die-offline error in C0h).  Subcases run in this order; the get/log
+# ones after the matching set.
 # devices: ocp-nvme
 # timeout: 600
 D=$CTRL
