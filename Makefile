@@ -6,7 +6,7 @@
 PYTHON ?= python3
 QEMU_BUILD = build/qemu-tree/build
 
-.PHONY: all qemu check test-engine test-qemu patches demo clean help
+.PHONY: all qemu check test-engine test-qemu test-guest patches demo bench clean help
 
 all: qemu
 
@@ -15,11 +15,12 @@ help:
 	@echo "make check    run every test (cargo, qtest, patch series)"
 	@echo "make qemu     build the patched QEMU (build/qemu-system-x86_64)"
 	@echo "make patches  write the upstreamable patch series to out/patches"
+	@echo "make bench    fio in the TCG guest: ocp-nvme vs nvme vs virtio-blk"
 
 qemu:
 	$(PYTHON) scripts/qemu-tree.py
 
-check: test-engine test-qemu patches
+check: test-engine test-qemu test-guest patches
 	@echo "make check: all tests passed"
 
 test-engine:
@@ -36,6 +37,13 @@ test-qemu:
 	  rust/qemu-api/src/pci.rs rust/qemu-api/src/dma.rs rust/qemu-api/src/block.rs \
 	  rust/qemu-api/src/bh.rs rust/qemu-api/src/log.rs rust/qemu-api/src/error.rs \
 	  rust/qemu-api/src/property.rs
+
+# Linux guest (kernel, busybox, nvme-cli, fio from Debian packages) under TCG.
+test-guest: qemu
+	tests/guest/run-tests.sh
+
+bench: qemu
+	tests/guest/bench.sh
 
 patches:
 	$(PYTHON) scripts/qemu-tree.py --no-build
