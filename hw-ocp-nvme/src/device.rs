@@ -49,8 +49,10 @@ pub const REGS_SIZE: u64 = 0x2000;
 pub const MSIX_TABLE_OFFSET: u32 = 0x2000;
 /// Offset of the MSI-X pending bit array in BAR0.
 pub const MSIX_PBA_OFFSET: u32 = 0xc000;
-/// Most MSI-X vectors that fit between the table and PBA offsets.
-pub const MAX_MSIX_VECTORS: u32 = (MSIX_PBA_OFFSET - MSIX_TABLE_OFFSET) / 16;
+/// Most MSI-X vectors: the engine's limit, and they fit between the table
+/// and PBA offsets.
+pub const MAX_MSIX_VECTORS: u32 = 2048;
+const _: () = assert!(MAX_MSIX_VECTORS * 16 <= MSIX_PBA_OFFSET - MSIX_TABLE_OFFSET);
 
 /// PCI identity: Red Hat's QEMU vendor ID and the next device ID not
 /// listed in QEMU 10.0's `docs/specs/pci-ids.rst`.
@@ -74,6 +76,8 @@ pub struct OcpNvmeState {
     msix_qsize: u32,
     mqes: u32,
     mdts: u8,
+    aerl: u8,
+    aer_max_queued: u32,
     /// Process doorbells in a bottom half instead of in the MMIO write.
     doorbell_bh: bool,
     /// Health model settings given before realize (QOM properties).
@@ -135,6 +139,7 @@ impl PCIDeviceImpl for OcpNvmeState {
     const SUBSYSTEM_ID: u16 = PCI_DEVICE_ID_REDHAT_OCP_NVME;
     const PCI_REALIZE: Option<PciRealizeFn<Self>> = Some(Self::realize);
     const PCI_EXIT: Option<fn(&Self)> = Some(Self::exit);
+    const PCI_CONFIG_WRITE: Option<fn(&Self, u32, u32, u32)> = Some(Self::config_write);
 }
 
 /// A string property's value, if set.
@@ -253,12 +258,20 @@ impl OcpNvmeState {
         }
         let mqes = u16::try_from(self.mqes)
             .map_err(|_| format!("property 'mqes' must be at most 65535, not {}", self.mqes))?;
+        let aer_max_queued = u16::try_from(self.aer_max_queued).map_err(|_| {
+            format!(
+                "property 'aer_max_queued' must be at most 65535, not {}",
+                self.aer_max_queued
+            )
+        })?;
         let mut cfg = ControllerConfig {
             serial,
             max_ioqpairs: self.max_ioqpairs as u16,
             msix_vectors: self.msix_qsize as u16,
             mqes,
             mdts: self.mdts,
+            aerl: self.aerl,
+            aer_max_queued,
             capacity_bytes: capacity,
             lba_size: self.conf.logical_block_size,
             read_only: !blk.is_writable(),
@@ -357,6 +370,13 @@ impl OcpNvmeState {
         self.msix_uninit(&self.bar0);
         *self.engine.borrow_mut() = None;
         self.pending.borrow_mut().clear();
+    }
+
+    /// Configuration space writes; a function level reset resets the
+    /// controller through the device's reset.
+    fn config_write(&self, addr: u32, val: u32, len: u32) {
+        self.default_config_write(addr, val, len);
+        self.pcie_cap_flr_config_write(addr, val, len);
     }
 
     fn reset_hold(&self, _typ: ResetType) {
@@ -479,7 +499,7 @@ macro_rules! conf_offset {
 
 // SAFETY (for each `unsafe { &qdev_prop_* }`): the PropertyInfo statics are
 // immutable C data that live for the whole program.
-static OCP_NVME_PROPERTIES: [Property; 14] = [
+static OCP_NVME_PROPERTIES: [Property; 16] = [
     prop(
         c_str!("drive"),
         unsafe { &qdev_prop_drive },
@@ -551,6 +571,18 @@ static OCP_NVME_PROPERTIES: [Property; 14] = [
         unsafe { &qdev_prop_uint8 },
         offset_of!(OcpNvmeState, mdts),
         Some(7),
+    ),
+    prop(
+        c_str!("aerl"),
+        unsafe { &qdev_prop_uint8 },
+        offset_of!(OcpNvmeState, aerl),
+        Some(3),
+    ),
+    prop(
+        c_str!("aer_max_queued"),
+        unsafe { &qdev_prop_uint32 },
+        offset_of!(OcpNvmeState, aer_max_queued),
+        Some(64),
     ),
     prop(
         c_str!("x-doorbell-bh"),

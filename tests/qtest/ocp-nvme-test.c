@@ -8,6 +8,7 @@
 #include "qemu/osdep.h"
 #include "libqtest.h"
 #include "qobject/qdict.h"
+#include "qobject/qlist.h"
 #include "libqos/libqos-pc.h"
 #include "libqos/pci-pc.h"
 #include "standard-headers/linux/pci_regs.h"
@@ -37,16 +38,23 @@ typedef struct {
     uint64_t bar0_size;
 } Fixture;
 
-static void fixture_start(Fixture *f, const char *extra)
+/* @extra: device options; @drive_extra: options of the raw drive. */
+static void fixture_start_drive(Fixture *f, const char *extra,
+                                const char *drive_extra)
 {
-    f->qts = qtest_initf("-M q35 -drive if=none,id=d0,file=%s,format=raw "
+    f->qts = qtest_initf("-M q35 -drive if=none,id=d0,file=%s,format=raw%s "
                          "-device ocp-nvme,addr=04.0,drive=d0,serial=OCPTEST01%s",
-                         disk_path, extra ? extra : "");
+                         disk_path, drive_extra, extra ? extra : "");
     f->bus = qpci_new_pc(f->qts, NULL);
     f->dev = qpci_device_find(f->bus, OCP_NVME_DEVFN);
     g_assert_nonnull(f->dev);
     qpci_device_enable(f->dev);
     f->bar0 = qpci_iomap(f->dev, 0, &f->bar0_size);
+}
+
+static void fixture_start(Fixture *f, const char *extra)
+{
+    fixture_start_drive(f, extra, "");
 }
 
 static void fixture_stop(Fixture *f)
@@ -206,11 +214,16 @@ static void nvme_enable(Nvme *n)
     g_assert_true(wait_ready(&n->f, true));
 }
 
-static void nvme_start(Nvme *n, const char *extra)
+static void nvme_start_drive(Nvme *n, const char *extra, const char *drive)
 {
     memset(n, 0, sizeof(*n));
-    fixture_start(&n->f, extra);
+    fixture_start_drive(&n->f, extra, drive);
     nvme_enable(n);
+}
+
+static void nvme_start(Nvme *n, const char *extra)
+{
+    nvme_start_drive(n, extra, "");
 }
 
 /* Doorbell offsets with CAP.DSTRD = 0. */
@@ -296,6 +309,30 @@ static Cqe nvme_rw(Nvme *n, uint8_t opc, uint64_t slba, uint16_t nlb0,
     return nvme_cmd(n, 1, cmd);
 }
 
+/* I/O is counted in the drive's block accounting (info blockstats). */
+static void assert_blockstats(QTestState *qts)
+{
+    QDict *rsp = qtest_qmp(qts, "{'execute': 'query-blockstats'}");
+    QList *list = qdict_get_qlist(rsp, "return");
+    QListEntry *e;
+    bool found = false;
+
+    QLIST_FOREACH_ENTRY(list, e) {
+        QDict *dev = qobject_to(QDict, qlist_entry_obj(e));
+        QDict *stats = qdict_get_qdict(dev, "stats");
+
+        if (!strcmp(qdict_get_try_str(dev, "device") ?: "", "d0")) {
+            g_assert_cmpint(qdict_get_int(stats, "rd_operations"), >=, 1);
+            g_assert_cmpint(qdict_get_int(stats, "wr_operations"), >=, 1);
+            g_assert_cmpint(qdict_get_int(stats, "flush_operations"), >=, 1);
+            g_assert_cmpint(qdict_get_int(stats, "rd_bytes"), >=, 4096);
+            found = true;
+        }
+    }
+    g_assert_true(found);
+    qobject_unref(rsp);
+}
+
 static void test_identify(void)
 {
     Nvme n;
@@ -356,6 +393,7 @@ static void test_io(void)
     }
     /* The controller still works. */
     g_assert_cmphex(nvme_rw(&n, 0x02, 100, 7, DATA2_ADDR).status, ==, 0);
+    assert_blockstats(n.f.qts);
     fixture_stop(&n.f);
 }
 
@@ -578,6 +616,111 @@ static void test_reset_inflight(void)
     fixture_stop(&n.f);
 }
 
+/* A read-only drive is a write-protected namespace. */
+static void test_read_only(void)
+{
+    Nvme n;
+
+    nvme_start_drive(&n, NULL, ",readonly=on");
+    nvme_create_io_queues(&n);
+    g_assert_cmphex(nvme_rw(&n, 0x01, 0, 0, DATA_ADDR).status, ==, 0x20);
+    g_assert_cmphex(nvme_rw(&n, 0x02, 0, 0, DATA_ADDR).status, ==, 0);
+    fixture_stop(&n.f);
+}
+
+/* With MSI-X off, completions raise INTx (PCI status bit 3) until consumed. */
+static void test_intx(void)
+{
+    Nvme n;
+    uint32_t cmd[16] = { 0x06 };
+    uint16_t st;
+
+    nvme_start(&n, NULL);
+    g_assert_false(qpci_config_readw(n.f.dev, PCI_STATUS) & PCI_STATUS_INTERRUPT);
+    /* Submit Identify but do not ring the CQ head doorbell yet. */
+    cmd[0] |= 0x77 << 16;
+    cmd[6] = DATA_ADDR;
+    cmd[10] = 1;
+    qtest_memwrite(n.f.qts, ASQ_ADDR + n.asq_tail * 64, cmd, 64);
+    n.asq_tail++;
+    reg_write(&n.f, sq_doorbell(0), n.asq_tail);
+    for (int i = 0; i < 1000; i++) {
+        st = qtest_readw(n.f.qts, ACQ_ADDR + 14);
+        if (st & 1) {
+            break;
+        }
+        qtest_clock_step(n.f.qts, 10000);
+    }
+    g_assert_cmphex(st & 1, ==, 1);
+    g_assert_true(qpci_config_readw(n.f.dev, PCI_STATUS) & PCI_STATUS_INTERRUPT);
+    /* INTMS masks it, INTMC unmasks it (vector 0). */
+    reg_write(&n.f, 0x0c, 1);
+    g_assert_false(qpci_config_readw(n.f.dev, PCI_STATUS) & PCI_STATUS_INTERRUPT);
+    reg_write(&n.f, 0x10, 1);
+    g_assert_true(qpci_config_readw(n.f.dev, PCI_STATUS) & PCI_STATUS_INTERRUPT);
+    /* Consuming the entry lowers the pin. */
+    n.acq_head = 1;
+    reg_write(&n.f, cq_doorbell(0), 1);
+    g_assert_false(qpci_config_readw(n.f.dev, PCI_STATUS) & PCI_STATUS_INTERRUPT);
+    fixture_stop(&n.f);
+}
+
+/* Function level reset brings the controller back to its power-on state. */
+static void test_flr(void)
+{
+    Nvme n;
+    uint8_t exp;
+
+    nvme_start(&n, NULL);
+    exp = qpci_find_capability(n.f.dev, PCI_CAP_ID_EXP, 0);
+    g_assert_true(qpci_config_readl(n.f.dev, exp + PCI_EXP_DEVCAP) &
+                  PCI_EXP_DEVCAP_FLR);
+    qpci_config_writew(n.f.dev, exp + PCI_EXP_DEVCTL,
+                       qpci_config_readw(n.f.dev, exp + PCI_EXP_DEVCTL) |
+                       PCI_EXP_DEVCTL_BCR_FLR);
+    /* The reset cleared the command register and BARs: map BAR0 again. */
+    qpci_device_enable(n.f.dev);
+    n.f.bar0 = qpci_iomap(n.f.dev, 0, &n.f.bar0_size);
+    g_assert_cmphex(reg_read(&n.f, NVME_REG_CC), ==, 0);
+    g_assert_cmphex(reg_read(&n.f, NVME_REG_CSTS) & 1, ==, 0);
+    nvme_enable(&n);
+    assert_alive(&n);
+    fixture_stop(&n.f);
+}
+
+/*
+ * An Asynchronous Event Request completes when the composite temperature
+ * crosses its threshold (here pushed with qom-set): SMART / Health Status,
+ * Temperature Threshold, log page 02h.
+ */
+static void test_aer(void)
+{
+    Nvme n;
+    uint32_t cmd[16] = { 0x0c | 0x99 << 16 };
+    QDict *rsp;
+    Cqe cqe;
+
+    nvme_start(&n, ",id=ocp0");
+    qtest_memwrite(n.f.qts, ASQ_ADDR + n.asq_tail * 64, cmd, 64);
+    n.asq_tail++;
+    reg_write(&n.f, sq_doorbell(0), n.asq_tail);
+    /* Nothing to report yet: the request stays outstanding. */
+    qtest_clock_step(n.f.qts, 1000000);
+    g_assert_cmphex(qtest_readw(n.f.qts, ACQ_ADDR + 14) & 1, ==, 0);
+    rsp = qtest_qmp(n.f.qts, "{'execute': 'qom-set', 'arguments': {"
+                    "'path': '/machine/peripheral/ocp0',"
+                    "'property': 'temperature', 'value': 360}}");
+    g_assert_true(qdict_haskey(rsp, "return"));
+    qobject_unref(rsp);
+    cqe = nvme_wait(&n, ACQ_ADDR, &n.acq_head, &n.acq_phase, 0);
+    g_assert_cmphex(cqe.cid, ==, 0x99);
+    g_assert_cmphex(cqe.status, ==, 0);
+    /* Event type 1 (SMART/health), info 01h (temperature), log 02h. */
+    g_assert_cmphex(cqe.dw0, ==, 0x00020101);
+    assert_alive(&n);
+    fixture_stop(&n.f);
+}
+
 /* The health model is QOM properties: set at startup and with qom-set. */
 static void test_health_properties(void)
 {
@@ -695,6 +838,10 @@ int main(int argc, char **argv)
     qtest_add_func("/ocp-nvme/msix-delivery", test_msix_delivery);
     qtest_add_func("/ocp-nvme/malformed", test_malformed);
     qtest_add_func("/ocp-nvme/reset-inflight", test_reset_inflight);
+    qtest_add_func("/ocp-nvme/read-only", test_read_only);
+    qtest_add_func("/ocp-nvme/intx", test_intx);
+    qtest_add_func("/ocp-nvme/flr", test_flr);
+    qtest_add_func("/ocp-nvme/aer", test_aer);
     qtest_add_func("/ocp-nvme/health-properties", test_health_properties);
     qtest_add_func("/ocp-nvme/hotplug", test_hotplug);
     qtest_add_func("/ocp-nvme/startup/missing-drive", test_missing_drive);

@@ -59,6 +59,10 @@ pub struct ControllerConfig {
     /// Health model of the OCP logs and SMART (one QOM property per field,
     /// names in [`crate::HEALTH_PROPERTIES`]).
     pub health: crate::ocp::HealthConfig,
+    /// Asynchronous Event Request Limit, 0's based (Identify AERL).
+    pub aerl: u8,
+    /// Most asynchronous events kept while no request is outstanding.
+    pub aer_max_queued: u16,
 }
 
 impl Default for ControllerConfig {
@@ -85,6 +89,8 @@ impl Default for ControllerConfig {
             defer_processing: false,
             sync_reads: false,
             health: crate::ocp::HealthConfig::default(),
+            aerl: 3,
+            aer_max_queued: 64,
         }
     }
 }
@@ -117,6 +123,9 @@ impl ControllerConfig {
             return Err(format!(
                 "msix_vectors must be between 1 and {MAX_MSIX_VECTORS}"
             ));
+        }
+        if self.aer_max_queued == 0 {
+            return Err("aer_max_queued must be at least 1".into());
         }
         if self.mqes == 0 {
             return Err("mqes must be at least 1 (0's based)".into());

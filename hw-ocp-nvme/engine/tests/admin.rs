@@ -741,3 +741,17 @@ fn health_properties_raise_smart_events() {
     assert!(d.ctrl.set_health_property("no-such", 1, &mut h).is_err());
     assert!(ocp_nvme_engine::HEALTH_PROPERTIES.contains(&"percentage-used"));
 }
+
+#[test]
+fn aer_limit_follows_config() {
+    let mut cfg = Driver::small_config();
+    cfg.aerl = 0;
+    let mut d = Driver::new(cfg);
+    d.bring_up(1);
+    let (_, id) = d.admin_read(sqe_of(0x06, 0, &[(10, 1)], 0), 4096);
+    assert_eq!(id[259], 0); // AERL
+    d.submit(0, sqe_of(0x0c, 0, &[], 0));
+    assert!(d
+        .admin(sqe_of(0x0c, 0, &[], 0))
+        .is(Status::AER_LIMIT_EXCEEDED));
+}

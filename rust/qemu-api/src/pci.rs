@@ -78,6 +78,23 @@ pub trait PCIDeviceImpl: DeviceImpl + IsA<PCIDevice> {
 
     /// Release what `PCI_REALIZE` acquired; called when the device is unplugged.
     const PCI_EXIT: Option<fn(&Self)> = None;
+
+    /// Handle a configuration space write of `len` bytes at `addr`; it must
+    /// call [`PCIDeviceMethods::default_config_write`].  For example a
+    /// device with function level reset also calls
+    /// [`PCIDeviceMethods::pcie_cap_flr_config_write`].
+    const PCI_CONFIG_WRITE: Option<fn(&Self, u32, u32, u32)> = None;
+}
+
+unsafe extern "C" fn rust_pci_config_write_fn<T: PCIDeviceImpl>(
+    dev: *mut bindings::PCIDevice,
+    addr: u32,
+    val: u32,
+    len: std::os::raw::c_int,
+) {
+    let state = NonNull::new(dev).unwrap().cast::<T>();
+    // SAFETY: as in rust_pci_realize_fn; len is 1, 2 or 4.
+    T::PCI_CONFIG_WRITE.unwrap()(unsafe { state.as_ref() }, addr, val, len as u32);
 }
 
 unsafe extern "C" fn rust_pci_realize_fn<T: PCIDeviceImpl>(
@@ -116,6 +133,9 @@ impl PCIDeviceClass {
         }
         if T::PCI_EXIT.is_some() {
             self.exit = Some(rust_pci_exit_fn::<T>);
+        }
+        if T::PCI_CONFIG_WRITE.is_some() {
+            self.config_write = Some(rust_pci_config_write_fn::<T>);
         }
         self.parent_class.class_init::<T>();
     }
@@ -174,6 +194,19 @@ where
     fn pcie_cap_flr_init(&self) {
         // SAFETY: the PCIe capability was added before.
         unsafe { bindings::pcie_cap_flr_init(self.pci_ptr()) }
+    }
+
+    /// The standard configuration space write (`pci_default_write_config`).
+    fn default_config_write(&self, addr: u32, val: u32, len: u32) {
+        // SAFETY: plain call from a config_write callback.
+        unsafe { bindings::pci_default_write_config(self.pci_ptr(), addr, val, len as i32) }
+    }
+
+    /// Start a function level reset when the write sets Initiate FLR
+    /// (`pcie_cap_flr_write_config`); call after `default_config_write`.
+    fn pcie_cap_flr_config_write(&self, addr: u32, val: u32, len: u32) {
+        // SAFETY: plain call from a config_write callback.
+        unsafe { bindings::pcie_cap_flr_write_config(self.pci_ptr(), addr, val, len as i32) }
     }
 
     /// Add a power management capability at `offset`.

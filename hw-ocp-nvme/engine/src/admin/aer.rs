@@ -7,12 +7,8 @@ use crate::controller::{Controller, Outcome};
 use crate::spec::status::Status;
 use crate::traits::Host;
 
-/// AERL: four outstanding Asynchronous Event Requests (0's based 3).
-pub const AER_LIMIT: usize = 4;
 /// ACL: Abort Command Limit (0's based 3).
 pub const ABORT_LIMIT: u8 = 3;
-/// Most events queued and not yet delivered.
-const MAX_QUEUED: usize = 16;
 
 /// One asynchronous event.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -36,13 +32,25 @@ pub struct AerState {
     pub outstanding: Vec<u16>,
     pub queued: VecDeque<AsyncEvent>,
     pub reported: Vec<AsyncEvent>,
+    /// Most events queued and not yet delivered (`aer_max_queued`).
+    pub max_queued: usize,
 }
 
 impl AerState {
+    /// No requests or events; at most `max_queued` events wait at a time.
+    pub fn new(max_queued: u16) -> Self {
+        AerState {
+            max_queued: usize::from(max_queued),
+            ..AerState::default()
+        }
+    }
+
     /// Queue an event unless the same one is already queued or awaiting its log read.
     pub fn queue(&mut self, etype: u8, info: u8, lid: u8) {
         let e = AsyncEvent { etype, info, lid };
-        if self.queued.contains(&e) || self.reported.contains(&e) || self.queued.len() >= MAX_QUEUED
+        if self.queued.contains(&e)
+            || self.reported.contains(&e)
+            || self.queued.len() >= self.max_queued
         {
             return;
         }
@@ -78,7 +86,7 @@ impl AerState {
 }
 
 pub(crate) fn request(c: &mut Controller, cid: u16, host: &mut Host) -> Outcome {
-    if c.aer.outstanding.len() >= AER_LIMIT {
+    if c.aer.outstanding.len() > usize::from(c.cfg.aerl) {
         return Status::AER_LIMIT_EXCEEDED.into();
     }
     c.aer.outstanding.push(cid);
@@ -123,7 +131,7 @@ mod tests {
 
     #[test]
     fn masking_until_log_read() {
-        let mut a = AerState::default();
+        let mut a = AerState::new(16);
         a.queue(0, 1, 1);
         a.queue(0, 1, 1);
         a.queue(0, 0, 1);

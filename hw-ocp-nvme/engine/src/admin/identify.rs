@@ -79,7 +79,7 @@ fn controller(c: &Controller) -> Vec<u8> {
     b[111] = 1; // CNTRLTYPE: I/O controller
     put_u16(&mut b, 256, OACS);
     b[258] = aer::ABORT_LIMIT;
-    b[259] = (aer::AER_LIMIT - 1) as u8;
+    b[259] = c.cfg.aerl;
     b[260] = firmware::frmw(cfg);
     b[261] = LPA;
     b[262] = ELPE;

@@ -247,6 +247,7 @@ impl Controller {
         let nq = cfg.max_ioqpairs as usize + 1;
         let feat = Features::defaults(&cfg);
         let ocp = admin::vendor::new_ocp_state(&cfg);
+        let aer = AerState::new(cfg.aer_max_queued);
         let mut c = Controller {
             ns: Namespace::new(cfg.capacity_bytes, cfg.lba_size),
             fw: FirmwareState::new(&cfg.firmware_rev),
@@ -276,7 +277,7 @@ impl Controller {
             io_outstanding: 0,
             busy_since: None,
             io_queues_created: false,
-            aer: AerState::default(),
+            aer,
             errlog: ErrorLog::default(),
             selftest: SelfTestState::default(),
             telemetry: TelemetryState::default(),
