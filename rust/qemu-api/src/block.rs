@@ -145,28 +145,34 @@ impl BlockBackend {
     }
 
     /// Read from the backend at `offset` into the request's guest ranges.
-    pub fn dma_read<R: DmaRequest>(&self, offset: u64, align: u32, mut req: Box<R>) {
+    pub fn dma_read<R: DmaRequest>(&self, offset: u64, align: u32, req: Box<R>) {
+        self.dma_io(bindings::dma_blk_read, offset, align, req);
+    }
+
+    /// Write the request's guest ranges to the backend at `offset`.
+    pub fn dma_write<R: DmaRequest>(&self, offset: u64, align: u32, req: Box<R>) {
+        self.dma_io(bindings::dma_blk_write, offset, align, req);
+    }
+
+    fn dma_io<R: DmaRequest>(
+        &self,
+        start: unsafe extern "C" fn(
+            *mut bindings::BlockBackend,
+            *mut bindings::QEMUSGList,
+            u64,
+            u32,
+            bindings::BlockCompletionFunc,
+            *mut c_void,
+        ) -> *mut bindings::BlockAIOCB,
+        offset: u64,
+        align: u32,
+        mut req: Box<R>,
+    ) {
         let sg = req.sg_list().as_mut_ptr();
         // SAFETY: the list lives inside the request, which stays alive
         // (leaked) until the completion callback.
         unsafe {
-            bindings::dma_blk_read(
-                self.as_mut_ptr(),
-                sg,
-                offset,
-                align,
-                Some(rust_aio_complete::<R>),
-                Box::into_raw(req).cast(),
-            );
-        }
-    }
-
-    /// Write the request's guest ranges to the backend at `offset`.
-    pub fn dma_write<R: DmaRequest>(&self, offset: u64, align: u32, mut req: Box<R>) {
-        let sg = req.sg_list().as_mut_ptr();
-        // SAFETY: as in dma_read.
-        unsafe {
-            bindings::dma_blk_write(
+            start(
                 self.as_mut_ptr(),
                 sg,
                 offset,
