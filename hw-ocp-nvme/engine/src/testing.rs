@@ -287,7 +287,17 @@ pub struct Driver {
 }
 
 impl Driver {
+    /// A controller that has been through its power-on reset, as QEMU
+    /// resets every device once after creating it.
     pub fn new(cfg: ControllerConfig) -> Driver {
+        let mut d = Driver::unreset(cfg);
+        let mut h = d.env.host();
+        d.ctrl.reset(&mut h);
+        d
+    }
+
+    /// A controller straight from `Controller::new`.
+    fn unreset(cfg: ControllerConfig) -> Driver {
         let disk = cfg.capacity_bytes as usize;
         let n = cfg.max_ioqpairs as usize + 1;
         Driver {

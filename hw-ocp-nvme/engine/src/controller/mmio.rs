@@ -252,13 +252,17 @@ impl Controller {
     }
 
     /// PCI function level / conventional reset: back to the power-on state.
-    /// Counts a power cycle, and an unsafe shutdown if the controller was
+    /// Counts a power cycle (except for the first reset, which is the
+    /// power-on itself), and an unsafe shutdown if the controller was
     /// enabled without a completed normal shutdown since.
     pub fn reset(&mut self, host: &mut Host) {
         if self.enabled_since_power_on && !self.shutdown_clean {
             self.counters.unsafe_shutdowns += 1;
         }
-        self.counters.power_cycles += 1;
+        if self.power_on_reset_done {
+            self.counters.power_cycles += 1;
+        }
+        self.power_on_reset_done = true;
         self.controller_reset(host, true);
         self.cc = 0;
         self.aqa = 0;

@@ -236,6 +236,9 @@ pub struct Controller {
     pub(crate) work_pending: bool,
     // Power-cycle bookkeeping.
     pub(crate) enabled_since_power_on: bool,
+    /// The machine's reset right after power-on (QEMU resets every device
+    /// once after creating it) has happened; later resets are power cycles.
+    pub(crate) power_on_reset_done: bool,
     pub(crate) shutdown_clean: bool,
     pub(crate) counters: Counters,
 }
@@ -295,6 +298,7 @@ impl Controller {
             err_ctx: ErrorContext::default(),
             work_pending: false,
             enabled_since_power_on: false,
+            power_on_reset_done: false,
             shutdown_clean: false,
             counters: Counters {
                 power_cycles: 1,
