@@ -9,7 +9,7 @@ tree="$repo/build/qemu-tree"
 
 rm -rf "$out"
 mkdir -p "$out"
-version=$(git -C "$tree" log -1 --format=%s ocp-nvme-pristine)
+version=$(git -C "$tree" log -1 --format=%s ocp-nvme-pristine | sed "s/^QEMU //")
 git -C "$tree" format-patch -q --cover-letter --subject-prefix="PATCH" \
     -o "$out" ocp-nvme-base..ocp-nvme
 cover="$out/0000-cover-letter.patch"

@@ -35,11 +35,33 @@ SERIES = [
           '    { 0x0108, "NVM Express controller", "nvme"},\n')],
     ),
     (
-        "rust: qemu-api: add PCI, MSI-X, DMA, block backend and bottom half bindings",
+        "rust: qemu-api: let classes written in Rust declare QOM interfaces",
+        "ObjectImpl::INTERFACES fills TypeInfo.interfaces; a PCI device must\n"
+        "declare INTERFACE_PCIE_DEVICE or INTERFACE_CONVENTIONAL_PCI_DEVICE.",
+        [],
+        [
+            ("rust/qemu-api/src/qom.rs", "    const TYPE_INFO: TypeInfo = TypeInfo {\n",
+             "    /// QOM interfaces the class implements, ending with an entry whose\n"
+             "    /// `type_` is NULL (for example\n"
+             "    /// [`PCIE_DEVICE_INTERFACES`](crate::pci::PCIE_DEVICE_INTERFACES)).\n"
+             "    const INTERFACES: &'static [bindings::InterfaceInfo] = &[];\n\n",
+             "before"),
+            ("rust/qemu-api/src/qom.rs", "        interfaces: core::ptr::null_mut(),\n",
+             "        interfaces: if Self::INTERFACES.is_empty() {\n"
+             "            core::ptr::null_mut()\n"
+             "        } else {\n"
+             "            core::ptr::addr_of!(Self::INTERFACES[0]) as *mut _\n"
+             "        },\n",
+             "replace"),
+        ],
+    ),
+    (
+        "rust: qemu-api: add PCI, DMA, block backend, bottom half, logging and property bindings",
         "What a PCI block device written in Rust needs: PCIDevice class setup,\n"
-        "realize/exit, interfaces, BARs, PCIe and PM capabilities, INTx, MSI-X,\n"
-        "DMA through the bus-master address space, BlockBackend AIO with\n"
-        "scatter-gather lists, bottom halves and guest-error logging.",
+        "realize/exit/config_write, BARs, PCIe, PM and FLR capabilities, INTx,\n"
+        "MSI-X, DMA through the bus-master address space, BlockBackend AIO with\n"
+        "scatter-gather lists and accounting, bottom halves, guest-error\n"
+        "logging, C Error conversion and uint64 QOM properties with callbacks.",
         [("rust/qemu-api/src", "rust/qemu-api/src")],
         [
             ("rust/wrapper.h", '#include "hw/char/pl011.h"\n',
@@ -78,19 +100,6 @@ SERIES = [
             ("rust/qemu-api/src/lib.rs", "pub mod prelude;\n", "pub mod property;\n"),
             ("rust/qemu-api/src/prelude.rs", "pub use crate::qom_isa;\n",
              "\npub use crate::pci::PCIDeviceMethods;\n"),
-            ("rust/qemu-api/src/qom.rs", "    const TYPE_INFO: TypeInfo = TypeInfo {\n",
-             "    /// QOM interfaces the class implements, ending with an entry whose\n"
-             "    /// `type_` is NULL (for example\n"
-             "    /// [`PCIE_DEVICE_INTERFACES`](crate::pci::PCIE_DEVICE_INTERFACES)).\n"
-             "    const INTERFACES: &'static [bindings::InterfaceInfo] = &[];\n\n",
-             "before"),
-            ("rust/qemu-api/src/qom.rs", "        interfaces: core::ptr::null_mut(),\n",
-             "        interfaces: if Self::INTERFACES.is_empty() {\n"
-             "            core::ptr::null_mut()\n"
-             "        } else {\n"
-             "            core::ptr::addr_of!(Self::INTERFACES[0]) as *mut _\n"
-             "        },\n",
-             "replace"),
         ],
     ),
     (
