@@ -94,6 +94,9 @@ pub struct OcpNvmeState {
     engine: BqlRefCell<Option<Controller>>,
     /// Storage completions not yet handed to the engine.
     pending: BqlRefCell<VecDeque<(IoToken, IoResult)>>,
+    /// The backend's write cache setting, as last applied from the engine's
+    /// Volatile Write Cache feature.
+    write_cache: BqlCell<bool>,
     /// Set while the engine runs, so completions arriving meanwhile wait.
     in_engine: BqlCell<bool>,
     timer: Timer,
@@ -194,6 +197,7 @@ impl OcpNvmeState {
             addr_of_mut!(self.irq_bh).write(BqlRefCell::new(None));
             addr_of_mut!(self.pending).write(BqlRefCell::new(VecDeque::new()));
             addr_of_mut!(self.in_engine).write(BqlCell::new(false));
+            addr_of_mut!(self.write_cache).write(BqlCell::new(false));
             addr_of_mut!(self.timer).write(Timer::new());
         }
         let this: *const Self = self;
@@ -352,6 +356,7 @@ impl OcpNvmeState {
             };
             *self.irq_bh.borrow_mut() = Some(bh);
         }
+        self.write_cache.set(blk.write_cache_enabled());
         *self.engine.borrow_mut() = Some(controller);
         Ok(())
     }
@@ -395,6 +400,15 @@ impl OcpNvmeState {
     fn mmio_write(&self, addr: hwaddr, value: u64, size: u32) {
         if addr < REGS_SIZE {
             self.run_engine(|engine, host| engine.mmio_write(addr, value, size, host));
+        }
+    }
+
+    /// Follow Set Features Volatile Write Cache with the backend's cache.
+    fn apply_write_cache(&self, enabled: bool) {
+        if self.write_cache.replace(enabled) != enabled {
+            if let Some(blk) = BlockBackend::from_conf(&self.conf) {
+                blk.set_write_cache(enabled);
+            }
         }
     }
 
@@ -455,6 +469,7 @@ impl OcpNvmeState {
                         engine.complete_io(token, result, host);
                     }
                 });
+                self.apply_write_cache(engine.volatile_write_cache());
                 match engine.timer_deadline() {
                     Some(deadline) => self.timer.modify(deadline),
                     None => self.timer.delete(),

@@ -616,6 +616,44 @@ static void test_reset_inflight(void)
     fixture_stop(&n.f);
 }
 
+/* The drive's write cache mode, from query-block. */
+static bool drive_writeback(QTestState *qts)
+{
+    QDict *rsp = qtest_qmp(qts, "{'execute': 'query-block'}");
+    QList *list = qdict_get_qlist(rsp, "return");
+    QListEntry *e;
+    int found = -1;
+
+    QLIST_FOREACH_ENTRY(list, e) {
+        QDict *dev = qobject_to(QDict, qlist_entry_obj(e));
+
+        if (!strcmp(qdict_get_str(dev, "device"), "d0")) {
+            QDict *cache = qdict_get_qdict(qdict_get_qdict(dev, "inserted"),
+                                           "cache");
+            found = qdict_get_bool(cache, "writeback");
+        }
+    }
+    qobject_unref(rsp);
+    g_assert_cmpint(found, >=, 0);
+    return found;
+}
+
+/* Set Features Volatile Write Cache switches the backend's write cache. */
+static void test_write_cache(void)
+{
+    Nvme n;
+
+    nvme_start(&n, NULL);
+    g_assert_true(drive_writeback(n.f.qts));
+    /* Set Features, FID 06h, WCE = 0; Get Features reads it back. */
+    g_assert_cmphex(nvme_admin(&n, 0x09, 0, 0, 0x06, 0, 0).status, ==, 0);
+    g_assert_false(drive_writeback(n.f.qts));
+    g_assert_cmphex(nvme_admin(&n, 0x0a, 0, 0, 0x06, 0, 0).dw0, ==, 0);
+    g_assert_cmphex(nvme_admin(&n, 0x09, 0, 0, 0x06, 1, 0).status, ==, 0);
+    g_assert_true(drive_writeback(n.f.qts));
+    fixture_stop(&n.f);
+}
+
 /* A read-only drive is a write-protected namespace. */
 static void test_read_only(void)
 {
@@ -839,6 +877,7 @@ int main(int argc, char **argv)
     qtest_add_func("/ocp-nvme/malformed", test_malformed);
     qtest_add_func("/ocp-nvme/reset-inflight", test_reset_inflight);
     qtest_add_func("/ocp-nvme/read-only", test_read_only);
+    qtest_add_func("/ocp-nvme/write-cache", test_write_cache);
     qtest_add_func("/ocp-nvme/intx", test_intx);
     qtest_add_func("/ocp-nvme/flr", test_flr);
     qtest_add_func("/ocp-nvme/aer", test_aer);

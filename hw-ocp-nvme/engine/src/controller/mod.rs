@@ -325,6 +325,13 @@ impl Controller {
         &self.cfg
     }
 
+    /// Whether the host wants the volatile write cache on (Set Features
+    /// Volatile Write Cache, WCE; NVMe 2.0 Base, 5.27.1.4).  The host
+    /// applies it to its storage.
+    pub fn volatile_write_cache(&self) -> bool {
+        self.feat.vwc
+    }
+
     /// Current power state (Set Features Power Management, PS).
     pub fn power_state(&self) -> u8 {
         PowerManagement::decode(self.feat.power_mgmt).ps
