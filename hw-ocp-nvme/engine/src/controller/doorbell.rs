@@ -95,50 +95,55 @@ impl Controller {
     /// controller published, so publishing the last value seen keeps every
     /// update visible. The admin queue always uses MMIO (as Linux does).
     pub(super) fn publish_sq_eventidx(&self, qid: u16, host: &mut Host) {
-        let (Some(db), Some(sq)) = (
-            self.dbbuf,
-            self.sqs.get(qid as usize).and_then(|q| q.as_ref()),
-        ) else {
-            return;
-        };
-        if qid != 0 {
-            let _ = host.mem.write(
-                db_sq_slot(db.eventidx, u64::from(qid)),
-                &sq.tail.to_le_bytes(),
-            );
-        }
+        let tail = self
+            .sqs
+            .get(qid as usize)
+            .and_then(|q| q.as_ref())
+            .map(|sq| sq.tail);
+        self.write_dbbuf(
+            qid,
+            |db| db_sq_slot(db.eventidx, u64::from(qid)),
+            tail,
+            host,
+        );
     }
 
     pub(super) fn publish_cq_eventidx(&self, qid: u16, host: &mut Host) {
-        let (Some(db), Some(cq)) = (
-            self.dbbuf,
-            self.cqs.get(qid as usize).and_then(|q| q.as_ref()),
-        ) else {
-            return;
-        };
-        if qid != 0 {
-            let _ = host.mem.write(
-                db_cq_slot(db.eventidx, u64::from(qid)),
-                &cq.head.to_le_bytes(),
-            );
-        }
+        let head = self.cq_head(qid);
+        self.write_dbbuf(
+            qid,
+            |db| db_cq_slot(db.eventidx, u64::from(qid)),
+            head,
+            host,
+        );
     }
 
     /// Keep the shadow CQ head equal to an MMIO head write, so that a host
     /// that rings MMIO without updating the shadow never leaves a stale
     /// value there for [`Self::refresh_cq_head`] to trust.
     pub(super) fn mirror_cq_head(&self, qid: u16, host: &mut Host) {
-        let (Some(db), Some(cq)) = (
-            self.dbbuf,
-            self.cqs.get(qid as usize).and_then(|q| q.as_ref()),
-        ) else {
-            return;
-        };
-        if qid != 0 {
-            let _ = host.mem.write(
-                db_cq_slot(db.shadow, u64::from(qid)),
-                &cq.head.to_le_bytes(),
-            );
+        let head = self.cq_head(qid);
+        self.write_dbbuf(qid, |db| db_cq_slot(db.shadow, u64::from(qid)), head, host);
+    }
+
+    fn cq_head(&self, qid: u16) -> Option<u32> {
+        self.cqs
+            .get(qid as usize)
+            .and_then(|q| q.as_ref())
+            .map(|cq| cq.head)
+    }
+
+    /// Write `value` (when the queue exists) to the doorbell buffer slot
+    /// `slot` picks, for I/O queues only (the admin queue uses MMIO).
+    fn write_dbbuf(
+        &self,
+        qid: u16,
+        slot: impl FnOnce(DbBuf) -> u64,
+        value: Option<u32>,
+        host: &mut Host,
+    ) {
+        if let (Some(db), Some(value), true) = (self.dbbuf, value, qid != 0) {
+            let _ = host.mem.write(slot(db), &value.to_le_bytes());
         }
     }
 
