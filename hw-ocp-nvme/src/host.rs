@@ -3,23 +3,21 @@
 //! bus-master address space, BlockBackend AIO over scatter-gather lists
 //! (zero copy), MSI-X or INTx, and the virtual clock.
 
-use std::ptr::NonNull;
+use std::{ffi::CString, ptr::NonNull};
 
 use ocp_nvme_engine::traits::{
     Clock, DmaError, GuestLog, GuestMemory, Host, Interrupts, IoError, IoKind, IoRequest, IoResult,
     IoToken, Storage,
 };
-use qemu_api::{
-    bindings,
-    block::{AioRequest, BlockAcctCookie, BlockBackend, DmaRequest},
-    dma::SgList,
-    log::Log,
-    prelude::*,
-    qemu_log_mask,
-    timer::CLOCK_VIRTUAL,
+use block::{
+    bindings::{BLOCK_ACCT_FLUSH, BLOCK_ACCT_READ, BLOCK_ACCT_UNMAP, BLOCK_ACCT_WRITE},
+    AioRequest, BlockAcctCookie, BlockBackend, DmaRequest, SgList,
 };
+use hwcore::{DeviceState, PCIDeviceMethods};
+use qom::prelude::*;
+use util::{log::Log, log_mask_ln, timer::CLOCK_VIRTUAL};
 
-use crate::device::OcpNvmeState;
+use crate::{device::OcpNvmeState, trace};
 
 /// Alignment the block layer may assume for guest buffers.
 const DMA_ALIGN: u32 = 512;
@@ -28,11 +26,19 @@ struct PciDma<'a>(&'a OcpNvmeState);
 
 impl GuestMemory for PciDma<'_> {
     fn read(&mut self, addr: u64, buf: &mut [u8]) -> Result<(), DmaError> {
-        self.0.dma_read(addr, buf).map_err(|_| DmaError)
+        trace::trace_ocp_nvme_dma_read(addr, buf.len() as u64);
+        self.0.pci_dma_read(addr, buf).map_err(|e| {
+            trace::trace_ocp_nvme_dma_error(c"read", addr, buf.len() as u64, e.0);
+            DmaError
+        })
     }
 
     fn write(&mut self, addr: u64, data: &[u8]) -> Result<(), DmaError> {
-        self.0.dma_write(addr, data).map_err(|_| DmaError)
+        trace::trace_ocp_nvme_dma_write(addr, data.len() as u64);
+        self.0.pci_dma_write(addr, data).map_err(|e| {
+            trace::trace_ocp_nvme_dma_error(c"write", addr, data.len() as u64, e.0);
+            DmaError
+        })
     }
 }
 
@@ -48,16 +54,21 @@ impl Interrupts for PciInterrupts<'_> {
     }
 
     fn set_intx(&mut self, level: bool) {
+        trace::trace_ocp_nvme_irq_intx(level);
         self.0.set_irq(level);
     }
 }
 
-/// Guest mistakes go to QEMU's log with `-d guest_errors`.
+/// Guest mistakes go to QEMU's log with `-d guest_errors` and to the
+/// `ocp_nvme_guest_error` trace point.
 struct GuestErrorLog;
 
 impl GuestLog for GuestErrorLog {
     fn guest_error(&mut self, msg: &str) {
-        qemu_log_mask!(Log::GuestError, "ocp-nvme: {msg}");
+        log_mask_ln!(Log::GuestError, "ocp-nvme: {msg}");
+        if let Ok(cmsg) = CString::new(msg) {
+            trace::trace_ocp_nvme_guest_error(&cmsg);
+        }
     }
 }
 
@@ -101,20 +112,37 @@ fn io_result(ret: i32) -> IoResult {
     })
 }
 
+/// Trace the outcome of a storage request and map it for the engine.
+fn traced_io_result(token: IoToken, ret: i32) -> IoResult {
+    trace::trace_ocp_nvme_complete(token, ret);
+    let result = io_result(ret);
+    if let IoResult::Error(e) = result {
+        let status = match e {
+            IoError::MediaError => c"media error",
+            IoError::NoSpace => c"no space",
+            IoError::ReadOnly => c"read only",
+            _ => c"internal error",
+        };
+        trace::trace_ocp_nvme_io_error(token, ret, status);
+    }
+    result
+}
+
 impl AioRequest for BlockJob {
     fn complete(mut self: Box<Self>, ret: i32) {
         let dev = self.dev;
         // SAFETY: see the `dev` field.
         let dev = unsafe { dev.as_ref() };
-        let blk = BlockBackend::from_conf(&dev.conf).expect("realized device has a drive");
+        let blk = dev.backend();
         blk.acct_done(&mut self.cookie, ret >= 0);
         if ret >= 0 && self.flush_after {
             self.flush_after = false;
-            blk.acct_start(&mut self.cookie, 0, bindings::BLOCK_ACCT_FLUSH);
+            blk.acct_start(&mut self.cookie, 0, BLOCK_ACCT_FLUSH);
             blk.aio_flush(self);
             return;
         }
-        self.device().storage_completed(self.token, io_result(ret));
+        let result = traced_io_result(self.token, ret);
+        self.device().storage_completed(self.token, result);
     }
 }
 
@@ -128,14 +156,15 @@ struct BlockStorage<'a>(&'a OcpNvmeState);
 
 impl BlockStorage<'_> {
     fn backend(&self) -> &BlockBackend {
-        BlockBackend::from_conf(&self.0.conf).expect("realized device has a drive")
+        self.0.backend()
     }
 }
 
 impl Storage for BlockStorage<'_> {
     fn submit(&mut self, req: IoRequest) {
         let blk = self.backend();
-        let mut sg = SgList::new(self.0.upcast(), req.sg.len());
+        let dev: &DeviceState = self.0.upcast();
+        let mut sg = SgList::new(dev, self.0.bus_master_as(), req.sg.len());
         for range in &req.sg {
             sg.add(range.addr, range.len);
         }
@@ -146,26 +175,34 @@ impl Storage for BlockStorage<'_> {
             cookie: BlockAcctCookie::default(),
             flush_after: false,
         });
+        let op = match req.kind {
+            IoKind::Read => c"read",
+            IoKind::Write { .. } => c"write",
+            IoKind::Flush => c"flush",
+            IoKind::Discard => c"discard",
+            IoKind::WriteZeroes { .. } => c"write-zeroes",
+        };
+        trace::trace_ocp_nvme_submit(req.token, op, req.offset, req.len, req.sg.len() as u32);
         match req.kind {
             IoKind::Read => {
-                blk.acct_start(&mut job.cookie, req.len, bindings::BLOCK_ACCT_READ);
+                blk.acct_start(&mut job.cookie, req.len, BLOCK_ACCT_READ);
                 blk.dma_read(req.offset, DMA_ALIGN, job);
             }
             IoKind::Write { fua } => {
                 job.flush_after = fua;
-                blk.acct_start(&mut job.cookie, req.len, bindings::BLOCK_ACCT_WRITE);
+                blk.acct_start(&mut job.cookie, req.len, BLOCK_ACCT_WRITE);
                 blk.dma_write(req.offset, DMA_ALIGN, job);
             }
             IoKind::Flush => {
-                blk.acct_start(&mut job.cookie, 0, bindings::BLOCK_ACCT_FLUSH);
+                blk.acct_start(&mut job.cookie, 0, BLOCK_ACCT_FLUSH);
                 blk.aio_flush(job);
             }
             IoKind::Discard => {
-                blk.acct_start(&mut job.cookie, req.len, bindings::BLOCK_ACCT_UNMAP);
+                blk.acct_start(&mut job.cookie, req.len, BLOCK_ACCT_UNMAP);
                 blk.aio_pdiscard(req.offset, req.len, job);
             }
             IoKind::WriteZeroes { may_unmap } => {
-                blk.acct_start(&mut job.cookie, req.len, bindings::BLOCK_ACCT_WRITE);
+                blk.acct_start(&mut job.cookie, req.len, BLOCK_ACCT_WRITE);
                 blk.aio_pwrite_zeroes(req.offset, req.len, may_unmap, job);
             }
         }

@@ -82,7 +82,8 @@ def make_tree():
         git("add", "-A", ".")
         git("commit", "-q", "-m",
             "Restore build files removed by Debian's repack\n\n"
-            "Meson overlays for the Rust crate wraps and no edk2 blob unpacking.",
+            "Meson overlays for the Rust crate wraps, no edk2 blob unpacking and no\n"
+            "installation of the prebuilt device trees.",
             env=FIXED_DATE)
     git("tag", "-f", BASE_TAG)
     STAMP.write_text(key + "\n" + desc + "\n")

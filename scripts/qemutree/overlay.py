@@ -35,71 +35,121 @@ SERIES = [
           '    { 0x0108, "NVM Express controller", "nvme"},\n')],
     ),
     (
-        "rust: qemu-api: let classes written in Rust declare QOM interfaces",
+        "rust: qom: let classes written in Rust declare QOM interfaces",
         "ObjectImpl::INTERFACES fills TypeInfo.interfaces; a PCI device must\n"
         "declare INTERFACE_PCIE_DEVICE or INTERFACE_CONVENTIONAL_PCI_DEVICE.",
         [],
         [
-            ("rust/qemu-api/src/qom.rs", "    const TYPE_INFO: TypeInfo = TypeInfo {\n",
+            ("rust/qom/src/qom.rs",
+             "pub use crate::bindings::{type_register_static, ObjectClass};\n",
+             "pub use crate::bindings::{type_register_static, InterfaceInfo, ObjectClass};\n",
+             "replace"),
+            ("rust/qom/src/qom.rs", "    const TYPE_INFO: TypeInfo = TypeInfo {\n",
              "    /// QOM interfaces the class implements, ending with an entry whose\n"
-             "    /// `type_` is NULL (for example\n"
-             "    /// [`PCIE_DEVICE_INTERFACES`](crate::pci::PCIE_DEVICE_INTERFACES)).\n"
-             "    const INTERFACES: &'static [bindings::InterfaceInfo] = &[];\n\n",
+             "    /// `type_` is NULL; empty for none.\n"
+             "    const INTERFACES: &'static [InterfaceInfo] = &[];\n\n",
              "before"),
-            ("rust/qemu-api/src/qom.rs", "        interfaces: core::ptr::null_mut(),\n",
+            ("rust/qom/src/qom.rs", "        interfaces: core::ptr::null(),\n",
              "        interfaces: if Self::INTERFACES.is_empty() {\n"
-             "            core::ptr::null_mut()\n"
+             "            core::ptr::null()\n"
              "        } else {\n"
-             "            core::ptr::addr_of!(Self::INTERFACES[0]) as *mut _\n"
+             "            Self::INTERFACES.as_ptr()\n"
              "        },\n",
              "replace"),
         ],
     ),
     (
-        "rust: qemu-api: add PCI, DMA, block backend, bottom half, logging and property bindings",
-        "What a PCI block device written in Rust needs: PCIDevice class setup,\n"
-        "realize/exit/config_write, BARs, PCIe, PM and FLR capabilities, INTx,\n"
-        "MSI-X, DMA through the bus-master address space, BlockBackend AIO with\n"
-        "scatter-gather lists and accounting, bottom halves, guest-error\n"
-        "logging, C Error conversion and uint64 QOM properties with callbacks.",
-        [("rust/qemu-api/src", "rust/qemu-api/src")],
+        "rust: qom: add run-time uint64 properties",
+        "add_u64_property() wraps object_property_add() with a getter and a\n"
+        "setter, so that qom-get and qom-set reach live device state.  qdev\n"
+        "properties (#[property]) cannot be set once a device is realized.",
+        [("rust/qom/src/object_property.rs", "rust/qom/src/object_property.rs")],
         [
-            ("rust/wrapper.h", '#include "hw/char/pl011.h"\n',
+            ("rust/qom/wrapper.h", '#include "qom/object.h"\n',
+             '#include "qapi/visitor.h"\n'),
+            ("rust/qom/src/lib.rs", "mod qom;\n", "pub mod object_property;\n\n", "before"),
+            ("rust/qom/meson.build", "      'src/bindings.rs',\n",
+             "      'src/object_property.rs',\n"),
+            ("rust/qom/meson.build", "  link_with: [_bql_rs, _migration_rs],\n",
+             "  link_with: [_bql_rs, _migration_rs, _util_rs],\n", "replace"),
+        ],
+    ),
+    (
+        "rust: util: add bottom halves",
+        "BottomHalf wraps qemu_bh_new_full(), with the memory reentrancy guard\n"
+        "of a device, and deletes the bottom half when dropped.",
+        [("rust/util/src/bh.rs", "rust/util/src/bh.rs")],
+        [
+            ("rust/util/wrapper.h", '#include "qemu/log.h"\n',
+             '#include "qemu/main-loop.h"\n'),
+            ("rust/util/src/lib.rs", "pub mod bindings;\n", "pub mod bh;\n", "before"),
+            ("rust/util/meson.build", "      'src/bindings.rs',\n", "      'src/bh.rs',\n",
+             "before"),
+        ],
+    ),
+    (
+        "rust: system: add DMA through an AddressSpace",
+        "AddressSpace::dma_read() and dma_write() order the access with a full\n"
+        "barrier like dma_memory_read() and dma_memory_write(), and report\n"
+        "failed transactions as MemTxError.",
+        [("rust/system/src/dma.rs", "rust/system/src/dma.rs")],
+        [
+            ("rust/system/src/lib.rs", "mod memory;\n", "mod dma;\npub use dma::*;\n\n",
+             "before"),
+            ("rust/system/meson.build", "      'src/memory.rs',\n", "      'src/dma.rs',\n",
+             "before"),
+            ("rust/system/meson.build", "system_rs = declare_dependency",
+             "rust.test('rust-system-tests', _system_rs,\n"
+             "          dependencies: [qemuutil, qom, hwcore],\n"
+             "          suite: ['unit', 'rust'])\n\n", "before"),
+        ],
+    ),
+    (
+        "rust: hwcore: add PCI device bindings",
+        "PCIDeviceImpl fills PCIDeviceClass (identity, realize returning a\n"
+        "Result, exit, config_write); PCIDeviceMethods covers configuration\n"
+        "space, BARs, the PCI Express, power management and FLR capabilities,\n"
+        "INTx, MSI-X with vectors checked against the table (the C functions\n"
+        "assert) and DMA through the bus-master address space.",
+        [("rust/hw/core/src/pci.rs", "rust/hw/core/src/pci.rs")],
+        [
+            ("rust/hw/core/wrapper.h", '#include "hw/irq.h"\n',
              '#include "hw/pci/pci_device.h"\n'
-             '#include "hw/pci/msi.h"\n'
              '#include "hw/pci/msix.h"\n'
              '#include "hw/pci/pcie.h"\n'
-             '#include "hw/pci/pci_ids.h"\n'
-             '#include "system/block-backend.h"\n'
-             '#include "system/dma.h"\n'
-             '#include "hw/block/block.h"\n'
-             '#include "block/accounting.h"\n'
-             '#include "qemu/iov.h"\n'
-             '#include "qemu/log.h"\n'
-             '#include "qemu/main-loop.h"\n'
-             '#include "qapi/visitor.h"\n'),
-            ("rust/qemu-api/meson.build", "      'src/bitops.rs',\n",
-             "      'src/block.rs',\n"),
-            ("rust/qemu-api/meson.build", "      'src/cell.rs',\n",
-             "      'src/bh.rs',\n"),
-            ("rust/qemu-api/meson.build", "      'src/chardev.rs',\n",
-             "      'src/dma.rs',\n"),
-            ("rust/qemu-api/meson.build", "      'src/errno.rs',\n",
-             "      'src/error.rs',\n"),
-            ("rust/qemu-api/meson.build", "      'src/prelude.rs',\n",
-             "      'src/property.rs',\n"),
-            ("rust/qemu-api/meson.build", "      'src/irq.rs',\n",
-             "      'src/log.rs',\n"),
-            ("rust/qemu-api/meson.build", "      'src/offset_of.rs',\n",
-             "      'src/pci.rs',\n"),
-            ("rust/qemu-api/src/lib.rs", "pub mod bitops;\n", "pub mod block;\npub mod bh;\n"),
-            ("rust/qemu-api/src/lib.rs", "pub mod chardev;\n", "pub mod dma;\n"),
-            ("rust/qemu-api/src/lib.rs", "pub mod irq;\n", "pub mod log;\n"),
-            ("rust/qemu-api/src/lib.rs", "pub mod offset_of;\n", "pub mod pci;\n"),
-            ("rust/qemu-api/src/lib.rs", "pub mod errno;\n", "pub mod error;\n"),
-            ("rust/qemu-api/src/lib.rs", "pub mod prelude;\n", "pub mod property;\n"),
-            ("rust/qemu-api/src/prelude.rs", "pub use crate::qom_isa;\n",
-             "\npub use crate::pci::PCIDeviceMethods;\n"),
+             '#include "hw/pci/pci_ids.h"\n'),
+            ("rust/hw/core/src/lib.rs", "mod qdev;\n", "mod pci;\npub use pci::*;\n\n",
+             "before"),
+            ("rust/hw/core/meson.build", "      'src/qdev.rs',\n", "      'src/pci.rs',\n",
+             "before"),
+            ("rust/hw/core/meson.build", "hwcore_rs = declare_dependency",
+             "rust.test('rust-hwcore-tests', _hwcore_rs,\n"
+             "          dependencies: [qemuutil, qom, hwcore],\n"
+             "          suite: ['unit', 'rust'])\n\n", "before"),
+        ],
+    ),
+    (
+        "rust: hwcore: add string, size and OnOffAuto property types",
+        "PropString, Size32 and OnOffAutoProperty let #[derive(Device)] structs\n"
+        "declare qdev_prop_string, qdev_prop_size32 and qdev_prop_on_off_auto\n"
+        "properties; DeviceReentrancyGuard gives bottom halves a device's\n"
+        "memory reentrancy guard.",
+        [("rust/hw/core/src/qdev_props.rs", "rust/hw/core/src/qdev_props.rs")],
+        [
+            ("rust/hw/core/src/lib.rs", "mod qdev;\n",
+             "mod qdev_props;\npub use qdev_props::*;\n\n", "before"),
+            ("rust/hw/core/meson.build", "      'src/qdev.rs',\n", "      'src/qdev_props.rs',\n"),
+        ],
+    ),
+    (
+        "rust: add the block crate",
+        "Bindings for block devices: BlockBackend AIO (reads and writes over\n"
+        "scatter-gather lists of guest memory, flush, discard, write zeroes)\n"
+        "with completion callbacks that own their request, I/O accounting,\n"
+        "and BlockConf with the drive and block size property types.",
+        [("rust/block", "rust/block")],
+        [
+            ("rust/meson.build", "subdir('hw/core')\n", "subdir('block')\n"),
         ],
     ),
     (
@@ -116,11 +166,11 @@ SERIES = [
     (
         "hw/nvme: add the ocp-nvme device",
         "A QOM PCIe device that plugs the engine into QEMU: BAR0, MSI-X, DMA,\n"
-        "BlockBackend AIO.  It holds no NVMe logic of its own.",
+        "BlockBackend AIO, trace points.  It holds no NVMe logic of its own.",
         [("hw-ocp-nvme/Cargo.toml", DEVICE_DIR + "/Cargo.toml"),
          ("hw-ocp-nvme/clippy.toml", DEVICE_DIR + "/clippy.toml"),
          ("hw-ocp-nvme/src", DEVICE_DIR + "/src")],
-        [],
+        [("hw/nvme/trace-events", None, "TRACE_EVENTS", "append")],
     ),
     (
         "hw/nvme: build the ocp-nvme device",
@@ -140,6 +190,7 @@ SERIES = [
              "L: qemu-rust@nongnu.org\n"
              "S: Maintained\n"
              "F: rust/hw/nvme/\n"
+             "F: rust/block/\n"
              "F: tests/qtest/ocp-nvme-test.c\n"
              "F: docs/system/devices/ocp-nvme.rst\n\n",
              "before"),
@@ -147,8 +198,9 @@ SERIES = [
     ),
     (
         "tests/qtest: add ocp-nvme tests",
-        "PCI identity, BAR0 registers, the enable handshake, MSI-X and the\n"
-        "startup errors for missing properties.",
+        "PCI identity, BAR0 registers, the enable handshake, MSI-X, I/O,\n"
+        "malformed guest input, resets, FLR and the startup errors for bad\n"
+        "properties.",
         [("tests/qtest/ocp-nvme-test.c", "tests/qtest/ocp-nvme-test.c")],
         [
             ("tests/qtest/meson.build",
@@ -160,7 +212,7 @@ SERIES = [
     ),
     (
         "docs: document the ocp-nvme device",
-        "User page: usage, properties and OCP support.",
+        "User page: usage, properties, tracing and OCP support.",
         [("docs/qemu/ocp-nvme.rst", "docs/system/devices/ocp-nvme.rst")],
         [("docs/system/device-emulation.rst", "   devices/nvme.rst\n",
           "   devices/ocp-nvme.rst\n"),
@@ -168,6 +220,10 @@ SERIES = [
           "1b36:0015\n  PCI OCP Datacenter NVMe SSD (``-device ocp-nvme``)\n")],
     ),
 ]
+
+# Trace events of the device, appended to hw/nvme/trace-events (the C nvme
+# device's file: tracetool groups events by directory of trace-events).
+TRACE_EVENTS_FILE = "hw-ocp-nvme/trace-events"
 
 
 def run(args, tree, env=None, text=True, input_data=None):
@@ -187,12 +243,17 @@ def expand_copies(project, copies):
             yield dst, path.read_bytes()
 
 
-def apply_edits(tree, base, edits, desired):
+def apply_edits(tree, base, edits, desired, project=None):
     """Apply anchored insertions to the base version of QEMU's files."""
     for path, anchor, text, *mode in edits:
         if path not in desired:
             desired[path] = run(["git", "show", "%s:%s" % (base, path)], tree)
         content = desired[path]
+        if mode and mode[0] == "append":
+            # text names a project file whose content goes at the end.
+            extra = (project / TRACE_EVENTS_FILE).read_text() if text == "TRACE_EVENTS" else text
+            desired[path] = content.rstrip("\n") + "\n\n" + extra
+            continue
         at = content.find(anchor)
         if at < 0:
             sys.exit("overlay: anchor %r not found in %s" % (anchor.strip(), path))
@@ -241,7 +302,7 @@ def apply(project, tree, base_tag):
         files = dict(expand_copies(project, copies))
         if copies and not files:
             continue  # not written yet: its edits would refer to nothing
-        files.update(apply_edits(tree, base, edits, {}))
+        files.update(apply_edits(tree, base, edits, {}, project))
         groups.append((subject, body, files))
     changed = 0
     wanted = set()
