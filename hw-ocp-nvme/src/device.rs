@@ -146,8 +146,8 @@ impl PCIDeviceImpl for OcpNvmeState {
     const CLASS_ID: u16 = PCI_CLASS_STORAGE_EXPRESS as u16;
     const SUBSYSTEM_VENDOR_ID: u16 = PCI_VENDOR_ID_REDHAT;
     const SUBSYSTEM_ID: u16 = PCI_DEVICE_ID_REDHAT_OCP_NVME;
-    const REALIZE: Option<fn(&Self) -> Result<()>> = Some(Self::realize);
-    const EXIT: Option<fn(&Self)> = Some(Self::exit);
+    const PCI_REALIZE: Option<fn(&Self) -> Result<()>> = Some(Self::realize);
+    const PCI_EXIT: Option<fn(&Self)> = Some(Self::exit);
     const CONFIG_WRITE: Option<fn(&Self, u32, u32, u32)> = Some(Self::config_write);
 }
 
@@ -200,7 +200,8 @@ impl OcpNvmeState {
         let this_ptr: *const Self = (*this).as_ptr();
         // SAFETY: the timer is initialized in two steps, like HPET's: first
         // the zeroed Timer, then timer_init_full() in place.
-        let timer = uninit_field_mut!(*this, timer).write(unsafe { Timer::new() });
+        let mut timer_field = uninit_field_mut!(*this, timer);
+        let timer = timer_field.write(unsafe { Timer::new() });
         // SAFETY: QOM objects never move, so the timer is pinned; the
         // callback only runs once the object is fully initialized (the
         // timer is armed from the engine, after realize), and the timer is

@@ -83,6 +83,11 @@ SERIES = [
             ("rust/util/wrapper.h", '#include "qemu/log.h"\n',
              '#include "qemu/main-loop.h"\n'),
             ("rust/util/src/lib.rs", "pub mod bindings;\n", "pub mod bh;\n", "before"),
+            # main-loop.h brings in QOM and AioContext types that use glib.
+            ("rust/util/src/bindings.rs", "use glib_sys::{guint, GPollFD, GString};\n",
+             "use glib_sys::{\n"
+             "    guint, GArray, GHashTable, GHashTableIter, GPollFD, GPtrArray, GSList, GSource, GString,\n"
+             "};\n", "replace"),
             ("rust/util/meson.build", "      'src/bindings.rs',\n", "      'src/bh.rs',\n",
              "before"),
         ],
@@ -120,6 +125,17 @@ SERIES = [
              '#include "hw/pci/pci_ids.h"\n'),
             ("rust/hw/core/src/lib.rs", "mod qdev;\n", "mod pci;\npub use pci::*;\n\n",
              "before"),
+            # The PCI headers bring in main-loop and AioContext types.
+            ("rust/hw/core/src/bindings.rs",
+             "use glib_sys::{GArray, GByteArray, GHashTable, GHashTableIter, GList, GPtrArray, GSList, GString};\n",
+             "use glib_sys::{\n"
+             "    guint, GArray, GByteArray, GHashTable, GHashTableIter, GList, GPollFD, GPtrArray, GSList,\n"
+             "    GSource, GString,\n"
+             "};\n", "replace"),
+            # hw/pci/pci_device.h includes linux/iommufd.h, from linux-headers/.
+            ("rust/hw/core/meson.build", "  include_directories: bindings_incdir,\n",
+             "  include_directories: [bindings_incdir, include_directories('../../../linux-headers')],\n",
+             "replace"),
             ("rust/hw/core/meson.build", "      'src/qdev.rs',\n", "      'src/pci.rs',\n",
              "before"),
             ("rust/hw/core/meson.build", "hwcore_rs = declare_dependency",
@@ -265,7 +281,7 @@ def apply_edits(tree, base, edits, desired, project=None):
             desired[path] = content[:at] + text + content[at:]
         else:
             desired[path] = content[:at] + text + content[end:]
-    return {p: c.encode() for p, c in desired.items()}
+    return {p: desired[p].encode() for p, *_ in edits}
 
 
 def commit_tree(tree, base, paths, parent, message):
@@ -298,11 +314,14 @@ def apply(project, tree, base_tag):
     base = run(["git", "rev-parse", base_tag + "^{commit}"], tree).strip()
     previous = set(run(["git", "diff", "--name-only", base, "HEAD"], tree).split())
     groups = []
+    # QEMU files as edited so far: a later patch edits on top of an
+    # earlier one's version.
+    edited = {}
     for subject, body, copies, edits in SERIES:
         files = dict(expand_copies(project, copies))
         if copies and not files:
             continue  # not written yet: its edits would refer to nothing
-        files.update(apply_edits(tree, base, edits, {}, project))
+        files.update(apply_edits(tree, base, edits, edited, project))
         groups.append((subject, body, files))
     changed = 0
     wanted = set()

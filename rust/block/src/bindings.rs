@@ -19,10 +19,9 @@
 )]
 
 use common::Zeroable;
-#[allow(unused_imports)]
 use glib_sys::{
-    guint, GArray, GByteArray, GHashTable, GHashTableIter, GList, GPollFD, GPtrArray, GQueue,
-    GSList, GString,
+    guint, GArray, GByteArray, GHashTable, GHashTableIter, GList, GPollFD, GPtrArray, GSList,
+    GSource, GString,
 };
 use util::bindings::Error;
 

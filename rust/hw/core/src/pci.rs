@@ -75,7 +75,7 @@ pub trait PCIDeviceImpl: DeviceImpl + IsA<PCIDevice> {
     /// Revision ID in configuration space.
     const REVISION: u8 = 0;
     /// Base class and subclass (`PCI_CLASS_*`); the programming interface
-    /// is written into configuration space by `REALIZE`.
+    /// is written into configuration space by `PCI_REALIZE`.
     const CLASS_ID: u16;
     /// Subsystem vendor ID; 0 leaves QEMU's default.
     const SUBSYSTEM_VENDOR_ID: u16 = 0;
@@ -85,12 +85,14 @@ pub trait PCIDeviceImpl: DeviceImpl + IsA<PCIDevice> {
     /// Set up the device once its properties are known (`PCIDeviceClass`'s
     /// `realize`, called after the PCI core set up configuration space).
     /// On error the device is not created: whatever the function acquired
-    /// before failing it must release itself, because `EXIT` is not called.
-    const REALIZE: Option<fn(&Self) -> Result<()>> = None;
+    /// before failing it must release itself, because `PCI_EXIT` is not
+    /// called.  (`DeviceImpl::REALIZE` is for other devices: PCI devices
+    /// keep the PCI core's `DeviceClass` realize.)
+    const PCI_REALIZE: Option<fn(&Self) -> Result<()>> = None;
 
-    /// Release what `REALIZE` acquired; called when the device is
+    /// Release what `PCI_REALIZE` acquired; called when the device is
     /// unrealized (hot-unplug, or the end of the VM).
-    const EXIT: Option<fn(&Self)> = None;
+    const PCI_EXIT: Option<fn(&Self)> = None;
 
     /// Handle a configuration space write of `len` (1, 2 or 4) bytes at
     /// `addr`.  It must call [`PCIDeviceMethods::default_config_write`];
@@ -109,7 +111,7 @@ unsafe extern "C" fn rust_pci_realize_fn<T: PCIDeviceImpl>(
 ) {
     let state = NonNull::new(dev).unwrap().cast::<T>();
     // SAFETY: see the function's contract.
-    let result = T::REALIZE.unwrap()(unsafe { state.as_ref() });
+    let result = T::PCI_REALIZE.unwrap()(unsafe { state.as_ref() });
     // SAFETY: errp comes from pci_qdev_realize().
     unsafe {
         Error::ok_or_propagate(result, errp);
@@ -122,7 +124,7 @@ unsafe extern "C" fn rust_pci_realize_fn<T: PCIDeviceImpl>(
 unsafe extern "C" fn rust_pci_exit_fn<T: PCIDeviceImpl>(dev: *mut bindings::PCIDevice) {
     let state = NonNull::new(dev).unwrap().cast::<T>();
     // SAFETY: see the function's contract.
-    T::EXIT.unwrap()(unsafe { state.as_ref() });
+    T::PCI_EXIT.unwrap()(unsafe { state.as_ref() });
 }
 
 /// # Safety
@@ -151,10 +153,10 @@ impl PCIDeviceClass {
         self.class_id = T::CLASS_ID;
         self.subsystem_vendor_id = T::SUBSYSTEM_VENDOR_ID;
         self.subsystem_id = T::SUBSYSTEM_ID;
-        if <T as PCIDeviceImpl>::REALIZE.is_some() {
+        if T::PCI_REALIZE.is_some() {
             self.realize = Some(rust_pci_realize_fn::<T>);
         }
-        if T::EXIT.is_some() {
+        if T::PCI_EXIT.is_some() {
             self.exit = Some(rust_pci_exit_fn::<T>);
         }
         if T::CONFIG_WRITE.is_some() {
@@ -377,7 +379,8 @@ where
     fn msix_entries(&self) -> u32 {
         // SAFETY: a plain read of a field written by msix_init() and
         // msix_uninit() under the BQL.
-        unsafe { (*self.upcast().as_ptr()).msix_entries_nr }
+        let entries = unsafe { (*self.upcast().as_ptr()).msix_entries_nr };
+        u32::try_from(entries).unwrap_or(0)
     }
 
     /// Whether the guest enabled MSI-X.
