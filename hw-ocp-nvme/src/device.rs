@@ -15,14 +15,15 @@ use hwcore::{
         DeviceCategory, ON_OFF_AUTO_AUTO, PCI_BASE_ADDRESS_MEM_TYPE_64,
         PCI_BASE_ADDRESS_SPACE_MEMORY, PCI_CLASS_STORAGE_EXPRESS,
     },
-    DeviceImpl, DeviceReentrancyGuard, DeviceState, OnOffAutoProperty,
-    PCIDevice, PCIDeviceClass, PCIDeviceImpl, PCIDeviceMethods, PropString, ResetType,
-    ResettablePhasesImpl, Size32, PCIE_DEVICE_INTERFACES, PCI_CLASS_PROG, PCI_INTERRUPT_PIN,
+    DeviceImpl, DeviceReentrancyGuard, DeviceState, OnOffAutoProperty, PCIDevice, PCIDeviceClass,
+    PCIDeviceImpl, PCIDeviceMethods, PropString, ResetType, ResettablePhasesImpl, Size32,
+    PCIE_DEVICE_INTERFACES, PCI_CLASS_PROG, PCI_INTERRUPT_PIN,
 };
 use migration::{VMStateDescription, VMStateDescriptionBuilder};
 use ocp_nvme_engine::{ocp::HealthConfig, Controller, ControllerConfig, Host, IoResult, IoToken};
 use qom::{
-    object_property::add_u64_property, prelude::*, InterfaceInfo, ObjectImpl, ParentField, ParentInit,
+    object_property::add_u64_property, prelude::*, InterfaceInfo, ObjectImpl, ParentField,
+    ParentInit,
 };
 use system::{hwaddr, MemoryRegion, MemoryRegionOps, MemoryRegionOpsBuilder};
 use util::{
@@ -237,7 +238,11 @@ impl OcpNvmeState {
     fn health_set(&self, tag: usize, value: u64) -> Result<()> {
         let name = HealthConfig::PROPERTIES[tag];
         if self.engine.borrow().is_none() {
-            return self.health.borrow_mut().set(name, value).map_err(Error::msg);
+            return self
+                .health
+                .borrow_mut()
+                .set(name, value)
+                .map_err(Error::msg);
         }
         let mut result = Ok(());
         self.run_engine(|engine, host| result = engine.set_health_property(name, value, host));
@@ -320,10 +325,12 @@ impl OcpNvmeState {
         );
         conf.blocksizes()?;
         conf.apply_backend_options(!blk.supports_write_perm(), false)?;
-        let controller =
-            Controller::new(self.controller_config(blk, &conf).map_err(Error::msg)?)
-                .map_err(Error::msg)?;
-        ensure!(controller.bar_size() <= REGS_SIZE, "too many queues for BAR0");
+        let controller = Controller::new(self.controller_config(blk, &conf).map_err(Error::msg)?)
+            .map_err(Error::msg)?;
+        ensure!(
+            controller.bar_size() <= REGS_SIZE,
+            "too many queues for BAR0"
+        );
 
         self.config_write_byte(PCI_CLASS_PROG, PROG_IF_NVM_EXPRESS);
         self.config_write_byte(PCI_INTERRUPT_PIN, 1);
@@ -513,7 +520,11 @@ const DOORBELL_BASE: u64 = 0x1000;
 fn trace_doorbell_or_register(addr: hwaddr, value: u64, size: u32) {
     if (DOORBELL_BASE..REGS_SIZE).contains(&addr) {
         let index = (addr - DOORBELL_BASE) / 4;
-        let queue = if index % 2 == 0 { c"SQ tail" } else { c"CQ head" };
+        let queue = if index % 2 == 0 {
+            c"SQ tail"
+        } else {
+            c"CQ head"
+        };
         trace::trace_ocp_nvme_doorbell(queue, (index / 2) as u16, value as u32);
     } else {
         trace::trace_ocp_nvme_mmio_write(addr, size, value);

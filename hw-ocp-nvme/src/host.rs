@@ -5,15 +5,15 @@
 
 use std::{ffi::CString, ptr::NonNull};
 
-use ocp_nvme_engine::traits::{
-    Clock, DmaError, GuestLog, GuestMemory, Host, Interrupts, IoError, IoKind, IoRequest, IoResult,
-    IoToken, Storage,
-};
 use block::{
     bindings::{BLOCK_ACCT_FLUSH, BLOCK_ACCT_READ, BLOCK_ACCT_UNMAP, BLOCK_ACCT_WRITE},
     AioRequest, BlockAcctCookie, BlockBackend, DmaRequest, SgList,
 };
 use hwcore::{DeviceState, PCIDeviceMethods};
+use ocp_nvme_engine::traits::{
+    Clock, DmaError, GuestLog, GuestMemory, Host, Interrupts, IoError, IoKind, IoRequest, IoResult,
+    IoToken, Storage,
+};
 use qom::prelude::*;
 use util::{log::Log, log_mask_ln, timer::CLOCK_VIRTUAL};
 

@@ -132,6 +132,8 @@ SERIES = [
              "    guint, GArray, GByteArray, GHashTable, GHashTableIter, GList, GPollFD, GPtrArray, GSList,\n"
              "    GSource, GString,\n"
              "};\n", "replace"),
+            ("rust/hw/core/src/bindings.rs", "    clippy::too_many_arguments\n)]\n",
+             "    clippy::too_many_arguments,\n    clippy::type_complexity\n)]\n", "replace"),
             # hw/pci/pci_device.h includes linux/iommufd.h, from linux-headers/.
             ("rust/hw/core/meson.build", "  include_directories: bindings_incdir,\n",
              "  include_directories: [bindings_incdir, include_directories('../../../linux-headers')],\n",

@@ -203,7 +203,7 @@ impl BlockBackend {
     }
 
     /// Read `buf.len()` bytes at `offset` synchronously (`blk_pread()`).
-    /// Outside coroutine context this polls the backend's AioContext
+    /// Outside coroutine context this polls the backend's `AioContext`
     /// until the read finished; it must not be called from a drained
     /// section.  Returns `-errno` on failure.
     pub fn pread(&self, offset: u64, buf: &mut [u8]) -> Result<(), i32> {

@@ -66,7 +66,9 @@ unsafe extern "C" fn rust_prop_set_u64<T>(
     if let Err(err) = (prop.set)(owner, prop.tag, value) {
         // SAFETY: errp comes from QOM; both Error types are QEMU's
         // `struct Error`.
-        unsafe { err.propagate(errp.cast()) };
+        unsafe {
+            err.propagate(errp.cast());
+        }
     }
 }
 

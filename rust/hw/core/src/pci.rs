@@ -190,7 +190,10 @@ impl std::error::Error for MsixVectorOutOfRange {}
 /// Check `vector` against a table of `entries` vectors.  The C functions
 /// `msix_notify`, `msix_vector_use` and `msix_vector_unuse` assert that
 /// the vector is in range, so the bindings check first.
-pub fn msix_check_vector(vector: u32, entries: u32) -> std::result::Result<(), MsixVectorOutOfRange> {
+pub fn msix_check_vector(
+    vector: u32,
+    entries: u32,
+) -> std::result::Result<(), MsixVectorOutOfRange> {
     if vector < entries {
         Ok(())
     } else {
@@ -270,9 +273,7 @@ where
         assert!(bql::is_locked());
         // SAFETY: pci_pm_init() sets *errp exactly when it fails.
         let ret = unsafe {
-            Error::with_errp(|errp| {
-                bindings::pci_pm_init(self.upcast().as_mut_ptr(), offset, errp)
-            })
+            Error::with_errp(|errp| bindings::pci_pm_init(self.upcast().as_mut_ptr(), offset, errp))
         }?;
         debug_assert!(ret >= 0);
         Ok(())
@@ -284,12 +285,7 @@ where
         // SAFETY: called from a config_write callback with the values it
         // received, which the PCI core has already range-checked.
         unsafe {
-            bindings::pci_default_write_config(
-                self.upcast().as_mut_ptr(),
-                addr,
-                val,
-                len as c_int,
-            )
+            bindings::pci_default_write_config(self.upcast().as_mut_ptr(), addr, val, len as c_int)
         }
     }
 
@@ -303,12 +299,7 @@ where
         // SAFETY: as for default_config_write; the function only looks at
         // the PCI Express capability, which must exist.
         unsafe {
-            bindings::pcie_cap_flr_write_config(
-                self.upcast().as_mut_ptr(),
-                addr,
-                val,
-                len as c_int,
-            )
+            bindings::pcie_cap_flr_write_config(self.upcast().as_mut_ptr(), addr, val, len as c_int)
         }
     }
 
@@ -354,7 +345,9 @@ where
         }
         .and_then(|ret| {
             if ret < 0 {
-                Err(Error::format(format_args!("cannot initialize MSI-X (error {ret})")))
+                Err(Error::format(format_args!(
+                    "cannot initialize MSI-X (error {ret})"
+                )))
             } else {
                 Ok(())
             }
@@ -395,7 +388,9 @@ where
         assert!(bql::is_locked());
         msix_check_vector(vector.into(), self.msix_entries())?;
         // SAFETY: the vector is in range (msix_vector_use() asserts it).
-        unsafe { bindings::msix_vector_use(self.upcast().as_mut_ptr(), vector.into()) };
+        unsafe {
+            bindings::msix_vector_use(self.upcast().as_mut_ptr(), vector.into());
+        }
         Ok(())
     }
 
@@ -404,7 +399,9 @@ where
         assert!(bql::is_locked());
         msix_check_vector(vector.into(), self.msix_entries())?;
         // SAFETY: the vector is in range (msix_vector_unuse() asserts it).
-        unsafe { bindings::msix_vector_unuse(self.upcast().as_mut_ptr(), vector.into()) };
+        unsafe {
+            bindings::msix_vector_unuse(self.upcast().as_mut_ptr(), vector.into());
+        }
         Ok(())
     }
 
@@ -414,7 +411,9 @@ where
         assert!(bql::is_locked());
         msix_check_vector(vector.into(), self.msix_entries())?;
         // SAFETY: the vector is in range (msix_notify() asserts it).
-        unsafe { bindings::msix_notify(self.upcast().as_mut_ptr(), vector.into()) };
+        unsafe {
+            bindings::msix_notify(self.upcast().as_mut_ptr(), vector.into());
+        }
         Ok(())
     }
 
@@ -425,9 +424,7 @@ where
         // SAFETY: bus_master_as is embedded in the device and initialized
         // by pci_qdev_realize(), so it lives as long as the device.
         unsafe {
-            AddressSpace::from_raw(
-                addr_of_mut!((*self.upcast().as_mut_ptr()).bus_master_as).cast(),
-            )
+            AddressSpace::from_raw(addr_of_mut!((*self.upcast().as_mut_ptr()).bus_master_as).cast())
         }
     }
 

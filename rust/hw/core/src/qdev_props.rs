@@ -40,8 +40,7 @@ impl PropString {
 
     /// The value as a Rust string (invalid UTF-8 replaced), if set.
     pub fn to_string_lossy(&self) -> Option<String> {
-        self.as_c_str()
-            .map(|s| s.to_string_lossy().into_owned())
+        self.as_c_str().map(|s| s.to_string_lossy().into_owned())
     }
 }
 
