@@ -42,7 +42,7 @@ test-qemu:
 	rustfmt --edition 2021 --check hw-ocp-nvme/src/*.rs \
 	  rust/qemu-api/src/pci.rs rust/qemu-api/src/dma.rs rust/qemu-api/src/block.rs \
 	  rust/qemu-api/src/bh.rs rust/qemu-api/src/log.rs rust/qemu-api/src/error.rs \
-	  rust/qemu-api/src/property.rs
+	  rust/qemu-api/src/property.rs rust/qemu-api/src/runstate.rs
 
 # Linux guest (kernel, busybox, nvme-cli, fio from Debian packages) under TCG.
 test-guest: qemu
