@@ -677,6 +677,48 @@ static void test_keep_alive_after_fatal(void)
     fixture_stop(&n.f);
 }
 
+/*
+ * A function level reset that arrives while the device is busy: the guest
+ * points Get Features Timestamp at the device's own PCI Express Device
+ * Control register through the MMCONFIG window, with the timestamp chosen
+ * so that the data sets Initiate Function Level Reset. The reset reaches
+ * the device from inside its own command; it must be carried out once the
+ * command is done (not dropped, which left the controller enabled under a
+ * reset PCI function).
+ */
+static void test_reentrant_flr(void)
+{
+    Nvme n;
+    QPCIDevice *mch;
+    uint8_t exp;
+    uint64_t ts = 0x8000;       /* bit 15: PCI_EXP_DEVCTL_BCR_FLR */
+    uint64_t mmcfg = 0xb0000000;
+
+    nvme_start(&n, NULL);
+    /* Enable MMCONFIG (the firmware's job, absent under qtest). */
+    mch = qpci_device_find(n.f.bus, 0);
+    qpci_config_writel(mch, 0x64, 0);
+    qpci_config_writel(mch, 0x60, mmcfg | 1);
+    g_free(mch);
+    exp = qpci_find_capability(n.f.dev, PCI_CAP_ID_EXP, 0);
+    /* Set Features Timestamp (0Eh). */
+    qtest_memwrite(n.f.qts, DATA_ADDR, &ts, sizeof(ts));
+    g_assert_cmphex(nvme_admin(&n, 0x09, 0, DATA_ADDR, 0x0e, 0, 0).status,
+                    ==, 0);
+    /* Get Features Timestamp into Device Control of bus 0, slot 4. */
+    nvme_admin(&n, 0x0a, 0, mmcfg + (4 << 15) + exp + PCI_EXP_DEVCTL,
+               0x0e, 0, 0);
+    /* The function was reset, and so was the controller. */
+    qpci_device_enable(n.f.dev);
+    n.f.bar0 = qpci_iomap(n.f.dev, 0, &n.f.bar0_size);
+    g_assert_cmphex(reg_read(&n.f, NVME_REG_CC), ==, 0);
+    g_assert_cmphex(reg_read(&n.f, NVME_REG_CSTS) & 1, ==, 0);
+    assert_qmp_responsive(n.f.qts);
+    nvme_enable(&n);
+    assert_alive(&n);
+    fixture_stop(&n.f);
+}
+
 /* Until it saves its state, the device refuses migration by name. */
 static void test_migration_refused(void)
 {
@@ -1135,6 +1177,7 @@ int main(int argc, char **argv)
     qtest_add_func("/ocp-nvme/hostile/keep-alive-after-fatal",
                    test_keep_alive_after_fatal);
     qtest_add_func("/ocp-nvme/hostile/dma-to-own-bar", test_dma_to_own_bar);
+    qtest_add_func("/ocp-nvme/hostile/reentrant-flr", test_reentrant_flr);
     qtest_add_func("/ocp-nvme/migration-refused", test_migration_refused);
     qtest_add_func("/ocp-nvme/stop-cont", test_stop_cont);
     qtest_add_func("/ocp-nvme/unplug-inflight", test_unplug_inflight);
