@@ -32,6 +32,7 @@ test-engine:
 	cargo test --quiet
 	OCP_NVME_STRESS_SECS=$(STRESS_SECS) cargo test --release --quiet --test stress -- --nocapture
 	cargo check --quiet -p ocp-nvme-engine-fuzz --bins
+	cargo clippy --quiet -p ocp-nvme-engine-bench -- -D warnings
 	cargo clippy --all-targets --quiet -- -D warnings
 	cargo fmt --all --check
 
@@ -54,7 +55,7 @@ bench: qemu
 
 # The engine alone, in process: commands per second on one core.
 bench-engine:
-	cargo bench --quiet --bench engine
+	cargo run --release --quiet -p ocp-nvme-engine-bench
 
 patches:
 	$(PYTHON) scripts/qemu-tree.py --no-build

@@ -7,7 +7,7 @@
 //! resolution, storage submission), `complete_io` (accounting, CQE post,
 //! interrupt), reaping the CQ and the CQ head doorbell.
 //!
-//! `cargo bench --bench engine` (or `make bench-engine`) prints commands
+//! `cargo run --release -p ocp-nvme-engine-bench` (or `make bench-engine`) prints commands
 //! per second on one core for each job; `ENGINE_BENCH_COMMANDS` sets the
 //! commands per job (default 2,000,000).
 
