@@ -7,26 +7,52 @@ use std::{ffi::CString, ptr::NonNull};
 
 use block::{
     bindings::{BLOCK_ACCT_FLUSH, BLOCK_ACCT_READ, BLOCK_ACCT_UNMAP, BLOCK_ACCT_WRITE},
-    AioRequest, BlockAcctCookie, BlockBackend, DmaRequest, SgList,
+    AioRequest, BlockAcctCookie, BlockBackend, BufferRequest, DmaRequest, IoBuffer, SgList,
 };
 use hwcore::{DeviceState, PCIDeviceMethods};
 use ocp_nvme_engine::traits::{
-    Clock, DmaError, GuestLog, GuestMemory, Host, Interrupts, IoError, IoKind, IoRequest, IoResult,
-    IoToken, Storage,
+    Clock, DmaError, GuestLog, GuestMemory, GuestRange, Host, Interrupts, IoError, IoKind,
+    IoRequest, IoResult, IoToken, Storage,
 };
 use qom::prelude::*;
 use util::{log::Log, log_mask_ln, timer::CLOCK_VIRTUAL};
 
-use crate::{device::OcpNvmeState, trace};
+use crate::{
+    device::{OcpNvmeState, BAR0_SIZE},
+    trace,
+};
 
 /// Alignment the block layer may assume for guest buffers.
 const DMA_ALIGN: u32 = 512;
 
 struct PciDma<'a>(&'a OcpNvmeState);
 
+impl PciDma<'_> {
+    /// Refuse DMA that overlaps the device's own BAR0 (registers,
+    /// doorbells, MSI-X table and PBA): it would re-enter the device from
+    /// wherever the DMA runs, outside the engine's guard (QEMU's C `nvme`
+    /// refuses the same: `nvme_addr_is_iomem()`, CVE-2021-3929).
+    fn check(&self, addr: u64, len: u64) -> Result<(), DmaError> {
+        let Some(bar) = self.0.bar_addr(0) else {
+            return Ok(());
+        };
+        let end = addr.checked_add(len).ok_or(DmaError)?;
+        if addr < bar.saturating_add(BAR0_SIZE) && bar < end {
+            log_mask_ln!(
+                Log::GuestError,
+                "ocp-nvme: DMA to {addr:#x}+{len:#x} refused: it is the device's own BAR0"
+            );
+            trace::trace_ocp_nvme_dma_error(c"to BAR0", addr, len, 0);
+            return Err(DmaError);
+        }
+        Ok(())
+    }
+}
+
 impl GuestMemory for PciDma<'_> {
     fn read(&mut self, addr: u64, buf: &mut [u8]) -> Result<(), DmaError> {
         trace::trace_ocp_nvme_dma_read(addr, buf.len() as u64);
+        self.check(addr, buf.len() as u64)?;
         self.0.pci_dma_read(addr, buf).map_err(|e| {
             trace::trace_ocp_nvme_dma_error(c"read", addr, buf.len() as u64, e.0);
             DmaError
@@ -35,10 +61,15 @@ impl GuestMemory for PciDma<'_> {
 
     fn write(&mut self, addr: u64, data: &[u8]) -> Result<(), DmaError> {
         trace::trace_ocp_nvme_dma_write(addr, data.len() as u64);
+        self.check(addr, data.len() as u64)?;
         self.0.pci_dma_write(addr, data).map_err(|e| {
             trace::trace_ocp_nvme_dma_error(c"write", addr, data.len() as u64, e.0);
             DmaError
         })
+    }
+
+    fn check_range(&self, range: GuestRange) -> Result<(), DmaError> {
+        self.check(range.addr, range.len)
     }
 }
 
@@ -83,21 +114,15 @@ impl Clock for VirtualClock {
 /// One storage request in flight; owned by the block layer until it
 /// completes.
 struct BlockJob {
-    /// The device outlives its requests: it drains the backend before it
-    /// goes away (exit) and on reset.
+    /// The device outlives its requests: it quiesces the engine (nothing
+    /// new starts) and drains the backend before it goes away (exit), and
+    /// drains on reset.
     dev: NonNull<OcpNvmeState>,
     token: IoToken,
     sg: SgList,
+    /// What a buffered read (Compare, Verify) reads into.
+    buffer: Option<IoBuffer>,
     cookie: BlockAcctCookie,
-    /// Flush after the write completes (Force Unit Access).
-    flush_after: bool,
-}
-
-impl BlockJob {
-    fn device(&self) -> &OcpNvmeState {
-        // SAFETY: see the `dev` field: requests never outlive the device.
-        unsafe { self.dev.as_ref() }
-    }
 }
 
 fn io_result(ret: i32) -> IoResult {
@@ -135,20 +160,21 @@ impl AioRequest for BlockJob {
         let dev = unsafe { dev.as_ref() };
         let blk = dev.backend();
         blk.acct_done(&mut self.cookie, ret >= 0);
-        if ret >= 0 && self.flush_after {
-            self.flush_after = false;
-            blk.acct_start(&mut self.cookie, 0, BLOCK_ACCT_FLUSH);
-            blk.aio_flush(self);
-            return;
-        }
         let result = traced_io_result(self.token, ret);
-        self.device().storage_completed(self.token, result);
+        let data = self.buffer.take().map(|b| b.data().to_vec());
+        dev.storage_completed(self.token, result, data.unwrap_or_default());
     }
 }
 
 impl DmaRequest for BlockJob {
     fn sg_list(&mut self) -> &mut SgList {
         &mut self.sg
+    }
+}
+
+impl BufferRequest for BlockJob {
+    fn buffer(&mut self) -> &mut IoBuffer {
+        self.buffer.get_or_insert_with(|| IoBuffer::new(0))
     }
 }
 
@@ -172,11 +198,12 @@ impl Storage for BlockStorage<'_> {
             dev: NonNull::from(self.0),
             token: req.token,
             sg,
+            buffer: None,
             cookie: BlockAcctCookie::default(),
-            flush_after: false,
         });
         let op = match req.kind {
             IoKind::Read => c"read",
+            IoKind::ReadBuffered => c"read-buffered",
             IoKind::Write { .. } => c"write",
             IoKind::Flush => c"flush",
             IoKind::Discard => c"discard",
@@ -188,10 +215,20 @@ impl Storage for BlockStorage<'_> {
                 blk.acct_start(&mut job.cookie, req.len, BLOCK_ACCT_READ);
                 blk.dma_read(req.offset, DMA_ALIGN, job);
             }
+            IoKind::ReadBuffered => {
+                // The engine bounds the length by MDTS.
+                let len = usize::try_from(req.len).unwrap_or(0);
+                job.buffer = Some(IoBuffer::new(len));
+                blk.acct_start(&mut job.cookie, req.len, BLOCK_ACCT_READ);
+                blk.aio_read_buffer(req.offset, job);
+            }
             IoKind::Write { fua } => {
-                job.flush_after = fua;
                 blk.acct_start(&mut job.cookie, req.len, BLOCK_ACCT_WRITE);
-                blk.dma_write(req.offset, DMA_ALIGN, job);
+                if fua {
+                    blk.dma_write_fua(req.offset, DMA_ALIGN, job);
+                } else {
+                    blk.dma_write(req.offset, DMA_ALIGN, job);
+                }
             }
             IoKind::Flush => {
                 blk.acct_start(&mut job.cookie, 0, BLOCK_ACCT_FLUSH);
@@ -210,16 +247,6 @@ impl Storage for BlockStorage<'_> {
 
     fn drain(&mut self) {
         self.backend().drain();
-    }
-
-    fn read_sync(&mut self, offset: u64, buf: &mut [u8]) -> Result<(), IoError> {
-        match self.backend().pread(offset, buf) {
-            Ok(()) => Ok(()),
-            Err(ret) => match io_result(ret) {
-                IoResult::Error(e) => Err(e),
-                IoResult::Ok => Err(IoError::Other),
-            },
-        }
     }
 }
 

@@ -160,6 +160,19 @@ SERIES = [
         ],
     ),
     (
+        "rust: hwcore: add run state change handlers for devices",
+        "VmStateChangeHandler wraps qdev_add_vm_change_state_handler(), so that\n"
+        "a device can stop starting work while the machine is stopped, and\n"
+        "removes the handler when dropped.",
+        [("rust/hw/core/src/runstate.rs", "rust/hw/core/src/runstate.rs")],
+        [
+            ("rust/hw/core/wrapper.h", '#include "hw/irq.h"\n', '#include "system/runstate.h"\n'),
+            ("rust/hw/core/src/lib.rs", "mod qdev;\n",
+             "mod runstate;\npub use runstate::*;\n\n", "before"),
+            ("rust/hw/core/meson.build", "      'src/qdev.rs',\n", "      'src/runstate.rs',\n"),
+        ],
+    ),
+    (
         "rust: add the block crate",
         "Bindings for block devices: BlockBackend AIO (reads and writes over\n"
         "scatter-gather lists of guest memory, flush, discard, write zeroes)\n"

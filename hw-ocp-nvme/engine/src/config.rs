@@ -51,11 +51,6 @@ pub struct ControllerConfig {
     /// Do not fetch commands inside `mmio_write`/`complete_io`: the device
     /// calls `Controller::process_pending` when `work_pending()` says so.
     pub defer_processing: bool,
-    /// The storage implements [`crate::traits::Storage::read_sync`]: Compare
-    /// is supported (Identify ONCS bit 0) and Verify reads the medium back.
-    /// Without it Compare is not advertised (Invalid Command Opcode) and
-    /// Verify only checks the LBA range.
-    pub sync_reads: bool,
     /// Health model of the OCP logs and SMART (one QOM property per field,
     /// names in [`crate::HEALTH_PROPERTIES`]).
     pub health: crate::ocp::HealthConfig,
@@ -87,7 +82,6 @@ impl Default for ControllerConfig {
             short_self_test_ms: 2000,
             extended_self_test_min: 1,
             defer_processing: false,
-            sync_reads: false,
             health: crate::ocp::HealthConfig::default(),
             aerl: 3,
             aer_max_queued: 64,

@@ -129,8 +129,7 @@ fn run(c: &mut Controller, sqid: u16, sqe: &Sqe, host: &mut Host) -> Result<Outc
         }
         NvmCmd::Read(f) => read_write(c, sqid, sqe, f, false, host),
         NvmCmd::Write(f) => read_write(c, sqid, sqe, f, true, host),
-        NvmCmd::Compare(_) if !c.cfg.sync_reads => Err(Status::INVALID_OPCODE),
-        NvmCmd::Compare(f) => compare(c, sqe, f, host),
+        NvmCmd::Compare(f) => compare(c, sqid, sqe, f, host),
         NvmCmd::WriteZeroes {
             slba,
             nlb,
@@ -157,18 +156,20 @@ fn run(c: &mut Controller, sqid: u16, sqe: &Sqe, host: &mut Host) -> Result<Outc
         NvmCmd::Verify { slba, nlb } => {
             check_nsid(sqe.nsid())?;
             // Verify Size Limit (Identify CNS 06h VSL) equals MDTS.
-            let len = data_len(c, nlb)?;
-            let (off, _) = block_range(c, slba, nlb)?;
+            data_len(c, nlb)?;
+            let (off, len) = block_range(c, slba, nlb)?;
             // The medium has no protection information: verifying is
-            // reading it back without a transfer (when the storage can).
-            if c.cfg.sync_reads {
-                let mut media = vec![0u8; len as usize];
-                host.storage
-                    .read_sync(off, &mut media)
-                    .map_err(|e| io_error_status(e, Accounting::Read { bytes: len }))?;
-            }
-            c.counters.host_read_commands += 1;
-            Ok(Outcome::ok())
+            // reading it back without a transfer to the host. Its blocks
+            // count as read (NVMe 2.0 Base, Figure 207, Data Units Read).
+            issue(
+                c,
+                sqid,
+                cid,
+                Accounting::Read { bytes: len },
+                &[(IoKind::ReadBuffered, off, len, Vec::new())],
+                false,
+                host,
+            )
         }
         NvmCmd::Unknown { .. } => Err(Status::INVALID_OPCODE),
     }
@@ -254,22 +255,48 @@ fn read_write(
     issue(c, sqid, sqe.cid(), acct, &reqs, false, host)
 }
 
-fn compare(c: &mut Controller, sqe: &Sqe, f: RwFields, host: &mut Host) -> Result<Outcome, Status> {
+/// Compare (NVMe NVM Command Set 1.0, 3.2.1): the host's data is taken
+/// now, the medium is read asynchronously and compared when it arrives
+/// (Compare Failure on a difference). Its blocks count as read (NVMe 2.0
+/// Base, Figure 207, Data Units Read).
+fn compare(
+    c: &mut Controller,
+    sqid: u16,
+    sqe: &Sqe,
+    f: RwFields,
+    host: &mut Host,
+) -> Result<Outcome, Status> {
     check_nsid(sqe.nsid())?;
     data_len(c, f.nlb)?;
     let (off, len) = block_range(c, f.slba, f.nlb)?;
     let t = transfer::resolve(host.mem, sqe, len, true, false)?;
     let mut host_data = vec![0u8; len as usize];
     t.read_from_guest(host.mem, &mut host_data)?;
-    let mut media = vec![0u8; len as usize];
-    if let Err(e) = host.storage.read_sync(off, &mut media) {
-        return Err(io_error_status(e, Accounting::Read { bytes: len }));
-    }
-    c.counters.host_read_commands += 1;
-    if host_data != media {
-        return Err(Status::COMPARE_FAILURE);
-    }
-    Ok(Outcome::ok())
+    let ci = c
+        .begin_cmd(
+            sqid,
+            sqe.cid(),
+            Accounting::Read { bytes: len },
+            PostAction::None,
+            host,
+        )
+        .ok_or(Status::INTERNAL_ERROR)?;
+    c.expect_data(ci, host_data);
+    let issued = c.submit(
+        host,
+        ReqOwner::Cmd(ci),
+        IoKind::ReadBuffered,
+        off,
+        len,
+        Vec::new(),
+    );
+    let status = if issued {
+        Status::SUCCESS
+    } else {
+        Status::INTERNAL_ERROR
+    };
+    c.cmd_issued(ci, status, host);
+    Ok(Outcome::Pending)
 }
 
 fn dsm(

@@ -16,6 +16,16 @@ pub trait GuestMemory {
     fn read(&mut self, addr: u64, buf: &mut [u8]) -> Result<(), DmaError>;
     /// Write `data` at guest address `addr`.
     fn write(&mut self, addr: u64, data: &[u8]) -> Result<(), DmaError>;
+    /// May a storage request move data directly to or from `range`? The
+    /// host refuses what is not plain guest memory, above all the device's
+    /// own registers and MSI-X table: a transfer there would re-enter the
+    /// device from a storage completion (QEMU's C `nvme` refuses the same,
+    /// the fix for CVE-2021-3929). A refused range fails the command with
+    /// Data Transfer Error before any request starts.
+    fn check_range(&self, range: GuestRange) -> Result<(), DmaError> {
+        let _ = range;
+        Ok(())
+    }
 }
 
 /// One contiguous piece of guest memory of a data transfer.
@@ -43,6 +53,11 @@ pub enum IoKind {
     /// Zero a byte range; `may_unmap` lets the backend deallocate it, the
     /// range still reads back as zeroes.
     WriteZeroes { may_unmap: bool },
+    /// Read `len` bytes at `offset` into a buffer of the host's, not into
+    /// guest memory (`sg` is empty); the bytes come back with the
+    /// completion through [`crate::Controller::complete_io_data`] (Compare,
+    /// Verify).
+    ReadBuffered,
 }
 
 /// One request to the storage backend.
@@ -89,14 +104,6 @@ pub trait Storage {
     /// happen during drain are delivered later through `complete_io`; the
     /// engine ignores tokens it no longer knows.
     fn drain(&mut self);
-    /// Synchronously read `buf.len()` bytes at `offset` into an engine
-    /// buffer. Used only by Compare (whose length is bounded by MDTS).
-    /// The default says the backend cannot do it; Compare then completes
-    /// with Internal Error.
-    fn read_sync(&mut self, offset: u64, buf: &mut [u8]) -> Result<(), IoError> {
-        let _ = (offset, buf);
-        Err(IoError::Other)
-    }
 }
 
 /// Interrupt delivery.

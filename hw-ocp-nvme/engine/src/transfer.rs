@@ -65,11 +65,18 @@ pub fn resolve(
     allow_sgl: bool,
     bit_bucket_ok: bool,
 ) -> Result<Transfer, Status> {
-    match sqe.psdt() {
-        Psdt::Prp => resolve_prp(mem, sqe.prp1(), sqe.prp2(), len),
-        Psdt::Sgl { .. } if allow_sgl => resolve_sgl(mem, &sqe.sgl1(), len, bit_bucket_ok),
-        _ => Err(Status::INVALID_FIELD),
+    let t = match sqe.psdt() {
+        Psdt::Prp => resolve_prp(mem, sqe.prp1(), sqe.prp2(), len)?,
+        Psdt::Sgl { .. } if allow_sgl => resolve_sgl(mem, &sqe.sgl1(), len, bit_bucket_ok)?,
+        _ => return Err(Status::INVALID_FIELD),
+    };
+    for seg in &t.segs {
+        if let Seg::Data(range) = seg {
+            mem.check_range(*range)
+                .map_err(|_| Status::DATA_TRANSFER_ERROR)?;
+        }
     }
+    Ok(t)
 }
 
 /// Walk PRP1/PRP2 and PRP lists (NVMe 2.0 Base, 4.1.1).

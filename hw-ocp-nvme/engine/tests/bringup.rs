@@ -107,7 +107,7 @@ fn out_of_order_completions() {
     reqs.sort_by_key(|r| (r.token % 2 == 0, std::cmp::Reverse(r.token)));
     for r in &reqs {
         let res = d.env.storage.perform(r, &mut d.env.mem);
-        d.complete_token(r.token, res);
+        d.complete_token_data(r.token, res.0, &res.1);
         // A duplicate completion is ignored.
         d.complete_token(r.token, IoResult::Ok);
     }

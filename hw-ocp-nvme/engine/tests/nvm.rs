@@ -229,17 +229,6 @@ fn compare_and_verify() {
     assert!(d
         .io(1, sqe_of(0x0c, 2, &[(10, 0), (12, 0)], 0))
         .is(Status::INVALID_NAMESPACE));
-    // A backend without synchronous reads cannot compare or verify.
-    struct NoSync;
-    impl ocp_nvme_engine::Storage for NoSync {
-        fn submit(&mut self, _req: ocp_nvme_engine::IoRequest) {}
-        fn drain(&mut self) {}
-    }
-    let mut e = NoSync;
-    assert_eq!(
-        ocp_nvme_engine::Storage::read_sync(&mut e, 0, &mut [0u8; 4]),
-        Err(IoError::Other)
-    );
     assert!(d
         .io(1, sqe_of(0x0c, 1, &[(10, 8192), (12, 0)], 0))
         .is(Status::LBA_OUT_OF_RANGE));
@@ -406,21 +395,61 @@ fn latency_and_busy_counters() {
     assert_eq!(smart[96], 2); // controller busy time, minutes
 }
 
+/// Compare and Verify read the medium asynchronously, like every other
+/// command: nothing blocks inside the engine, the command completes when
+/// its storage request does, and a failed read is a media error.
 #[test]
-fn without_sync_reads_compare_is_not_offered() {
+fn compare_and_verify_wait_for_storage() {
+    let mut d = up();
+    d.auto_complete = false;
+    d.env.storage.disk[512..1024].fill(0x5a);
+    let buf = d.alloc(512);
+    d.write_mem(buf, &[0x5a; 512]);
+    let s = rw(&mut d, 0x05, 1, 1, buf);
+    let cid = d.submit(1, s);
+    assert!(d.reap(1).is_empty(), "Compare completed before its read");
+    assert_eq!(d.env.storage.pending.len(), 1);
+    let req = d.env.storage.pending[0].clone();
+    assert_eq!(req.kind, IoKind::ReadBuffered);
+    assert_eq!((req.offset, req.len), (512, 512));
+    assert!(req.sg.is_empty());
+    // The host data was taken at submission: changing the buffer now does
+    // not change the outcome.
+    d.write_mem(buf, &[0; 512]);
+    let c = d.wait(1, cid).expect("compare completion");
+    assert!(c.ok());
+    // The medium changes between submission and read: Compare Failure.
+    d.write_mem(buf, &[0x5a; 512]);
+    let s = rw(&mut d, 0x05, 1, 1, buf);
+    let cid = d.submit(1, s);
+    d.env.storage.disk[1000] = 0;
+    assert!(d.wait(1, cid).unwrap().is(Status::COMPARE_FAILURE));
+    // Verify: one buffered read of the whole range, a media error fails it.
+    let cid = d.submit(1, sqe_of(0x0c, 1, &[(10, 2), (12, 7)], 0));
+    let req = d.env.storage.pending.last().unwrap().clone();
+    assert_eq!(
+        (req.kind, req.offset, req.len),
+        (IoKind::ReadBuffered, 1024, 4096)
+    );
+    d.env.storage.fail_next = Some(IoError::MediaError);
+    assert!(d.wait(1, cid).unwrap().is(Status::UNRECOVERED_READ_ERROR));
+    // A successful one counts as a read command with its blocks as data
+    // read; failed ones do not count.
+    let k = d.ctrl.counters();
+    assert_eq!(k.host_read_commands, 1);
+    assert_eq!(k.bytes_read, 512);
+}
+
+#[test]
+fn partial_last_block_is_unused() {
     let mut cfg = Driver::small_config();
-    cfg.sync_reads = false;
     cfg.capacity_bytes = (4 << 20) + 1000; // partial last block is unused
     let mut d = Driver::new(cfg);
     d.bring_up(1);
     let (_, id) = d.admin_read(sqe_of(0x06, 0, &[(10, 1)], 0), 4096);
-    assert_eq!(id[520] & 1, 0);
+    assert_eq!(id[520] & 1, 1, "ONCS Compare");
     let (_, ns) = d.admin_read(sqe_of(0x06, 1, &[(10, 0)], 0), 4096);
     assert_eq!(u64::from_le_bytes(ns[0..8].try_into().unwrap()), 8193);
-    let buf = d.alloc(512);
-    let s = rw(&mut d, 0x05, 0, 1, buf);
-    assert!(d.io(1, s).is(Status::INVALID_OPCODE));
-    // Verify checks the range only.
     assert!(d.io(1, sqe_of(0x0c, 1, &[(10, 8192), (12, 0)], 0)).ok());
     assert!(d
         .io(1, sqe_of(0x0c, 1, &[(10, 8193), (12, 0)], 0))

@@ -75,14 +75,13 @@ fn complete_some(d: &mut Driver, r: &mut XorShift) {
             keep.push(req);
             continue;
         }
-        let res = if r.chance(5) {
-            IoResult::Error(
-                [IoError::MediaError, IoError::Other, IoError::Dma][r.below(3) as usize],
-            )
+        let (res, data) = if r.chance(5) {
+            let e = [IoError::MediaError, IoError::Other, IoError::Dma][r.below(3) as usize];
+            (IoResult::Error(e), Vec::new())
         } else {
             d.env.storage.perform(&req, &mut d.env.mem)
         };
-        d.complete_token(req.token, res);
+        d.complete_token_data(req.token, res, &data);
     }
     d.env.storage.pending.extend(keep);
 }

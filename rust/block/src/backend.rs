@@ -6,7 +6,7 @@
 
 use std::{
     ffi::{c_int, c_void},
-    ptr::NonNull,
+    ptr::{addr_of_mut, NonNull},
 };
 
 use common::Opaque;
@@ -28,6 +28,73 @@ pub trait DmaRequest: AioRequest {
     /// The guest memory to transfer.  It stays valid until `complete`
     /// because it lives inside the request.
     fn sg_list(&mut self) -> &mut SgList;
+}
+
+/// A request that reads into a buffer of the device's own (not guest
+/// memory).
+pub trait BufferRequest: AioRequest {
+    /// The buffer to fill.  It stays valid until `complete` because it
+    /// lives inside the request.
+    fn buffer(&mut self) -> &mut IoBuffer;
+}
+
+/// A byte buffer with the one-element I/O vector (`QEMUIOVector`) that the
+/// block layer fills it through.  Boxed, so that the vector's addresses
+/// stay put while a request is in flight.
+#[derive(Debug)]
+pub struct IoBuffer(Box<IoBufferInner>);
+
+#[derive(Debug)]
+struct IoBufferInner {
+    data: Vec<u8>,
+    iov: bindings::iovec,
+    qiov: bindings::QEMUIOVector,
+}
+
+// SAFETY: the vector only points into the buffer it is part of.
+unsafe impl Send for IoBuffer {}
+
+impl IoBuffer {
+    /// A zeroed buffer of `len` bytes.
+    pub fn new(len: usize) -> Self {
+        let mut inner = Box::new(IoBufferInner {
+            data: vec![0; len],
+            iov: bindings::iovec {
+                iov_base: std::ptr::null_mut(),
+                iov_len: 0,
+            },
+            qiov: bindings::QEMUIOVector::default(),
+        });
+        inner.iov.iov_base = inner.data.as_mut_ptr().cast();
+        inner.iov.iov_len = len;
+        let iov = addr_of_mut!(inner.iov);
+        // SAFETY: qemu_iovec_init_external() only stores the pointer to
+        // the iovec, which lives in the same box as the vector; it frees
+        // nothing later (the vector does not own external iovecs).
+        unsafe {
+            bindings::qemu_iovec_init_external(&mut inner.qiov, iov, 1);
+        }
+        IoBuffer(inner)
+    }
+
+    /// The bytes.
+    pub fn data(&self) -> &[u8] {
+        &self.0.data
+    }
+
+    /// Number of bytes.
+    pub fn len(&self) -> usize {
+        self.0.data.len()
+    }
+
+    /// Whether the buffer has no byte.
+    pub fn is_empty(&self) -> bool {
+        self.0.data.is_empty()
+    }
+
+    fn qiov(&mut self) -> *mut bindings::QEMUIOVector {
+        &mut self.0.qiov
+    }
 }
 
 /// The `BlockCompletionFunc` of every request.
@@ -172,6 +239,72 @@ impl BlockBackend {
         self.dma_io(bindings::dma_blk_write, offset, align, req);
     }
 
+    /// Write the request's guest memory to the backend at `offset` with
+    /// Force Unit Access (`BDRV_REQ_FUA`): the data is on stable storage
+    /// when the request completes (the block layer flushes after the write
+    /// where the driver cannot do FUA itself).  `dma_blk_write()` with
+    /// `blk_aio_pwritev()` and the FUA flag.
+    pub fn dma_write_fua<R: DmaRequest>(&self, offset: u64, align: u32, mut req: Box<R>) {
+        /// `DMAIOFunc` for `dma_blk_io()`: `opaque` is the backend.
+        ///
+        /// # Safety
+        ///
+        /// Called by `dma_blk_io()` with the backend passed below and an
+        /// I/O vector valid until `cb` runs.
+        unsafe extern "C" fn write_fua(
+            offset: i64,
+            iov: *mut bindings::QEMUIOVector,
+            cb: bindings::BlockCompletionFunc,
+            cb_opaque: *mut c_void,
+            opaque: *mut c_void,
+        ) -> *mut bindings::BlockAIOCB {
+            // SAFETY: see the function's contract.
+            unsafe {
+                bindings::blk_aio_pwritev(
+                    opaque.cast(),
+                    offset,
+                    iov,
+                    bindings::BDRV_REQ_FUA,
+                    cb,
+                    cb_opaque,
+                )
+            }
+        }
+        let sg = req.sg_list().as_mut_ptr();
+        // SAFETY: as in dma_io, with the backend as the I/O function's
+        // opaque, which is what dma_blk_write() passes.
+        unsafe {
+            bindings::dma_blk_io(
+                sg,
+                offset,
+                align,
+                Some(write_fua),
+                self.as_mut_ptr().cast(),
+                Some(rust_aio_complete::<R>),
+                Box::into_raw(req).cast(),
+                bindings::DMA_DIRECTION_TO_DEVICE,
+            );
+        }
+    }
+
+    /// Read as many bytes as the request's buffer holds from the backend
+    /// at `offset` into the buffer (`blk_aio_preadv()`).
+    pub fn aio_read_buffer<R: BufferRequest>(&self, offset: u64, mut req: Box<R>) {
+        let qiov = req.buffer().qiov();
+        // SAFETY: the vector and its buffer live inside the request, which
+        // stays alive (leaked) until the completion callback.
+        unsafe {
+            bindings::blk_aio_preadv(
+                self.as_mut_ptr(),
+                to_i64(offset),
+                qiov,
+                0,
+                Some(rust_aio_complete::<R>),
+                Box::into_raw(req).cast(),
+            );
+        }
+    }
+
     fn dma_io<R: DmaRequest>(
         &self,
         start: unsafe extern "C" fn(
@@ -199,28 +332,6 @@ impl BlockBackend {
                 Some(rust_aio_complete::<R>),
                 Box::into_raw(req).cast(),
             );
-        }
-    }
-
-    /// Read `buf.len()` bytes at `offset` synchronously (`blk_pread()`).
-    /// Outside coroutine context this polls the backend's `AioContext`
-    /// until the read finished; it must not be called from a drained
-    /// section.  Returns `-errno` on failure.
-    pub fn pread(&self, offset: u64, buf: &mut [u8]) -> Result<(), i32> {
-        // SAFETY: buf is valid for writes of its length.
-        let ret = unsafe {
-            bindings::blk_pread(
-                self.as_mut_ptr(),
-                to_i64(offset),
-                to_i64(buf.len() as u64),
-                buf.as_mut_ptr().cast(),
-                0,
-            )
-        };
-        if ret < 0 {
-            Err(ret)
-        } else {
-            Ok(())
         }
     }
 
@@ -270,6 +381,22 @@ impl BlockBackend {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn io_buffer_vector_covers_the_buffer() {
+        let mut buf = IoBuffer::new(4096);
+        assert_eq!(buf.len(), 4096);
+        assert!(buf.data().iter().all(|&b| b == 0));
+        let base = buf.data().as_ptr();
+        // SAFETY: the vector was initialized by IoBuffer::new.
+        let qiov = unsafe { &*buf.qiov() };
+        assert_eq!(qiov.niov, 1);
+        // SAFETY: niov is 1, so iov points to one element.
+        let iov = unsafe { &*qiov.iov };
+        assert_eq!(iov.iov_base.cast_const(), base.cast());
+        assert_eq!(iov.iov_len, 4096);
+        assert!(IoBuffer::new(0).is_empty());
+    }
 
     #[test]
     fn offsets_beyond_i64_fail_instead_of_wrapping() {

@@ -95,15 +95,7 @@ fn controller(c: &Controller) -> Vec<u8> {
     b[512] = 0x66; // SQES
     b[513] = 0x44; // CQES
     put_u32(&mut b, 516, 1); // NN
-    put_u16(
-        &mut b,
-        520,
-        if cfg.sync_reads {
-            ONCS | ONCS_COMPARE
-        } else {
-            ONCS
-        },
-    );
+    put_u16(&mut b, 520, ONCS | ONCS_COMPARE);
     b[524] = 0; // FNA
     b[525] = if cfg.volatile_write_cache { 0x07 } else { 0x06 }; // VWC, flush broadcast
     put_u32(&mut b, 536, 1 | 1 << 16); // SGLS: supported, Bit Bucket

@@ -120,7 +120,7 @@ fn supported_logs() -> Vec<u8> {
     b
 }
 
-fn effects(sync_reads: bool) -> Vec<u8> {
+fn effects() -> Vec<u8> {
     const CSUPP: u32 = 1;
     const LBCC: u32 = 1 << 1;
     const NCC: u32 = 1 << 2;
@@ -154,7 +154,7 @@ fn effects(sync_reads: bool) -> Vec<u8> {
         (nvm_op::FLUSH, CSUPP),
         (nvm_op::WRITE, CSUPP | LBCC),
         (nvm_op::READ, CSUPP),
-        (nvm_op::COMPARE, if sync_reads { CSUPP } else { 0 }),
+        (nvm_op::COMPARE, CSUPP),
         (nvm_op::WRITE_ZEROES, CSUPP | LBCC),
         (nvm_op::DATASET_MANAGEMENT, CSUPP | LBCC),
         (nvm_op::VERIFY, CSUPP),
@@ -234,7 +234,7 @@ pub(crate) fn get_log_page(
         }
         lid::FIRMWARE_SLOT => c.fw.slot_log(),
         lid::CHANGED_NAMESPACES => changed_ns(&c.changed_ns),
-        lid::COMMANDS_SUPPORTED_EFFECTS => effects(c.cfg.sync_reads),
+        lid::COMMANDS_SUPPORTED_EFFECTS => effects(),
         lid::FEATURE_IDS_EFFECTS => feature_effects(c),
         lid::DEVICE_SELF_TEST => c.selftest.log(now),
         lid::TELEMETRY_HOST => {
@@ -332,7 +332,7 @@ mod tests {
 
     #[test]
     fn effects_layout() {
-        let e = effects(true);
+        let e = effects();
         assert_eq!(e[admin_op::FORMAT_NVM as usize * 4] & 1, 1);
         assert_eq!(e[1024 + nvm_op::WRITE as usize * 4], 0x3);
         assert_eq!(e[0x81 * 4], 0);

@@ -45,7 +45,8 @@ impl Controller {
     /// consumes an SQ entry and tails do not move during the loop.
     pub fn process_pending(&mut self, host: &mut Host) {
         self.work_pending = false;
-        if !self.running() {
+        if !self.running() || self.quiesced {
+            // Quiesced: `resume` fetches what is waiting.
             return;
         }
         let burst = Arbitration::decode(self.feat.arbitration).burst();

@@ -27,6 +27,7 @@ impl Controller {
             err: self.err_ctx,
             backlog: VecDeque::new(),
             flush_after: false,
+            expected: None,
         });
         if sqid != 0 {
             if self.io_outstanding == 0 {
@@ -57,14 +58,27 @@ impl Controller {
             }
         }
         let token: IoToken = u32::from(self.epoch) << 16 | u32::from(slot);
-        host.storage.submit(IoRequest {
+        let req = IoRequest {
             token,
             kind,
             offset,
             len,
             sg,
-        });
+        };
+        if self.quiesced {
+            self.parked.push(req);
+        } else {
+            host.storage.submit(req);
+        }
         true
+    }
+
+    /// Compare: the medium read back by the command's
+    /// [`IoKind::ReadBuffered`] request must equal `data`.
+    pub(crate) fn expect_data(&mut self, ci: u16, data: Vec<u8>) {
+        if let Some(c) = self.cmds[ci as usize].as_mut() {
+            c.expected = Some(data);
+        }
     }
 
     /// A command registered with `begin_cmd` issued all its requests (or
@@ -140,6 +154,19 @@ impl Controller {
 
     /// A storage request finished. Unknown or stale tokens are ignored.
     pub fn complete_io(&mut self, token: IoToken, result: IoResult, host: &mut Host) {
+        self.complete_io_data(token, result, &[], host);
+    }
+
+    /// A storage request finished with the bytes an
+    /// [`IoKind::ReadBuffered`] request read (empty for other kinds).
+    /// Unknown or stale tokens are ignored.
+    pub fn complete_io_data(
+        &mut self,
+        token: IoToken,
+        result: IoResult,
+        data: &[u8],
+        host: &mut Host,
+    ) {
         if (token >> 16) as u16 != self.epoch {
             return;
         }
@@ -158,6 +185,10 @@ impl Controller {
                 if let IoResult::Error(e) = result {
                     if c.status.is_success() {
                         c.status = nvm::io_error_status(e, c.acct);
+                    }
+                } else if let Some(expected) = &c.expected {
+                    if expected[..] != *data && c.status.is_success() {
+                        c.status = Status::COMPARE_FAILURE;
                     }
                 }
                 self.pump(ci, host);

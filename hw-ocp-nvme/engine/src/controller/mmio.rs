@@ -274,8 +274,11 @@ impl Controller {
         self.shutdown_clean = false;
     }
 
-    /// Enter the Controller Fatal Status state (CSTS.CFS = 1).
+    /// Enter the Controller Fatal Status state (CSTS.CFS = 1). Nothing runs
+    /// until the host resets the controller: the keep alive timer stops and
+    /// held commands wait for the reset, which drops them.
     pub(crate) fn fatal(&mut self) {
         self.cfs = true;
+        self.keep_alive_deadline = None;
     }
 }

@@ -133,6 +133,8 @@ pub(crate) struct CmdState {
     pub backlog: VecDeque<(IoKind, u64, u64)>,
     /// Flush once everything else completed (Write Zeroes with FUA).
     pub flush_after: bool,
+    /// Compare: the host's data, which the medium read back must equal.
+    pub expected: Option<Vec<u8>>,
 }
 
 /// A command whose execution injected latency postponed.
@@ -234,6 +236,12 @@ pub struct Controller {
     pub(crate) err_ctx: ErrorContext,
     /// A doorbell or completion left work for `process_pending`.
     pub(crate) work_pending: bool,
+    /// The host stopped the machine or is removing the device
+    /// ([`Controller::quiesce`]): nothing is fetched, held commands wait and
+    /// storage requests are parked until [`Controller::resume`].
+    pub(crate) quiesced: bool,
+    /// Storage requests issued while quiesced, in order.
+    pub(crate) parked: Vec<IoRequest>,
     // Power-cycle bookkeeping.
     pub(crate) enabled_since_power_on: bool,
     /// The machine's reset right after power-on (QEMU resets every device
@@ -297,6 +305,8 @@ impl Controller {
             formatting: false,
             err_ctx: ErrorContext::default(),
             work_pending: false,
+            quiesced: false,
+            parked: Vec::new(),
             enabled_since_power_on: false,
             power_on_reset_done: false,
             shutdown_clean: false,
@@ -380,6 +390,35 @@ impl Controller {
         }
     }
 
+    /// Stop starting work: from now on no command is fetched, no held
+    /// command runs and every storage request the controller would issue
+    /// (the rest of a Write Zeroes, a flush, ...) is parked. Completions of
+    /// requests already in flight are still taken and posted. The host
+    /// calls this when the machine stops (so that nothing new reaches the
+    /// storage while it drains and saves state) and before it removes the
+    /// device (so that nothing starts that would outlive it).
+    pub fn quiesce(&mut self) {
+        self.quiesced = true;
+    }
+
+    /// Undo [`Controller::quiesce`]: issue the parked requests, then fetch
+    /// what the guest queued meanwhile.
+    pub fn resume(&mut self, host: &mut Host) {
+        if !self.quiesced {
+            return;
+        }
+        self.quiesced = false;
+        for req in std::mem::take(&mut self.parked) {
+            host.storage.submit(req);
+        }
+        self.process_pending(host);
+    }
+
+    /// Whether the controller is quiesced ([`Controller::quiesce`]).
+    pub fn is_quiesced(&self) -> bool {
+        self.quiesced
+    }
+
     fn clear_tables(&mut self) {
         self.cmds = vec![None; MAX_OUTSTANDING];
         self.free_cmds = (0..MAX_OUTSTANDING as u16).rev().collect();
@@ -387,6 +426,8 @@ impl Controller {
         self.free_reqs = (0..MAX_REQUESTS as u16).rev().collect();
         self.overflow_total = 0;
         self.io_outstanding = 0;
+        // Parked requests belong to the commands just forgotten.
+        self.parked.clear();
     }
 
     fn cc(&self) -> Cc {

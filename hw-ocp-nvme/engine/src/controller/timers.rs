@@ -18,6 +18,13 @@ impl Controller {
     /// The next virtual time at which [`Controller::timer_fired`] must run.
     /// It can change after any call into the controller: query it again
     /// after each one.
+    ///
+    /// Only deadlines that [`Controller::timer_fired`] acts on count: a
+    /// host timer re-fires while its deadline is not in the future (QEMU's
+    /// timer lists do), so after `timer_fired(now)` this is `None` or later
+    /// than `now`. Commands held back by injected latency wait while the
+    /// controller is not running or is quiesced; the keep alive timer runs
+    /// only while the controller is running.
     pub fn timer_deadline(&self) -> Option<u64> {
         let mut d = self.selftest.deadline();
         let mut take = |v: Option<u64>| {
@@ -25,9 +32,13 @@ impl Controller {
                 d = Some(d.map_or(v, |x| x.min(v)));
             }
         };
-        take(self.keep_alive_deadline);
-        for dl in &self.delayed {
-            take(Some(dl.due_ns));
+        if self.running() {
+            take(self.keep_alive_deadline);
+            if !self.quiesced {
+                for dl in &self.delayed {
+                    take(Some(dl.due_ns));
+                }
+            }
         }
         for cq in self.cqs.iter().flatten() {
             take(cq.coalesce_deadline);
@@ -39,7 +50,9 @@ impl Controller {
     pub fn timer_fired(&mut self, host: &mut Host) {
         let now = self.now(host);
         admin::selftest::tick(self, now);
-        self.run_delayed(now, host);
+        if !self.quiesced {
+            self.run_delayed(now, host);
+        }
         if let Some(d) = self.keep_alive_deadline {
             if now >= d && self.running() {
                 // Keep Alive Timer expired: memory-based transports report it

@@ -2,7 +2,10 @@
 //! Test host: in-memory guest memory, storage that completes when (and in
 //! the order) the test says, interrupts and a manual clock, and a driver
 //! that brings the controller up the way the Linux nvme driver does.
-//! Used by the unit, integration, random and fuzz tests.
+//! Used by the unit, integration, random and fuzz tests; [`stress`] drives
+//! the whole controller the way a hostile guest and a busy host would.
+
+pub mod stress;
 
 use std::cell::Cell;
 use std::collections::BTreeMap;
@@ -11,18 +14,20 @@ use crate::spec::cmd::Sqe;
 use crate::spec::regs::off;
 use crate::spec::status::Status;
 use crate::traits::{
-    Clock, DmaError, GuestLog, GuestMemory, Host, Interrupts, IoError, IoKind, IoRequest, IoResult,
-    IoToken, Storage,
+    Clock, DmaError, GuestLog, GuestMemory, GuestRange, Host, Interrupts, IoError, IoKind,
+    IoRequest, IoResult, IoToken, Storage,
 };
 use crate::{Controller, ControllerConfig};
 
 /// Sparse guest memory below `limit`; accesses at or above it (or inside a
-/// fault window) fail.
+/// fault window) fail, and so does any access to or transfer through a
+/// device register window (`mmio`, like the device's own BAR0).
 #[derive(Default)]
 pub struct TestMemory {
     pages: BTreeMap<u64, Vec<u8>>,
     pub limit: u64,
     pub faults: Vec<(u64, u64)>,
+    pub mmio: Vec<(u64, u64)>,
 }
 
 impl TestMemory {
@@ -31,6 +36,7 @@ impl TestMemory {
             pages: BTreeMap::new(),
             limit,
             faults: Vec::new(),
+            mmio: Vec::new(),
         }
     }
     fn check(&self, addr: u64, len: usize) -> Result<(), DmaError> {
@@ -38,7 +44,8 @@ impl TestMemory {
         if end > self.limit {
             return Err(DmaError);
         }
-        if self.faults.iter().any(|&(a, l)| addr < a + l && a < end) {
+        let overlaps = |&(a, l): &(u64, u64)| addr < a + l && a < end;
+        if self.faults.iter().any(overlaps) || self.mmio.iter().any(overlaps) {
             return Err(DmaError);
         }
         Ok(())
@@ -65,6 +72,17 @@ impl GuestMemory for TestMemory {
         }
         Ok(())
     }
+    fn check_range(&self, range: GuestRange) -> Result<(), DmaError> {
+        let end = range.addr.checked_add(range.len).ok_or(DmaError)?;
+        if self
+            .mmio
+            .iter()
+            .any(|&(a, l)| range.addr < a + l && a < end)
+        {
+            return Err(DmaError);
+        }
+        Ok(())
+    }
 }
 
 /// Storage over a byte vector. Requests wait in `pending` until the test
@@ -88,27 +106,29 @@ impl Storage for TestStorage {
     fn drain(&mut self) {
         self.drains += 1;
     }
-    fn read_sync(&mut self, offset: u64, buf: &mut [u8]) -> Result<(), IoError> {
-        let end = offset as usize + buf.len();
-        if end > self.disk.len() {
-            return Err(IoError::MediaError);
-        }
-        buf.copy_from_slice(&self.disk[offset as usize..end]);
-        Ok(())
-    }
 }
 
 impl TestStorage {
-    /// Perform `req` against the disk and guest memory.
-    pub fn perform(&mut self, req: &IoRequest, mem: &mut TestMemory) -> IoResult {
+    /// Perform `req` against the disk and guest memory; the bytes read by
+    /// an [`IoKind::ReadBuffered`] request come back with the result.
+    pub fn perform(&mut self, req: &IoRequest, mem: &mut TestMemory) -> (IoResult, Vec<u8>) {
         if let Some(e) = self.fail_next.take() {
-            return IoResult::Error(e);
+            return (IoResult::Error(e), Vec::new());
         }
         let off = req.offset as usize;
         let end = off.saturating_add(req.len as usize);
         if !matches!(req.kind, IoKind::Flush) && end > self.disk.len() {
-            return IoResult::Error(IoError::Other);
+            return (IoResult::Error(IoError::Other), Vec::new());
         }
+        if req.kind == IoKind::ReadBuffered {
+            return (IoResult::Ok, self.disk[off..end].to_vec());
+        }
+        (self.transfer(req, mem), Vec::new())
+    }
+
+    fn transfer(&mut self, req: &IoRequest, mem: &mut TestMemory) -> IoResult {
+        let off = req.offset as usize;
+        let end = off + req.len as usize;
         match req.kind {
             IoKind::Read => {
                 let mut pos = off;
@@ -131,7 +151,7 @@ impl TestStorage {
                 }
             }
             IoKind::Discard | IoKind::WriteZeroes { .. } => self.disk[off..end].fill(0),
-            IoKind::Flush => {}
+            IoKind::Flush | IoKind::ReadBuffered => {}
         }
         IoResult::Ok
     }
@@ -319,7 +339,6 @@ impl Driver {
             capacity_bytes: 4 << 20,
             max_ioqpairs: 4,
             msix_vectors: 5,
-            sync_reads: true,
             ..Default::default()
         }
     }
@@ -422,9 +441,9 @@ impl Driver {
                 reqs.reverse();
             }
             for r in reqs {
-                let res = self.env.storage.perform(&r, &mut self.env.mem);
+                let (res, data) = self.env.storage.perform(&r, &mut self.env.mem);
                 let mut h = self.env.host();
-                self.ctrl.complete_io(r.token, res, &mut h);
+                self.ctrl.complete_io_data(r.token, res, &data, &mut h);
                 n += 1;
             }
         }
@@ -433,8 +452,14 @@ impl Driver {
 
     /// Complete one pending request by token with `res` (without performing it).
     pub fn complete_token(&mut self, token: IoToken, res: IoResult) {
+        self.complete_token_data(token, res, &[]);
+    }
+
+    /// Complete one pending request by token with `res` and the bytes a
+    /// buffered read returned.
+    pub fn complete_token_data(&mut self, token: IoToken, res: IoResult, data: &[u8]) {
         let mut h = self.env.host();
-        self.ctrl.complete_io(token, res, &mut h);
+        self.ctrl.complete_io_data(token, res, data, &mut h);
     }
 
     /// Read new CQEs from `cqid` and ring its head doorbell.
@@ -623,14 +648,35 @@ impl Driver {
     pub fn advance(&mut self, ns: u64) {
         let t = self.env.clock.ns.get() + ns;
         self.env.clock.ns.set(t);
-        if let Some(d) = self.ctrl.timer_deadline() {
-            if d <= t {
-                let mut h = self.env.host();
-                self.ctrl.timer_fired(&mut h);
-            }
+        self.fire_due_timers();
+    }
+
+    /// Run the engine's timer as QEMU's timer lists do: the timer fires
+    /// while its deadline is not in the future. Panics if a fired timer
+    /// leaves its deadline at or before now (QEMU would re-fire it for ever,
+    /// holding the BQL).
+    pub fn fire_due_timers(&mut self) {
+        let now = self.env.clock.ns.get();
+        if self.ctrl.timer_deadline().is_some_and(|d| d <= now) {
+            let mut h = self.env.host();
+            self.ctrl.timer_fired(&mut h);
+            check_timer_deadline(&self.ctrl, now);
         }
     }
 }
+
+/// The invariant QEMU's timer semantics need: after
+/// [`Controller::timer_fired`] at `now`, the deadline is absent or later.
+pub fn check_timer_deadline(ctrl: &Controller, now: u64) {
+    if let Some(d) = ctrl.timer_deadline() {
+        assert!(
+            d > now,
+            "timer deadline {d} not after now {now} once the timer fired: QEMU would re-fire it for ever"
+        );
+    }
+}
+
+impl Driver {}
 
 /// Build an SQE: opcode, NSID, (dword index, value) pairs and PRP1.
 pub fn sqe_of(opcode: u8, nsid: u32, dws: &[(usize, u32)], prp1: u64) -> Sqe {
