@@ -214,6 +214,19 @@ SERIES = [
             ("rust/hw/Kconfig", "source char/Kconfig\n", "source nvme/Kconfig\n"),
             ("rust/Cargo.toml", '    "hw/char/pl011",\n',
              '    "hw/nvme/ocp-nvme",\n    "hw/nvme/ocp-nvme/engine",\n'),
+            # What cargo adds to the lock file for the new members.
+            ("rust/Cargo.lock", '[[package]]\nname = "bql"\n',
+             '[[package]]\nname = "block"\nversion = "0.1.0"\ndependencies = [\n'
+             ' "bql",\n "common",\n "glib-sys",\n "hwcore",\n "qom",\n "system",\n'
+             ' "util",\n]\n\n', "before"),
+            ("rust/Cargo.lock", '[[package]]\nname = "hwcore"\n',
+             '[[package]]\nname = "hw-ocp-nvme"\nversion = "0.1.0"\ndependencies = [\n'
+             ' "block",\n "bql",\n "common",\n "hwcore",\n "libc",\n "migration",\n'
+             ' "ocp-nvme-engine",\n "qom",\n "system",\n "trace",\n "util",\n]\n\n',
+             "before"),
+            ("rust/Cargo.lock", '[[package]]\nname = "pkg-config"\n',
+             '[[package]]\nname = "ocp-nvme-engine"\nversion = "0.1.0"\ndependencies = [\n'
+             ' "bilge",\n]\n\n', "before"),
             ("MAINTAINERS", "ufs\nM: Jeuk Kim",
              "ocp-nvme\n"
              "M: ocp-nvme developers <dev@ocp-nvme.invalid>\n"
@@ -338,12 +351,16 @@ def apply(project, tree, base_tag):
             continue  # not written yet: its edits would refer to nothing
         files.update(apply_edits(tree, base, edits, edited, project))
         groups.append((subject, body, files))
-    changed = 0
-    wanted = set()
+    # The working tree gets each file's last version (a file that several
+    # patches edit must not be rewritten with an intermediate version, or
+    # ninja would rebuild what depends on it every time).
+    final = {}
     for _, _, files in groups:
-        for path, content in files.items():
-            changed += write_if_changed(tree / path, content)
-            wanted.add(path)
+        final.update(files)
+    changed = 0
+    wanted = set(final)
+    for path, content in final.items():
+        changed += write_if_changed(tree / path, content)
     for stale in sorted(previous - wanted):
         try:
             original = run(["git", "show", "%s:%s" % (base, stale)], tree, text=False)
