@@ -312,8 +312,12 @@ def apply_edits(tree, base, edits, desired, project=None):
     return {p: desired[p].encode() for p, *_ in edits}
 
 
-def commit_tree(tree, base, paths, parent, message):
-    """Commit base + the working-tree versions of paths, without checkout."""
+def commit_tree(tree, base, contents, parent, message):
+    """Commit base + `contents` (QEMU path -> bytes), without checkout.
+
+    Each commit gets the content of its own patch, not the working tree's:
+    a QEMU file that later patches edit again must not show their edits
+    early."""
     with tempfile.TemporaryDirectory() as tmp:
         env = {"GIT_INDEX_FILE": os.path.join(tmp, "index"),
                "GIT_AUTHOR_NAME": "ocp-nvme developers",
@@ -323,8 +327,13 @@ def commit_tree(tree, base, paths, parent, message):
                "GIT_AUTHOR_DATE": "2025-01-01T00:00:00Z",
                "GIT_COMMITTER_DATE": "2025-01-01T00:00:00Z"}
         run(["git", "read-tree", base], tree, env)
-        run(["git", "update-index", "--add", "--stdin"], tree, env,
-            input_data="\n".join(sorted(paths)) + "\n")
+        entries = []
+        for path in sorted(contents):
+            blob = run(["git", "hash-object", "-w", "--stdin"], tree, env, text=False,
+                       input_data=contents[path]).decode().strip()
+            entries.append("100644 %s\t%s" % (blob, path))
+        run(["git", "update-index", "--add", "--index-info"], tree, env,
+            input_data="\n".join(entries) + "\n")
         tree_id = run(["git", "write-tree"], tree, env).strip()
         return run(["git", "commit-tree", tree_id, "-p", parent, "-m", message],
                    tree, env).strip()
@@ -369,12 +378,12 @@ def apply(project, tree, base_tag):
             (tree / stale).unlink(missing_ok=True)
         changed += 1
     head = base
-    paths = []
+    contents = {}
     for subject, body, files in groups:
         if not files:
             continue
-        paths += list(files)
-        head = commit_tree(tree, base, paths, head,
+        contents.update(files)
+        head = commit_tree(tree, base, contents, head,
                            "%s\n\n%s\n\n%s\n" % (subject, body, SIGNOFF))
     run(["git", "update-ref", "refs/heads/ocp-nvme", head], tree)
     run(["git", "symbolic-ref", "HEAD", "refs/heads/ocp-nvme"], tree)
