@@ -29,6 +29,7 @@ pub mod controller;
 pub mod namespace;
 pub mod nvm;
 pub mod ocp;
+pub mod persist;
 pub mod queues;
 pub mod spec;
 pub mod telemetry;

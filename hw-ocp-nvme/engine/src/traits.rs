@@ -35,6 +35,8 @@ pub struct GuestRange {
     pub len: u64,
 }
 
+crate::persist::persist_struct!(GuestRange { addr, len });
+
 /// Identifies one storage request until it completes.
 pub type IoToken = u32;
 
@@ -72,6 +74,14 @@ pub struct IoRequest {
     /// Guest memory of the transfer (empty for flush, discard and write zeroes).
     pub sg: Vec<GuestRange>,
 }
+
+crate::persist::persist_struct!(IoRequest {
+    token,
+    kind,
+    offset,
+    len,
+    sg
+});
 
 /// Why a storage request failed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

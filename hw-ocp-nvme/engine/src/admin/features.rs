@@ -36,6 +36,21 @@ pub struct Features {
     pub host_behavior: [u8; 4],
 }
 
+crate::persist::persist_struct!(Features {
+    arbitration,
+    power_mgmt,
+    temp_over,
+    temp_under,
+    error_recovery,
+    vwc,
+    coalescing,
+    iv_cd,
+    write_atomicity,
+    async_event_config,
+    kato_ms,
+    host_behavior,
+});
+
 impl Features {
     pub fn defaults(cfg: &ControllerConfig) -> Features {
         let mut iv_cd = vec![false; cfg.msix_vectors as usize];

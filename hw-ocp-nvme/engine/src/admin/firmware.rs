@@ -35,6 +35,14 @@ pub struct FirmwareState {
     pub staging_bad: bool,
 }
 
+crate::persist::persist_struct!(FirmwareState {
+    slots,
+    active,
+    next,
+    staging,
+    staging_bad
+});
+
 fn rev_bytes(s: &str) -> [u8; 8] {
     let mut r = [b' '; 8];
     for (d, c) in r.iter_mut().zip(s.bytes()) {

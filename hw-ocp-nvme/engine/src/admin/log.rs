@@ -40,6 +40,15 @@ pub struct ErrorEntry {
     pub lba: u64,
 }
 
+crate::persist::persist_struct!(ErrorEntry {
+    error_count,
+    sqid,
+    cid,
+    status,
+    nsid,
+    lba
+});
+
 /// Namespace and first LBA of the command an error entry describes.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ErrorContext {
@@ -47,11 +56,15 @@ pub struct ErrorContext {
     pub lba: u64,
 }
 
+crate::persist::persist_struct!(ErrorContext { nsid, lba });
+
 /// Error Information entries, newest first.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ErrorLog {
     pub entries: VecDeque<ErrorEntry>,
 }
+
+crate::persist::persist_struct!(ErrorLog { entries });
 
 impl ErrorLog {
     pub fn record(
@@ -105,6 +118,14 @@ pub struct TelemetryState {
     /// Telemetry Controller-Initiated Data Available (07h/08h byte 382).
     pub ctrl_available: bool,
 }
+
+crate::persist::persist_struct!(TelemetryState {
+    host_data,
+    host_generation,
+    ctrl_generation,
+    ctrl_data,
+    ctrl_available,
+});
 
 fn supported_logs() -> Vec<u8> {
     let mut b = vec![0u8; 1024];

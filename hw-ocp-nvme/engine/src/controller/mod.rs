@@ -137,6 +137,20 @@ pub(crate) struct CmdState {
     pub expected: Option<Vec<u8>>,
 }
 
+crate::persist::persist_struct!(CmdState {
+    sqid,
+    cid,
+    start_ns,
+    pending,
+    status,
+    acct,
+    post,
+    err,
+    backlog,
+    flush_after,
+    expected,
+});
+
 /// A command whose execution injected latency postponed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Delayed {
@@ -145,6 +159,13 @@ pub(crate) struct Delayed {
     pub sqid: u16,
     pub sqe: Sqe,
 }
+
+crate::persist::persist_struct!(Delayed {
+    due_ns,
+    submit_ns,
+    sqid,
+    sqe
+});
 
 /// Who owns a storage request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -160,6 +181,8 @@ pub(crate) struct DbBuf {
     pub shadow: u64,
     pub eventidx: u64,
 }
+
+crate::persist::persist_struct!(DbBuf { shadow, eventidx });
 
 /// Address of SQ `qid`'s tail in a shadow doorbell or EventIdx buffer.
 pub(crate) fn db_sq_slot(base: u64, qid: u64) -> u64 {

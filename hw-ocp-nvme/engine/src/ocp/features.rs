@@ -126,6 +126,18 @@ pub struct FeatureStore {
     pub max_power_w: u8,
 }
 
+crate::persist::persist_struct!(FeatureStore {
+    eol_mode,
+    ieee1667,
+    latency,
+    plp_interval,
+    dssd_power_state,
+    telemetry_profile,
+    async_panic,
+    min_power_w,
+    max_power_w,
+});
+
 impl FeatureStore {
     /// Factory defaults for a device with `cfg`'s power range.
     pub fn new(cfg: &HealthConfig) -> Self {

@@ -182,6 +182,12 @@ pub struct AsyncEvent {
     pub log_page: u8,
 }
 
+crate::persist::persist_struct!(AsyncEvent {
+    event_type,
+    info,
+    log_page
+});
+
 /// Which commands the device really supports, as the engine implements
 /// them; reported by the C4h page.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -197,6 +203,14 @@ pub struct CommandSupport {
     /// Fused Compare and Write.
     pub fused_compare_write: bool,
 }
+
+crate::persist::persist_struct!(CommandSupport {
+    write_zeroes,
+    dataset_management,
+    write_uncorrectable,
+    sanitize,
+    fused_compare_write,
+});
 
 /// Fixed identity of the device.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -218,6 +232,17 @@ pub struct DeviceIdentity {
     /// Lowest permitted firmware revision (C0h), ASCII, 8 bytes.
     pub lowest_permitted_fw_rev: [u8; 8],
 }
+
+crate::persist::persist_struct!(DeviceIdentity {
+    serial,
+    model,
+    firmware_rev,
+    capacity_bytes,
+    pcie_ports,
+    commands,
+    security_version,
+    lowest_permitted_fw_rev,
+});
 
 impl Default for DeviceIdentity {
     fn default() -> Self {
@@ -336,6 +361,22 @@ pub struct OcpState {
     last_pct_used: u8,
 }
 
+crate::persist::persist_struct!(OcpState {
+    identity,
+    health,
+    features,
+    injection,
+    recovery,
+    fw_history,
+    latency,
+    counters,
+    events,
+    pending_aer,
+    ts_base_ms,
+    ts_base_ns,
+    last_pct_used,
+});
+
 /// Counters this module keeps itself (injected errors, clear baselines).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct Counters {
@@ -353,6 +394,22 @@ pub(crate) struct Counters {
     pub dies_offline: u16,
     pub dssd_ps_changes: u64,
 }
+
+crate::persist::persist_struct!(Counters {
+    pcie_baseline,
+    pcie_clear_pending,
+    incomplete_shutdowns,
+    uncorrectable_reads,
+    xor_recoveries,
+    e2e_detected,
+    e2e_corrected,
+    command_timeouts,
+    sys_program_fail,
+    sys_uncorr_read,
+    sys_erase_fail,
+    dies_offline,
+    dssd_ps_changes,
+});
 
 impl OcpState {
     /// A fresh device. `cfg` should have passed [`HealthConfig::validate`];
