@@ -20,7 +20,8 @@
 //! (one module per admin command family, plus the vendor/OCP hooks),
 //! [`nvm`] (I/O commands), [`namespace`], [`config`], [`telemetry`]
 //! (counters), [`traits`] (host boundary), [`ocp`] (OCP log pages and
-//! features), [`testing`] (in-memory host and a Linux-like test driver).
+//! features), `testing` (in-memory host, a Linux-like test driver and the
+//! stress harness; only with `cfg(test)` or the `testing` feature).
 #![forbid(unsafe_code)]
 
 pub mod admin;
@@ -32,6 +33,7 @@ pub mod ocp;
 pub mod queues;
 pub mod spec;
 pub mod telemetry;
+#[cfg(any(test, feature = "testing"))]
 pub mod testing;
 pub mod traits;
 pub mod transfer;

@@ -17,14 +17,14 @@ impl Controller {
             Doorbell::SqTail(qid) => {
                 let Some(sq) = self.sqs.get_mut(qid as usize).and_then(|q| q.as_mut()) else {
                     host.log
-                        .guest_error(&format!("ocp-nvme: doorbell of nonexistent SQ {qid}"));
+                        .guest_error(&format!("doorbell of nonexistent SQ {qid}"));
                     self.invalid_doorbell(aen::ERR_INVALID_DB_REGISTER, host);
                     return;
                 };
                 if !sq.tail_valid(value) {
                     let size = sq.size;
                     host.log.guest_error(&format!(
-                        "ocp-nvme: invalid SQ {qid} tail {value} (queue size {size})"
+                        "invalid SQ {qid} tail {value} (queue size {size})"
                     ));
                     self.invalid_doorbell(aen::ERR_INVALID_DB_VALUE, host);
                     return;
@@ -36,14 +36,14 @@ impl Controller {
             Doorbell::CqHead(qid) => {
                 let Some(cq) = self.cqs.get_mut(qid as usize).and_then(|q| q.as_mut()) else {
                     host.log
-                        .guest_error(&format!("ocp-nvme: doorbell of nonexistent CQ {qid}"));
+                        .guest_error(&format!("doorbell of nonexistent CQ {qid}"));
                     self.invalid_doorbell(aen::ERR_INVALID_DB_REGISTER, host);
                     return;
                 };
                 if !cq.head_valid(value) {
                     let size = cq.size;
                     host.log.guest_error(&format!(
-                        "ocp-nvme: invalid CQ {qid} head {value} (queue size {size})"
+                        "invalid CQ {qid} head {value} (queue size {size})"
                     ));
                     self.invalid_doorbell(aen::ERR_INVALID_DB_VALUE, host);
                     return;

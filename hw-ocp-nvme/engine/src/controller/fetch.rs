@@ -168,7 +168,7 @@ impl Controller {
             _ => return,
         };
         host.log.guest_error(&format!(
-            "ocp-nvme: SQ {sqid} CID {} opcode {:#x}: {what}",
+            "SQ {sqid} CID {} opcode {:#x}: {what}",
             sqe.cid(),
             sqe.opcode()
         ));

@@ -32,7 +32,7 @@ impl Controller {
     pub fn mmio_read(&mut self, offset: u64, size: u32, host: &mut Host) -> u64 {
         if !matches!(size, 1 | 2 | 4 | 8) {
             host.log.guest_error(&format!(
-                "ocp-nvme: register read of bad size {size} at offset {offset:#x}"
+                "register read of bad size {size} at offset {offset:#x}"
             ));
             return 0;
         }
@@ -66,7 +66,7 @@ impl Controller {
                 self.doorbell_write(offset, value as u32, host);
             } else {
                 host.log.guest_error(&format!(
-                    "ocp-nvme: doorbell write of bad size {size} at offset {offset:#x}"
+                    "doorbell write of bad size {size} at offset {offset:#x}"
                 ));
             }
             return;
@@ -78,7 +78,7 @@ impl Controller {
                 self.reg_write(offset + 4, (value >> 32) as u32, host);
             }
             _ => host.log.guest_error(&format!(
-                "ocp-nvme: register write of bad size {size} at offset {offset:#x}"
+                "register write of bad size {size} at offset {offset:#x}"
             )),
         }
     }
@@ -155,7 +155,7 @@ impl Controller {
             && aqa.acqs().value() != 0;
         if !valid {
             host.log.guest_error(&format!(
-                "ocp-nvme: invalid CC {:#x} (MPS {}, CSS {}, AMS {}, IOSQES {iosqes}, \
+                "invalid CC {:#x} (MPS {}, CSS {}, AMS {}, IOSQES {iosqes}, \
                  IOCQES {iocqes}) or AQA {:#x} at enable",
                 self.cc,
                 cc.mps().value(),
