@@ -9,26 +9,24 @@
 //! How a command travels: a doorbell write reaches
 //! [`Controller::mmio_write`]; [`Controller::process_pending`] fetches SQEs
 //! round robin; [`spec`] parses them into typed commands; [`transfer`]
-//! resolves PRPs/SGLs into guest ranges; [`admin`] and [`nvm`] execute
-//! them, the latter through [`traits::Storage`] requests whose completions
+//! resolves PRPs/SGLs into guest ranges; the controller's admin and NVM
+//! handlers execute them, the latter through [`traits::Storage`] requests whose completions
 //! come back via [`Controller::complete_io`]; the controller then posts the
 //! CQE, raises the interrupt and updates [`telemetry::Counters`].
 //!
 //! Modules: [`spec`] (wire formats, the one place fields are extracted),
 //! [`controller`] (registers, state machine, fetch, completion, interrupts,
-//! timers), [`queues`] (SQ/CQ rings), [`transfer`] (PRP/SGL), [`admin`]
-//! (one module per admin command family, plus the vendor/OCP hooks),
-//! [`nvm`] (I/O commands), [`namespace`], [`config`], [`telemetry`]
+//! timers, and the command handlers: one module per admin command family,
+//! the I/O commands and the port to the OCP module), [`queues`] (SQ/CQ
+//! rings), [`transfer`] (PRP/SGL), [`namespace`], [`config`], [`telemetry`]
 //! (counters), [`traits`] (host boundary), [`ocp`] (OCP log pages and
 //! features), `testing` (in-memory host, a Linux-like test driver and the
 //! stress harness; only with `cfg(test)` or the `testing` feature).
 #![forbid(unsafe_code)]
 
-pub mod admin;
 pub mod config;
 pub mod controller;
 pub mod namespace;
-pub mod nvm;
 pub mod ocp;
 pub mod queues;
 pub mod spec;
@@ -38,9 +36,9 @@ pub mod testing;
 pub mod traits;
 pub mod transfer;
 
-pub use admin::vendor::HEALTH_PROPERTIES;
 pub use config::ControllerConfig;
 pub use controller::Controller;
+pub use controller::HEALTH_PROPERTIES;
 pub use telemetry::Counters;
 pub use traits::{
     Clock, DmaError, GuestLog, GuestMemory, GuestRange, Host, Interrupts, IoError, IoKind,

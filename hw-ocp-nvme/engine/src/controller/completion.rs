@@ -41,7 +41,7 @@ impl Controller {
         let delete_done = if sq.inflight == 0 { sq.deleting } else { None };
         self.post_cqe(cqid, cqe, host);
         if let Some(del_cid) = delete_done {
-            admin::queue::finish_sq_delete(self, sqid, del_cid, host);
+            self.finish_sq_delete(sqid, del_cid, host);
         }
     }
 

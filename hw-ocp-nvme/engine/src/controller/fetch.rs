@@ -109,15 +109,15 @@ impl Controller {
         };
         let gate = if inject {
             let now = self.now(host);
-            admin::vendor::before_command(self, sqid, sqe, now, host)
+            self.before_command(sqid, sqe, now, host)
         } else {
-            admin::vendor::Gate::Run
+            ocp_port::Gate::Run
         };
         let outcome = match gate {
-            admin::vendor::Gate::Hold => return,
-            admin::vendor::Gate::Done(o) => o,
-            admin::vendor::Gate::Run if sqid == 0 => admin::execute(self, sqe, host),
-            admin::vendor::Gate::Run => nvm::execute(self, sqid, sqe, host),
+            ocp_port::Gate::Hold => return,
+            ocp_port::Gate::Done(o) => o,
+            ocp_port::Gate::Run if sqid == 0 => self.execute_admin(sqe, host),
+            ocp_port::Gate::Run => self.execute_nvm(sqid, sqe, host),
         };
         if let Outcome::Done { status, dw0 } = outcome {
             self.log_guest_status(sqid, sqe, status, host);

@@ -220,7 +220,7 @@ impl Controller {
             }
         }
         if let PostAction::Format { lbaf } = c.post {
-            admin::format::finish(self, lbaf, c.status, host);
+            self.finish_format(lbaf, c.status, host);
         }
         if c.status.is_success() {
             nvm::account(&mut self.counters, c.acct);
@@ -233,7 +233,7 @@ impl Controller {
         };
         let latency = now.saturating_sub(c.start_ns);
         self.counters.record_latency(class, latency, now);
-        admin::vendor::command_completed(self, class, latency, c.status, now);
+        self.command_completed(class, latency, c.status, now);
         self.complete(c.sqid, c.cid, c.status, 0, host);
     }
 }

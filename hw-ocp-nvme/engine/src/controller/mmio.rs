@@ -225,8 +225,8 @@ impl Controller {
         self.dbbuf = None;
         self.aer.reset();
         let now = self.now(host);
-        admin::selftest::abort_on_reset(self, now);
-        admin::firmware::activate_on_reset(self, now);
+        self.abort_self_test_on_reset(now);
+        self.activate_firmware_on_reset(now);
         self.feat = self.saved_feat.clone();
         // The Timestamp is cleared by a Controller Level Reset (origin 000b).
         self.timestamp_ms = 0;
@@ -248,7 +248,7 @@ impl Controller {
         if !power_cycle {
             self.counters.controller_resets += 1;
         }
-        admin::vendor::controller_reset(self, power_cycle, now);
+        self.ocp_controller_reset(power_cycle, now);
     }
 
     /// PCI function level / conventional reset: back to the power-on state.

@@ -8,26 +8,29 @@
 //! `completion` (CQEs, interrupts per NVMe over PCIe 1.0, 3.5, and
 //! asynchronous events) and `timers`.
 
+mod admin;
 mod completion;
 mod doorbell;
 mod fetch;
 mod io;
 mod mmio;
+mod nvm;
+mod ocp_port;
+
+pub use ocp_port::HEALTH_PROPERTIES;
 mod timers;
 
 use std::collections::VecDeque;
 
 use bilge::prelude::*;
 
-use crate::admin;
-use crate::admin::aer::AerState;
-use crate::admin::features::Features;
-use crate::admin::firmware::FirmwareState;
-use crate::admin::log::{ErrorContext, ErrorLog, TelemetryState};
-use crate::admin::selftest::SelfTestState;
 use crate::config::ControllerConfig;
+use crate::controller::admin::aer::AerState;
+use crate::controller::admin::features::Features;
+use crate::controller::admin::firmware::FirmwareState;
+use crate::controller::admin::log::{ErrorContext, ErrorLog, TelemetryState};
+use crate::controller::admin::selftest::SelfTestState;
 use crate::namespace::Namespace;
-use crate::nvm;
 use crate::queues::{CompQueue, SubQueue};
 use crate::spec::cmd::{Sqe, SQE_SIZE};
 use crate::spec::cqe::Cqe;
@@ -257,7 +260,7 @@ impl Controller {
         cfg.validate()?;
         let nq = cfg.max_ioqpairs as usize + 1;
         let feat = Features::defaults(&cfg);
-        let ocp = admin::vendor::new_ocp_state(&cfg);
+        let ocp = ocp_port::new_ocp_state(&cfg);
         let aer = AerState::new(cfg.aer_max_queued);
         let mut c = Controller {
             ns: Namespace::new(cfg.capacity_bytes, cfg.lba_size),
@@ -349,7 +352,7 @@ impl Controller {
 
     /// The Timestamp feature's current value in milliseconds.
     pub fn timestamp_ms(&self, now_ns: u64) -> u64 {
-        let b = admin::features::timestamp_bytes(self, now_ns);
+        let b = self.timestamp_bytes(now_ns);
         u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], 0, 0])
     }
 

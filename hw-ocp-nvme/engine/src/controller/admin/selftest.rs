@@ -82,62 +82,64 @@ impl SelfTestState {
     }
 }
 
-fn finish(c: &mut Controller, result: u8, now: u64) {
-    if let Some(r) = c.selftest.running.take() {
-        let power_on_hours = c.counters.power_on_ns(now) / 3_600_000_000_000;
-        c.selftest.push(TestResult {
-            stc: r.stc,
-            result,
-            nsid: r.nsid,
-            power_on_hours,
-        });
-    }
-}
-
-pub(crate) fn start(c: &mut Controller, nsid: u32, stc: u8, host: &mut Host) -> Outcome {
-    if nsid != 0 && nsid != 1 && nsid != 0xffff_ffff {
-        return Status::INVALID_NAMESPACE.into();
-    }
-    let now = c.now(host);
-    match stc {
-        STC_SHORT | STC_EXTENDED => {
-            if c.selftest.running.is_some() {
-                return Status::SELF_TEST_IN_PROGRESS.into();
-            }
-            let dur = if stc == STC_SHORT {
-                c.cfg.short_self_test_ms * 1_000_000
-            } else {
-                u64::from(c.cfg.extended_self_test_min) * 60_000_000_000
-            };
-            c.selftest.running = Some(RunningTest {
-                stc,
-                nsid,
-                start_ns: now,
-                end_ns: now.saturating_add(dur),
+impl Controller {
+    fn finish_self_test(&mut self, result: u8, now: u64) {
+        if let Some(r) = self.selftest.running.take() {
+            let power_on_hours = self.counters.power_on_ns(now) / 3_600_000_000_000;
+            self.selftest.push(TestResult {
+                stc: r.stc,
+                result,
+                nsid: r.nsid,
+                power_on_hours,
             });
-            Outcome::ok()
-        }
-        STC_ABORT => {
-            finish(c, RESULT_ABORTED_BY_COMMAND, now);
-            Outcome::ok()
-        }
-        _ => Status::INVALID_FIELD.into(),
-    }
-}
-
-/// Timer: a running test whose time is up completes without error.
-pub(crate) fn tick(c: &mut Controller, now: u64) {
-    if let Some(r) = c.selftest.running {
-        if now >= r.end_ns {
-            finish(c, RESULT_OK, now);
         }
     }
-}
 
-pub(crate) fn abort_on_reset(c: &mut Controller, now: u64) {
-    finish(c, RESULT_ABORTED_BY_RESET, now);
-}
+    pub(crate) fn device_self_test(&mut self, nsid: u32, stc: u8, host: &mut Host) -> Outcome {
+        if nsid != 0 && nsid != 1 && nsid != 0xffff_ffff {
+            return Status::INVALID_NAMESPACE.into();
+        }
+        let now = self.now(host);
+        match stc {
+            STC_SHORT | STC_EXTENDED => {
+                if self.selftest.running.is_some() {
+                    return Status::SELF_TEST_IN_PROGRESS.into();
+                }
+                let dur = if stc == STC_SHORT {
+                    self.cfg.short_self_test_ms * 1_000_000
+                } else {
+                    u64::from(self.cfg.extended_self_test_min) * 60_000_000_000
+                };
+                self.selftest.running = Some(RunningTest {
+                    stc,
+                    nsid,
+                    start_ns: now,
+                    end_ns: now.saturating_add(dur),
+                });
+                Outcome::ok()
+            }
+            STC_ABORT => {
+                self.finish_self_test(RESULT_ABORTED_BY_COMMAND, now);
+                Outcome::ok()
+            }
+            _ => Status::INVALID_FIELD.into(),
+        }
+    }
 
-pub(crate) fn abort_on_format(c: &mut Controller, now: u64) {
-    finish(c, RESULT_ABORTED_BY_FORMAT, now);
+    /// Timer: a running test whose time is up completes without error.
+    pub(crate) fn self_test_tick(&mut self, now: u64) {
+        if let Some(r) = self.selftest.running {
+            if now >= r.end_ns {
+                self.finish_self_test(RESULT_OK, now);
+            }
+        }
+    }
+
+    pub(crate) fn abort_self_test_on_reset(&mut self, now: u64) {
+        self.finish_self_test(RESULT_ABORTED_BY_RESET, now);
+    }
+
+    pub(crate) fn abort_self_test_on_format(&mut self, now: u64) {
+        self.finish_self_test(RESULT_ABORTED_BY_FORMAT, now);
+    }
 }

@@ -4,7 +4,8 @@
 
 use std::collections::VecDeque;
 
-use crate::admin::{self, features, identify, vendor};
+use crate::controller::admin::{self, features, identify};
+use crate::controller::ocp_port;
 use crate::controller::{Controller, Outcome};
 use crate::spec::cmd::Sqe;
 use crate::spec::ids::{admin_op, fid, lid, nvm_op};
@@ -113,7 +114,7 @@ fn supported_logs() -> Vec<u8> {
     }
     put_u32(&mut b, lid::FEATURE_IDS_EFFECTS as usize * 4, 1);
     for l in lid::VENDOR_FIRST..=0xff {
-        if vendor::log_supported(l) {
+        if ocp_port::log_supported(l) {
             put_u32(&mut b, l as usize * 4, 1);
         }
     }
@@ -165,34 +166,130 @@ fn effects() -> Vec<u8> {
     b
 }
 
-/// Feature Identifiers Supported and Effects (NVMe 2.0 Base, 5.16.1.18).
-fn feature_effects(c: &Controller) -> Vec<u8> {
-    const FSUPP: u32 = 1;
-    const UDCC: u32 = 1 << 1;
-    const UUID_SEL: u32 = 1 << 19;
-    const SCOPE_NS: u32 = 1 << 20;
-    const SCOPE_CTRL: u32 = 1 << 21;
-    let mut b = vec![0u8; 1024];
-    for &f in features::SUPPORTED_FIDS.iter() {
-        if f == fid::VOLATILE_WRITE_CACHE && !c.cfg.volatile_write_cache {
-            continue;
+impl Controller {
+    /// Feature Identifiers Supported and Effects (NVMe 2.0 Base, 5.16.1.18).
+    fn feature_effects_log(&self) -> Vec<u8> {
+        const FSUPP: u32 = 1;
+        const UDCC: u32 = 1 << 1;
+        const UUID_SEL: u32 = 1 << 19;
+        const SCOPE_NS: u32 = 1 << 20;
+        const SCOPE_CTRL: u32 = 1 << 21;
+        let mut b = vec![0u8; 1024];
+        for &f in features::SUPPORTED_FIDS.iter() {
+            if f == fid::VOLATILE_WRITE_CACHE && !self.cfg.volatile_write_cache {
+                continue;
+            }
+            let scope = if f == fid::ERROR_RECOVERY {
+                SCOPE_NS
+            } else {
+                SCOPE_CTRL
+            };
+            let udcc = if f == fid::NUMBER_OF_QUEUES || f == fid::VOLATILE_WRITE_CACHE {
+                UDCC
+            } else {
+                0
+            };
+            put_u32(&mut b, f as usize * 4, FSUPP | UUID_SEL | scope | udcc);
         }
-        let scope = if f == fid::ERROR_RECOVERY {
-            SCOPE_NS
-        } else {
-            SCOPE_CTRL
-        };
-        let udcc = if f == fid::NUMBER_OF_QUEUES || f == fid::VOLATILE_WRITE_CACHE {
-            UDCC
-        } else {
-            0
-        };
-        put_u32(&mut b, f as usize * 4, FSUPP | UUID_SEL | scope | udcc);
+        for f in crate::ocp::FEATURE_IDS {
+            put_u32(&mut b, f as usize * 4, FSUPP | UUID_SEL | SCOPE_CTRL);
+        }
+        b
     }
-    for f in crate::ocp::FEATURE_IDS {
-        put_u32(&mut b, f as usize * 4, FSUPP | UUID_SEL | SCOPE_CTRL);
+
+    /// Get Log Page.
+    pub(crate) fn get_log_page(&mut self, sqe: &Sqe, r: LogRequest, host: &mut Host) -> Outcome {
+        if !admin::uuid_index_ok(r.uuid) || r.ot || r.csi != 0 {
+            return Status::INVALID_FIELD.into();
+        }
+        let len = (u64::from(r.numd) + 1) * 4;
+        if len > self.cfg.max_transfer_bytes() || r.lpo % 4 != 0 {
+            return Status::INVALID_FIELD.into();
+        }
+        let now = self.now(host);
+        let nsid_ok = |n: u32| n == 0 || n == 1 || n == 0xffff_ffff;
+        let page: Vec<u8> = match r.lid {
+            lid::SUPPORTED_LOG_PAGES => supported_logs(),
+            lid::ERROR_INFORMATION => self.errlog.page(),
+            lid::SMART_HEALTH => {
+                if !nsid_ok(r.nsid) {
+                    return Status::INVALID_NAMESPACE.into();
+                }
+                self.smart_log(now)
+            }
+            lid::FIRMWARE_SLOT => self.fw.slot_log(),
+            lid::CHANGED_NAMESPACES => changed_ns(&self.changed_ns),
+            lid::COMMANDS_SUPPORTED_EFFECTS => effects(),
+            lid::FEATURE_IDS_EFFECTS => self.feature_effects_log(),
+            lid::DEVICE_SELF_TEST => self.selftest.log(now),
+            lid::TELEMETRY_HOST => {
+                // LSP bit 0: Create Telemetry Host-Initiated Data.
+                if r.lsp & 1 != 0 || self.telemetry.host_data.is_empty() {
+                    if r.lsp & 1 != 0 {
+                        self.telemetry.host_generation =
+                            self.telemetry.host_generation.wrapping_add(1);
+                    }
+                    self.telemetry.host_data = self.telemetry_log(lid::TELEMETRY_HOST, now);
+                }
+                let mut p = self.telemetry.host_data.clone();
+                p[382] = u8::from(self.telemetry.ctrl_available);
+                p[383] = self.telemetry.ctrl_generation;
+                p
+            }
+            lid::TELEMETRY_CONTROLLER => {
+                // A new snapshot at offset 0 unless an event's one is pending;
+                // later chunks read the same snapshot.
+                if self.telemetry.ctrl_data.is_empty()
+                    || (r.lpo == 0 && !self.telemetry.ctrl_available)
+                {
+                    self.telemetry.ctrl_data = self.telemetry_log(lid::TELEMETRY_CONTROLLER, now);
+                }
+                self.telemetry.ctrl_data.clone()
+            }
+            l if l >= lid::VENDOR_FIRST => {
+                let req = ocp_port::VendorLogRequest {
+                    lid: l,
+                    lsp: r.lsp,
+                    uuid: r.uuid,
+                    nsid: r.nsid,
+                    now_ns: now,
+                };
+                match self.ocp_log_page(req) {
+                    Ok(p) => p,
+                    Err(s) => return s.into(),
+                }
+            }
+            _ => return Status::INVALID_LOG_PAGE.into(),
+        };
+        if matches!(
+            r.lid,
+            lid::SMART_HEALTH | lid::TELEMETRY_HOST | lid::TELEMETRY_CONTROLLER
+        ) || r.lid >= lid::VENDOR_FIRST
+        {
+            // The health model advanced while building the page.
+            self.check_health_events(host);
+        }
+        if r.lpo >= page.len() as u64 {
+            return Status::INVALID_FIELD.into();
+        }
+        let mut out = vec![0u8; len as usize];
+        let start = r.lpo as usize;
+        let n = (page.len() - start).min(out.len());
+        out[..n].copy_from_slice(&page[start..start + n]);
+        let st = self.send_data(sqe, &out, host);
+        if st.is_success() && r.lid == lid::CHANGED_NAMESPACES {
+            // Reading the list clears it; RAE only governs the event.
+            self.changed_ns.clear();
+        }
+        if st.is_success() && !r.rae {
+            if r.lid == lid::TELEMETRY_CONTROLLER {
+                self.telemetry.ctrl_available = false;
+            }
+            self.aer.log_read(r.lid);
+            self.deliver_events(host);
+        }
+        st.into()
     }
-    b
 }
 
 fn changed_ns(list: &[u32]) -> Vec<u8> {
@@ -205,102 +302,6 @@ fn changed_ns(list: &[u32]) -> Vec<u8> {
         }
     }
     b
-}
-
-/// Get Log Page.
-pub(crate) fn get_log_page(
-    c: &mut Controller,
-    sqe: &Sqe,
-    r: LogRequest,
-    host: &mut Host,
-) -> Outcome {
-    if !admin::uuid_index_ok(r.uuid) || r.ot || r.csi != 0 {
-        return Status::INVALID_FIELD.into();
-    }
-    let len = (u64::from(r.numd) + 1) * 4;
-    if len > c.cfg.max_transfer_bytes() || r.lpo % 4 != 0 {
-        return Status::INVALID_FIELD.into();
-    }
-    let now = c.now(host);
-    let nsid_ok = |n: u32| n == 0 || n == 1 || n == 0xffff_ffff;
-    let page: Vec<u8> = match r.lid {
-        lid::SUPPORTED_LOG_PAGES => supported_logs(),
-        lid::ERROR_INFORMATION => c.errlog.page(),
-        lid::SMART_HEALTH => {
-            if !nsid_ok(r.nsid) {
-                return Status::INVALID_NAMESPACE.into();
-            }
-            vendor::smart_log(c, now)
-        }
-        lid::FIRMWARE_SLOT => c.fw.slot_log(),
-        lid::CHANGED_NAMESPACES => changed_ns(&c.changed_ns),
-        lid::COMMANDS_SUPPORTED_EFFECTS => effects(),
-        lid::FEATURE_IDS_EFFECTS => feature_effects(c),
-        lid::DEVICE_SELF_TEST => c.selftest.log(now),
-        lid::TELEMETRY_HOST => {
-            // LSP bit 0: Create Telemetry Host-Initiated Data.
-            if r.lsp & 1 != 0 || c.telemetry.host_data.is_empty() {
-                if r.lsp & 1 != 0 {
-                    c.telemetry.host_generation = c.telemetry.host_generation.wrapping_add(1);
-                }
-                c.telemetry.host_data = vendor::telemetry_log(c, lid::TELEMETRY_HOST, now);
-            }
-            let mut p = c.telemetry.host_data.clone();
-            p[382] = u8::from(c.telemetry.ctrl_available);
-            p[383] = c.telemetry.ctrl_generation;
-            p
-        }
-        lid::TELEMETRY_CONTROLLER => {
-            // A new snapshot at offset 0 unless an event's one is pending;
-            // later chunks read the same snapshot.
-            if c.telemetry.ctrl_data.is_empty() || (r.lpo == 0 && !c.telemetry.ctrl_available) {
-                c.telemetry.ctrl_data = vendor::telemetry_log(c, lid::TELEMETRY_CONTROLLER, now);
-            }
-            c.telemetry.ctrl_data.clone()
-        }
-        l if l >= lid::VENDOR_FIRST => {
-            let req = vendor::VendorLogRequest {
-                lid: l,
-                lsp: r.lsp,
-                uuid: r.uuid,
-                nsid: r.nsid,
-                now_ns: now,
-            };
-            match vendor::log_page(c, req) {
-                Ok(p) => p,
-                Err(s) => return s.into(),
-            }
-        }
-        _ => return Status::INVALID_LOG_PAGE.into(),
-    };
-    if matches!(
-        r.lid,
-        lid::SMART_HEALTH | lid::TELEMETRY_HOST | lid::TELEMETRY_CONTROLLER
-    ) || r.lid >= lid::VENDOR_FIRST
-    {
-        // The health model advanced while building the page.
-        vendor::check_health_events(c, host);
-    }
-    if r.lpo >= page.len() as u64 {
-        return Status::INVALID_FIELD.into();
-    }
-    let mut out = vec![0u8; len as usize];
-    let start = r.lpo as usize;
-    let n = (page.len() - start).min(out.len());
-    out[..n].copy_from_slice(&page[start..start + n]);
-    let st = admin::send(c, sqe, &out, host);
-    if st.is_success() && r.lid == lid::CHANGED_NAMESPACES {
-        // Reading the list clears it; RAE only governs the event.
-        c.changed_ns.clear();
-    }
-    if st.is_success() && !r.rae {
-        if r.lid == lid::TELEMETRY_CONTROLLER {
-            c.telemetry.ctrl_available = false;
-        }
-        c.aer.log_read(r.lid);
-        c.deliver_events(host);
-    }
-    st.into()
 }
 
 #[cfg(test)]

@@ -1,0 +1,189 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+//! Admin command set (NVMe 2.0 Base, 5): dispatch and shared helpers.
+
+pub mod aer;
+pub mod features;
+pub mod firmware;
+pub mod format;
+pub mod identify;
+pub mod log;
+pub mod queue;
+pub mod selftest;
+
+use crate::controller::{db_cq_slot, db_sq_slot, Controller, DbBuf, Outcome};
+use crate::spec::cmd::{AdminCmd, Psdt, Sqe};
+use crate::spec::status::Status;
+use crate::traits::Host;
+use crate::transfer;
+
+impl Controller {
+    /// Execute one admin command.
+    pub(crate) fn execute_admin(&mut self, sqe: &Sqe, host: &mut Host) -> Outcome {
+        // Fused operations are not supported (Identify FUSES = 0), and admin
+        // commands over PCIe use PRPs only.
+        if sqe.fuse() != 0 || sqe.psdt() != Psdt::Prp {
+            return Status::INVALID_FIELD.into();
+        }
+        match AdminCmd::parse(sqe) {
+            AdminCmd::DeleteIoSq { qid } => self.delete_io_sq(sqe.cid(), qid, host),
+            AdminCmd::CreateIoSq {
+                qid,
+                qsize,
+                pc,
+                qprio,
+                cqid,
+                ..
+            } => self.create_io_sq(sqe, qid, qsize, pc, qprio, cqid),
+            AdminCmd::DeleteIoCq { qid } => self.delete_io_cq(qid),
+            AdminCmd::CreateIoCq {
+                qid,
+                qsize,
+                pc,
+                ien,
+                iv,
+            } => self.create_io_cq(sqe, qid, qsize, pc, ien, iv, host),
+            AdminCmd::GetLogPage {
+                lid,
+                lsp,
+                rae,
+                numd,
+                lsi,
+                lpo,
+                uuid,
+                ot,
+                csi,
+            } => {
+                let req = log::LogRequest {
+                    lid,
+                    lsp,
+                    rae,
+                    numd,
+                    lsi,
+                    lpo,
+                    uuid,
+                    ot,
+                    csi,
+                    nsid: sqe.nsid(),
+                };
+                self.get_log_page(sqe, req, host)
+            }
+            AdminCmd::Identify {
+                cns,
+                cntid,
+                cnssid,
+                csi,
+                uuid,
+            } => self.identify(sqe, cns, cntid, cnssid, csi, uuid, host),
+            AdminCmd::Abort { sqid, cid } => self.abort_command(sqid, cid, host),
+            AdminCmd::SetFeatures {
+                fid,
+                sv,
+                cdw11,
+                cdw12,
+                cdw13,
+                uuid,
+            } => self.set_features(sqe, fid, sv, [cdw11, cdw12, cdw13], uuid, host),
+            AdminCmd::GetFeatures {
+                fid,
+                sel,
+                cdw11,
+                uuid,
+            } => self.get_features(sqe, fid, sel, cdw11, uuid, host),
+            AdminCmd::AsyncEventRequest => self.async_event_request(sqe.cid(), host),
+            AdminCmd::FirmwareCommit { fs, ca, bpid } => self.firmware_commit(fs, ca, bpid, host),
+            AdminCmd::FirmwareImageDownload { numd, ofst } => {
+                self.firmware_download(sqe, numd, ofst, host)
+            }
+            AdminCmd::DeviceSelfTest { stc } => self.device_self_test(sqe.nsid(), stc, host),
+            AdminCmd::KeepAlive => {
+                let now = self.now(host);
+                self.restart_keep_alive(now);
+                Outcome::ok()
+            }
+            AdminCmd::DoorbellBufferConfig { shadow, eventidx } => {
+                self.doorbell_buffer_config(shadow, eventidx, host)
+            }
+            AdminCmd::FormatNvm {
+                lbaf,
+                mset,
+                pi,
+                pil,
+                ses,
+            } => self.format_nvm(sqe.cid(), sqe.nsid(), lbaf, mset, pi, pil, ses, host),
+            AdminCmd::Unknown { .. } => Status::INVALID_OPCODE.into(),
+        }
+    }
+
+    /// Doorbell Buffer Config (NVMe 2.0 Base, 5.8): both buffers page aligned.
+    fn doorbell_buffer_config(&mut self, shadow: u64, eventidx: u64, host: &mut Host) -> Outcome {
+        if shadow == 0
+            || eventidx == 0
+            || shadow % transfer::PAGE_SIZE != 0
+            || eventidx % transfer::PAGE_SIZE != 0
+        {
+            return Status::INVALID_FIELD.into();
+        }
+        self.dbbuf = Some(DbBuf { shadow, eventidx });
+        // Start the shadow copies from the current doorbell values.
+        for qid in 1..self.sqs.len() {
+            if let Some(sq) = self.sqs[qid].as_ref() {
+                let _ = host
+                    .mem
+                    .write(db_sq_slot(shadow, qid as u64), &sq.tail.to_le_bytes());
+                let _ = host
+                    .mem
+                    .write(db_sq_slot(eventidx, qid as u64), &sq.tail.to_le_bytes());
+            }
+            if let Some(cq) = self.cqs[qid].as_ref() {
+                let _ = host
+                    .mem
+                    .write(db_cq_slot(shadow, qid as u64), &cq.head.to_le_bytes());
+                let _ = host
+                    .mem
+                    .write(db_cq_slot(eventidx, qid as u64), &cq.head.to_le_bytes());
+            }
+        }
+        Outcome::ok()
+    }
+
+    /// Transfer a controller-to-host data structure through PRP1/PRP2.
+    /// `data.len()` is bounded by the caller (a data structure, or MDTS).
+    pub(crate) fn send_data(&self, sqe: &Sqe, data: &[u8], host: &mut Host) -> Status {
+        if data.len() as u64 > self.cfg.max_transfer_bytes() {
+            return Status::INVALID_FIELD;
+        }
+        match transfer::resolve(host.mem, sqe, data.len() as u64, false, false) {
+            Ok(t) => match t.write_to_guest(host.mem, data) {
+                Ok(()) => Status::SUCCESS,
+                Err(s) => s,
+            },
+            Err(s) => s,
+        }
+    }
+
+    /// Transfer `len` bytes host-to-controller through PRP1/PRP2.
+    pub(crate) fn receive_data(
+        &self,
+        sqe: &Sqe,
+        len: usize,
+        host: &mut Host,
+    ) -> Result<Vec<u8>, Status> {
+        if len as u64 > self.cfg.max_transfer_bytes() {
+            return Err(Status::INVALID_FIELD);
+        }
+        let t = transfer::resolve(host.mem, sqe, len as u64, false, false)?;
+        let mut buf = vec![0u8; len];
+        t.read_from_guest(host.mem, &mut buf)?;
+        Ok(buf)
+    }
+}
+
+/// Validate a UUID Index (CDW14 bits 6:0): 0 (none) or the OCP UUID's index.
+pub fn uuid_index_ok(uuid: u8) -> bool {
+    uuid == 0 || uuid == crate::ocp::OCP_UUID_INDEX
+}
+
+/// Is `nsid` the namespace or the broadcast value?
+pub fn nsid_is_ns_or_all(nsid: u32) -> bool {
+    nsid == 1 || nsid == 0xffff_ffff
+}
