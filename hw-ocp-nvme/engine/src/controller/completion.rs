@@ -6,11 +6,12 @@
 use super::*;
 
 impl Controller {
-    /// Complete a command: error log, CQE, interrupt, SQ deletion.
-    pub(crate) fn complete(
+    /// Complete a fetched command: an error goes to the Error Information
+    /// log (NVMe 2.0 Base, 5.16.1.2) with the request's context, then the
+    /// CQE is posted.
+    pub(crate) fn complete_request(
         &mut self,
-        sqid: u16,
-        cid: u16,
+        req: &Request,
         status: Status,
         dw0: u32,
         host: &mut Host,
@@ -20,11 +21,25 @@ impl Controller {
             && status != Status::ABORTED_SQ_DELETION
         {
             self.errlog
-                .record(&mut self.counters, sqid, cid, status, self.err_ctx);
+                .record(&mut self.counters, req.sqid, req.cid, status, req.err);
             if status.sct == crate::spec::status::sct::MEDIA {
                 self.counters.media_errors += 1;
             }
         }
+        self.complete(req.sqid, req.cid, status, dw0, host);
+    }
+
+    /// Post the completion of command `cid` of SQ `sqid` (a request, or one
+    /// the controller completes by itself: an aborted command, an AER, a
+    /// deferred SQ deletion): CQE, interrupt, SQ deletion.
+    pub(crate) fn complete(
+        &mut self,
+        sqid: u16,
+        cid: u16,
+        status: Status,
+        dw0: u32,
+        host: &mut Host,
+    ) {
         let Some(sq) = self.sqs.get_mut(sqid as usize).and_then(|q| q.as_mut()) else {
             return;
         };

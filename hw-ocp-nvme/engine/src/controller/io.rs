@@ -9,27 +9,23 @@ impl Controller {
     /// Register a command that will complete through storage requests.
     pub(crate) fn begin_cmd(
         &mut self,
-        sqid: u16,
-        cid: u16,
+        req: &Request,
         acct: Accounting,
         post: PostAction,
         host: &Host,
     ) -> Option<u16> {
         let idx = self.free_cmds.pop()?;
         self.cmds[idx as usize] = Some(CmdState {
-            sqid,
-            cid,
-            start_ns: self.exec_start_ns,
+            req: *req,
             pending: 0,
             status: Status::SUCCESS,
             acct,
             post,
-            err: self.err_ctx,
             backlog: VecDeque::new(),
             flush_after: false,
             expected: None,
         });
-        if sqid != 0 {
+        if !req.is_admin() {
             if self.io_outstanding == 0 {
                 self.busy_since = Some(self.now(host));
             }
@@ -211,9 +207,8 @@ impl Controller {
             return;
         };
         self.free_cmds.push(ci);
-        self.err_ctx = c.err;
         let now = self.now(host);
-        if c.sqid != 0 {
+        if !c.req.is_admin() {
             self.io_outstanding = self.io_outstanding.saturating_sub(1);
             if self.io_outstanding == 0 {
                 self.account_busy_end(now);
@@ -231,9 +226,9 @@ impl Controller {
             Accounting::Deallocate { .. } => LatencyClass::Deallocate,
             _ => LatencyClass::Other,
         };
-        let latency = now.saturating_sub(c.start_ns);
+        let latency = now.saturating_sub(c.req.submit_ns);
         self.counters.record_latency(class, latency, now);
-        self.command_completed(class, latency, c.status, now);
-        self.complete(c.sqid, c.cid, c.status, 0, host);
+        self.command_completed(class, latency, now);
+        self.complete_request(&c.req, c.status, 0, host);
     }
 }

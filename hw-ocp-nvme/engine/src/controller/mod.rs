@@ -16,8 +16,12 @@ mod io;
 mod mmio;
 mod nvm;
 mod ocp_port;
+mod request;
 
 pub use ocp_port::HEALTH_PROPERTIES;
+pub(crate) use request::{
+    Accounting, CmdState, Delayed, ErrorContext, Outcome, PostAction, ReqOwner, Request,
+};
 mod timers;
 
 use std::collections::VecDeque;
@@ -28,7 +32,7 @@ use crate::config::ControllerConfig;
 use crate::controller::admin::aer::AerState;
 use crate::controller::admin::features::Features;
 use crate::controller::admin::firmware::FirmwareState;
-use crate::controller::admin::log::{ErrorContext, ErrorLog, TelemetryState};
+use crate::controller::admin::log::{ErrorLog, TelemetryState};
 use crate::controller::admin::selftest::SelfTestState;
 use crate::namespace::Namespace;
 use crate::queues::{CompQueue, SubQueue};
@@ -54,108 +58,6 @@ pub const ZERO_CHUNK: u64 = 1 << 30;
 pub const ZERO_WINDOW: u32 = 8;
 /// CAP.TO in 500 ms units.
 pub const CAP_TIMEOUT: u8 = 30;
-
-/// The result of executing a command.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Outcome {
-    /// Complete now.
-    Done { status: Status, dw0: u32 },
-    /// Completed later (storage, AER, Delete I/O SQ).
-    Pending,
-}
-
-impl Outcome {
-    pub(crate) fn status(status: Status) -> Outcome {
-        Outcome::Done { status, dw0: 0 }
-    }
-    pub(crate) fn ok() -> Outcome {
-        Outcome::Done {
-            status: Status::SUCCESS,
-            dw0: 0,
-        }
-    }
-    pub(crate) fn dw0(dw0: u32) -> Outcome {
-        Outcome::Done {
-            status: Status::SUCCESS,
-            dw0,
-        }
-    }
-}
-
-impl From<Status> for Outcome {
-    fn from(s: Status) -> Outcome {
-        Outcome::status(s)
-    }
-}
-
-/// What finishing a command must also do.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum PostAction {
-    None,
-    /// Format NVM: switch to this LBA format.
-    Format {
-        lbaf: u8,
-    },
-}
-
-/// How a command counts in the SMART log.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Accounting {
-    Read {
-        bytes: u64,
-    },
-    Write {
-        bytes: u64,
-    },
-    /// Write Zeroes; `deallocated` blocks when DEAC unmapped them.
-    WriteZeroes {
-        deallocated: u64,
-    },
-    Flush,
-    /// Dataset Management deallocate of this many blocks.
-    Deallocate {
-        blocks: u64,
-    },
-    Admin,
-}
-
-/// A command waiting for storage requests.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct CmdState {
-    pub sqid: u16,
-    pub cid: u16,
-    pub start_ns: u64,
-    /// Storage requests not yet completed.
-    pub pending: u32,
-    pub status: Status,
-    pub acct: Accounting,
-    pub post: PostAction,
-    pub err: ErrorContext,
-    /// Data-less requests (write zeroes, discard) still to issue, split
-    /// into [`ZERO_CHUNK`] pieces and kept [`ZERO_WINDOW`] deep.
-    pub backlog: VecDeque<(IoKind, u64, u64)>,
-    /// Flush once everything else completed (Write Zeroes with FUA).
-    pub flush_after: bool,
-    /// Compare: the host's data, which the medium read back must equal.
-    pub expected: Option<Vec<u8>>,
-}
-
-/// A command whose execution injected latency postponed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct Delayed {
-    pub due_ns: u64,
-    pub submit_ns: u64,
-    pub sqid: u16,
-    pub sqe: Sqe,
-}
-
-/// Who owns a storage request.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum ReqOwner {
-    Cmd(u16),
-    /// The flush of a normal shutdown.
-    Shutdown,
-}
 
 /// Shadow doorbell buffers (Doorbell Buffer Config, NVMe 2.0 Base, 5.8).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -231,12 +133,7 @@ pub struct Controller {
     /// Critical warning bits as last seen by a health check (the model's
     /// own changes raise events on the rising edge only).
     pub(crate) seen_warning: u8,
-    /// Submission time of the command being executed (for latency).
-    pub(crate) exec_start_ns: u64,
     pub(crate) formatting: bool,
-    /// NSID and LBA of the command being executed or finished, for the
-    /// Error Information log.
-    pub(crate) err_ctx: ErrorContext,
     /// A doorbell or completion left work for `process_pending`.
     pub(crate) work_pending: bool,
     /// The host stopped the machine or is removing the device
@@ -303,10 +200,8 @@ impl Controller {
             ocp,
             delayed: Vec::new(),
             timed_out: Vec::new(),
-            exec_start_ns: 0,
             seen_warning: 0,
             formatting: false,
-            err_ctx: ErrorContext::default(),
             work_pending: false,
             quiesced: false,
             parked: Vec::new(),

@@ -2,8 +2,11 @@
 //! NVM command set I/O commands (NVM Command Set Specification 1.0, 3):
 //! validation, then storage requests over the resolved scatter list.
 
-use crate::controller::{Accounting, Controller, Outcome, PostAction, ReqOwner};
-use crate::spec::cmd::{DsmRange, NvmCmd, Psdt, RwFields, Sqe, DSM_RANGE_SIZE};
+use crate::controller::{Accounting, Controller, Outcome, PostAction, ReqOwner, Request};
+use crate::spec::cmd::{
+    DatasetManagementCmd, DsmRange, NvmCmd, Psdt, RwFields, Sqe, VerifyCmd, WriteZeroesCmd,
+    DSM_RANGE_SIZE,
+};
 use crate::spec::ids::nvm_op;
 use crate::spec::status::Status;
 use crate::telemetry::{Counters, LatencyClass};
@@ -73,14 +76,15 @@ impl Controller {
         }
     }
 
-    pub(crate) fn execute_nvm(&mut self, sqid: u16, sqe: &Sqe, host: &mut Host) -> Outcome {
-        match self.run_nvm(sqid, sqe, host) {
+    pub(crate) fn execute_nvm(&mut self, req: &Request, host: &mut Host) -> Outcome {
+        match self.run_nvm(req, host) {
             Ok(o) => o,
             Err(s) => s.into(),
         }
     }
 
-    fn run_nvm(&mut self, sqid: u16, sqe: &Sqe, host: &mut Host) -> Result<Outcome, Status> {
+    fn run_nvm(&mut self, req: &Request, host: &mut Host) -> Result<Outcome, Status> {
+        let sqe = &req.sqe;
         if sqe.fuse() != 0 || sqe.psdt() == Psdt::Reserved {
             return Err(Status::INVALID_FIELD);
         }
@@ -91,7 +95,6 @@ impl Controller {
         if self.formatting {
             return Err(Status::FORMAT_IN_PROGRESS);
         }
-        let cid = sqe.cid();
         match cmd {
             NvmCmd::Flush => {
                 if sqe.nsid() != 1 && sqe.nsid() != 0xffff_ffff {
@@ -102,23 +105,22 @@ impl Controller {
                     return Ok(Outcome::ok());
                 }
                 self.issue_io(
-                    sqid,
-                    cid,
+                    req,
                     Accounting::Flush,
                     &[(IoKind::Flush, 0, 0, Vec::new())],
                     false,
                     host,
                 )
             }
-            NvmCmd::Read(f) => self.read_write(sqid, sqe, f, false, host),
-            NvmCmd::Write(f) => self.read_write(sqid, sqe, f, true, host),
-            NvmCmd::Compare(f) => self.compare(sqid, sqe, f, host),
-            NvmCmd::WriteZeroes {
+            NvmCmd::Read(f) => self.read_write(req, f, false, host),
+            NvmCmd::Write(f) => self.read_write(req, f, true, host),
+            NvmCmd::Compare(f) => self.compare(req, f, host),
+            NvmCmd::WriteZeroes(WriteZeroesCmd {
                 slba,
                 nlb,
                 deac,
                 fua,
-            } => {
+            }) => {
                 check_nsid(sqe.nsid())?;
                 let (off, len) = self.block_range(slba, nlb)?;
                 self.writable()?;
@@ -126,18 +128,17 @@ impl Controller {
                 let kind = IoKind::WriteZeroes { may_unmap };
                 let deallocated = if may_unmap { u64::from(nlb) } else { 0 };
                 self.issue_io(
-                    sqid,
-                    cid,
+                    req,
                     Accounting::WriteZeroes { deallocated },
                     &[(kind, off, len, Vec::new())],
                     fua && self.cfg.volatile_write_cache,
                     host,
                 )
             }
-            NvmCmd::DatasetManagement { nr, ad, .. } => {
-                self.dataset_management(sqid, sqe, nr, ad, host)
+            NvmCmd::DatasetManagement(DatasetManagementCmd { nr, ad, .. }) => {
+                self.dataset_management(req, nr, ad, host)
             }
-            NvmCmd::Verify { slba, nlb } => {
+            NvmCmd::Verify(VerifyCmd { slba, nlb }) => {
                 check_nsid(sqe.nsid())?;
                 // Verify Size Limit (Identify CNS 06h VSL) equals MDTS.
                 self.data_len(nlb)?;
@@ -146,8 +147,7 @@ impl Controller {
                 // reading it back without a transfer to the host. Its blocks
                 // count as read (NVMe 2.0 Base, Figure 207, Data Units Read).
                 self.issue_io(
-                    sqid,
-                    cid,
+                    req,
                     Accounting::Read { bytes: len },
                     &[(IoKind::ReadBuffered, off, len, Vec::new())],
                     false,
@@ -161,15 +161,14 @@ impl Controller {
     /// Register the command and issue its storage requests.
     fn issue_io(
         &mut self,
-        sqid: u16,
-        cid: u16,
+        req: &Request,
         acct: Accounting,
         reqs: &[(IoKind, u64, u64, Vec<crate::traits::GuestRange>)],
         flush_after: bool,
         host: &mut Host,
     ) -> Result<Outcome, Status> {
         let ci = self
-            .begin_cmd(sqid, cid, acct, PostAction::None, host)
+            .begin_cmd(req, acct, PostAction::None, host)
             .ok_or(Status::INTERNAL_ERROR)?;
         if flush_after {
             self.flush_after(ci);
@@ -197,12 +196,12 @@ impl Controller {
 
     fn read_write(
         &mut self,
-        sqid: u16,
-        sqe: &Sqe,
+        req: &Request,
         f: RwFields,
         write: bool,
         host: &mut Host,
     ) -> Result<Outcome, Status> {
+        let sqe = &req.sqe;
         check_nsid(sqe.nsid())?;
         self.data_len(f.nlb)?;
         let (off, len) = self.block_range(f.slba, f.nlb)?;
@@ -235,20 +234,15 @@ impl Controller {
             account(&mut self.counters, acct);
             return Ok(Outcome::ok());
         }
-        self.issue_io(sqid, sqe.cid(), acct, &reqs, false, host)
+        self.issue_io(req, acct, &reqs, false, host)
     }
 
     /// Compare (NVMe NVM Command Set 1.0, 3.2.1): the host's data is taken
     /// now, the medium is read asynchronously and compared when it arrives
     /// (Compare Failure on a difference). Its blocks count as read (NVMe 2.0
     /// Base, Figure 207, Data Units Read).
-    fn compare(
-        &mut self,
-        sqid: u16,
-        sqe: &Sqe,
-        f: RwFields,
-        host: &mut Host,
-    ) -> Result<Outcome, Status> {
+    fn compare(&mut self, req: &Request, f: RwFields, host: &mut Host) -> Result<Outcome, Status> {
+        let sqe = &req.sqe;
         check_nsid(sqe.nsid())?;
         self.data_len(f.nlb)?;
         let (off, len) = self.block_range(f.slba, f.nlb)?;
@@ -256,13 +250,7 @@ impl Controller {
         let mut host_data = vec![0u8; len as usize];
         t.read_from_guest(host.mem, &mut host_data)?;
         let ci = self
-            .begin_cmd(
-                sqid,
-                sqe.cid(),
-                Accounting::Read { bytes: len },
-                PostAction::None,
-                host,
-            )
+            .begin_cmd(req, Accounting::Read { bytes: len }, PostAction::None, host)
             .ok_or(Status::INTERNAL_ERROR)?;
         self.expect_data(ci, host_data);
         let issued = self.submit(
@@ -284,12 +272,12 @@ impl Controller {
 
     fn dataset_management(
         &mut self,
-        sqid: u16,
-        sqe: &Sqe,
+        req: &Request,
         nr: u16,
         ad: bool,
         host: &mut Host,
     ) -> Result<Outcome, Status> {
+        let sqe = &req.sqe;
         check_nsid(sqe.nsid())?;
         let len = nr as usize * DSM_RANGE_SIZE;
         let t = transfer::resolve(host.mem, sqe, len as u64, true, false)?;
@@ -316,14 +304,7 @@ impl Controller {
             self.counters.deallocate_commands += 1;
             return Ok(Outcome::ok());
         }
-        self.issue_io(
-            sqid,
-            sqe.cid(),
-            Accounting::Deallocate { blocks },
-            &reqs,
-            false,
-            host,
-        )
+        self.issue_io(req, Accounting::Deallocate { blocks }, &reqs, false, host)
     }
 }
 

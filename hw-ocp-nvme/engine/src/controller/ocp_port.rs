@@ -23,23 +23,13 @@
 //! [`Controller::advance_health`] is called.
 
 use crate::config::ControllerConfig;
-use crate::controller::{Controller, Delayed, Outcome};
+use crate::controller::{Controller, Delayed, Outcome, Request};
 use crate::ocp::{self, CommandKind, DeviceIdentity, DeviceStats, FwCommitEvent, OcpState};
-use crate::spec::cmd::Sqe;
-use crate::spec::ids::{admin_op, aen, nvm_op};
+use crate::spec::cmd::{AdminCmd, DatasetManagementCmd, GetFeaturesCmd, NvmCmd, SetFeaturesCmd};
+use crate::spec::ids::aen;
 use crate::spec::status::Status;
 use crate::telemetry::LatencyClass;
 use crate::traits::Host;
-
-/// Parameters of a vendor-specific Get Log Page.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct VendorLogRequest {
-    pub lid: u8,
-    pub lsp: u8,
-    pub uuid: u8,
-    pub nsid: u32,
-    pub now_ns: u64,
-}
 
 fn ascii8(s: &str) -> [u8; 8] {
     let mut b = [b' '; 8];
@@ -122,12 +112,12 @@ impl Controller {
         }
     }
 
-    /// The whole content of vendor log page `req.lid`, or Invalid Log Page for
+    /// The whole content of vendor log page `lid`, or Invalid Log Page for
     /// the ones the OCP module does not serve (NVMe 2.0 Base, 5.16).
-    pub(crate) fn ocp_log_page(&mut self, req: VendorLogRequest) -> Result<Vec<u8>, Status> {
-        let stats = self.device_stats(req.now_ns);
+    pub(crate) fn ocp_log_page(&mut self, lid: u8, now: u64) -> Result<Vec<u8>, Status> {
+        let stats = self.device_stats(now);
         self.ocp
-            .log_page(req.lid, &stats, req.now_ns)
+            .log_page(lid, &stats, now)
             .ok_or(Status::INVALID_LOG_PAGE)
     }
 
@@ -144,22 +134,19 @@ impl Controller {
     /// Set Features for FID C0h-FFh.
     pub(crate) fn ocp_set_feature(
         &mut self,
-        sqe: &Sqe,
-        fid: u8,
-        sv: bool,
-        cdw: [u32; 3],
-        uuid: u8,
+        req: &Request,
+        cmd: SetFeaturesCmd,
         host: &mut Host,
     ) -> Outcome {
-        let _ = uuid;
+        let SetFeaturesCmd { fid, sv, cdw11, .. } = cmd;
         if !ocp::FEATURE_IDS.contains(&fid) {
             return Status::INVALID_FIELD.into();
         }
-        let len = OcpState::feature_data_len(fid, true, cdw[0]);
+        let len = OcpState::feature_data_len(fid, true, cdw11);
         let data = if len == 0 {
             Vec::new()
         } else {
-            match self.receive_data(sqe, len, host) {
+            match self.receive_data(&req.sqe, len, host) {
                 Ok(d) => d,
                 Err(s) => return s.into(),
             }
@@ -170,7 +157,7 @@ impl Controller {
             let stats = self.device_stats(now);
             self.ocp.advance(&stats, now);
         }
-        let r = self.ocp.set_feature(fid, cdw[0], sv, &data, now);
+        let r = self.ocp.set_feature(fid, cdw11, sv, &data, now);
         self.check_health_events(host);
         match r {
             Ok(dw0) => Outcome::dw0(dw0),
@@ -181,21 +168,20 @@ impl Controller {
     /// Get Features for FID C0h-FFh.
     pub(crate) fn ocp_get_feature(
         &self,
-        sqe: &Sqe,
-        fid: u8,
-        sel: u8,
-        cdw11: u32,
-        uuid: u8,
+        req: &Request,
+        cmd: GetFeaturesCmd,
         host: &mut Host,
     ) -> Outcome {
-        let _ = uuid;
+        let GetFeaturesCmd {
+            fid, sel, cdw11, ..
+        } = cmd;
         if !ocp::FEATURE_IDS.contains(&fid) {
             return Status::INVALID_FIELD.into();
         }
         match self.ocp.get_feature(fid, sel, cdw11) {
             Ok((dw0, None)) => Outcome::dw0(dw0),
             Ok((dw0, Some(data))) => {
-                let st = self.send_data(sqe, &data, host);
+                let st = self.send_data(&req.sqe, &data, host);
                 if st.is_success() {
                     Outcome::dw0(dw0)
                 } else {
@@ -237,17 +223,11 @@ impl Controller {
     /// controller reset, as a hung command on a real drive would (OCP error
     /// injection types 16 and 18). Added latency postpones execution through
     /// the engine timer ([`Controller::timer_deadline`]).
-    pub(crate) fn before_command(
-        &mut self,
-        sqid: u16,
-        sqe: &Sqe,
-        now: u64,
-        host: &mut Host,
-    ) -> Gate {
-        let Some(kind) = command_kind(sqid, sqe) else {
+    pub(crate) fn before_command(&mut self, req: &Request, now: u64, host: &mut Host) -> Gate {
+        let Some(kind) = command_kind(req) else {
             return Gate::Run;
         };
-        let inj = self.ocp.injection(kind, now);
+        let inj = self.ocp.injection(kind);
         if inj.panic {
             if !self.cfs {
                 let stats = self.device_stats(now);
@@ -271,7 +251,7 @@ impl Controller {
             return Gate::Hold;
         }
         if inj.timeout {
-            self.timed_out.push((sqid, sqe.cid()));
+            self.timed_out.push((req.sqid, req.cid));
             return Gate::Hold;
         }
         if let Some(s) = inj.status {
@@ -287,9 +267,10 @@ impl Controller {
         if inj.added_latency_ns > 0 {
             self.delayed.push(Delayed {
                 due_ns: now.saturating_add(inj.added_latency_ns),
-                submit_ns: now,
-                sqid,
-                sqe: *sqe,
+                req: Request {
+                    submit_ns: now,
+                    ..*req
+                },
             });
             return Gate::Hold;
         }
@@ -297,14 +278,7 @@ impl Controller {
     }
 
     /// Called when a command that went to storage completes (latency monitor).
-    pub(crate) fn command_completed(
-        &mut self,
-        class: LatencyClass,
-        latency_ns: u64,
-        status: Status,
-        now_ns: u64,
-    ) {
-        let _ = status;
+    pub(crate) fn command_completed(&mut self, class: LatencyClass, latency_ns: u64, now_ns: u64) {
         let class = match class {
             LatencyClass::Read => ocp::LatencyClass::Read,
             LatencyClass::Write => ocp::LatencyClass::Write,
@@ -397,21 +371,23 @@ pub enum Gate {
     Hold,
 }
 
-fn command_kind(sqid: u16, sqe: &Sqe) -> Option<CommandKind> {
-    if sqid == 0 {
-        let op = sqe.opcode();
-        // Never inject into the commands that manage injection (FID C0h).
-        if (op == admin_op::SET_FEATURES || op == admin_op::GET_FEATURES)
-            && sqe.cdw(10) & 0xff == u32::from(ocp::error_injection::FID)
-        {
-            return None;
-        }
-        return Some(CommandKind::Admin);
+fn command_kind(req: &Request) -> Option<CommandKind> {
+    if req.is_admin() {
+        return match AdminCmd::parse(&req.sqe) {
+            // Never inject into the commands that manage injection (FID C0h).
+            AdminCmd::SetFeatures(SetFeaturesCmd { fid, .. })
+            | AdminCmd::GetFeatures(GetFeaturesCmd { fid, .. })
+                if fid == ocp::error_injection::FID =>
+            {
+                None
+            }
+            _ => Some(CommandKind::Admin),
+        };
     }
-    Some(match sqe.opcode() {
-        nvm_op::READ => CommandKind::Read,
-        nvm_op::WRITE | nvm_op::WRITE_ZEROES => CommandKind::Write,
-        nvm_op::DATASET_MANAGEMENT if sqe.cdw(11) & (1 << 2) != 0 => CommandKind::Deallocate,
+    Some(match NvmCmd::parse(&req.sqe) {
+        NvmCmd::Read(_) => CommandKind::Read,
+        NvmCmd::Write(_) | NvmCmd::WriteZeroes(_) => CommandKind::Write,
+        NvmCmd::DatasetManagement(DatasetManagementCmd { ad: true, .. }) => CommandKind::Deallocate,
         _ => CommandKind::OtherIo,
     })
 }

@@ -379,7 +379,7 @@ mod tests {
         two.extend_from_slice(&entry(2, 7, 0));
         assert_eq!(s.set_feature(FID, 2, false, &two, 0), Ok(0));
         assert_eq!(s.get_feature(FID, 0, 0).unwrap().0, 2);
-        assert_eq!(s.injection(CommandKind::Read, 0).status, None);
+        assert_eq!(s.injection(CommandKind::Read).status, None);
         assert_eq!(s.get_feature(FID, 0, 0).unwrap().0, 2);
     }
 
@@ -387,12 +387,12 @@ mod tests {
     fn nand_corruption_fails_next_read_once() {
         let mut s = state();
         s.set_feature(FID, 1, false, &entry(3, 7, 0), 0).unwrap();
-        assert_eq!(s.injection(CommandKind::Write, 0).status, None);
+        assert_eq!(s.injection(CommandKind::Write).status, None);
         assert_eq!(
-            s.injection(CommandKind::Read, 0).status,
+            s.injection(CommandKind::Read).status,
             Some(NvmeStatus::UNRECOVERED_READ_ERROR)
         );
-        assert_eq!(s.injection(CommandKind::Read, 0).status, None);
+        assert_eq!(s.injection(CommandKind::Read).status, None);
         assert_eq!(s.get_feature(FID, 0, 0).unwrap().0, 0);
         assert_eq!(s.counters.uncorrectable_reads, 1);
         // Telemetry event FIFO: XOR recovery + uncorrectable media error,
@@ -409,9 +409,9 @@ mod tests {
         let mut s = state();
         s.set_feature(FID, 1, false, &entry(1, 14, 0), 0).unwrap();
         for _ in 0..3 {
-            assert!(s.injection(CommandKind::Read, 0).added_latency_ns >= 100_000_000);
+            assert!(s.injection(CommandKind::Read).added_latency_ns >= 100_000_000);
         }
-        assert_eq!(s.injection(CommandKind::Admin, 0).added_latency_ns, 0);
+        assert_eq!(s.injection(CommandKind::Admin).added_latency_ns, 0);
         assert_eq!(s.get_feature(FID, 0, 0).unwrap().0, 1);
     }
 
@@ -420,14 +420,14 @@ mod tests {
         let mut s = state();
         s.set_feature(0xc9, 1, false, &[], 0).unwrap();
         s.set_feature(FID, 1, false, &entry(3, 1, 3), 0).unwrap();
-        assert!(!s.injection(CommandKind::Read, 0).panic);
-        assert!(!s.injection(CommandKind::Write, 0).panic);
-        assert!(!s.injection(CommandKind::Read, 0).panic);
-        let inj = s.injection(CommandKind::Read, 0);
+        assert!(!s.injection(CommandKind::Read).panic);
+        assert!(!s.injection(CommandKind::Write).panic);
+        assert!(!s.injection(CommandKind::Read).panic);
+        let inj = s.injection(CommandKind::Read);
         assert!(inj.panic);
         assert!(s.cfs());
         assert!(
-            s.injection(CommandKind::Admin, 0).panic,
+            s.injection(CommandKind::Admin).panic,
             "panicked until reset"
         );
         let aer = s.take_async_event().unwrap();
@@ -441,7 +441,7 @@ mod tests {
         assert_eq!(c1[0x1f], 1, "panic_count");
         s.record_controller_reset();
         assert!(!s.cfs());
-        assert!(!s.injection(CommandKind::Read, 0).panic);
+        assert!(!s.injection(CommandKind::Read).panic);
     }
 
     #[test]
@@ -452,7 +452,7 @@ mod tests {
             data.extend_from_slice(&entry(3, t, 0));
         }
         s.set_feature(FID, 7, false, &data, 0).unwrap();
-        s.injection(CommandKind::Admin, 0);
+        s.injection(CommandKind::Admin);
         assert_eq!(s.get_feature(FID, 0, 0).unwrap().0, 0);
         assert!(s.health.plp_failed());
         assert_eq!(s.counters.e2e_detected, 2);
@@ -470,9 +470,9 @@ mod tests {
         data.extend_from_slice(&entry(3, 15, 0));
         data.extend_from_slice(&entry(3, 18, 0));
         s.set_feature(FID, 2, false, &data, 0).unwrap();
-        let a = s.injection(CommandKind::Admin, 0);
+        let a = s.injection(CommandKind::Admin);
         assert!(a.timeout && a.status.is_none());
-        let io = s.injection(CommandKind::OtherIo, 0);
+        let io = s.injection(CommandKind::OtherIo);
         assert_eq!(io.status, Some(NvmeStatus::INTERNAL_ERROR));
         assert_eq!(s.counters.command_timeouts, 1);
     }

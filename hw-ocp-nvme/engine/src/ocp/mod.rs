@@ -689,8 +689,7 @@ impl OcpState {
     /// What to inject into the command the engine is about to execute, in
     /// this order: an active panic fails everything; error injection entries
     /// (FID C0h); end-of-life read-only mode for writes; throttling delay.
-    pub fn injection(&mut self, kind: CommandKind, now_ns: u64) -> Injection {
-        let _ = now_ns;
+    pub fn injection(&mut self, kind: CommandKind) -> Injection {
         if self.recovery.cfs {
             return Injection {
                 status: Some(NvmeStatus::INTERNAL_ERROR),
@@ -721,8 +720,7 @@ impl OcpState {
     }
 
     pub(crate) fn panic(&mut self, cause: u16) {
-        let id = self.recovery.panic(cause);
-        let _ = id;
+        self.recovery.panic(cause);
         self.events
             .push_common(telemetry::CLASS_FIRMWARE_ASSERT, 0x0006);
         self.events.push(telemetry::CLASS_NVME, 0x0009, &[0u8; 8]);
@@ -876,15 +874,15 @@ mod tests {
         // Default EOL mode is read-only.
         assert_eq!(s.write_policy(), WritePolicy::ReadOnly);
         assert_eq!(
-            s.injection(CommandKind::Write, 0).status,
+            s.injection(CommandKind::Write).status,
             Some(NvmeStatus::READ_ONLY)
         );
-        assert_eq!(s.injection(CommandKind::Read, 0).status, None);
+        assert_eq!(s.injection(CommandKind::Read).status, None);
         assert_ne!(s.critical_warning() & 8, 0);
         // Write-through mode (C2h = 2).
         s.set_feature(0xc2, 2 << 30, false, &[], 0).unwrap();
         assert_eq!(s.write_policy(), WritePolicy::WriteThrough);
-        assert_eq!(s.injection(CommandKind::Write, 0).status, None);
+        assert_eq!(s.injection(CommandKind::Write).status, None);
         s.set_feature(0xc2, 3 << 30, false, &[], 0).unwrap();
         assert_eq!(s.write_policy(), WritePolicy::Normal);
     }
@@ -920,7 +918,7 @@ mod tests {
                 CommandKind::OtherIo,
                 CommandKind::Admin,
             ][(i % 5) as usize];
-            let _ = s.injection(kind, i);
+            let _ = s.injection(kind);
             if s.cfs() {
                 s.record_controller_reset();
             }
@@ -988,7 +986,7 @@ mod tests {
             let _ = s.telemetry_data_area1(&st, now);
             let _ = s.smart_log(&st);
             s.record_latency(LatencyClass::Write, u64::MAX, now);
-            let _ = s.injection(CommandKind::Write, now);
+            let _ = s.injection(CommandKind::Write);
         }
         s.record_power_cycle(u64::MAX);
         let _ = s.log_page(0xc0, &DeviceStats::default(), 0);

@@ -3,7 +3,8 @@
 
 use std::collections::VecDeque;
 
-use crate::controller::{Controller, Outcome};
+use crate::controller::{Controller, Outcome, Request};
+use crate::spec::cmd::AbortCmd;
 use crate::spec::status::Status;
 use crate::traits::Host;
 
@@ -86,18 +87,19 @@ impl AerState {
 }
 
 impl Controller {
-    pub(crate) fn async_event_request(&mut self, cid: u16, host: &mut Host) -> Outcome {
+    pub(crate) fn async_event_request(&mut self, req: &Request, host: &mut Host) -> Outcome {
         if self.aer.outstanding.len() > usize::from(self.cfg.aerl) {
             return Status::AER_LIMIT_EXCEEDED.into();
         }
-        self.aer.outstanding.push(cid);
+        self.aer.outstanding.push(req.cid);
         self.deliver_events(host);
         Outcome::Pending
     }
 
     /// Abort: outstanding AERs can be aborted; other commands already went to
     /// storage and complete on their own (DW0 bit 0 = 1: not aborted).
-    pub(crate) fn abort_command(&mut self, sqid: u16, cid: u16, host: &mut Host) -> Outcome {
+    pub(crate) fn abort_command(&mut self, cmd: AbortCmd, host: &mut Host) -> Outcome {
+        let AbortCmd { sqid, cid } = cmd;
         if sqid == 0 {
             if let Some(pos) = self.aer.outstanding.iter().position(|&x| x == cid) {
                 self.aer.outstanding.remove(pos);
@@ -112,7 +114,7 @@ impl Controller {
         } else if let Some(pos) = self
             .delayed
             .iter()
-            .position(|d| d.sqid == sqid && d.sqe.cid() == cid)
+            .position(|d| d.req.sqid == sqid && d.req.cid == cid)
         {
             self.delayed.remove(pos);
             true

@@ -4,8 +4,8 @@
 
 use crate::config::ControllerConfig;
 use crate::controller::admin;
-use crate::controller::{Controller, Outcome};
-use crate::spec::cmd::Sqe;
+use crate::controller::{Controller, Outcome, Request};
+use crate::spec::cmd::{GetFeaturesCmd, SetFeaturesCmd};
 use crate::spec::feat::{
     capabilities_dw0, Arbitration, AsyncEventConfig, ErrorRecovery, InterruptCoalescing,
     InterruptVectorConfig, NumberOfQueues, PowerManagement, TemperatureThreshold, Timestamp,
@@ -109,18 +109,23 @@ impl Controller {
 
     pub(crate) fn set_features(
         &mut self,
-        sqe: &Sqe,
-        id: u8,
-        sv: bool,
-        cdw: [u32; 3],
-        uuid: u8,
+        req: &Request,
+        cmd: SetFeaturesCmd,
         host: &mut Host,
     ) -> Outcome {
+        let SetFeaturesCmd {
+            fid: id,
+            sv,
+            cdw11,
+            uuid,
+            ..
+        } = cmd;
+        let sqe = &req.sqe;
         if !admin::uuid_index_ok(uuid) {
             return Status::INVALID_FIELD.into();
         }
         if id >= fid::VENDOR_FIRST {
-            return self.ocp_set_feature(sqe, id, sv, cdw, uuid, host);
+            return self.ocp_set_feature(req, cmd, host);
         }
         let Some(cap) = self.feature_caps(id) else {
             return Status::INVALID_FIELD.into();
@@ -141,20 +146,20 @@ impl Controller {
         if sv && !cap.saveable {
             return Status::FEATURE_NOT_SAVEABLE.into();
         }
-        let v = cdw[0];
+        let v = cdw11;
         let now = self.now(host);
         match id {
             fid::NUMBER_OF_QUEUES => {
                 if self.io_queues_created {
                     return Status::COMMAND_SEQUENCE_ERROR.into();
                 }
-                let req = NumberOfQueues::decode(v);
-                if req.nsq == 0xffff || req.ncq == 0xffff {
+                let wanted = NumberOfQueues::decode(v);
+                if wanted.nsq == 0xffff || wanted.ncq == 0xffff {
                     return Status::INVALID_FIELD.into();
                 }
                 let max = self.cfg.max_ioqpairs - 1;
-                self.nsqa = req.nsq.min(max);
-                self.ncqa = req.ncq.min(max);
+                self.nsqa = wanted.nsq.min(max);
+                self.ncqa = wanted.ncq.min(max);
                 Outcome::dw0(
                     NumberOfQueues {
                         nsq: self.nsqa,
@@ -219,18 +224,22 @@ impl Controller {
 
     pub(crate) fn get_features(
         &self,
-        sqe: &Sqe,
-        id: u8,
-        sel: u8,
-        cdw11: u32,
-        uuid: u8,
+        req: &Request,
+        cmd: GetFeaturesCmd,
         host: &mut Host,
     ) -> Outcome {
+        let GetFeaturesCmd {
+            fid: id,
+            sel,
+            cdw11,
+            uuid,
+        } = cmd;
+        let sqe = &req.sqe;
         if !admin::uuid_index_ok(uuid) {
             return Status::INVALID_FIELD.into();
         }
         if id >= fid::VENDOR_FIRST {
-            return self.ocp_get_feature(sqe, id, sel, cdw11, uuid, host);
+            return self.ocp_get_feature(req, cmd, host);
         }
         let Some(cap) = self.feature_caps(id) else {
             return Status::INVALID_FIELD.into();

@@ -3,8 +3,8 @@
 //! and the firmware slots behind the Firmware Slot Information log (5.16.1.4).
 
 use crate::config::ControllerConfig;
-use crate::controller::{Controller, Outcome};
-use crate::spec::cmd::Sqe;
+use crate::controller::{Controller, Outcome, Request};
+use crate::spec::cmd::{FirmwareCommitCmd, FirmwareImageDownloadCmd};
 use crate::spec::ids::aen;
 use crate::spec::status::Status;
 use crate::traits::Host;
@@ -87,11 +87,12 @@ impl FirmwareState {
 impl Controller {
     pub(crate) fn firmware_download(
         &mut self,
-        sqe: &Sqe,
-        numd: u32,
-        ofst: u32,
+        req: &Request,
+        cmd: FirmwareImageDownloadCmd,
         host: &mut Host,
     ) -> Outcome {
+        let FirmwareImageDownloadCmd { numd, ofst } = cmd;
+        let sqe = &req.sqe;
         let len = (u64::from(numd) + 1) * 4;
         let off = u64::from(ofst) * 4;
         if off + len > MAX_IMAGE_BYTES as u64 || len > self.cfg.max_transfer_bytes() {
@@ -139,14 +140,9 @@ impl Controller {
         self.ocp_fw_commit(&ev);
     }
 
-    pub(crate) fn firmware_commit(
-        &mut self,
-        fs: u8,
-        ca: u8,
-        bpid: bool,
-        host: &mut Host,
-    ) -> Outcome {
-        let _ = bpid;
+    pub(crate) fn firmware_commit(&mut self, cmd: FirmwareCommitCmd, host: &mut Host) -> Outcome {
+        // BPID selects a boot partition, which only CA 110b/111b use.
+        let FirmwareCommitCmd { fs, ca, .. } = cmd;
         let now = self.now(host);
         if ca > 3 {
             // Boot partitions (100b-111b) are not supported.

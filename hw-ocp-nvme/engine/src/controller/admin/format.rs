@@ -3,8 +3,9 @@
 //! The whole namespace is zeroed (deallocated) on the backend, then the new
 //! LBA format takes effect and a Namespace Attribute Changed notice is sent.
 
-use crate::controller::{Accounting, Controller, Outcome, PostAction};
+use crate::controller::{Accounting, Controller, Outcome, PostAction, Request};
 use crate::namespace::LBA_FORMATS;
+use crate::spec::cmd::FormatNvmCmd;
 use crate::spec::ids::aen;
 use crate::spec::status::Status;
 use crate::traits::{Host, IoKind};
@@ -13,19 +14,16 @@ use crate::traits::{Host, IoKind};
 const SES_MAX: u8 = 1;
 
 impl Controller {
-    #[allow(clippy::too_many_arguments)]
     pub(crate) fn format_nvm(
         &mut self,
-        cid: u16,
-        nsid: u32,
-        lbaf: u8,
-        mset: bool,
-        pi: u8,
-        pil: bool,
-        ses: u8,
+        req: &Request,
+        cmd: FormatNvmCmd,
         host: &mut Host,
     ) -> Outcome {
-        let _ = (mset, pil);
+        // MSET and PIL matter only with metadata or protection information,
+        // which no LBA format has (and PI must be 0).
+        let FormatNvmCmd { lbaf, pi, ses, .. } = cmd;
+        let nsid = req.sqe.nsid();
         if nsid != 1 && nsid != 0xffff_ffff {
             return Status::INVALID_NAMESPACE.into();
         }
@@ -43,7 +41,7 @@ impl Controller {
         }
         let now = self.now(host);
         self.abort_self_test_on_format(now);
-        let Some(ci) = self.begin_cmd(0, cid, Accounting::Admin, PostAction::Format { lbaf }, host)
+        let Some(ci) = self.begin_cmd(req, Accounting::Admin, PostAction::Format { lbaf }, host)
         else {
             return Status::INTERNAL_ERROR.into();
         };

@@ -3,10 +3,10 @@
 //! UUID lists; NVM Command Set 1.0, 4.1.5 for the NVM specific structures.
 
 use crate::controller::admin::{aer, features, firmware};
-use crate::controller::{Controller, Outcome};
+use crate::controller::{Controller, Outcome, Request};
 use crate::namespace::LBA_FORMATS;
 use crate::ocp::OCP_UUID;
-use crate::spec::cmd::Sqe;
+use crate::spec::cmd::IdentifyCmd;
 use crate::spec::ids::cns;
 use crate::spec::regs::NVME_VERSION;
 use crate::spec::status::Status;
@@ -172,19 +172,13 @@ impl Controller {
         b
     }
 
-    #[allow(clippy::too_many_arguments)]
-    pub(crate) fn identify(
-        &self,
-        sqe: &Sqe,
-        cns_v: u8,
-        cntid: u16,
-        cnssid: u16,
-        csi: u8,
-        uuid: u8,
-        host: &mut Host,
-    ) -> Outcome {
-        let _ = (cntid, cnssid, uuid);
-        let nsid = sqe.nsid();
+    pub(crate) fn identify(&self, req: &Request, cmd: IdentifyCmd, host: &mut Host) -> Outcome {
+        // One controller, no NVM sets or endurance groups and one UUID list
+        // for every index: CNTID, CNSSID and the UUID index select nothing.
+        let IdentifyCmd {
+            cns: cns_v, csi, ..
+        } = cmd;
+        let nsid = req.sqe.nsid();
         let data = match cns_v {
             cns::NAMESPACE
             | cns::CSI_NAMESPACE
@@ -222,7 +216,7 @@ impl Controller {
             cns::UUID_LIST => uuid_list(),
             _ => return Status::INVALID_FIELD.into(),
         };
-        self.send_data(sqe, &data, host).into()
+        self.send_data(&req.sqe, &data, host).into()
     }
 }
 

@@ -6,29 +6,13 @@ use std::collections::VecDeque;
 
 use crate::controller::admin::{self, features, identify};
 use crate::controller::ocp_port;
-use crate::controller::{Controller, Outcome};
-use crate::spec::cmd::Sqe;
+use crate::controller::{Controller, ErrorContext, Outcome, Request};
+use crate::spec::cmd::GetLogPageCmd;
 use crate::spec::ids::{admin_op, fid, lid, nvm_op};
 use crate::spec::status::Status;
 use crate::spec::{put_u16, put_u32, put_u64};
 use crate::telemetry::Counters;
 use crate::traits::Host;
-
-/// Parsed Get Log Page parameters.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct LogRequest {
-    pub lid: u8,
-    pub lsp: u8,
-    pub rae: bool,
-    /// Number of dwords, 0's based.
-    pub numd: u32,
-    pub lsi: u16,
-    pub lpo: u64,
-    pub uuid: u8,
-    pub ot: bool,
-    pub csi: u8,
-    pub nsid: u32,
-}
 
 /// One Error Information log entry (Figure 205).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -37,13 +21,6 @@ pub struct ErrorEntry {
     pub sqid: u16,
     pub cid: u16,
     pub status: u16,
-    pub nsid: u32,
-    pub lba: u64,
-}
-
-/// Namespace and first LBA of the command an error entry describes.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct ErrorContext {
     pub nsid: u32,
     pub lba: u64,
 }
@@ -198,7 +175,13 @@ impl Controller {
     }
 
     /// Get Log Page.
-    pub(crate) fn get_log_page(&mut self, sqe: &Sqe, r: LogRequest, host: &mut Host) -> Outcome {
+    pub(crate) fn get_log_page(
+        &mut self,
+        req: &Request,
+        r: GetLogPageCmd,
+        host: &mut Host,
+    ) -> Outcome {
+        let nsid = req.sqe.nsid();
         if !admin::uuid_index_ok(r.uuid) || r.ot || r.csi != 0 {
             return Status::INVALID_FIELD.into();
         }
@@ -212,7 +195,7 @@ impl Controller {
             lid::SUPPORTED_LOG_PAGES => supported_logs(),
             lid::ERROR_INFORMATION => self.errlog.page(),
             lid::SMART_HEALTH => {
-                if !nsid_ok(r.nsid) {
+                if !nsid_ok(nsid) {
                     return Status::INVALID_NAMESPACE.into();
                 }
                 self.smart_log(now)
@@ -246,19 +229,10 @@ impl Controller {
                 }
                 self.telemetry.ctrl_data.clone()
             }
-            l if l >= lid::VENDOR_FIRST => {
-                let req = ocp_port::VendorLogRequest {
-                    lid: l,
-                    lsp: r.lsp,
-                    uuid: r.uuid,
-                    nsid: r.nsid,
-                    now_ns: now,
-                };
-                match self.ocp_log_page(req) {
-                    Ok(p) => p,
-                    Err(s) => return s.into(),
-                }
-            }
+            l if l >= lid::VENDOR_FIRST => match self.ocp_log_page(l, now) {
+                Ok(p) => p,
+                Err(s) => return s.into(),
+            },
             _ => return Status::INVALID_LOG_PAGE.into(),
         };
         if matches!(
@@ -276,7 +250,7 @@ impl Controller {
         let start = r.lpo as usize;
         let n = (page.len() - start).min(out.len());
         out[..n].copy_from_slice(&page[start..start + n]);
-        let st = self.send_data(sqe, &out, host);
+        let st = self.send_data(&req.sqe, &out, host);
         if st.is_success() && r.lid == lid::CHANGED_NAMESPACES {
             // Reading the list clears it; RAE only governs the event.
             self.changed_ns.clear();

@@ -10,112 +10,49 @@ pub mod log;
 pub mod queue;
 pub mod selftest;
 
-use crate::controller::{db_cq_slot, db_sq_slot, Controller, DbBuf, Outcome};
-use crate::spec::cmd::{AdminCmd, Psdt, Sqe};
+use crate::controller::{db_cq_slot, db_sq_slot, Controller, DbBuf, Outcome, Request};
+use crate::spec::cmd::{AdminCmd, DoorbellBufferConfigCmd, Psdt, Sqe};
 use crate::spec::status::Status;
 use crate::traits::Host;
 use crate::transfer;
 
 impl Controller {
     /// Execute one admin command.
-    pub(crate) fn execute_admin(&mut self, sqe: &Sqe, host: &mut Host) -> Outcome {
+    pub(crate) fn execute_admin(&mut self, req: &Request, host: &mut Host) -> Outcome {
+        let sqe = &req.sqe;
         // Fused operations are not supported (Identify FUSES = 0), and admin
         // commands over PCIe use PRPs only.
         if sqe.fuse() != 0 || sqe.psdt() != Psdt::Prp {
             return Status::INVALID_FIELD.into();
         }
         match AdminCmd::parse(sqe) {
-            AdminCmd::DeleteIoSq { qid } => self.delete_io_sq(sqe.cid(), qid, host),
-            AdminCmd::CreateIoSq {
-                qid,
-                qsize,
-                pc,
-                qprio,
-                cqid,
-                ..
-            } => self.create_io_sq(sqe, qid, qsize, pc, qprio, cqid),
-            AdminCmd::DeleteIoCq { qid } => self.delete_io_cq(qid),
-            AdminCmd::CreateIoCq {
-                qid,
-                qsize,
-                pc,
-                ien,
-                iv,
-            } => self.create_io_cq(sqe, qid, qsize, pc, ien, iv, host),
-            AdminCmd::GetLogPage {
-                lid,
-                lsp,
-                rae,
-                numd,
-                lsi,
-                lpo,
-                uuid,
-                ot,
-                csi,
-            } => {
-                let req = log::LogRequest {
-                    lid,
-                    lsp,
-                    rae,
-                    numd,
-                    lsi,
-                    lpo,
-                    uuid,
-                    ot,
-                    csi,
-                    nsid: sqe.nsid(),
-                };
-                self.get_log_page(sqe, req, host)
-            }
-            AdminCmd::Identify {
-                cns,
-                cntid,
-                cnssid,
-                csi,
-                uuid,
-            } => self.identify(sqe, cns, cntid, cnssid, csi, uuid, host),
-            AdminCmd::Abort { sqid, cid } => self.abort_command(sqid, cid, host),
-            AdminCmd::SetFeatures {
-                fid,
-                sv,
-                cdw11,
-                cdw12,
-                cdw13,
-                uuid,
-            } => self.set_features(sqe, fid, sv, [cdw11, cdw12, cdw13], uuid, host),
-            AdminCmd::GetFeatures {
-                fid,
-                sel,
-                cdw11,
-                uuid,
-            } => self.get_features(sqe, fid, sel, cdw11, uuid, host),
-            AdminCmd::AsyncEventRequest => self.async_event_request(sqe.cid(), host),
-            AdminCmd::FirmwareCommit { fs, ca, bpid } => self.firmware_commit(fs, ca, bpid, host),
-            AdminCmd::FirmwareImageDownload { numd, ofst } => {
-                self.firmware_download(sqe, numd, ofst, host)
-            }
-            AdminCmd::DeviceSelfTest { stc } => self.device_self_test(sqe.nsid(), stc, host),
+            AdminCmd::DeleteIoSq(cmd) => self.delete_io_sq(req, cmd),
+            AdminCmd::CreateIoSq(cmd) => self.create_io_sq(req, cmd),
+            AdminCmd::DeleteIoCq(cmd) => self.delete_io_cq(cmd),
+            AdminCmd::CreateIoCq(cmd) => self.create_io_cq(req, cmd, host),
+            AdminCmd::GetLogPage(cmd) => self.get_log_page(req, cmd, host),
+            AdminCmd::Identify(cmd) => self.identify(req, cmd, host),
+            AdminCmd::Abort(cmd) => self.abort_command(cmd, host),
+            AdminCmd::SetFeatures(cmd) => self.set_features(req, cmd, host),
+            AdminCmd::GetFeatures(cmd) => self.get_features(req, cmd, host),
+            AdminCmd::AsyncEventRequest => self.async_event_request(req, host),
+            AdminCmd::FirmwareCommit(cmd) => self.firmware_commit(cmd, host),
+            AdminCmd::FirmwareImageDownload(cmd) => self.firmware_download(req, cmd, host),
+            AdminCmd::DeviceSelfTest(cmd) => self.device_self_test(req, cmd, host),
             AdminCmd::KeepAlive => {
                 let now = self.now(host);
                 self.restart_keep_alive(now);
                 Outcome::ok()
             }
-            AdminCmd::DoorbellBufferConfig { shadow, eventidx } => {
-                self.doorbell_buffer_config(shadow, eventidx, host)
-            }
-            AdminCmd::FormatNvm {
-                lbaf,
-                mset,
-                pi,
-                pil,
-                ses,
-            } => self.format_nvm(sqe.cid(), sqe.nsid(), lbaf, mset, pi, pil, ses, host),
+            AdminCmd::DoorbellBufferConfig(cmd) => self.doorbell_buffer_config(cmd, host),
+            AdminCmd::FormatNvm(cmd) => self.format_nvm(req, cmd, host),
             AdminCmd::Unknown { .. } => Status::INVALID_OPCODE.into(),
         }
     }
 
     /// Doorbell Buffer Config (NVMe 2.0 Base, 5.8): both buffers page aligned.
-    fn doorbell_buffer_config(&mut self, shadow: u64, eventidx: u64, host: &mut Host) -> Outcome {
+    fn doorbell_buffer_config(&mut self, cmd: DoorbellBufferConfigCmd, host: &mut Host) -> Outcome {
+        let DoorbellBufferConfigCmd { shadow, eventidx } = cmd;
         if shadow == 0
             || eventidx == 0
             || shadow % transfer::PAGE_SIZE != 0

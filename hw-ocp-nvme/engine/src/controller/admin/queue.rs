@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 //! Create/Delete I/O Submission and Completion Queue (NVMe 2.0 Base, 5.4-5.7).
 
-use crate::controller::{Controller, Outcome};
+use crate::controller::{Controller, Outcome, Request};
 use crate::queues::{CompQueue, SubQueue};
-use crate::spec::cmd::Sqe;
+use crate::spec::cmd::{CreateIoCqCmd, CreateIoSqCmd, DeleteIoCqCmd, DeleteIoSqCmd};
 use crate::spec::regs::Cc;
 use crate::spec::status::Status;
 use crate::traits::Host;
@@ -21,17 +21,20 @@ impl Controller {
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
     pub(crate) fn create_io_cq(
         &mut self,
-        sqe: &Sqe,
-        qid: u16,
-        qsize: u16,
-        pc: bool,
-        ien: bool,
-        iv: u16,
+        req: &Request,
+        cmd: CreateIoCqCmd,
         host: &mut Host,
     ) -> Outcome {
+        let CreateIoCqCmd {
+            qid,
+            qsize,
+            pc,
+            ien,
+            iv,
+        } = cmd;
+        let sqe = &req.sqe;
         if !self.entry_sizes_ok(false) {
             return Status::INVALID_QUEUE_SIZE.into();
         }
@@ -69,15 +72,17 @@ impl Controller {
         Outcome::ok()
     }
 
-    pub(crate) fn create_io_sq(
-        &mut self,
-        sqe: &Sqe,
-        qid: u16,
-        qsize: u16,
-        pc: bool,
-        qprio: u8,
-        cqid: u16,
-    ) -> Outcome {
+    pub(crate) fn create_io_sq(&mut self, req: &Request, cmd: CreateIoSqCmd) -> Outcome {
+        let CreateIoSqCmd {
+            qid,
+            qsize,
+            pc,
+            qprio,
+            cqid,
+            // NVM Sets are not supported (CTRATT bit 2 = 0): NVMSETID unused.
+            ..
+        } = cmd;
+        let sqe = &req.sqe;
         if qid == 0
             || qid > self.nsqa + 1
             || self
@@ -123,7 +128,8 @@ impl Controller {
 
     /// Delete I/O SQ: completes once every command fetched from the queue has
     /// completed (their completions are posted normally).
-    pub(crate) fn delete_io_sq(&mut self, cid: u16, qid: u16, host: &mut Host) -> Outcome {
+    pub(crate) fn delete_io_sq(&mut self, req: &Request, cmd: DeleteIoSqCmd) -> Outcome {
+        let (cid, qid) = (req.cid, cmd.qid);
         if qid == 0 {
             return Status::INVALID_QUEUE_IDENTIFIER.into();
         }
@@ -138,7 +144,6 @@ impl Controller {
             return Outcome::ok();
         }
         sq.deleting = Some(cid);
-        let _ = host;
         Outcome::Pending
     }
 
@@ -157,7 +162,8 @@ impl Controller {
         self.complete(0, del_cid, Status::SUCCESS, 0, host);
     }
 
-    pub(crate) fn delete_io_cq(&mut self, qid: u16) -> Outcome {
+    pub(crate) fn delete_io_cq(&mut self, cmd: DeleteIoCqCmd) -> Outcome {
+        let qid = cmd.qid;
         if qid == 0 {
             return Status::INVALID_QUEUE_IDENTIFIER.into();
         }

@@ -3,7 +3,8 @@
 
 use std::collections::VecDeque;
 
-use crate::controller::{Controller, Outcome};
+use crate::controller::{Controller, Outcome, Request};
+use crate::spec::cmd::DeviceSelfTestCmd;
 use crate::spec::status::Status;
 use crate::spec::{put_u32, put_u64};
 use crate::traits::Host;
@@ -95,7 +96,13 @@ impl Controller {
         }
     }
 
-    pub(crate) fn device_self_test(&mut self, nsid: u32, stc: u8, host: &mut Host) -> Outcome {
+    pub(crate) fn device_self_test(
+        &mut self,
+        req: &Request,
+        cmd: DeviceSelfTestCmd,
+        host: &mut Host,
+    ) -> Outcome {
+        let (nsid, stc) = (req.sqe.nsid(), cmd.stc);
         if nsid != 0 && nsid != 1 && nsid != 0xffff_ffff {
             return Status::INVALID_NAMESPACE.into();
         }
