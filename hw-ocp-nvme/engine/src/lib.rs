@@ -12,25 +12,25 @@
 //! resolves PRPs/SGLs into guest ranges; the controller's admin and NVM
 //! handlers execute them, the latter through [`traits::Storage`] requests whose completions
 //! come back via [`Controller::complete_io`]; the controller then posts the
-//! CQE, raises the interrupt and updates [`telemetry::Counters`].
+//! CQE, raises the interrupt and updates [`counters::Counters`].
 //!
 //! Modules: [`spec`] (wire formats, the one place fields are extracted),
 //! [`controller`] (registers, state machine, fetch, completion, interrupts,
 //! timers, and the command handlers: one module per admin command family,
 //! the I/O commands and the port to the OCP module), [`queues`] (SQ/CQ
-//! rings), [`transfer`] (PRP/SGL), [`namespace`], [`config`], [`telemetry`]
-//! (counters), [`traits`] (host boundary), [`ocp`] (OCP log pages and
+//! rings), [`transfer`] (PRP/SGL), [`namespace`], [`config`], [`counters`]
+//! (what the engine measures), [`traits`] (host boundary), [`ocp`] (OCP log pages and
 //! features), `testing` (in-memory host, a Linux-like test driver and the
 //! stress harness; only with `cfg(test)` or the `testing` feature).
 #![forbid(unsafe_code)]
 
 pub mod config;
 pub mod controller;
+pub mod counters;
 pub mod namespace;
 pub mod ocp;
 pub mod queues;
 pub mod spec;
-pub mod telemetry;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 pub mod traits;
@@ -39,7 +39,7 @@ pub mod transfer;
 pub use config::ControllerConfig;
 pub use controller::Controller;
 pub use controller::HEALTH_PROPERTIES;
-pub use telemetry::Counters;
+pub use counters::Counters;
 pub use traits::{
     Clock, DmaError, GuestLog, GuestMemory, GuestRange, Host, Interrupts, IoError, IoKind,
     IoRequest, IoResult, IoToken, NoLog, Storage,

@@ -34,6 +34,7 @@ use crate::controller::admin::features::Features;
 use crate::controller::admin::firmware::FirmwareState;
 use crate::controller::admin::log::{ErrorLog, TelemetryState};
 use crate::controller::admin::selftest::SelfTestState;
+use crate::counters::{Counters, LatencyClass};
 use crate::namespace::Namespace;
 use crate::queues::{CompQueue, SubQueue};
 use crate::spec::cmd::{Sqe, SQE_SIZE};
@@ -42,7 +43,6 @@ use crate::spec::feat::{Arbitration, AsyncEventConfig, InterruptCoalescing, Powe
 use crate::spec::ids::aen;
 use crate::spec::regs::{self, off, Aqa, Cap, Cc, Csts, Doorbell};
 use crate::spec::status::Status;
-use crate::telemetry::{Counters, LatencyClass};
 use crate::traits::{GuestRange, Host, IoKind, IoRequest, IoResult, IoToken};
 
 /// Most commands fetched and not yet completed (including held-back CQEs).

@@ -3,13 +3,13 @@
 //! validation, then storage requests over the resolved scatter list.
 
 use crate::controller::{Accounting, Controller, Outcome, PostAction, ReqOwner, Request};
+use crate::counters::{Counters, LatencyClass};
 use crate::spec::cmd::{
     DatasetManagementCmd, DsmRange, NvmCmd, Psdt, RwFields, Sqe, VerifyCmd, WriteZeroesCmd,
     DSM_RANGE_SIZE,
 };
 use crate::spec::ids::nvm_op;
 use crate::spec::status::Status;
-use crate::telemetry::{Counters, LatencyClass};
 use crate::traits::{Host, IoError, IoKind};
 use crate::transfer::{self, Transfer};
 

@@ -24,11 +24,11 @@
 
 use crate::config::ControllerConfig;
 use crate::controller::{Controller, Delayed, Outcome, Request};
+use crate::counters::LatencyClass;
 use crate::ocp::{self, CommandKind, DeviceIdentity, DeviceStats, FwCommitEvent, OcpState};
 use crate::spec::cmd::{AdminCmd, DatasetManagementCmd, GetFeaturesCmd, NvmCmd, SetFeaturesCmd};
 use crate::spec::ids::aen;
 use crate::spec::status::Status;
-use crate::telemetry::LatencyClass;
 use crate::traits::Host;
 
 fn ascii8(s: &str) -> [u8; 8] {
@@ -280,9 +280,9 @@ impl Controller {
     /// Called when a command that went to storage completes (latency monitor).
     pub(crate) fn command_completed(&mut self, class: LatencyClass, latency_ns: u64, now_ns: u64) {
         let class = match class {
-            LatencyClass::Read => ocp::LatencyClass::Read,
-            LatencyClass::Write => ocp::LatencyClass::Write,
-            LatencyClass::Deallocate => ocp::LatencyClass::Deallocate,
+            LatencyClass::Read => ocp::LatencyMonitorClass::Read,
+            LatencyClass::Write => ocp::LatencyMonitorClass::Write,
+            LatencyClass::Deallocate => ocp::LatencyMonitorClass::Deallocate,
             LatencyClass::Other => return,
         };
         self.ocp.record_latency(class, latency_ns, now_ns);
@@ -347,11 +347,11 @@ impl Controller {
     }
 }
 
-fn map_status(s: ocp::Status) -> Status {
+fn map_status(s: ocp::FeatureError) -> Status {
     match s {
-        ocp::Status::InvalidField => Status::INVALID_FIELD,
-        ocp::Status::FeatureNotSaveable => Status::FEATURE_NOT_SAVEABLE,
-        ocp::Status::FeatureNotChangeable => Status::FEATURE_NOT_CHANGEABLE,
+        ocp::FeatureError::InvalidField => Status::INVALID_FIELD,
+        ocp::FeatureError::FeatureNotSaveable => Status::FEATURE_NOT_SAVEABLE,
+        ocp::FeatureError::FeatureNotChangeable => Status::FEATURE_NOT_CHANGEABLE,
     }
 }
 

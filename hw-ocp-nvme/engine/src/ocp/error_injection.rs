@@ -43,7 +43,7 @@
 
 use super::telemetry::{injected_data, CLASS_MEDIA};
 use super::wire::{rd_u16, rd_u32, LeWriter};
-use super::{CommandKind, Injection, NvmeStatus, OcpState, Status};
+use super::{CommandKind, FeatureError, InjectedStatus, Injection, OcpState};
 
 /// Feature identifier.
 pub const FID: u8 = 0xc0;
@@ -129,19 +129,19 @@ impl ErrorInjection {
 
     /// Set Features: replaces the list. Invalid count, short data or an
     /// unknown type fail with Invalid Field and change nothing.
-    pub fn set(&mut self, cdw11: u32, data: &[u8]) -> Result<(), Status> {
+    pub fn set(&mut self, cdw11: u32, data: &[u8]) -> Result<(), FeatureError> {
         let n = (cdw11 & 0x7f) as usize;
         if cdw11 & !0x7f != 0 || n > MAX_ENTRIES {
-            return Err(Status::InvalidField);
+            return Err(FeatureError::InvalidField);
         }
         if data.len() < n * ENTRY_SIZE {
-            return Err(Status::InvalidField);
+            return Err(FeatureError::InvalidField);
         }
         let mut list = Vec::with_capacity(n);
         for chunk in data.chunks(ENTRY_SIZE).take(n) {
             let e = ErrorInjectionEntry::from_bytes(chunk);
             if e.enabled() && (e.kind == 0 || e.kind > MAX_TYPE) {
-                return Err(Status::InvalidField);
+                return Err(FeatureError::InvalidField);
             }
             list.push(e);
         }
@@ -219,7 +219,7 @@ fn fire(
             }
             s.panic(t);
             inj.panic = true;
-            inj.status = Some(NvmeStatus::INTERNAL_ERROR);
+            inj.status = Some(InjectedStatus::INTERNAL_ERROR);
             true
         }
         3 => {
@@ -243,7 +243,7 @@ fn fire(
                 c.sys_uncorr_read = c.sys_uncorr_read.saturating_add(1);
             }
             s.events.push(CLASS_MEDIA, 0x0001, &injected_data(e.kind));
-            inj.status = Some(NvmeStatus::UNRECOVERED_READ_ERROR);
+            inj.status = Some(InjectedStatus::UNRECOVERED_READ_ERROR);
             true
         }
         8 => {
@@ -276,7 +276,7 @@ fn fire(
             if is_io(kind) != (e.kind == 15) {
                 return false;
             }
-            inj.status = Some(NvmeStatus::INTERNAL_ERROR);
+            inj.status = Some(InjectedStatus::INTERNAL_ERROR);
             true
         }
         16 | 18 => {
@@ -348,7 +348,7 @@ mod tests {
         assert_eq!(s.get_feature(FID, 3, 0).unwrap().0, 0b100);
         assert_eq!(
             s.set_feature(FID, 2, true, &data, 0),
-            Err(Status::FeatureNotSaveable)
+            Err(FeatureError::FeatureNotSaveable)
         );
     }
 
@@ -358,20 +358,20 @@ mod tests {
         let data = entry(1, 7, 0);
         assert_eq!(
             s.set_feature(FID, 2, false, &data, 0),
-            Err(Status::InvalidField),
+            Err(FeatureError::InvalidField),
             "short data"
         );
         assert_eq!(
             s.set_feature(FID, 0x80, false, &[], 0),
-            Err(Status::InvalidField)
+            Err(FeatureError::InvalidField)
         );
         assert_eq!(
             s.set_feature(FID, 1, false, &entry(1, 23, 0), 0),
-            Err(Status::InvalidField)
+            Err(FeatureError::InvalidField)
         );
         assert_eq!(
             s.set_feature(FID, 1, false, &entry(1, 0, 0), 0),
-            Err(Status::InvalidField)
+            Err(FeatureError::InvalidField)
         );
         assert_eq!(s.set_feature(FID, 0, false, &[], 0), Ok(0));
         // A disabled entry is held and reported but never fires.
@@ -390,7 +390,7 @@ mod tests {
         assert_eq!(s.injection(CommandKind::Write).status, None);
         assert_eq!(
             s.injection(CommandKind::Read).status,
-            Some(NvmeStatus::UNRECOVERED_READ_ERROR)
+            Some(InjectedStatus::UNRECOVERED_READ_ERROR)
         );
         assert_eq!(s.injection(CommandKind::Read).status, None);
         assert_eq!(s.get_feature(FID, 0, 0).unwrap().0, 0);
@@ -473,7 +473,7 @@ mod tests {
         let a = s.injection(CommandKind::Admin);
         assert!(a.timeout && a.status.is_none());
         let io = s.injection(CommandKind::OtherIo);
-        assert_eq!(io.status, Some(NvmeStatus::INTERNAL_ERROR));
+        assert_eq!(io.status, Some(InjectedStatus::INTERNAL_ERROR));
         assert_eq!(s.counters.command_timeouts, 1);
     }
 

@@ -48,7 +48,7 @@
 //! minimum window has elapsed since that element's previous stamp.
 
 use super::wire::{guid_le, rd_u16, rd_u8, LeWriter};
-use super::{LatencyClass, Status};
+use super::{FeatureError, LatencyMonitorClass};
 
 /// Log identifier.
 pub const LID: u8 = 0xc3;
@@ -102,9 +102,9 @@ impl Default for LatencyMonitorConfig {
 
 impl LatencyMonitorConfig {
     /// Parses and validates the Set Features data.
-    pub fn from_bytes(b: &[u8]) -> Result<Self, Status> {
+    pub fn from_bytes(b: &[u8]) -> Result<Self, FeatureError> {
         if b.len() < 13 {
-            return Err(Status::InvalidField);
+            return Err(FeatureError::InvalidField);
         }
         let c = LatencyMonitorConfig {
             active_bucket_timer_threshold: rd_u16(b, 0),
@@ -117,7 +117,7 @@ impl LatencyMonitorConfig {
         };
         let t = c.thresholds;
         if c.active_bucket_timer_threshold == 0 || !(t[0] < t[1] && t[1] < t[2] && t[2] < t[3]) {
-            return Err(Status::InvalidField);
+            return Err(FeatureError::InvalidField);
         }
         Ok(c)
     }
@@ -174,15 +174,15 @@ impl Window {
         &mut self,
         cfg: &LatencyMonitorConfig,
         bucket: usize,
-        class: LatencyClass,
+        class: LatencyMonitorClass,
         latency_ns: u64,
         now_ns: u64,
         ts_ms: u64,
     ) {
         let (slot, j) = match class {
-            LatencyClass::Read => (3, 2),
-            LatencyClass::Write => (2, 1),
-            LatencyClass::Deallocate => (1, 0),
+            LatencyMonitorClass::Read => (3, 2),
+            LatencyMonitorClass::Write => (2, 1),
+            LatencyMonitorClass::Deallocate => (1, 0),
         };
         let c = &mut self.counters[bucket][slot];
         *c = c.saturating_add(1);
@@ -309,7 +309,7 @@ impl LatencyMonitor {
     }
 
     /// Counts one command.
-    pub fn record(&mut self, class: LatencyClass, latency_ns: u64, now_ns: u64, ts_ms: u64) {
+    pub fn record(&mut self, class: LatencyMonitorClass, latency_ns: u64, now_ns: u64, ts_ms: u64) {
         if self.cfg.enable & 1 == 0 {
             return;
         }
@@ -384,16 +384,16 @@ mod tests {
         b[3] = 4; // B < A
         assert_eq!(
             LatencyMonitorConfig::from_bytes(&b),
-            Err(Status::InvalidField)
+            Err(FeatureError::InvalidField)
         );
         assert_eq!(
             LatencyMonitorConfig::from_bytes(&[0; 12]),
-            Err(Status::InvalidField)
+            Err(FeatureError::InvalidField)
         );
         let mut s = state();
         assert_eq!(
             s.set_feature(FID, 0, true, &b, 0),
-            Err(Status::InvalidField)
+            Err(FeatureError::InvalidField)
         );
     }
 
@@ -413,11 +413,11 @@ mod tests {
     fn page_offsets_and_counts() {
         let mut s: OcpState = state();
         s.set_timestamp(1_000_000, 0);
-        s.record_latency(LatencyClass::Read, 40 * MS, MS);
-        s.record_latency(LatencyClass::Read, 50 * MS, 2 * MS);
-        s.record_latency(LatencyClass::Write, 120 * MS, 3 * MS);
-        s.record_latency(LatencyClass::Deallocate, 300 * MS, 4 * MS);
-        s.record_latency(LatencyClass::Read, MS, 5 * MS); // below A: not counted
+        s.record_latency(LatencyMonitorClass::Read, 40 * MS, MS);
+        s.record_latency(LatencyMonitorClass::Read, 50 * MS, 2 * MS);
+        s.record_latency(LatencyMonitorClass::Write, 120 * MS, 3 * MS);
+        s.record_latency(LatencyMonitorClass::Deallocate, 300 * MS, 4 * MS);
+        s.record_latency(LatencyMonitorClass::Read, MS, 5 * MS); // below A: not counted
         let b = s.log_page(LID, &stats(), 10 * MS).unwrap();
         assert_eq!(b.len(), 512);
         let u32at = |o: usize| u32::from_le_bytes(b[o..o + 4].try_into().unwrap());
@@ -465,7 +465,7 @@ mod tests {
             ..LatencyMonitorConfig::default()
         };
         s.set_feature(FID, 0, true, &cfg.to_bytes(), 0).unwrap();
-        s.record_latency(LatencyClass::Write, 40 * MS, MS);
+        s.record_latency(LatencyMonitorClass::Write, 40 * MS, MS);
         let b = s.log_page(LID, &stats(), 2 * MS).unwrap();
         assert_eq!(b[0x20 + 2 * 4], 1);
         let later = s.log_page(LID, &stats(), FIVE_MIN_NS + 3 * MS).unwrap();
@@ -485,7 +485,7 @@ mod tests {
             ..LatencyMonitorConfig::default()
         };
         s.set_feature(FID, 0, false, &cfg.to_bytes(), 0).unwrap();
-        s.record_latency(LatencyClass::Read, 400 * MS, MS);
+        s.record_latency(LatencyMonitorClass::Read, 400 * MS, MS);
         let b = s.log_page(LID, &stats(), 2 * MS).unwrap();
         assert_eq!(b[0] & 1, 0);
         assert!(b[0x20..0x60].iter().all(|&x| x == 0));

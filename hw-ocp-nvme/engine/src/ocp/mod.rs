@@ -78,9 +78,9 @@ pub const LOG_IDS: [u8; 9] = [0xc0, 0xc1, 0xc2, 0xc3, 0xc4, 0xc5, 0xc6, 0xc7, 0x
 pub const FEATURE_IDS: [u8; 10] = [0xc0, 0xc1, 0xc2, 0xc3, 0xc4, 0xc5, 0xc6, 0xc7, 0xc8, 0xc9];
 
 /// Why a Get/Set Features of an OCP feature failed. Map with
-/// [`Status::sct_sc`].
+/// [`FeatureError::sct_sc`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Status {
+pub enum FeatureError {
     /// Invalid Field in Command (SCT 0, SC 02h): bad CDW11 value, bad data,
     /// reserved select, or an FID this module does not implement.
     InvalidField,
@@ -91,38 +91,38 @@ pub enum Status {
     FeatureNotChangeable,
 }
 
-impl Status {
+impl FeatureError {
     /// (Status Code Type, Status Code).
     pub fn sct_sc(self) -> (u8, u8) {
         match self {
-            Status::InvalidField => (0, 0x02),
-            Status::FeatureNotSaveable => (1, 0x0d),
-            Status::FeatureNotChangeable => (1, 0x0e),
+            FeatureError::InvalidField => (0, 0x02),
+            FeatureError::FeatureNotSaveable => (1, 0x0d),
+            FeatureError::FeatureNotChangeable => (1, 0x0e),
         }
     }
 }
 
 /// An NVMe completion status an injection asks the engine to return.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct NvmeStatus {
+pub struct InjectedStatus {
     /// Status Code Type.
     pub sct: u8,
     /// Status Code.
     pub sc: u8,
 }
 
-impl NvmeStatus {
+impl InjectedStatus {
     /// Internal Error (0/06h).
-    pub const INTERNAL_ERROR: NvmeStatus = NvmeStatus { sct: 0, sc: 0x06 };
+    pub const INTERNAL_ERROR: InjectedStatus = InjectedStatus { sct: 0, sc: 0x06 };
     /// Unrecovered Read Error (2/81h).
-    pub const UNRECOVERED_READ_ERROR: NvmeStatus = NvmeStatus { sct: 2, sc: 0x81 };
+    pub const UNRECOVERED_READ_ERROR: InjectedStatus = InjectedStatus { sct: 2, sc: 0x81 };
     /// Attempted Write to Read Only Range (1/82h): end-of-life read-only mode.
-    pub const READ_ONLY: NvmeStatus = NvmeStatus { sct: 1, sc: 0x82 };
+    pub const READ_ONLY: InjectedStatus = InjectedStatus { sct: 1, sc: 0x82 };
 }
 
 /// Command classes of the latency monitor (C3h).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LatencyClass {
+pub enum LatencyMonitorClass {
     /// Read.
     Read,
     /// Write (and Write Zeroes).
@@ -150,7 +150,7 @@ pub enum CommandKind {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Injection {
     /// Complete the command with this status instead of executing it.
-    pub status: Option<NvmeStatus>,
+    pub status: Option<InjectedStatus>,
     /// Delay the completion by this much.
     pub added_latency_ns: u64,
     /// Never complete the command (a timeout the host must recover from).
@@ -167,7 +167,7 @@ pub enum WritePolicy {
     Normal,
     /// Write-through: writes complete only when on media (no volatile cache).
     WriteThrough,
-    /// Read-only: writes fail with [`NvmeStatus::READ_ONLY`].
+    /// Read-only: writes fail with [`InjectedStatus::READ_ONLY`].
     ReadOnly,
 }
 
@@ -328,7 +328,7 @@ pub struct OcpState {
     pub(crate) recovery: error_recovery::ErrorRecovery,
     pub(crate) fw_history: fw_history::FwHistory,
     pub(crate) latency: latency::LatencyMonitor,
-    pub(crate) counters: Counters,
+    pub(crate) counters: ModelCounters,
     pub(crate) events: telemetry::EventFifo,
     pending_aer: Option<AsyncEvent>,
     ts_base_ms: u64,
@@ -336,9 +336,9 @@ pub struct OcpState {
     last_pct_used: u8,
 }
 
-/// Counters this module keeps itself (injected errors, clear baselines).
+/// Counters the OCP model keeps itself (injected errors, clear baselines).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub(crate) struct Counters {
+pub(crate) struct ModelCounters {
     pub pcie_baseline: u64,
     pub pcie_clear_pending: bool,
     pub incomplete_shutdowns: u32,
@@ -369,7 +369,7 @@ impl OcpState {
             recovery: error_recovery::ErrorRecovery::default(),
             fw_history: fw_history::FwHistory::default(),
             latency: latency::LatencyMonitor::new(0),
-            counters: Counters::default(),
+            counters: ModelCounters::default(),
             events: telemetry::EventFifo::default(),
             pending_aer: None,
             ts_base_ms: 0,
@@ -542,10 +542,10 @@ impl OcpState {
         fid: u8,
         select: u8,
         cdw11: u32,
-    ) -> Result<(u32, Option<Vec<u8>>), Status> {
+    ) -> Result<(u32, Option<Vec<u8>>), FeatureError> {
         let _ = cdw11;
         if select > 3 {
-            return Err(Status::InvalidField);
+            return Err(FeatureError::InvalidField);
         }
         match fid {
             error_injection::FID => {
@@ -582,11 +582,11 @@ impl OcpState {
         save: bool,
         data: &[u8],
         now_ns: u64,
-    ) -> Result<u32, Status> {
+    ) -> Result<u32, FeatureError> {
         match fid {
             error_injection::FID => {
                 if save {
-                    return Err(Status::FeatureNotSaveable);
+                    return Err(FeatureError::FeatureNotSaveable);
                 }
                 self.injection.set(cdw11, data)?;
                 Ok(0)
@@ -639,7 +639,7 @@ impl OcpState {
     }
 
     /// Counts one completed command's latency into the C3h buckets.
-    pub fn record_latency(&mut self, class: LatencyClass, latency_ns: u64, now_ns: u64) {
+    pub fn record_latency(&mut self, class: LatencyMonitorClass, latency_ns: u64, now_ns: u64) {
         let ts = self.timestamp_ms(now_ns);
         self.latency.record(class, latency_ns, now_ns, ts);
     }
@@ -692,7 +692,7 @@ impl OcpState {
     pub fn injection(&mut self, kind: CommandKind) -> Injection {
         if self.recovery.cfs {
             return Injection {
-                status: Some(NvmeStatus::INTERNAL_ERROR),
+                status: Some(InjectedStatus::INTERNAL_ERROR),
                 panic: true,
                 ..Injection::default()
             };
@@ -703,7 +703,7 @@ impl OcpState {
         }
         let is_write = matches!(kind, CommandKind::Write | CommandKind::Deallocate);
         if is_write && inj.status.is_none() && self.write_policy() == WritePolicy::ReadOnly {
-            inj.status = Some(NvmeStatus::READ_ONLY);
+            inj.status = Some(InjectedStatus::READ_ONLY);
         }
         if matches!(kind, CommandKind::Read | CommandKind::Write) {
             if self.health.throttling() {
@@ -854,9 +854,9 @@ mod tests {
 
     #[test]
     fn status_codes() {
-        assert_eq!(Status::InvalidField.sct_sc(), (0, 2));
-        assert_eq!(Status::FeatureNotSaveable.sct_sc(), (1, 0x0d));
-        assert_eq!(Status::FeatureNotChangeable.sct_sc(), (1, 0x0e));
+        assert_eq!(FeatureError::InvalidField.sct_sc(), (0, 2));
+        assert_eq!(FeatureError::FeatureNotSaveable.sct_sc(), (1, 0x0d));
+        assert_eq!(FeatureError::FeatureNotChangeable.sct_sc(), (1, 0x0e));
     }
 
     #[test]
@@ -875,7 +875,7 @@ mod tests {
         assert_eq!(s.write_policy(), WritePolicy::ReadOnly);
         assert_eq!(
             s.injection(CommandKind::Write).status,
-            Some(NvmeStatus::READ_ONLY)
+            Some(InjectedStatus::READ_ONLY)
         );
         assert_eq!(s.injection(CommandKind::Read).status, None);
         assert_ne!(s.critical_warning() & 8, 0);
@@ -922,7 +922,11 @@ mod tests {
             if s.cfs() {
                 s.record_controller_reset();
             }
-            s.record_latency(LatencyClass::Read, xorshift(&mut seed), i * 1_000_000);
+            s.record_latency(
+                LatencyMonitorClass::Read,
+                xorshift(&mut seed),
+                i * 1_000_000,
+            );
         }
         for lid in 0..=255u8 {
             let _ = s.log_page(lid, &st, 5);
@@ -985,7 +989,7 @@ mod tests {
             }
             let _ = s.telemetry_data_area1(&st, now);
             let _ = s.smart_log(&st);
-            s.record_latency(LatencyClass::Write, u64::MAX, now);
+            s.record_latency(LatencyMonitorClass::Write, u64::MAX, now);
             let _ = s.injection(CommandKind::Write);
         }
         s.record_power_cycle(u64::MAX);

@@ -7,11 +7,11 @@ use std::collections::VecDeque;
 use crate::controller::admin::{self, features, identify};
 use crate::controller::ocp_port;
 use crate::controller::{Controller, ErrorContext, Outcome, Request};
+use crate::counters::Counters;
 use crate::spec::cmd::GetLogPageCmd;
 use crate::spec::ids::{admin_op, fid, lid, nvm_op};
 use crate::spec::status::Status;
 use crate::spec::{put_u16, put_u32, put_u64};
-use crate::telemetry::Counters;
 use crate::traits::Host;
 
 /// One Error Information log entry (Figure 205).
