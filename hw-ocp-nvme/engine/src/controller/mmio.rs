@@ -9,17 +9,17 @@ use super::*;
 impl Controller {
     pub(super) fn reg_dword(&self, offset: u64) -> u32 {
         match offset {
-            0x00 => self.cap() as u32,
-            0x04 => (self.cap() >> 32) as u32,
+            off::CAP => self.cap() as u32,
+            off::CAP_HI => (self.cap() >> 32) as u32,
             off::VS => regs::NVME_VERSION,
             off::INTMS | off::INTMC => self.intms,
-            off::CC => self.cc,
+            off::CC => u32::from(self.cc),
             off::CSTS => self.csts(),
-            off::AQA => self.aqa,
-            0x28 => self.asq as u32,
-            0x2c => (self.asq >> 32) as u32,
-            0x30 => self.acq as u32,
-            0x34 => (self.acq >> 32) as u32,
+            off::AQA => u32::from(self.aqa),
+            off::ASQ => self.asq as u32,
+            off::ASQ_HI => (self.asq >> 32) as u32,
+            off::ACQ => self.acq as u32,
+            off::ACQ_HI => (self.acq >> 32) as u32,
             // CRTO: CRWMT and CRIMT equal CAP.TO.
             off::CRTO => u32::from(CAP_TIMEOUT) << 16 | u32::from(CAP_TIMEOUT),
             _ => 0,
@@ -95,11 +95,15 @@ impl Controller {
                 self.update_intx(host);
             }
             off::CC => self.cc_write(v, host),
-            off::AQA if disabled => self.aqa = v & 0x0fff_0fff,
-            0x28 if disabled => self.asq = (self.asq & !0xffff_ffff) | (u64::from(v) & !0xfff),
-            0x2c if disabled => self.asq = (self.asq & 0xffff_ffff) | u64::from(v) << 32,
-            0x30 if disabled => self.acq = (self.acq & !0xffff_ffff) | (u64::from(v) & !0xfff),
-            0x34 if disabled => self.acq = (self.acq & 0xffff_ffff) | u64::from(v) << 32,
+            off::AQA if disabled => {
+                // Reserved bits read as zero.
+                let aqa = Aqa::from(v);
+                self.aqa = Aqa::new(aqa.asqs(), aqa.acqs());
+            }
+            off::ASQ if disabled => self.asq = (self.asq & !0xffff_ffff) | (u64::from(v) & !0xfff),
+            off::ASQ_HI if disabled => self.asq = (self.asq & 0xffff_ffff) | u64::from(v) << 32,
+            off::ACQ if disabled => self.acq = (self.acq & !0xffff_ffff) | (u64::from(v) & !0xfff),
+            off::ACQ_HI if disabled => self.acq = (self.acq & 0xffff_ffff) | u64::from(v) << 32,
             _ => {}
         }
     }
@@ -110,16 +114,15 @@ impl Controller {
         match (old.en(), new.en()) {
             (true, false) => {
                 self.controller_reset(host, false);
-                self.cc = v;
+                self.cc = new;
             }
             (false, true) => {
-                self.cc = v;
+                self.cc = new;
                 self.enable(host);
             }
             (true, true) => {
                 // Only SHN may change while enabled.
-                let shn_mask = 0x3 << 14;
-                self.cc = (self.cc & !shn_mask) | (v & shn_mask);
+                self.cc.set_shn(new.shn());
                 let shn = new.shn().value();
                 if old.shn().value() == regs::SHN_NONE && shn != regs::SHN_NONE {
                     self.shutdown(shn, host);
@@ -128,7 +131,7 @@ impl Controller {
             (false, false) => {
                 // A disabled controller has nothing to shut down: SHST
                 // follows SHN at once.
-                self.cc = v;
+                self.cc = new;
                 self.shst = if new.shn().value() == regs::SHN_NONE {
                     regs::SHST_NORMAL
                 } else {
@@ -142,7 +145,7 @@ impl Controller {
     /// controller not ready and set CSTS.CFS.
     pub(super) fn enable(&mut self, host: &mut Host) {
         let cc = self.cc();
-        let aqa = Aqa::from(self.aqa);
+        let aqa = self.aqa;
         let iosqes = cc.iosqes().value();
         let iocqes = cc.iocqes().value();
         let valid = !self.cfs
@@ -157,11 +160,11 @@ impl Controller {
             host.log.guest_error(&format!(
                 "invalid CC {:#x} (MPS {}, CSS {}, AMS {}, IOSQES {iosqes}, \
                  IOCQES {iocqes}) or AQA {:#x} at enable",
-                self.cc,
+                u32::from(self.cc),
                 cc.mps().value(),
                 cc.css().value(),
                 cc.ams().value(),
-                self.aqa
+                u32::from(self.aqa)
             ));
             self.cfs = true;
             return;
@@ -264,8 +267,8 @@ impl Controller {
         }
         self.power_on_reset_done = true;
         self.controller_reset(host, true);
-        self.cc = 0;
-        self.aqa = 0;
+        self.cc = Cc::from(0u32);
+        self.aqa = Aqa::from(0u32);
         self.asq = 0;
         self.acq = 0;
         self.fw.staging.clear();

@@ -81,9 +81,9 @@ pub(crate) fn db_cq_slot(base: u64, qid: u64) -> u64 {
 pub struct Controller {
     pub(crate) cfg: ControllerConfig,
     // Registers.
-    pub(crate) cc: u32,
+    pub(crate) cc: Cc,
     pub(crate) intms: u32,
-    pub(crate) aqa: u32,
+    pub(crate) aqa: Aqa,
     pub(crate) asq: u64,
     pub(crate) acq: u64,
     pub(crate) rdy: bool,
@@ -167,9 +167,9 @@ impl Controller {
             nsqa: cfg.max_ioqpairs - 1,
             ncqa: cfg.max_ioqpairs - 1,
             cfg,
-            cc: 0,
+            cc: Cc::from(0u32),
             intms: 0,
-            aqa: 0,
+            aqa: Aqa::from(0u32),
             asq: 0,
             acq: 0,
             rdy: false,
@@ -329,7 +329,7 @@ impl Controller {
     }
 
     fn cc(&self) -> Cc {
-        Cc::from(self.cc)
+        self.cc
     }
 
     pub(crate) fn cap(&self) -> u64 {

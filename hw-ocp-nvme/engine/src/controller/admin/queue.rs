@@ -4,7 +4,6 @@
 use crate::controller::{Controller, Outcome, Request};
 use crate::queues::{CompQueue, SubQueue};
 use crate::spec::cmd::{CreateIoCqCmd, CreateIoSqCmd, DeleteIoCqCmd, DeleteIoSqCmd};
-use crate::spec::regs::Cc;
 use crate::spec::status::Status;
 use crate::traits::Host;
 use crate::transfer::PAGE_SIZE;
@@ -13,7 +12,7 @@ impl Controller {
     /// Entry sizes (CC.IOSQES/IOCQES) must be the required ones when I/O queues
     /// are created; otherwise the queue size cannot be honoured.
     fn entry_sizes_ok(&self, sq: bool) -> bool {
-        let cc = Cc::from(self.cc);
+        let cc = self.cc;
         if sq {
             cc.iosqes().value() == 6
         } else {
