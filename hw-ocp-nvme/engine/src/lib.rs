@@ -20,7 +20,7 @@
 //! the I/O commands and the port to the OCP module), [`queues`] (SQ/CQ
 //! rings), [`transfer`] (PRP/SGL), [`namespace`], [`config`], [`counters`]
 //! (what the engine measures), [`traits`] (host boundary), [`ocp`] (OCP log pages and
-//! features), `testing` (in-memory host, a Linux-like test driver and the
+//! features), [`wire`] (the writer of every spec data structure), `testing` (in-memory host, a Linux-like test driver and the
 //! stress harness; only with `cfg(test)` or the `testing` feature).
 #![forbid(unsafe_code)]
 
@@ -35,6 +35,7 @@ pub mod spec;
 pub mod testing;
 pub mod traits;
 pub mod transfer;
+pub mod wire;
 
 pub use config::ControllerConfig;
 pub use controller::Controller;

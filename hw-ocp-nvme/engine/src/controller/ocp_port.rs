@@ -30,21 +30,14 @@ use crate::spec::cmd::{AdminCmd, DatasetManagementCmd, GetFeaturesCmd, NvmCmd, S
 use crate::spec::ids::aen;
 use crate::spec::status::Status;
 use crate::traits::Host;
-
-fn ascii8(s: &str) -> [u8; 8] {
-    let mut b = [b' '; 8];
-    for (d, ch) in b.iter_mut().zip(s.bytes()) {
-        *d = ch;
-    }
-    b
-}
+use crate::wire;
 
 /// The OCP state of a freshly created controller.
 pub fn new_ocp_state(cfg: &ControllerConfig) -> OcpState {
     let identity = DeviceIdentity {
         serial: cfg.serial.as_bytes().to_vec(),
         model: cfg.model.as_bytes().to_vec(),
-        firmware_rev: ascii8(&cfg.firmware_rev),
+        firmware_rev: wire::ascii(&cfg.firmware_rev),
         capacity_bytes: cfg.capacity_bytes,
         pcie_ports: 1,
         commands: ocp::CommandSupport {
@@ -55,7 +48,7 @@ pub fn new_ocp_state(cfg: &ControllerConfig) -> OcpState {
             fused_compare_write: false,
         },
         security_version: 0,
-        lowest_permitted_fw_rev: ascii8(&cfg.firmware_rev),
+        lowest_permitted_fw_rev: wire::ascii(&cfg.firmware_rev),
     };
     OcpState::new(&cfg.health, &identity)
 }

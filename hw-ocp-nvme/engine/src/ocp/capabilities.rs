@@ -18,8 +18,8 @@
 //! watts; every whole watt from the minimum to the maximum is valid
 //! (feature C7h accepts exactly these).
 
-use super::wire::{guid_le, LeWriter};
 use super::OcpState;
+use crate::wire::{guid_le, LeWriter};
 
 /// Log identifier.
 pub const LID: u8 = 0xc4;
@@ -56,7 +56,7 @@ pub struct DeviceCapabilitiesLog {
 impl DeviceCapabilitiesLog {
     /// Serializes the 4096-byte page.
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut w = LeWriter::new(SIZE);
+        let mut w = LeWriter::page::<SIZE>();
         w.u16(0, self.pcie_exp_port)
             .u16(2, self.oob_management_support)
             .u16(4, self.wz_cmd_support)

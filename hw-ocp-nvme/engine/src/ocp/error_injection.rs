@@ -42,8 +42,8 @@
 //! | 22 die offline | C0h media dies offline + 1 |
 
 use super::telemetry::{injected_data, CLASS_MEDIA};
-use super::wire::{rd_u16, rd_u32, LeWriter};
 use super::{CommandKind, FeatureError, InjectedStatus, Injection, OcpState};
+use crate::wire::{rd_u16, rd_u32, LeWriter};
 
 /// Feature identifier.
 pub const FID: u8 = 0xc0;
@@ -81,7 +81,7 @@ impl ErrorInjectionEntry {
 
     /// Serializes to 32 bytes.
     pub fn to_bytes(&self) -> [u8; ENTRY_SIZE] {
-        let mut w = LeWriter::new(ENTRY_SIZE);
+        let mut w = LeWriter::page::<ENTRY_SIZE>();
         w.u8(0, self.flags)
             .u16(2, self.kind)
             .bytes(4, &self.specific);
@@ -153,7 +153,7 @@ impl ErrorInjection {
 
 /// Get Features data: 127 entries, unused ones zero.
 pub fn entries_to_bytes(list: &[ErrorInjectionEntry]) -> Vec<u8> {
-    let mut w = LeWriter::new(ENTRY_SIZE * MAX_ENTRIES);
+    let mut w = LeWriter::page::<{ ENTRY_SIZE * MAX_ENTRIES }>();
     for (i, e) in list.iter().take(MAX_ENTRIES).enumerate() {
         w.bytes(i * ENTRY_SIZE, &e.to_bytes());
     }

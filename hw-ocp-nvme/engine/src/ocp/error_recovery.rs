@@ -32,7 +32,7 @@
 //! Device Capabilities bit 0: panic AEN supported, bit 1: panic CFS
 //! supported.
 
-use super::wire::{guid_le, LeWriter};
+use crate::wire::{guid_le, LeWriter};
 
 /// Log identifier.
 pub const LID: u8 = 0xc1;
@@ -84,7 +84,7 @@ pub struct ErrorRecoveryLog {
 impl ErrorRecoveryLog {
     /// Serializes to the 512-byte page.
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut w = LeWriter::new(SIZE);
+        let mut w = LeWriter::page::<SIZE>();
         w.u16(0x00, self.panic_reset_wait_time)
             .u8(0x02, self.panic_reset_action)
             .u8(0x03, self.device_recover_action_1)

@@ -47,8 +47,8 @@
 //! \[4\]\[3\] arrays in row-major order; a new maximum is stamped only when the
 //! minimum window has elapsed since that element's previous stamp.
 
-use super::wire::{guid_le, rd_u16, rd_u8, LeWriter};
 use super::{FeatureError, LatencyMonitorClass};
+use crate::wire::{guid_le, rd_u16, rd_u8, LeWriter};
 
 /// Log identifier.
 pub const LID: u8 = 0xc3;
@@ -124,7 +124,7 @@ impl LatencyMonitorConfig {
 
     /// Serializes the 4096-byte feature data.
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut w = LeWriter::new(CONFIG_SIZE);
+        let mut w = LeWriter::page::<CONFIG_SIZE>();
         w.u16(0, self.active_bucket_timer_threshold)
             .bytes(2, &self.thresholds)
             .u16(6, self.active_latency_config)
@@ -239,7 +239,7 @@ impl LatencyMonitorLog {
     /// Serializes the 512-byte page.
     pub fn to_bytes(&self) -> Vec<u8> {
         let c = &self.config;
-        let mut w = LeWriter::new(SIZE);
+        let mut w = LeWriter::page::<SIZE>();
         w.u8(0x00, self.feature_status)
             .u16(0x02, self.active_bucket_timer)
             .u16(0x04, c.active_bucket_timer_threshold)

@@ -41,7 +41,7 @@
 //! C5h [`unsupported`], C6h [`hw_component`], C7h [`tcg`],
 //! C9h and Data Area 1 [`telemetry`], feature C0h [`error_injection`],
 //! features C1h–C4h and C6h–C9h [`features`], NVMe SMART 02h [`smart`],
-//! the model [`health`], byte helpers [`wire`].
+//! the model [`health`]; pages are written with [`crate::wire`].
 
 pub mod capabilities;
 pub mod error_injection;
@@ -56,7 +56,6 @@ pub mod smart_ext;
 pub mod tcg;
 pub mod telemetry;
 pub mod unsupported;
-pub mod wire;
 
 pub use health::{HealthConfig, HealthModel};
 

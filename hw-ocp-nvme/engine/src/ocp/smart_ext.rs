@@ -14,8 +14,8 @@
 //! counted here (injections, clears) or fixed.
 
 use super::health::HealthModel;
-use super::wire::{guid_le, LeWriter};
 use super::{DeviceStats, OcpState};
+use crate::wire::{guid_le, LeWriter};
 
 /// Log identifier.
 pub const LID: u8 = 0xc0;
@@ -146,7 +146,7 @@ pub struct SmartExtendedLog {
 impl SmartExtendedLog {
     /// Serializes the 512-byte page with version and GUID.
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut w = LeWriter::new(SIZE);
+        let mut w = LeWriter::page::<SIZE>();
         w.u128(0, self.physical_media_units_written)
             .u128(16, self.physical_media_units_read)
             .uint_n(32, 6, self.bad_user_nand_blocks_raw)

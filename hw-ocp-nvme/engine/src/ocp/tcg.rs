@@ -14,7 +14,7 @@
 //! field is 0 (state 0: TCG not supported / inactive) and only the version
 //! and GUID are set.
 
-use super::wire::{guid_le, LeWriter};
+use crate::wire::{guid_le, LeWriter};
 
 /// Log identifier.
 pub const LID: u8 = 0xc7;
@@ -60,7 +60,7 @@ impl TcgConfiguration {
 
     /// Serializes the 512-byte page.
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut w = LeWriter::new(SIZE);
+        let mut w = LeWriter::page::<SIZE>();
         w.u8(0, self.state)
             .u8(4, self.locking_sp_act_count)
             .u8(5, self.type_rev_count)

@@ -35,13 +35,15 @@
 //! firmware assert on a panic, host timestamp set, temperature crossings,
 //! media wear (percentage used changes), die offline.
 
-use super::wire::{guid_le, LeWriter};
 use super::{smart, smart_ext, DeviceStats, OcpState};
+use crate::wire::{guid_le, LeWriter};
 
 /// Log identifier of the string log.
 pub const STRING_LID: u8 = 0xc9;
 /// String log header size.
 pub const STRING_HEADER_SIZE: usize = 432;
+/// Size of one statistics or event string table entry.
+pub const STRING_ENTRY_SIZE: usize = 16;
 /// String log version.
 pub const STRING_VERSION: u8 = 1;
 /// String log GUID, printed form `B13A83691A8F408B9EA495940057AA44h`.
@@ -228,21 +230,21 @@ pub fn string_log() -> Vec<u8> {
     let mut stat_tab = Vec::new();
     for (id, name) in VENDOR_STATS {
         let (len, off) = ascii.add(name);
-        let mut w = LeWriter::new(16);
+        let mut w = LeWriter::page::<STRING_ENTRY_SIZE>();
         w.u16(0, id).u8(3, len).u64(4, off);
         stat_tab.extend_from_slice(&w.finish());
     }
     let mut ev_tab = Vec::new();
     for (class, id, name) in EVENT_STRINGS {
         let (len, off) = ascii.add(name);
-        let mut w = LeWriter::new(16);
+        let mut w = LeWriter::page::<STRING_ENTRY_SIZE>();
         w.u8(0, class).u16(1, id).u8(3, len).u64(4, off);
         ev_tab.extend_from_slice(&w.finish());
     }
     let mut vu_tab = Vec::new();
     for (class, id, name) in VU_EVENT_STRINGS {
         let (len, off) = ascii.add(name);
-        let mut w = LeWriter::new(16);
+        let mut w = LeWriter::page::<STRING_ENTRY_SIZE>();
         w.u8(0, class).u16(1, id).u8(3, len).u64(4, off);
         vu_tab.extend_from_slice(&w.finish());
     }

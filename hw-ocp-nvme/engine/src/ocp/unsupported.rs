@@ -10,7 +10,7 @@
 //! IDs use the OCP specification's prefixes and numbering as best known;
 //! `docs/ocp-support.md` explains each entry.
 
-use super::wire::{guid_le, LeWriter};
+use crate::wire::{guid_le, LeWriter};
 
 /// Log identifier.
 pub const LID: u8 = 0xc5;
@@ -69,7 +69,7 @@ impl UnsupportedRequirements {
     /// Serializes the 4096-byte page.
     pub fn to_bytes(&self) -> Vec<u8> {
         let n = self.ids.len().min(MAX_ENTRIES);
-        let mut w = LeWriter::new(SIZE);
+        let mut w = LeWriter::page::<SIZE>();
         w.u16(0, n as u16);
         for (i, id) in self.ids.iter().take(n).enumerate() {
             w.bytes(16 + 16 * i, id);

@@ -477,9 +477,9 @@ pub const DSM_RANGE_SIZE: usize = 16;
 impl DsmRange {
     pub fn parse(b: &[u8]) -> DsmRange {
         DsmRange {
-            attributes: super::get_u32(b, 0),
-            nlb: super::get_u32(b, 4),
-            slba: super::get_u64(b, 8),
+            attributes: crate::wire::rd_u32(b, 0),
+            nlb: crate::wire::rd_u32(b, 4),
+            slba: crate::wire::rd_u64(b, 8),
         }
     }
 }

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 //! SGL descriptors (NVMe 2.0 Base, 4.1.2 Scatter Gather List).
 
-use super::{get_u32, get_u64};
+use crate::wire::{rd_u32, rd_u64};
 
 /// Size of an SGL descriptor.
 pub const SGL_DESC_SIZE: usize = 16;
@@ -30,8 +30,8 @@ pub struct SglDesc {
 impl SglDesc {
     pub fn parse(b: &[u8; SGL_DESC_SIZE]) -> SglDesc {
         SglDesc {
-            addr: get_u64(b, 0),
-            len: get_u32(b, 8),
+            addr: rd_u64(b, 0),
+            len: rd_u32(b, 8),
             kind: b[15] >> 4,
             subtype: b[15] & 0xf,
         }

@@ -8,9 +8,14 @@ use crate::spec::cmd::{FirmwareCommitCmd, FirmwareImageDownloadCmd};
 use crate::spec::ids::aen;
 use crate::spec::status::Status;
 use crate::traits::Host;
+use crate::wire::{self, LeWriter};
 
 /// Number of firmware slots; slot 1 is read-only (factory image).
 pub const FW_SLOTS: usize = 3;
+/// Size of the Firmware Slot Information log.
+const SLOT_LOG_SIZE: usize = 512;
+/// Slot revisions start at byte 8 and end within the log.
+const _: () = assert!(8 + FW_SLOTS * 8 <= SLOT_LOG_SIZE);
 /// Largest firmware image accepted.
 pub const MAX_IMAGE_BYTES: usize = 4 << 20;
 
@@ -34,18 +39,10 @@ pub struct FirmwareState {
     pub staging_bad: bool,
 }
 
-fn rev_bytes(s: &str) -> [u8; 8] {
-    let mut r = [b' '; 8];
-    for (d, c) in r.iter_mut().zip(s.bytes()) {
-        *d = c;
-    }
-    r
-}
-
 impl FirmwareState {
     pub fn new(rev: &str) -> Self {
         let mut slots = [[0u8; 8]; FW_SLOTS];
-        slots[0] = rev_bytes(rev);
+        slots[0] = wire::ascii(rev);
         FirmwareState {
             slots,
             active: 1,
@@ -70,17 +67,18 @@ impl FirmwareState {
         let sum = img
             .iter()
             .fold(0u32, |a, &b| a.rotate_left(5) ^ u32::from(b));
-        rev_bytes(&format!("F{:07X}", sum & 0x0fff_ffff))
+        wire::ascii(&format!("F{:07X}", sum & 0x0fff_ffff))
     }
 
-    /// Firmware Slot Information log (NVMe 2.0 Base, Figure 209).
+    /// Firmware Slot Information log (NVMe 2.0 Base, Figure 209): AFI, then
+    /// the revision of each slot from byte 8.
     pub fn slot_log(&self) -> Vec<u8> {
-        let mut b = vec![0u8; 512];
-        b[0] = self.active | self.next.map_or(0, |(s, _)| s << 4);
+        let mut w = LeWriter::page::<SLOT_LOG_SIZE>();
+        w.u8(0, self.active | self.next.map_or(0, |(s, _)| s << 4));
         for (i, s) in self.slots.iter().enumerate() {
-            b[8 + i * 8..16 + i * 8].copy_from_slice(s);
+            w.bytes(8 + i * 8, s);
         }
-        b
+        w.finish()
     }
 }
 

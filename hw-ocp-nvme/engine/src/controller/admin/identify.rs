@@ -10,8 +10,8 @@ use crate::spec::cmd::IdentifyCmd;
 use crate::spec::ids::cns;
 use crate::spec::regs::NVME_VERSION;
 use crate::spec::status::Status;
-use crate::spec::{put_ascii, put_u128, put_u16, put_u32, put_u64};
 use crate::traits::Host;
+use crate::wire::LeWriter;
 
 /// Size of every Identify data structure.
 pub const IDENTIFY_SIZE: usize = 4096;
@@ -33,6 +33,8 @@ pub const ONCS_COMPARE: u16 = 1;
 /// Supported Log Pages... (5).
 pub const LPA: u8 = 1 << 1 | 1 << 2 | 1 << 3 | 1 << 5;
 
+/// Size of a Power State Descriptor (NVMe 2.0 Base, Figure 276).
+const POWER_STATE_SIZE: usize = 32;
 /// Power state descriptors: (max power in centiwatts, entry latency us, exit latency us).
 pub const POWER_STATES: [(u16, u32, u32); 3] = [(2500, 0, 0), (1800, 10, 10), (1200, 50, 50)];
 
@@ -57,119 +59,124 @@ pub fn ids_from_serial(serial: &str, oui: [u8; 3]) -> ([u8; 8], [u8; 16]) {
 }
 
 impl Controller {
+    /// Identify Controller data structure (NVMe 2.0 Base, Figure 275).
     fn identify_controller(&self) -> Vec<u8> {
         let cfg = &self.cfg;
-        let mut b = vec![0u8; IDENTIFY_SIZE];
-        put_u16(&mut b, 0, cfg.pci_vendor_id);
-        put_u16(&mut b, 2, cfg.pci_subsys_vendor_id);
-        put_ascii(&mut b, 4, 20, &cfg.serial);
-        put_ascii(&mut b, 24, 40, &cfg.model);
-        b[64..72].copy_from_slice(&self.fw.active_rev());
-        b[72] = 6; // RAB
-                   // IEEE OUI, least significant byte first.
-        b[73] = cfg.ieee_oui[2];
-        b[74] = cfg.ieee_oui[1];
-        b[75] = cfg.ieee_oui[0];
-        b[77] = cfg.mdts;
-        put_u16(&mut b, 78, 0); // CNTLID
-        put_u32(&mut b, 80, NVME_VERSION);
-        put_u32(&mut b, 84, 1_000_000); // RTD3R
-        put_u32(&mut b, 88, 1_000_000); // RTD3E
-        put_u32(&mut b, 92, 1 << 8 | 1 << 9 | 1 << 10); // OAES: NS attr, FW activation, telemetry
-        put_u32(&mut b, 96, 1 << 9); // CTRATT: UUID List
-        b[111] = 1; // CNTRLTYPE: I/O controller
-        put_u16(&mut b, 256, OACS);
-        b[258] = aer::ABORT_LIMIT;
-        b[259] = self.cfg.aerl;
-        b[260] = firmware::frmw(cfg);
-        b[261] = LPA;
-        b[262] = ELPE;
-        b[263] = features::NPSS;
-        put_u16(&mut b, 266, self.cfg.health.warning_temp_k);
-        put_u16(&mut b, 268, self.cfg.health.critical_temp_k);
-        let cap = u128::from(self.ns.capacity_bytes);
-        put_u128(&mut b, 280, cap); // TNVMCAP
-        put_u16(&mut b, 316, cfg.extended_self_test_min); // EDSTT
-        b[318] = 1; // DSTO: one self-test at a time
-        b[319] = 0xff; // FWUG: no granularity restriction
-        put_u16(&mut b, 320, KAS);
-        b[512] = 0x66; // SQES
-        b[513] = 0x44; // CQES
-        put_u32(&mut b, 516, 1); // NN
-        put_u16(&mut b, 520, ONCS | ONCS_COMPARE);
-        b[524] = 0; // FNA
-        b[525] = if cfg.volatile_write_cache { 0x07 } else { 0x06 }; // VWC, flush broadcast
-        put_u32(&mut b, 536, 1 | 1 << 16); // SGLS: supported, Bit Bucket
-        b[768..1024].fill(0);
-        let nqn = format!("nqn.2019-08.org.qemu:{}", cfg.serial);
-        b[768..768 + nqn.len()].copy_from_slice(nqn.as_bytes());
+        let mut w = LeWriter::page::<IDENTIFY_SIZE>();
+        w.u16(0, cfg.pci_vendor_id)
+            .u16(2, cfg.pci_subsys_vendor_id)
+            .ascii(4, 20, cfg.serial.as_bytes(), b' ')
+            .ascii(24, 40, cfg.model.as_bytes(), b' ')
+            .bytes(64, &self.fw.active_rev())
+            .u8(72, 6) // RAB
+            // IEEE OUI, least significant byte first.
+            .bytes(73, &[cfg.ieee_oui[2], cfg.ieee_oui[1], cfg.ieee_oui[0]])
+            .u8(77, cfg.mdts)
+            .u16(78, 0) // CNTLID
+            .u32(80, NVME_VERSION)
+            .u32(84, 1_000_000) // RTD3R
+            .u32(88, 1_000_000) // RTD3E
+            .u32(92, 1 << 8 | 1 << 9 | 1 << 10) // OAES: NS attr, FW activation, telemetry
+            .u32(96, 1 << 9) // CTRATT: UUID List
+            .u8(111, 1) // CNTRLTYPE: I/O controller
+            .u16(256, OACS)
+            .u8(258, aer::ABORT_LIMIT)
+            .u8(259, self.cfg.aerl)
+            .u8(260, firmware::frmw(cfg))
+            .u8(261, LPA)
+            .u8(262, ELPE)
+            .u8(263, features::NPSS)
+            .u16(266, self.cfg.health.warning_temp_k)
+            .u16(268, self.cfg.health.critical_temp_k)
+            .u128(280, u128::from(self.ns.capacity_bytes)) // TNVMCAP
+            .u16(316, cfg.extended_self_test_min) // EDSTT
+            .u8(318, 1) // DSTO: one self-test at a time
+            .u8(319, 0xff) // FWUG: no granularity restriction
+            .u16(320, KAS)
+            .u8(512, 0x66) // SQES
+            .u8(513, 0x44) // CQES
+            .u32(516, 1) // NN
+            .u16(520, ONCS | ONCS_COMPARE)
+            .u8(524, 0) // FNA
+            .u8(525, if cfg.volatile_write_cache { 0x07 } else { 0x06 }) // VWC, flush broadcast
+            .u32(536, 1 | 1 << 16) // SGLS: supported, Bit Bucket
+            // SUBNQN, 256 bytes, NUL padded.
+            .ascii(
+                768,
+                256,
+                format!("nqn.2019-08.org.qemu:{}", cfg.serial).as_bytes(),
+                0,
+            );
         for (i, &(mp, enlat, exlat)) in POWER_STATES.iter().enumerate() {
-            let o = 2048 + i * 32;
-            put_u16(&mut b, o, mp);
-            put_u32(&mut b, o + 4, enlat);
-            put_u32(&mut b, o + 8, exlat);
-            b[o + 12] = i as u8; // RRT
-            b[o + 13] = i as u8; // RRL
-            b[o + 14] = i as u8; // RWT
-            b[o + 15] = i as u8; // RWL
+            let o = 2048 + i * POWER_STATE_SIZE;
+            let rel = i as u8;
+            w.u16(o, mp)
+                .u32(o + 4, enlat)
+                .u32(o + 8, exlat)
+                // RRT, RRL, RWT, RWL.
+                .bytes(o + 12, &[rel, rel, rel, rel]);
         }
-        b
+        w.finish()
     }
 
+    /// Identify Namespace data structure (NVM Command Set 1.0, Figure 97).
     fn identify_namespace(&self) -> Vec<u8> {
         let ns = &self.ns;
-        let mut b = vec![0u8; IDENTIFY_SIZE];
-        put_u64(&mut b, 0, ns.nsze());
-        put_u64(&mut b, 8, ns.nsze());
-        put_u64(&mut b, 16, ns.nsze());
-        b[24] = 1 << 3; // NSFEAT: NGUID/EUI64 never reused
-        b[25] = (LBA_FORMATS.len() - 1) as u8; // NLBAF
-        b[26] = ns.lbaf; // FLBAS
-                         // DLFEAT: deallocated blocks read zeroes, DEAC in Write Zeroes supported.
-        b[33] = if self.cfg.discard { 0x09 } else { 0x01 };
-        put_u128(&mut b, 48, u128::from(ns.capacity_bytes)); // NVMCAP
-        b[99] = u8::from(self.cfg.read_only); // NSATTR: write protected
         let (eui, nguid) = ids_from_serial(&self.cfg.serial, self.cfg.ieee_oui);
-        b[104..120].copy_from_slice(&nguid);
-        b[120..128].copy_from_slice(&eui);
+        let mut w = LeWriter::page::<IDENTIFY_SIZE>();
+        w.u64(0, ns.nsze()) // NSZE
+            .u64(8, ns.nsze()) // NCAP
+            .u64(16, ns.nsze()) // NUSE
+            .u8(24, 1 << 3) // NSFEAT: NGUID/EUI64 never reused
+            .u8(25, (LBA_FORMATS.len() - 1) as u8) // NLBAF
+            .u8(26, ns.lbaf) // FLBAS
+            // DLFEAT: deallocated blocks read zeroes, DEAC in Write Zeroes supported.
+            .u8(33, if self.cfg.discard { 0x09 } else { 0x01 })
+            .u128(48, u128::from(ns.capacity_bytes)) // NVMCAP
+            .u8(99, u8::from(self.cfg.read_only)) // NSATTR: write protected
+            .bytes(104, &nguid)
+            .bytes(120, &eui);
         for (i, &lbads) in LBA_FORMATS.iter().enumerate() {
             let rp = u32::from(lbads != 12); // 4 KiB performs best
-            put_u32(&mut b, 128 + i * 4, u32::from(lbads) << 16 | rp << 24);
+            w.u32(128 + i * 4, u32::from(lbads) << 16 | rp << 24);
         }
-        b
+        w.finish()
     }
 
+    /// Namespace Identification Descriptor list (NVMe 2.0 Base, Figure 278).
     fn identify_ns_descriptors(&self) -> Vec<u8> {
-        let mut b = vec![0u8; IDENTIFY_SIZE];
         let (eui, nguid) = ids_from_serial(&self.cfg.serial, self.cfg.ieee_oui);
-        // EUI64 (NIDT 1), NGUID (2), CSI (4).
-        b[0] = 1;
-        b[1] = 8;
-        b[4..12].copy_from_slice(&eui);
-        b[12] = 2;
-        b[13] = 16;
-        b[16..32].copy_from_slice(&nguid);
-        b[32] = 4;
-        b[33] = 1;
-        b[36] = 0; // NVM command set
-        b
+        let mut w = LeWriter::page::<IDENTIFY_SIZE>();
+        // EUI64 (NIDT 1), NGUID (2), CSI (4): type, length, then the value.
+        w.u8(0, 1)
+            .u8(1, 8)
+            .bytes(4, &eui)
+            .u8(12, 2)
+            .u8(13, 16)
+            .bytes(16, &nguid)
+            .u8(32, 4)
+            .u8(33, 1)
+            .u8(36, 0); // NVM command set
+        w.finish()
     }
 
     /// NVM Command Set Identify Controller (NVM Command Set 1.0, Figure 97).
     fn identify_nvm_controller(&self) -> Vec<u8> {
-        let mut b = vec![0u8; IDENTIFY_SIZE];
-        b[0] = self.cfg.mdts; // VSL: Verify is limited like Read
-                              // WZSL, WUSL: no limit; DMRL: 256 ranges; DMRSL, DMSL: no limit.
-        b[3] = 0;
-        b
+        let mut w = LeWriter::page::<IDENTIFY_SIZE>();
+        // VSL: Verify is limited like Read. WZSL, WUSL: no limit; DMRL: 256
+        // ranges; DMRSL, DMSL: no limit.
+        w.u8(0, self.cfg.mdts).u8(3, 0);
+        w.finish()
     }
 
+    /// I/O Command Set Independent Identify Namespace (NVMe 2.0 Base,
+    /// Figure 280).
     fn identify_independent_namespace(&self) -> Vec<u8> {
-        let mut b = vec![0u8; IDENTIFY_SIZE];
-        b[0] = 1 << 3; // NSFEAT
-        b[8] = u8::from(self.cfg.read_only); // NSATTR
-        b[14] = 1; // NSTAT: ready
-        b
+        let mut w = LeWriter::page::<IDENTIFY_SIZE>();
+        w.u8(0, 1 << 3) // NSFEAT
+            .u8(8, u8::from(self.cfg.read_only)) // NSATTR
+            .u8(14, 1); // NSTAT: ready
+        w.finish()
     }
 
     pub(crate) fn identify(&self, req: &Request, cmd: IdentifyCmd, host: &mut Host) -> Outcome {
@@ -193,7 +200,7 @@ impl Controller {
                 match cns_v {
                     cns::NAMESPACE => self.identify_namespace(),
                     cns::NS_ID_DESCRIPTORS => self.identify_ns_descriptors(),
-                    cns::CSI_NAMESPACE => vec![0u8; IDENTIFY_SIZE],
+                    cns::CSI_NAMESPACE => LeWriter::page::<IDENTIFY_SIZE>().finish(),
                     _ => self.identify_independent_namespace(),
                 }
             }
@@ -220,19 +227,22 @@ impl Controller {
     }
 }
 
+/// Active Namespace ID list (NVMe 2.0 Base, 5.17.2.2): NSID 1 when it is
+/// above `start_after`.
 fn active_list(start_after: u32) -> Vec<u8> {
-    let mut b = vec![0u8; IDENTIFY_SIZE];
+    let mut w = LeWriter::page::<IDENTIFY_SIZE>();
     if start_after < 1 {
-        put_u32(&mut b, 0, 1);
+        w.u32(0, 1);
     }
-    b
+    w.finish()
 }
 
+/// UUID List (NVMe 2.0 Base, Figure 282): entry 1 (UUID index 1) at byte 32,
+/// association 0, the UUID at +16.
 fn uuid_list() -> Vec<u8> {
-    let mut b = vec![0u8; IDENTIFY_SIZE];
-    // Entry 1 (UUID index 1) at byte 32: association 0, UUID at +16.
-    b[32 + 16..32 + 32].copy_from_slice(&OCP_UUID);
-    b
+    let mut w = LeWriter::page::<IDENTIFY_SIZE>();
+    w.bytes(32 + 16, &OCP_UUID);
+    w.finish()
 }
 
 #[cfg(test)]

@@ -11,8 +11,23 @@ use crate::counters::Counters;
 use crate::spec::cmd::GetLogPageCmd;
 use crate::spec::ids::{admin_op, fid, lid, nvm_op};
 use crate::spec::status::Status;
-use crate::spec::{put_u16, put_u32, put_u64};
 use crate::traits::Host;
+use crate::wire::LeWriter;
+
+/// Size of an Error Information log entry (NVMe 2.0 Base, Figure 205).
+const ERROR_ENTRY_SIZE: usize = 64;
+/// The Error Information log: ELPE + 1 entries.
+const ERROR_LOG_SIZE: usize = (identify::ELPE as usize + 1) * ERROR_ENTRY_SIZE;
+const _: () = assert!(ERROR_LOG_SIZE == 4096);
+/// Tables of one dword per log page or feature identifier (Supported Log
+/// Pages, Feature Identifiers Supported and Effects).
+const LID_TABLE_SIZE: usize = 256 * 4;
+/// Commands Supported and Effects (NVMe 2.0 Base, Figure 210): admin
+/// commands at 0, I/O commands at 1024, reserved to 4096.
+const EFFECTS_SIZE: usize = 4096;
+const _: () = assert!(EFFECTS_SIZE >= 2 * LID_TABLE_SIZE);
+/// Changed Namespace List: 1024 NSIDs.
+const CHANGED_NS_SIZE: usize = 4096;
 
 /// One Error Information log entry (Figure 205).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -53,19 +68,18 @@ impl ErrorLog {
     }
 
     fn page(&self) -> Vec<u8> {
-        let n = identify::ELPE as usize + 1;
-        let mut b = vec![0u8; n * 64];
+        let mut w = LeWriter::page::<ERROR_LOG_SIZE>();
         for (i, e) in self.entries.iter().enumerate() {
-            let o = i * 64;
-            put_u64(&mut b, o, e.error_count);
-            put_u16(&mut b, o + 8, e.sqid);
-            put_u16(&mut b, o + 10, e.cid);
-            put_u16(&mut b, o + 12, e.status);
-            put_u16(&mut b, o + 14, 0xffff); // parameter error location: not specified
-            put_u64(&mut b, o + 16, e.lba);
-            put_u32(&mut b, o + 24, e.nsid);
+            let o = i * ERROR_ENTRY_SIZE;
+            w.u64(o, e.error_count);
+            w.u16(o + 8, e.sqid);
+            w.u16(o + 10, e.cid);
+            w.u16(o + 12, e.status);
+            w.u16(o + 14, 0xffff); // parameter error location: not specified
+            w.u64(o + 16, e.lba);
+            w.u32(o + 24, e.nsid);
         }
-        b
+        w.finish()
     }
 }
 
@@ -84,18 +98,19 @@ pub struct TelemetryState {
     pub ctrl_available: bool,
 }
 
+/// Supported Log Pages (NVMe 2.0 Base, 5.16.1.1): one dword per LID.
 fn supported_logs() -> Vec<u8> {
-    let mut b = vec![0u8; 1024];
+    let mut w = LeWriter::page::<LID_TABLE_SIZE>();
     for l in 0..=lid::TELEMETRY_CONTROLLER {
-        put_u32(&mut b, l as usize * 4, 1);
+        w.u32(l as usize * 4, 1);
     }
-    put_u32(&mut b, lid::FEATURE_IDS_EFFECTS as usize * 4, 1);
+    w.u32(lid::FEATURE_IDS_EFFECTS as usize * 4, 1);
     for l in lid::VENDOR_FIRST..=0xff {
         if ocp_port::log_supported(l) {
-            put_u32(&mut b, l as usize * 4, 1);
+            w.u32(l as usize * 4, 1);
         }
     }
-    b
+    w.finish()
 }
 
 fn effects() -> Vec<u8> {
@@ -106,7 +121,7 @@ fn effects() -> Vec<u8> {
     const CCC: u32 = 1 << 4;
     const CSE_NS: u32 = 1 << 16;
     const UUID_SEL: u32 = 1 << 19;
-    let mut b = vec![0u8; 4096];
+    let mut w = LeWriter::page::<EFFECTS_SIZE>();
     let admin: [(u8, u32); 16] = [
         (admin_op::DELETE_IO_SQ, CSUPP),
         (admin_op::CREATE_IO_SQ, CSUPP),
@@ -126,7 +141,7 @@ fn effects() -> Vec<u8> {
         (admin_op::FORMAT_NVM, CSUPP | LBCC | NCC | NIC | CSE_NS),
     ];
     for (op, v) in admin {
-        put_u32(&mut b, op as usize * 4, v);
+        w.u32(op as usize * 4, v);
     }
     let io: [(u8, u32); 7] = [
         (nvm_op::FLUSH, CSUPP),
@@ -138,9 +153,9 @@ fn effects() -> Vec<u8> {
         (nvm_op::VERIFY, CSUPP),
     ];
     for (op, v) in io {
-        put_u32(&mut b, 1024 + op as usize * 4, v);
+        w.u32(1024 + op as usize * 4, v);
     }
-    b
+    w.finish()
 }
 
 impl Controller {
@@ -151,7 +166,7 @@ impl Controller {
         const UUID_SEL: u32 = 1 << 19;
         const SCOPE_NS: u32 = 1 << 20;
         const SCOPE_CTRL: u32 = 1 << 21;
-        let mut b = vec![0u8; 1024];
+        let mut w = LeWriter::page::<LID_TABLE_SIZE>();
         for &f in features::SUPPORTED_FIDS.iter() {
             if f == fid::VOLATILE_WRITE_CACHE && !self.cfg.volatile_write_cache {
                 continue;
@@ -166,12 +181,12 @@ impl Controller {
             } else {
                 0
             };
-            put_u32(&mut b, f as usize * 4, FSUPP | UUID_SEL | scope | udcc);
+            w.u32(f as usize * 4, FSUPP | UUID_SEL | scope | udcc);
         }
         for f in crate::ocp::FEATURE_IDS {
-            put_u32(&mut b, f as usize * 4, FSUPP | UUID_SEL | SCOPE_CTRL);
+            w.u32(f as usize * 4, FSUPP | UUID_SEL | SCOPE_CTRL);
         }
-        b
+        w.finish()
     }
 
     /// Get Log Page.
@@ -266,16 +281,18 @@ impl Controller {
     }
 }
 
+/// Changed Namespace List (NVMe 2.0 Base, 5.16.1.5): up to 1024 NSIDs, or
+/// `FFFFFFFFh` when more changed.
 fn changed_ns(list: &[u32]) -> Vec<u8> {
-    let mut b = vec![0u8; 4096];
-    if list.len() > 1024 {
-        put_u32(&mut b, 0, 0xffff_ffff);
+    let mut w = LeWriter::page::<CHANGED_NS_SIZE>();
+    if list.len() > CHANGED_NS_SIZE / 4 {
+        w.u32(0, 0xffff_ffff);
     } else {
         for (i, &n) in list.iter().enumerate() {
-            put_u32(&mut b, i * 4, n);
+            w.u32(i * 4, n);
         }
     }
-    b
+    w.finish()
 }
 
 #[cfg(test)]

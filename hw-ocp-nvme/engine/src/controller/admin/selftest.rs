@@ -6,8 +6,8 @@ use std::collections::VecDeque;
 use crate::controller::{Controller, Outcome, Request};
 use crate::spec::cmd::DeviceSelfTestCmd;
 use crate::spec::status::Status;
-use crate::spec::{put_u32, put_u64};
 use crate::traits::Host;
+use crate::wire::LeWriter;
 
 /// Self-test codes (CDW10 STC).
 pub const STC_SHORT: u8 = 0x1;
@@ -22,6 +22,11 @@ pub const RESULT_ABORTED_BY_FORMAT: u8 = 0x4;
 
 /// Results kept in the log.
 pub const MAX_RESULTS: usize = 20;
+/// Size of a Self-test Result Data Structure.
+const RESULT_SIZE: usize = 28;
+/// Size of the Device Self-test log: a 4-byte header and the results.
+const SELF_TEST_LOG_SIZE: usize = 4 + MAX_RESULTS * RESULT_SIZE;
+const _: () = assert!(SELF_TEST_LOG_SIZE == 564);
 
 /// A running self-test.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -32,7 +37,7 @@ pub struct RunningTest {
     pub end_ns: u64,
 }
 
-/// One Self-test Result Data Structure (28 bytes).
+/// One Self-test Result Data Structure (NVMe 2.0 Base, Figure 214).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TestResult {
     pub stc: u8,
@@ -53,28 +58,32 @@ impl SelfTestState {
         self.running.map(|r| r.end_ns)
     }
 
-    /// Device Self-test log (564 bytes).
+    /// Device Self-test log (NVMe 2.0 Base, Figure 213).
     pub fn log(&self, now: u64) -> Vec<u8> {
-        let mut b = vec![0u8; 564];
+        let mut w = LeWriter::page::<SELF_TEST_LOG_SIZE>();
         if let Some(r) = self.running {
-            b[0] = r.stc;
             let total = r.end_ns.saturating_sub(r.start_ns).max(1);
             let done = now.saturating_sub(r.start_ns).min(total);
-            b[1] = ((u128::from(done) * 100 / u128::from(total)) as u8).min(99);
+            w.u8(0, r.stc).u8(
+                1,
+                ((u128::from(done) * 100 / u128::from(total)) as u8).min(99),
+            );
         }
         for i in 0..MAX_RESULTS {
-            let o = 4 + i * 28;
+            let o = 4 + i * RESULT_SIZE;
             match self.results.get(i) {
                 Some(t) => {
-                    b[o] = t.stc << 4 | t.result;
-                    b[o + 2] = u8::from(t.nsid != 0); // NSID valid
-                    put_u64(&mut b, o + 4, t.power_on_hours);
-                    put_u32(&mut b, o + 12, t.nsid);
+                    w.u8(o, t.stc << 4 | t.result)
+                        .u8(o + 2, u8::from(t.nsid != 0)) // NSID valid
+                        .u64(o + 4, t.power_on_hours)
+                        .u32(o + 12, t.nsid);
                 }
-                None => b[o] = 0x0f, // entry not used
+                None => {
+                    w.u8(o, 0x0f); // entry not used
+                }
             }
         }
-        b
+        w.finish()
     }
 
     fn push(&mut self, r: TestResult) {
