@@ -104,6 +104,14 @@ impl LeWriter {
         self.bytes(off, &field)
     }
 
+    /// The trailer every OCP Datacenter NVMe SSD log page ends with: Log
+    /// Page Version and Log Page GUID in its last 18 bytes.
+    pub fn version_and_guid(&mut self, version: u16, guid: &[u8; 16]) -> &mut Self {
+        let end = self.buf.len();
+        self.u16(end.saturating_sub(18), version)
+            .bytes(end.saturating_sub(16), guid)
+    }
+
     /// The finished buffer.
     pub fn finish(self) -> Vec<u8> {
         self.buf

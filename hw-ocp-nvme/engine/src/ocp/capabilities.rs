@@ -66,8 +66,7 @@ impl DeviceCapabilitiesLog {
             .u16(12, self.fused_operation_support)
             .u16(14, self.min_valid_dssd_pwr_state)
             .bytes(16, &self.dssd_pwr_state_desc)
-            .u16(4078, VERSION)
-            .bytes(4080, &GUID);
+            .version_and_guid(VERSION, &GUID);
         w.finish()
     }
 }

@@ -100,7 +100,7 @@ impl ErrorRecoveryLog {
         for (i, id) in self.prev_panic_id.iter().enumerate() {
             w.u64(0x20 + 8 * i, *id);
         }
-        w.u16(0x1ee, VERSION).bytes(0x1f0, &GUID);
+        w.version_and_guid(VERSION, &GUID);
         w.finish()
     }
 }

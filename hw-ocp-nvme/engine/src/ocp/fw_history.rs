@@ -118,7 +118,7 @@ impl FwHistory {
         for (i, e) in self.entries.iter().enumerate() {
             w.bytes(8 + i * ENTRY_SIZE, &e.to_bytes());
         }
-        w.u16(4078, VERSION).bytes(4080, &GUID);
+        w.version_and_guid(VERSION, &GUID);
         w.finish()
     }
 }

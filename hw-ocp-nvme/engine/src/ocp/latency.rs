@@ -256,8 +256,7 @@ impl LatencyMonitorLog {
             .u16(0x1cc, 0)
             .u16(0x1ce, 0)
             .u8(0x1d0, 0)
-            .u16(0x1ee, VERSION)
-            .bytes(0x1f0, &GUID);
+            .version_and_guid(VERSION, &GUID);
         w.finish()
     }
 }

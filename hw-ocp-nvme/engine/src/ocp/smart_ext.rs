@@ -202,8 +202,7 @@ impl SmartExtendedLog {
             .bytes(270, &self.dssd_firmware_revision)
             .bytes(278, &self.dssd_firmware_build_uuid)
             .bytes(294, &self.dssd_firmware_build_label)
-            .u16(494, VERSION)
-            .bytes(496, &GUID);
+            .version_and_guid(VERSION, &GUID);
         w.finish()
     }
 }

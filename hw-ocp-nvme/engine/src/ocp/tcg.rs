@@ -72,8 +72,7 @@ impl TcgConfiguration {
             .u32(28, self.pro_rlc)
             .u32(32, self.tcg_ec)
             .u16(36, self.no_of_ns_prov_locking_obj_ext)
-            .u16(494, VERSION)
-            .bytes(496, &GUID);
+            .version_and_guid(VERSION, &GUID);
         w.finish()
     }
 }

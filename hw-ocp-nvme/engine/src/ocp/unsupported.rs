@@ -74,7 +74,7 @@ impl UnsupportedRequirements {
         for (i, id) in self.ids.iter().take(n).enumerate() {
             w.bytes(16 + 16 * i, id);
         }
-        w.u16(4078, VERSION).bytes(4080, &GUID);
+        w.version_and_guid(VERSION, &GUID);
         w.finish()
     }
 }

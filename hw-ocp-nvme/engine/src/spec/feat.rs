@@ -2,6 +2,8 @@
 //! Feature values as they travel in Set Features CDW11 / Get Features DW0
 //! and data buffers (NVMe 2.0 Base, 5.27.1).
 
+use crate::wire::LeWriter;
+
 /// Arbitration (FID 01h, Figure 320).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Arbitration {
@@ -195,6 +197,9 @@ pub fn capabilities_dw0(saveable: bool, ns_specific: bool, changeable: bool) -> 
     u32::from(saveable) | u32::from(ns_specific) << 1 | u32::from(changeable) << 2
 }
 
+/// Size of the Timestamp data structure.
+pub const TIMESTAMP_SIZE: usize = 8;
+
 /// Timestamp data structure (FID 0Eh, Figure 345).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Timestamp {
@@ -214,11 +219,11 @@ impl Timestamp {
             origin: (b[6] >> 1) & 0x7,
         }
     }
-    pub fn encode(self) -> [u8; 8] {
-        let mut b = [0u8; 8];
-        b[..6].copy_from_slice(&self.ms.to_le_bytes()[..6]);
-        b[6] = u8::from(self.synch) | (self.origin & 0x7) << 1;
-        b
+    pub fn encode(self) -> [u8; TIMESTAMP_SIZE] {
+        let mut w = LeWriter::page::<TIMESTAMP_SIZE>();
+        w.bytes(0, &self.ms.to_le_bytes()[..6])
+            .u8(6, u8::from(self.synch) | (self.origin & 0x7) << 1);
+        w.finish().try_into().unwrap_or_default()
     }
 }
 

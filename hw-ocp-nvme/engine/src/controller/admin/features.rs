@@ -69,7 +69,29 @@ struct Caps {
     ns_specific: bool,
 }
 
+/// Who serves a Set/Get Features.
+enum FeatureOwner {
+    /// The OCP module (FID C0h-FFh).
+    Ocp,
+    /// The controller, with the feature's capabilities.
+    Controller(Caps),
+}
+
 impl Controller {
+    /// Check the UUID index (NVMe 2.0 Base, 5.27: 0 or the OCP UUID's) and
+    /// find who serves feature `id`; Invalid Field for an unsupported one.
+    fn feature_owner(&self, id: u8, uuid: u8) -> Result<FeatureOwner, Status> {
+        if !admin::uuid_index_ok(uuid) {
+            return Err(Status::INVALID_FIELD);
+        }
+        if id >= fid::VENDOR_FIRST {
+            return Ok(FeatureOwner::Ocp);
+        }
+        self.feature_caps(id)
+            .map(FeatureOwner::Controller)
+            .ok_or(Status::INVALID_FIELD)
+    }
+
     fn feature_caps(&self, f: u8) -> Option<Caps> {
         let (saveable, ns_specific) = match f {
             fid::ARBITRATION
@@ -121,14 +143,10 @@ impl Controller {
             ..
         } = cmd;
         let sqe = &req.sqe;
-        if !admin::uuid_index_ok(uuid) {
-            return Status::INVALID_FIELD.into();
-        }
-        if id >= fid::VENDOR_FIRST {
-            return self.ocp_set_feature(req, cmd, host);
-        }
-        let Some(cap) = self.feature_caps(id) else {
-            return Status::INVALID_FIELD.into();
+        let cap = match self.feature_owner(id, uuid) {
+            Ok(FeatureOwner::Controller(cap)) => cap,
+            Ok(FeatureOwner::Ocp) => return self.ocp_set_feature(req, cmd, host),
+            Err(s) => return s.into(),
         };
         let nsid = sqe.nsid();
         if cap.ns_specific {
@@ -235,14 +253,10 @@ impl Controller {
             uuid,
         } = cmd;
         let sqe = &req.sqe;
-        if !admin::uuid_index_ok(uuid) {
-            return Status::INVALID_FIELD.into();
-        }
-        if id >= fid::VENDOR_FIRST {
-            return self.ocp_get_feature(req, cmd, host);
-        }
-        let Some(cap) = self.feature_caps(id) else {
-            return Status::INVALID_FIELD.into();
+        let cap = match self.feature_owner(id, uuid) {
+            Ok(FeatureOwner::Controller(cap)) => cap,
+            Ok(FeatureOwner::Ocp) => return self.ocp_get_feature(req, cmd, host),
+            Err(s) => return s.into(),
         };
         // Namespace-specific features are read for one namespace.
         if cap.ns_specific && sqe.nsid() != 1 {

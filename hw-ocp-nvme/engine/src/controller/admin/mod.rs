@@ -10,7 +10,7 @@ pub mod log;
 pub mod queue;
 pub mod selftest;
 
-use crate::controller::{db_cq_slot, db_sq_slot, Controller, DbBuf, Outcome, Request};
+use crate::controller::{Controller, DbBuf, Outcome, Request};
 use crate::spec::cmd::{AdminCmd, DoorbellBufferConfigCmd, Psdt, Sqe};
 use crate::spec::status::Status;
 use crate::traits::Host;
@@ -62,23 +62,12 @@ impl Controller {
         }
         self.dbbuf = Some(DbBuf { shadow, eventidx });
         // Start the shadow copies from the current doorbell values.
-        for qid in 1..self.sqs.len() {
-            if let Some(sq) = self.sqs[qid].as_ref() {
-                let _ = host
-                    .mem
-                    .write(db_sq_slot(shadow, qid as u64), &sq.tail.to_le_bytes());
-                let _ = host
-                    .mem
-                    .write(db_sq_slot(eventidx, qid as u64), &sq.tail.to_le_bytes());
-            }
-            if let Some(cq) = self.cqs[qid].as_ref() {
-                let _ = host
-                    .mem
-                    .write(db_cq_slot(shadow, qid as u64), &cq.head.to_le_bytes());
-                let _ = host
-                    .mem
-                    .write(db_cq_slot(eventidx, qid as u64), &cq.head.to_le_bytes());
-            }
+        let nq = u16::try_from(self.sqs.len()).unwrap_or(u16::MAX);
+        for qid in 1..nq {
+            self.mirror_sq_tail(qid, host);
+            self.publish_sq_eventidx(qid, host);
+            self.mirror_cq_head(qid, host);
+            self.publish_cq_eventidx(qid, host);
         }
         Outcome::ok()
     }
