@@ -135,9 +135,7 @@ impl Controller {
                     host,
                 )
             }
-            NvmCmd::DatasetManagement(DatasetManagementCmd { nr, ad, .. }) => {
-                self.dataset_management(req, nr, ad, host)
-            }
+            NvmCmd::DatasetManagement(cmd) => self.dataset_management(req, cmd, host),
             NvmCmd::Verify(VerifyCmd { slba, nlb }) => {
                 check_nsid(sqe.nsid())?;
                 // Verify Size Limit (Identify CNS 06h VSL) equals MDTS.
@@ -273,10 +271,11 @@ impl Controller {
     fn dataset_management(
         &mut self,
         req: &Request,
-        nr: u16,
-        ad: bool,
+        cmd: DatasetManagementCmd,
         host: &mut Host,
     ) -> Result<Outcome, Status> {
+        // IDR and IDW are hints about access frequency: nothing to act on.
+        let DatasetManagementCmd { nr, ad, .. } = cmd;
         let sqe = &req.sqe;
         check_nsid(sqe.nsid())?;
         let len = nr as usize * DSM_RANGE_SIZE;
