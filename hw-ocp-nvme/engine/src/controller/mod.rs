@@ -79,76 +79,76 @@ pub(crate) fn db_cq_slot(base: u64, qid: u64) -> u64 {
 /// An emulated NVMe controller with one namespace. Plain data throughout.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Controller {
-    pub(crate) cfg: ControllerConfig,
+    cfg: ControllerConfig,
     // Registers.
-    pub(crate) cc: Cc,
-    pub(crate) intms: u32,
-    pub(crate) aqa: Aqa,
-    pub(crate) asq: u64,
-    pub(crate) acq: u64,
-    pub(crate) rdy: bool,
-    pub(crate) cfs: bool,
-    pub(crate) shst: u8,
+    cc: Cc,
+    intms: u32,
+    aqa: Aqa,
+    asq: u64,
+    acq: u64,
+    rdy: bool,
+    cfs: bool,
+    shst: u8,
     // Queues, indexed by queue ID (0 = admin).
-    pub(crate) sqs: Vec<Option<SubQueue>>,
-    pub(crate) cqs: Vec<Option<CompQueue>>,
-    pub(crate) rr_next: usize,
-    pub(crate) dbbuf: Option<DbBuf>,
+    sqs: Vec<Option<SubQueue>>,
+    cqs: Vec<Option<CompQueue>>,
+    rr_next: usize,
+    dbbuf: Option<DbBuf>,
     // Commands and storage requests in flight.
-    pub(crate) cmds: Vec<Option<CmdState>>,
-    pub(crate) free_cmds: Vec<u16>,
-    pub(crate) reqs: Vec<Option<ReqOwner>>,
-    pub(crate) free_reqs: Vec<u16>,
-    pub(crate) epoch: u16,
-    pub(crate) overflow_total: usize,
-    pub(crate) io_outstanding: u32,
-    pub(crate) busy_since: Option<u64>,
+    cmds: Vec<Option<CmdState>>,
+    free_cmds: Vec<u16>,
+    reqs: Vec<Option<ReqOwner>>,
+    free_reqs: Vec<u16>,
+    epoch: u16,
+    overflow_total: usize,
+    io_outstanding: u32,
+    busy_since: Option<u64>,
     // Admin state.
-    pub(crate) ns: Namespace,
-    pub(crate) feat: Features,
-    pub(crate) saved_feat: Features,
+    ns: Namespace,
+    feat: Features,
+    saved_feat: Features,
     /// Allocated I/O queues (0's based NSQA, NCQA) and whether Set Features
     /// Number of Queues may still change them.
-    pub(crate) nsqa: u16,
-    pub(crate) ncqa: u16,
-    pub(crate) io_queues_created: bool,
-    pub(crate) aer: AerState,
-    pub(crate) errlog: ErrorLog,
-    pub(crate) fw: FirmwareState,
-    pub(crate) selftest: SelfTestState,
-    pub(crate) telemetry: TelemetryState,
-    pub(crate) changed_ns: Vec<u32>,
-    pub(crate) keep_alive_deadline: Option<u64>,
+    nsqa: u16,
+    ncqa: u16,
+    io_queues_created: bool,
+    aer: AerState,
+    errlog: ErrorLog,
+    fw: FirmwareState,
+    selftest: SelfTestState,
+    telemetry: TelemetryState,
+    changed_ns: Vec<u32>,
+    keep_alive_deadline: Option<u64>,
     /// Timestamp feature: host value (ms) and the time it was set.
-    pub(crate) timestamp_ms: u64,
-    pub(crate) timestamp_set_ns: u64,
-    pub(crate) timestamp_origin: u8,
+    timestamp_ms: u64,
+    timestamp_set_ns: u64,
+    timestamp_origin: u8,
     /// OCP log pages, features, health model and error injection.
-    pub(crate) ocp: crate::ocp::OcpState,
+    ocp: crate::ocp::OcpState,
     /// Commands held back by injected latency, executed when due.
-    pub(crate) delayed: Vec<Delayed>,
+    delayed: Vec<Delayed>,
     /// Commands (SQID, CID) an injected timeout swallowed: completed only
     /// by Abort or ended by a reset.
-    pub(crate) timed_out: Vec<(u16, u16)>,
+    timed_out: Vec<(u16, u16)>,
     /// Critical warning bits as last seen by a health check (the model's
     /// own changes raise events on the rising edge only).
-    pub(crate) seen_warning: u8,
-    pub(crate) formatting: bool,
+    seen_warning: u8,
+    formatting: bool,
     /// A doorbell or completion left work for `process_pending`.
-    pub(crate) work_pending: bool,
+    work_pending: bool,
     /// The host stopped the machine or is removing the device
     /// ([`Controller::quiesce`]): nothing is fetched, held commands wait and
     /// storage requests are parked until [`Controller::resume`].
-    pub(crate) quiesced: bool,
+    quiesced: bool,
     /// Storage requests issued while quiesced, in order.
-    pub(crate) parked: Vec<IoRequest>,
+    parked: Vec<IoRequest>,
     // Power-cycle bookkeeping.
-    pub(crate) enabled_since_power_on: bool,
+    enabled_since_power_on: bool,
     /// The machine's reset right after power-on (QEMU resets every device
     /// once after creating it) has happened; later resets are power cycles.
-    pub(crate) power_on_reset_done: bool,
-    pub(crate) shutdown_clean: bool,
-    pub(crate) counters: Counters,
+    power_on_reset_done: bool,
+    shutdown_clean: bool,
+    counters: Counters,
 }
 
 impl Controller {
