@@ -1,20 +1,21 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-//! Vendor-specific dispatch: where the engine calls the OCP module
-//! (`crate::ocp`, one [`OcpState`] per controller).
+//! The engine's port to the OCP module: the one place the controller calls
+//! `crate::ocp` (one [`OcpState`] per controller). Every hook is a
+//! `Controller` method.
 //!
 //! | hook | engine event | OCP call |
 //! |---|---|---|
-//! | [`log_page`] / [`log_supported`] | Get Log Page, LID C0h-FFh | `OcpState::log_page` |
-//! | [`set_feature`] / [`get_feature`] | Set/Get Features, FID C0h-FFh | `OcpState::{set,get}_feature` |
-//! | [`telemetry_log`] | Get Log Page 07h (create) / 08h | `OcpState::telemetry_log` |
-//! | [`before_command`] | every command, before it runs | `OcpState::injection` |
-//! | [`command_completed`] | completion of a command that went to storage | `OcpState::record_latency` |
-//! | [`fw_commit`] | Firmware Commit activated an image | `OcpState::record_fw_commit` |
-//! | [`set_timestamp`] | Set Features Timestamp | `OcpState::set_timestamp` |
-//! | [`controller_reset`] | CC.EN 1 -> 0, power cycle | `OcpState::record_{controller_reset,power_cycle}` |
-//! | [`smart_log`] | Get Log Page 02h | `OcpState::{advance,smart_log}` |
-//! | [`device_stats`] | any of the above | builds `DeviceStats` from `Counters` |
-//! | [`check_health_events`] | after log reads, feature and property changes | `OcpState::take_async_event`, critical warning |
+//! | [`Controller::ocp_log_page`] / [`log_supported`] | Get Log Page, LID C0h-FFh | `OcpState::log_page` |
+//! | [`Controller::ocp_set_feature`] / [`Controller::ocp_get_feature`] | Set/Get Features, FID C0h-FFh | `OcpState::{set,get}_feature` |
+//! | [`Controller::telemetry_log`] | Get Log Page 07h (create) / 08h | `OcpState::telemetry_log` |
+//! | [`Controller::before_command`] | every command, before it runs | `OcpState::injection` |
+//! | [`Controller::command_completed`] | completion of a command that went to storage | `OcpState::record_latency` |
+//! | [`Controller::ocp_fw_commit`] | Firmware Commit activated an image | `OcpState::record_fw_commit` |
+//! | [`Controller::ocp_set_timestamp`] | Set Features Timestamp | `OcpState::set_timestamp` |
+//! | [`Controller::ocp_controller_reset`] | CC.EN 1 -> 0, power cycle | `OcpState::record_{controller_reset,power_cycle}` |
+//! | [`Controller::smart_log`] | Get Log Page 02h | `OcpState::{advance,smart_log}` |
+//! | [`Controller::device_stats`] | any of the above | builds `DeviceStats` from `Counters` |
+//! | [`Controller::check_health_events`] | after log reads, feature and property changes | `OcpState::take_async_event`, critical warning |
 //!
 //! The engine validates the UUID index (0 or the OCP UUID's index 1) before
 //! calling the log page and feature hooks, and applies LPO, NUMD and RAE to
@@ -154,7 +155,7 @@ impl Controller {
         self.check_health_events(host);
         match r {
             Ok(dw0) => Outcome::dw0(dw0),
-            Err(e) => map_status(e).into(),
+            Err(e) => feature_error_status(e).into(),
         }
     }
 
@@ -181,7 +182,7 @@ impl Controller {
                     st.into()
                 }
             }
-            Err(e) => map_status(e).into(),
+            Err(e) => feature_error_status(e).into(),
         }
     }
 
@@ -340,7 +341,7 @@ impl Controller {
     }
 }
 
-fn map_status(s: ocp::FeatureError) -> Status {
+fn feature_error_status(s: ocp::FeatureError) -> Status {
     match s {
         ocp::FeatureError::InvalidField => Status::INVALID_FIELD,
         ocp::FeatureError::FeatureNotSaveable => Status::FEATURE_NOT_SAVEABLE,

@@ -124,7 +124,7 @@ pub struct CmdState {
     pub acct: Accounting,
     pub post: PostAction,
     /// Data-less requests (write zeroes, discard) still to issue, split
-    /// into [`ZERO_CHUNK`] pieces and kept [`ZERO_WINDOW`] deep.
+    /// into [`super::ZERO_CHUNK`] pieces and kept [`super::ZERO_WINDOW`] deep.
     pub backlog: VecDeque<(IoKind, u64, u64)>,
     /// Flush once everything else completed (Write Zeroes with FUA).
     pub flush_after: bool,
