@@ -6,7 +6,7 @@
 PYTHON ?= python3
 QEMU_BUILD = build/qemu-tree/build
 
-.PHONY: all qemu check test-engine test-qemu test-guest patches demo bench clean help
+.PHONY: all qemu check test-engine test-qemu test-guest patches demo bench bench-engine clean help
 
 all: qemu
 
@@ -16,6 +16,7 @@ help:
 	@echo "make qemu     build the patched QEMU (build/qemu-system-x86_64)"
 	@echo "make patches  write the upstreamable patch series to out/patches"
 	@echo "make bench    fio in the TCG guest: ocp-nvme vs nvme vs virtio-blk"
+	@echo "make bench-engine  the engine alone: commands per second per core"
 
 qemu:
 	$(PYTHON) scripts/qemu-tree.py
@@ -31,6 +32,7 @@ test-engine:
 	cargo test --quiet
 	OCP_NVME_STRESS_SECS=$(STRESS_SECS) cargo test --release --quiet --test stress -- --nocapture
 	cargo check --quiet -p ocp-nvme-engine-fuzz --bins
+	cargo clippy --quiet -p ocp-nvme-engine-bench -- -D warnings
 	cargo clippy --all-targets --quiet -- -D warnings
 	cargo fmt --all --check
 
@@ -42,7 +44,7 @@ test-qemu:
 	rustfmt --edition 2021 --check hw-ocp-nvme/src/*.rs \
 	  rust/qemu-api/src/pci.rs rust/qemu-api/src/dma.rs rust/qemu-api/src/block.rs \
 	  rust/qemu-api/src/bh.rs rust/qemu-api/src/log.rs rust/qemu-api/src/error.rs \
-	  rust/qemu-api/src/property.rs
+	  rust/qemu-api/src/property.rs rust/qemu-api/src/runstate.rs
 
 # Linux guest (kernel, busybox, nvme-cli, fio from Debian packages) under TCG.
 test-guest: qemu
@@ -50,6 +52,10 @@ test-guest: qemu
 
 bench: qemu
 	tests/guest/bench.sh
+
+# The engine alone, in process: commands per second on one core.
+bench-engine:
+	cargo run --release --quiet -p ocp-nvme-engine-bench
 
 patches:
 	$(PYTHON) scripts/qemu-tree.py --no-build

@@ -26,6 +26,7 @@ use qemu_api::{
     block::{blkconf_apply_backend_options, blkconf_blocksizes, BlockBackend, BlockConf},
     c_str,
     cell::{BqlCell, BqlRefCell},
+    log::Log,
     memory::{hwaddr, MemoryRegion, MemoryRegionOps, MemoryRegionOpsBuilder},
     pci::{
         PCIDevice, PCIDeviceClass, PCIDeviceImpl, PciRealizeFn, PCIE_DEVICE_INTERFACES,
@@ -34,8 +35,11 @@ use qemu_api::{
     prelude::*,
     property::add_u64_property,
     qdev::{DeviceImpl, DeviceState, Property, ResetType, ResettablePhasesImpl},
+    qemu_log_mask,
     qom::{ObjectImpl, ParentField},
+    runstate::VmStateChangeHandler,
     timer::{Timer, CLOCK_VIRTUAL},
+    vmstate::VMStateDescription,
     zeroable::Zeroable,
 };
 
@@ -60,6 +64,24 @@ pub const PCI_VENDOR_ID_REDHAT: u16 = 0x1b36;
 pub const PCI_DEVICE_ID_REDHAT_OCP_NVME: u16 = 0x0015;
 /// Programming interface of an NVM Express I/O controller (class 010802h).
 const PROG_IF_NVM_EXPRESS: u8 = 0x02;
+
+/// A call into the engine put off because the engine was already running
+/// (a re-entrant call); it runs as soon as the running call returns.
+type EngineCall = Box<dyn FnOnce(&mut Controller, &mut Host)>;
+
+/// A storage completion waiting for the engine: token, result, and the
+/// bytes of a buffered read.
+type Completion = (IoToken, IoResult, Vec<u8>);
+
+/// The device refuses migration and snapshots until it saves its state
+/// (`savevm`/`migrate` fail naming it), as QEMU's C `nvme` did before
+/// 11.1: a destination would otherwise get a reset controller under a
+/// guest that believes it is enabled.
+static VMSTATE_OCP_NVME: VMStateDescription = VMStateDescription {
+    name: c_str!("ocp-nvme").as_ptr(),
+    unmigratable: true,
+    ..Zeroable::ZERO
+};
 
 /// Instance state.  Properties are plain fields (QEMU writes them before
 /// realize); everything that changes afterwards sits in a BQL cell.
@@ -93,7 +115,13 @@ pub struct OcpNvmeState {
     /// The controller, created at realize.
     engine: BqlRefCell<Option<Controller>>,
     /// Storage completions not yet handed to the engine.
-    pending: BqlRefCell<VecDeque<(IoToken, IoResult)>>,
+    pending: BqlRefCell<VecDeque<Completion>>,
+    /// Calls that arrived while the engine was running (a function level
+    /// reset through configuration space written by DMA, a machine stop,
+    /// ...): run right after, never dropped.
+    deferred: BqlRefCell<VecDeque<EngineCall>>,
+    /// Quiesces the engine while the machine is stopped.
+    vm_state: BqlRefCell<Option<VmStateChangeHandler>>,
     /// The backend's write cache setting, as last applied from the engine's
     /// Volatile Write Cache feature.
     write_cache: BqlCell<bool>,
@@ -126,6 +154,10 @@ impl ObjectImpl for OcpNvmeState {
 impl DeviceImpl for OcpNvmeState {
     fn properties() -> &'static [Property] {
         &OCP_NVME_PROPERTIES
+    }
+
+    fn vmsd() -> Option<&'static VMStateDescription> {
+        Some(&VMSTATE_OCP_NVME)
     }
 }
 
@@ -196,6 +228,8 @@ impl OcpNvmeState {
             addr_of_mut!(self.pending_vectors).write(BqlRefCell::new(Vec::new()));
             addr_of_mut!(self.irq_bh).write(BqlRefCell::new(None));
             addr_of_mut!(self.pending).write(BqlRefCell::new(VecDeque::new()));
+            addr_of_mut!(self.deferred).write(BqlRefCell::new(VecDeque::new()));
+            addr_of_mut!(self.vm_state).write(BqlRefCell::new(None));
             addr_of_mut!(self.in_engine).write(BqlCell::new(false));
             addr_of_mut!(self.write_cache).write(BqlCell::new(false));
             addr_of_mut!(self.timer).write(Timer::new());
@@ -237,9 +271,8 @@ impl OcpNvmeState {
         if self.engine.borrow().is_none() {
             return self.health.borrow_mut().set(name, value);
         }
-        let mut result = Ok(());
-        self.run_engine(|engine, host| result = engine.set_health_property(name, value, host));
-        result
+        self.run_engine_now(|engine, host| engine.set_health_property(name, value, host))
+            .unwrap_or_else(|| Err("the device is busy".to_string()))
     }
 
     /// The engine's configuration from the properties and the drive.
@@ -281,7 +314,6 @@ impl OcpNvmeState {
             read_only: !blk.is_writable(),
             volatile_write_cache: blk.write_cache_enabled(),
             discard: true,
-            sync_reads: true,
             defer_processing: self.doorbell_bh,
             health: *self.health.borrow(),
             pci_vendor_id: PCI_VENDOR_ID_REDHAT,
@@ -358,10 +390,20 @@ impl OcpNvmeState {
         }
         self.write_cache.set(blk.write_cache_enabled());
         *self.engine.borrow_mut() = Some(controller);
+        // SAFETY: the device outlives the handler, dropped at exit.
+        let handler =
+            unsafe { VmStateChangeHandler::new(self, self.as_device(), Self::vm_state_changed) };
+        *self.vm_state.borrow_mut() = Some(handler);
         Ok(())
     }
 
+    /// Unrealize (hot-unplug): nothing new may start, since the block layer
+    /// would run it after the device is gone. The engine is quiesced first,
+    /// so completions arriving during the drain post their CQEs but fetch
+    /// and submit nothing.
     fn exit(&self) {
+        *self.vm_state.borrow_mut() = None;
+        self.run_engine(|engine, _| engine.quiesce());
         if let Some(blk) = BlockBackend::from_conf(&self.conf) {
             blk.drain();
         }
@@ -375,6 +417,20 @@ impl OcpNvmeState {
         self.msix_uninit(&self.bar0);
         *self.engine.borrow_mut() = None;
         self.pending.borrow_mut().clear();
+        self.deferred.borrow_mut().clear();
+    }
+
+    /// The machine stopped (pause, end of migration, snapshot) or runs
+    /// again: the engine starts no work while it is stopped, so that the
+    /// block layer's drain ends with nothing in flight.
+    fn vm_state_changed(&self, running: bool) {
+        self.run_engine(move |engine, host| {
+            if running {
+                engine.resume(host);
+            } else {
+                engine.quiesce();
+            }
+        });
     }
 
     /// Configuration space writes; a function level reset resets the
@@ -392,14 +448,19 @@ impl OcpNvmeState {
         if addr >= REGS_SIZE {
             return 0;
         }
-        let mut value = 0;
-        self.run_engine(|engine, host| value = engine.mmio_read(addr, size, host));
-        value
+        self.run_engine_now(|engine, host| engine.mmio_read(addr, size, host))
+            .unwrap_or_else(|| {
+                qemu_log_mask!(
+                    Log::GuestError,
+                    "ocp-nvme: register read at {addr:#x} from inside the device refused"
+                );
+                0
+            })
     }
 
     fn mmio_write(&self, addr: hwaddr, value: u64, size: u32) {
         if addr < REGS_SIZE {
-            self.run_engine(|engine, host| engine.mmio_write(addr, value, size, host));
+            self.run_engine(move |engine, host| engine.mmio_write(addr, value, size, host));
         }
     }
 
@@ -444,19 +505,38 @@ impl OcpNvmeState {
 
     /// A storage request finished: hand it to the engine now, or, if the
     /// engine is running (completion from inside a drain), right after.
-    pub fn storage_completed(&self, token: IoToken, result: IoResult) {
-        self.pending.borrow_mut().push_back((token, result));
+    pub fn storage_completed(&self, token: IoToken, result: IoResult, data: Vec<u8>) {
+        self.pending.borrow_mut().push_back((token, result, data));
         if !self.in_engine.get() {
-            self.run_engine(|_, _| {});
+            self.enter_engine(|_, _| {});
         }
     }
 
-    /// Run `f` on the engine with this device as its host, then deliver
-    /// completions that arrived meanwhile and re-arm the engine's timer.
-    fn run_engine(&self, f: impl FnOnce(&mut Controller, &mut Host)) {
+    /// Run `f` on the engine now or, when the engine is already running
+    /// (a re-entrant call), as soon as the running call returns.
+    fn run_engine(&self, f: impl FnOnce(&mut Controller, &mut Host) + 'static) {
         if self.in_engine.get() {
+            self.deferred.borrow_mut().push_back(Box::new(f));
             return;
         }
+        self.enter_engine(f);
+    }
+
+    /// Run `f` on the engine now for its result; `None` when the engine is
+    /// already running (a re-entrant call cannot wait for it).
+    fn run_engine_now<R>(&self, f: impl FnOnce(&mut Controller, &mut Host) -> R) -> Option<R> {
+        if self.in_engine.get() {
+            return None;
+        }
+        let mut result = None;
+        self.enter_engine(|engine, host| result = Some(f(engine, host)));
+        result
+    }
+
+    /// Run `f` on the engine with this device as its host, then the
+    /// completions and calls that arrived meanwhile, and re-arm the
+    /// engine's timer.
+    fn enter_engine(&self, f: impl FnOnce(&mut Controller, &mut Host)) {
         self.in_engine.set(true);
         {
             let mut guard = self.engine.borrow_mut();
@@ -464,9 +544,14 @@ impl OcpNvmeState {
                 with_host(self, |host| {
                     f(engine, host);
                     loop {
-                        let next = self.pending.borrow_mut().pop_front();
-                        let Some((token, result)) = next else { break };
-                        engine.complete_io(token, result, host);
+                        let completion = self.pending.borrow_mut().pop_front();
+                        if let Some((token, result, data)) = completion {
+                            engine.complete_io_data(token, result, &data, host);
+                            continue;
+                        }
+                        let call = self.deferred.borrow_mut().pop_front();
+                        let Some(call) = call else { break };
+                        call(engine, host);
                     }
                 });
                 self.apply_write_cache(engine.volatile_write_cache());

@@ -6,12 +6,12 @@
 use std::ptr::NonNull;
 
 use ocp_nvme_engine::traits::{
-    Clock, DmaError, GuestLog, GuestMemory, Host, Interrupts, IoError, IoKind, IoRequest, IoResult,
-    IoToken, Storage,
+    Clock, DmaError, GuestLog, GuestMemory, GuestRange, Host, Interrupts, IoError, IoKind,
+    IoRequest, IoResult, IoToken, Storage,
 };
 use qemu_api::{
     bindings,
-    block::{AioRequest, BlockAcctCookie, BlockBackend, DmaRequest},
+    block::{AioRequest, BlockAcctCookie, BlockBackend, BufferRequest, DmaRequest, IoBuffer},
     dma::SgList,
     log::Log,
     prelude::*,
@@ -19,20 +19,47 @@ use qemu_api::{
     timer::CLOCK_VIRTUAL,
 };
 
-use crate::device::OcpNvmeState;
+use crate::device::{OcpNvmeState, BAR0_SIZE};
 
 /// Alignment the block layer may assume for guest buffers.
 const DMA_ALIGN: u32 = 512;
 
 struct PciDma<'a>(&'a OcpNvmeState);
 
+impl PciDma<'_> {
+    /// Refuse DMA that overlaps the device's own BAR0 (registers,
+    /// doorbells, MSI-X table and PBA): it would re-enter the device from
+    /// wherever the DMA runs, outside the engine's guard (QEMU's C `nvme`
+    /// refuses the same: `nvme_addr_is_iomem()`, CVE-2021-3929).
+    fn check(&self, addr: u64, len: u64) -> Result<(), DmaError> {
+        let Some(bar) = self.0.bar_address(0) else {
+            return Ok(());
+        };
+        let end = addr.checked_add(len).ok_or(DmaError)?;
+        if addr < bar.saturating_add(BAR0_SIZE) && bar < end {
+            qemu_log_mask!(
+                Log::GuestError,
+                "ocp-nvme: DMA to {addr:#x}+{len:#x} refused: it is the device's own BAR0"
+            );
+            return Err(DmaError);
+        }
+        Ok(())
+    }
+}
+
 impl GuestMemory for PciDma<'_> {
     fn read(&mut self, addr: u64, buf: &mut [u8]) -> Result<(), DmaError> {
+        self.check(addr, buf.len() as u64)?;
         self.0.dma_read(addr, buf).map_err(|_| DmaError)
     }
 
     fn write(&mut self, addr: u64, data: &[u8]) -> Result<(), DmaError> {
+        self.check(addr, data.len() as u64)?;
         self.0.dma_write(addr, data).map_err(|_| DmaError)
+    }
+
+    fn check_range(&self, range: GuestRange) -> Result<(), DmaError> {
+        self.check(range.addr, range.len)
     }
 }
 
@@ -72,21 +99,15 @@ impl Clock for VirtualClock {
 /// One storage request in flight; owned by the block layer until it
 /// completes.
 struct BlockJob {
-    /// The device outlives its requests: it drains the backend before it
-    /// goes away (exit) and on reset.
+    /// The device outlives its requests: it quiesces the engine (nothing
+    /// new starts) and drains the backend before it goes away (exit), and
+    /// drains on reset.
     dev: NonNull<OcpNvmeState>,
     token: IoToken,
     sg: SgList,
+    /// What a buffered read (Compare, Verify) reads into.
+    buffer: Option<IoBuffer>,
     cookie: BlockAcctCookie,
-    /// Flush after the write completes (Force Unit Access).
-    flush_after: bool,
-}
-
-impl BlockJob {
-    fn device(&self) -> &OcpNvmeState {
-        // SAFETY: see the `dev` field: requests never outlive the device.
-        unsafe { self.dev.as_ref() }
-    }
 }
 
 fn io_result(ret: i32) -> IoResult {
@@ -108,19 +129,20 @@ impl AioRequest for BlockJob {
         let dev = unsafe { dev.as_ref() };
         let blk = BlockBackend::from_conf(&dev.conf).expect("realized device has a drive");
         blk.acct_done(&mut self.cookie, ret >= 0);
-        if ret >= 0 && self.flush_after {
-            self.flush_after = false;
-            blk.acct_start(&mut self.cookie, 0, bindings::BLOCK_ACCT_FLUSH);
-            blk.aio_flush(self);
-            return;
-        }
-        self.device().storage_completed(self.token, io_result(ret));
+        let data = self.buffer.take().map(|b| b.data().to_vec());
+        dev.storage_completed(self.token, io_result(ret), data.unwrap_or_default());
     }
 }
 
 impl DmaRequest for BlockJob {
     fn sg_list(&mut self) -> &mut SgList {
         &mut self.sg
+    }
+}
+
+impl BufferRequest for BlockJob {
+    fn buffer(&mut self) -> &mut IoBuffer {
+        self.buffer.get_or_insert_with(|| IoBuffer::new(0))
     }
 }
 
@@ -143,18 +165,28 @@ impl Storage for BlockStorage<'_> {
             dev: NonNull::from(self.0),
             token: req.token,
             sg,
+            buffer: None,
             cookie: BlockAcctCookie::default(),
-            flush_after: false,
         });
         match req.kind {
             IoKind::Read => {
                 blk.acct_start(&mut job.cookie, req.len, bindings::BLOCK_ACCT_READ);
                 blk.dma_read(req.offset, DMA_ALIGN, job);
             }
+            IoKind::ReadBuffered => {
+                // The engine bounds the length by MDTS.
+                let len = usize::try_from(req.len).unwrap_or(0);
+                job.buffer = Some(IoBuffer::new(len));
+                blk.acct_start(&mut job.cookie, req.len, bindings::BLOCK_ACCT_READ);
+                blk.aio_read_buffer(req.offset, job);
+            }
             IoKind::Write { fua } => {
-                job.flush_after = fua;
                 blk.acct_start(&mut job.cookie, req.len, bindings::BLOCK_ACCT_WRITE);
-                blk.dma_write(req.offset, DMA_ALIGN, job);
+                if fua {
+                    blk.dma_write_fua(req.offset, DMA_ALIGN, job);
+                } else {
+                    blk.dma_write(req.offset, DMA_ALIGN, job);
+                }
             }
             IoKind::Flush => {
                 blk.acct_start(&mut job.cookie, 0, bindings::BLOCK_ACCT_FLUSH);
@@ -173,16 +205,6 @@ impl Storage for BlockStorage<'_> {
 
     fn drain(&mut self) {
         self.backend().drain();
-    }
-
-    fn read_sync(&mut self, offset: u64, buf: &mut [u8]) -> Result<(), IoError> {
-        match self.backend().pread(offset, buf) {
-            Ok(()) => Ok(()),
-            Err(ret) => match io_result(ret) {
-                IoResult::Error(e) => Err(e),
-                IoResult::Ok => Err(IoError::Other),
-            },
-        }
     }
 }
 

@@ -60,8 +60,9 @@ SERIES = [
         "What a PCI block device written in Rust needs: PCIDevice class setup,\n"
         "realize/exit/config_write, BARs, PCIe, PM and FLR capabilities, INTx,\n"
         "MSI-X, DMA through the bus-master address space, BlockBackend AIO with\n"
-        "scatter-gather lists and accounting, bottom halves, guest-error\n"
-        "logging, C Error conversion and uint64 QOM properties with callbacks.",
+        "scatter-gather lists and accounting, bottom halves, run state change\n"
+        "handlers, guest-error logging, C Error conversion and uint64 QOM\n"
+        "properties with callbacks.",
         [("rust/qemu-api/src", "rust/qemu-api/src")],
         [
             ("rust/wrapper.h", '#include "hw/char/pl011.h"\n',
@@ -77,7 +78,8 @@ SERIES = [
              '#include "qemu/iov.h"\n'
              '#include "qemu/log.h"\n'
              '#include "qemu/main-loop.h"\n'
-             '#include "qapi/visitor.h"\n'),
+             '#include "qapi/visitor.h"\n'
+             '#include "system/runstate.h"\n'),
             ("rust/qemu-api/meson.build", "      'src/bitops.rs',\n",
              "      'src/block.rs',\n"),
             ("rust/qemu-api/meson.build", "      'src/cell.rs',\n",
@@ -92,12 +94,15 @@ SERIES = [
              "      'src/log.rs',\n"),
             ("rust/qemu-api/meson.build", "      'src/offset_of.rs',\n",
              "      'src/pci.rs',\n"),
+            ("rust/qemu-api/meson.build", "      'src/qom.rs',\n",
+             "      'src/runstate.rs',\n"),
             ("rust/qemu-api/src/lib.rs", "pub mod bitops;\n", "pub mod block;\npub mod bh;\n"),
             ("rust/qemu-api/src/lib.rs", "pub mod chardev;\n", "pub mod dma;\n"),
             ("rust/qemu-api/src/lib.rs", "pub mod irq;\n", "pub mod log;\n"),
             ("rust/qemu-api/src/lib.rs", "pub mod offset_of;\n", "pub mod pci;\n"),
             ("rust/qemu-api/src/lib.rs", "pub mod errno;\n", "pub mod error;\n"),
             ("rust/qemu-api/src/lib.rs", "pub mod prelude;\n", "pub mod property;\n"),
+            ("rust/qemu-api/src/lib.rs", "pub mod qom;\n", "pub mod runstate;\n"),
             ("rust/qemu-api/src/prelude.rs", "pub use crate::qom_isa;\n",
              "\npub use crate::pci::PCIDeviceMethods;\n"),
         ],

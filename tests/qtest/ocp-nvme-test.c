@@ -616,6 +616,297 @@ static void test_reset_inflight(void)
     fixture_stop(&n.f);
 }
 
+/* Put a command on queue @qid and ring the doorbell without waiting. */
+static uint16_t nvme_post(Nvme *n, int qid, uint32_t *cmd)
+{
+    uint64_t sq = qid ? IOSQ_ADDR : ASQ_ADDR;
+    uint16_t *tail = qid ? &n->iosq_tail : &n->asq_tail;
+    uint16_t cid = ++n->cid;
+
+    cmd[0] = (cmd[0] & 0xffff) | (uint32_t)cid << 16;
+    qtest_memwrite(n->f.qts, sq + *tail * 64, cmd, 64);
+    *tail = (*tail + 1) % QDEPTH;
+    reg_write(&n->f, sq_doorbell(qid), *tail);
+    return cid;
+}
+
+/* QMP still answers, and promptly: the main loop is not stuck. */
+static void assert_qmp_responsive(QTestState *qts)
+{
+    gint64 start = g_get_monotonic_time();
+    QDict *rsp = qtest_qmp(qts, "{'execute': 'query-status'}");
+
+    g_assert_true(qdict_haskey(rsp, "return"));
+    qobject_unref(rsp);
+    g_assert_cmpint(g_get_monotonic_time() - start, <, G_USEC_PER_SEC);
+}
+
+/*
+ * The hostile guest of the timer re-fire hang: Keep Alive Timer set, a
+ * fatal controller status injected through OCP feature C0h (error
+ * injection type 1, CPU/controller hang), then time past KATO. The old
+ * device re-armed a deadline in the past for ever, holding the BQL.
+ */
+static void test_keep_alive_after_fatal(void)
+{
+    Nvme n;
+    uint8_t entry[32] = { 3, 0, 1, 0 };   /* enabled, single; type 1 */
+    uint32_t cmd[16] = { 0x06 };
+
+    nvme_start(&n, NULL);
+    /* Set Features Keep Alive Timer (0Fh): 1 s. */
+    g_assert_cmphex(nvme_admin(&n, 0x09, 0, 0, 0x0f, 1000, 0).status, ==, 0);
+    /* Set Features C0h, one entry, UUID index 1 (the OCP UUID). */
+    qtest_memwrite(n.f.qts, DATA_ADDR, entry, sizeof(entry));
+    g_assert_cmphex(nvme_admin(&n, 0x09, 0, DATA_ADDR, 0xc0, 1, 1).status,
+                    ==, 0);
+    /* The next admin command panics the drive and never completes. */
+    cmd[6] = DATA_ADDR;
+    cmd[10] = 1;
+    nvme_post(&n, 0, cmd);
+    g_assert_cmphex(reg_read(&n.f, NVME_REG_CSTS) & 2, ==, 2);
+    for (int i = 0; i < 5; i++) {
+        qtest_clock_step(n.f.qts, 1000 * 1000 * 1000);
+        assert_qmp_responsive(n.f.qts);
+    }
+    /* A controller reset brings it back. */
+    reg_write(&n.f, NVME_REG_CC, 0);
+    g_assert_true(wait_ready(&n.f, false));
+    nvme_enable(&n);
+    assert_alive(&n);
+    fixture_stop(&n.f);
+}
+
+/*
+ * A function level reset that arrives while the device is busy: the guest
+ * points Get Features Timestamp at the device's own PCI Express Device
+ * Control register through the MMCONFIG window, with the timestamp chosen
+ * so that the data sets Initiate Function Level Reset. The reset reaches
+ * the device from inside its own command; it must be carried out once the
+ * command is done (not dropped, which left the controller enabled under a
+ * reset PCI function).
+ */
+static void test_reentrant_flr(void)
+{
+    Nvme n;
+    QPCIDevice *mch;
+    uint8_t exp;
+    uint64_t ts = 0x8000;       /* bit 15: PCI_EXP_DEVCTL_BCR_FLR */
+    uint64_t mmcfg = 0xb0000000;
+
+    nvme_start(&n, NULL);
+    /* Enable MMCONFIG (the firmware's job, absent under qtest). */
+    mch = qpci_device_find(n.f.bus, 0);
+    qpci_config_writel(mch, 0x64, 0);
+    qpci_config_writel(mch, 0x60, mmcfg | 1);
+    g_free(mch);
+    exp = qpci_find_capability(n.f.dev, PCI_CAP_ID_EXP, 0);
+    /* Set Features Timestamp (0Eh). */
+    qtest_memwrite(n.f.qts, DATA_ADDR, &ts, sizeof(ts));
+    g_assert_cmphex(nvme_admin(&n, 0x09, 0, DATA_ADDR, 0x0e, 0, 0).status,
+                    ==, 0);
+    /* Get Features Timestamp into Device Control of bus 0, slot 4. */
+    nvme_admin(&n, 0x0a, 0, mmcfg + (4 << 15) + exp + PCI_EXP_DEVCTL,
+               0x0e, 0, 0);
+    /* The function was reset, and so was the controller. */
+    qpci_device_enable(n.f.dev);
+    n.f.bar0 = qpci_iomap(n.f.dev, 0, &n.f.bar0_size);
+    g_assert_cmphex(reg_read(&n.f, NVME_REG_CC), ==, 0);
+    g_assert_cmphex(reg_read(&n.f, NVME_REG_CSTS) & 1, ==, 0);
+    assert_qmp_responsive(n.f.qts);
+    nvme_enable(&n);
+    assert_alive(&n);
+    fixture_stop(&n.f);
+}
+
+/* Until it saves its state, the device refuses migration by name. */
+static void test_migration_refused(void)
+{
+    Nvme n;
+    QDict *rsp;
+
+    nvme_start(&n, NULL);
+    rsp = qtest_qmp(n.f.qts, "{'execute': 'migrate', 'arguments': {"
+                    "'uri': 'exec:cat > /dev/null'}}");
+    g_assert_true(qdict_haskey(rsp, "error"));
+    g_assert_nonnull(strstr(qdict_get_str(qdict_get_qdict(rsp, "error"), "desc"),
+                            "ocp-nvme"));
+    qobject_unref(rsp);
+    assert_alive(&n);
+    fixture_stop(&n.f);
+}
+
+/*
+ * DMA aimed at the device's own BAR0 (registers, doorbells, MSI-X table)
+ * is refused: data pointers fail with Data Transfer Error before anything
+ * is transferred, and a completion queue placed there is a fatal status.
+ * Nothing reaches the registers (CVE-2021-3929 in QEMU's C nvme).
+ */
+static void test_dma_to_own_bar(void)
+{
+    Nvme n;
+    uint64_t bar;
+    uint32_t cc;
+    uint32_t cmd[16] = { 0 };
+
+    nvme_start(&n, NULL);
+    bar = n.f.bar0.addr;
+    nvme_create_io_queues(&n);
+    cc = reg_read(&n.f, NVME_REG_CC);
+    /* A read into CC (a disable) and a write from the MSI-X table. */
+    g_assert_cmphex(nvme_rw(&n, 0x02, 0, 0, bar + NVME_REG_CC).status, ==, 0x004);
+    g_assert_cmphex(nvme_rw(&n, 0x01, 0, 0, bar + 0x2000).status, ==, 0x004);
+    /* Admin data (Identify) into the doorbells. */
+    g_assert_cmphex(nvme_admin(&n, 0x06, 0, bar + 0x1000, 1, 0, 0).status,
+                    ==, 0x004);
+    g_assert_cmphex(reg_read(&n.f, NVME_REG_CC), ==, cc);
+    assert_alive(&n);
+
+    /* I/O CQ 2 at BAR0, SQ 2 in memory: posting the completion fails. */
+    g_assert_cmphex(nvme_admin(&n, 0x05, 0, bar, (1 << 16) | 2, 1, 0).status,
+                    ==, 0);
+    g_assert_cmphex(nvme_admin(&n, 0x01, 0, DATA2_ADDR, (1 << 16) | 2,
+                               (2 << 16) | 1, 0).status, ==, 0);
+    cmd[0] = 0x00 | 0x77 << 16;   /* Flush */
+    cmd[1] = 1;
+    qtest_memwrite(n.f.qts, DATA2_ADDR, cmd, 64);
+    reg_write(&n.f, sq_doorbell(2), 1);
+    qtest_clock_step(n.f.qts, 1000 * 1000);
+    g_assert_cmphex(reg_read(&n.f, NVME_REG_CSTS) & 2, ==, 2);
+    g_assert_cmphex(reg_read(&n.f, NVME_REG_CC), ==, cc);
+    reg_write(&n.f, NVME_REG_CC, 0);
+    g_assert_true(wait_ready(&n.f, false));
+    nvme_enable(&n);
+    assert_alive(&n);
+    fixture_stop(&n.f);
+}
+
+/* A Dataset Management deallocate of @nr ranges of 8 blocks. */
+static uint16_t post_deallocate(Nvme *n, int nr, uint64_t list)
+{
+    uint32_t cmd[16] = { 0x09, 1 };
+
+    for (int i = 0; i < nr; i++) {
+        uint32_t range[4] = { 0, 8, i * 16, 0 };
+        qtest_memwrite(n->f.qts, list + i * 16, range, sizeof(range));
+    }
+    cmd[6] = list;
+    cmd[10] = nr - 1;
+    cmd[11] = 1 << 2;
+    return nvme_post(n, 1, cmd);
+}
+
+/*
+ * The machine stops with I/O in flight (Compare, Verify, a deallocate
+ * issued in windows, writes with FUA): the drain ends with nothing new
+ * started, commands queued while stopped wait, and everything completes
+ * after cont.
+ */
+static void test_stop_cont(void)
+{
+    Nvme n;
+    uint32_t cmd[16];
+    uint8_t pattern[4096];
+    QDict *rsp;
+    int done = 0, posted = 0;
+
+    nvme_start(&n, NULL);
+    nvme_create_io_queues(&n);
+    memset(pattern, 0xa5, sizeof(pattern));
+    qtest_memwrite(n.f.qts, DATA_ADDR, pattern, sizeof(pattern));
+    g_assert_cmphex(nvme_rw(&n, 0x01, 2048, 7, DATA_ADDR).status, ==, 0);
+
+    /* Compare (equal), Verify, deallocate of 64 ranges (LBAs below 1024),
+     * FUA writes. */
+    memset(cmd, 0, sizeof(cmd));
+    cmd[0] = 0x05; cmd[1] = 1; cmd[6] = DATA_ADDR; cmd[10] = 2048; cmd[12] = 7;
+    nvme_post(&n, 1, cmd);
+    memset(cmd, 0, sizeof(cmd));
+    cmd[0] = 0x0c; cmd[1] = 1; cmd[10] = 0; cmd[12] = 127;
+    nvme_post(&n, 1, cmd);
+    post_deallocate(&n, 64, DATA2_ADDR);
+    for (int i = 0; i < 4; i++) {
+        memset(cmd, 0, sizeof(cmd));
+        cmd[0] = 0x01; cmd[1] = 1; cmd[6] = DATA_ADDR;
+        cmd[10] = 1024 + i * 8; cmd[12] = 7 | 1u << 30;
+        nvme_post(&n, 1, cmd);
+    }
+    posted = 7;
+    rsp = qtest_qmp(n.f.qts, "{'execute': 'stop'}");
+    qobject_unref(rsp);
+    assert_qmp_responsive(n.f.qts);
+
+    /* Stopped: a command queued now is not fetched. */
+    memset(cmd, 0, sizeof(cmd));
+    cmd[0] = 0x05; cmd[1] = 1; cmd[6] = DATA_ADDR; cmd[10] = 2048; cmd[12] = 7;
+    nvme_post(&n, 1, cmd);
+    posted++;
+    g_usleep(100 * 1000);
+    for (int i = 0; i < posted; i++) {
+        uint16_t st = qtest_readw(n.f.qts, IOCQ_ADDR + ((n.iocq_head + i) % QDEPTH) * 16 + 14);
+        if ((st & 1) == n.iocq_phase) {
+            done++;
+        }
+    }
+    g_assert_cmpint(done, <, posted);
+
+    rsp = qtest_qmp(n.f.qts, "{'execute': 'cont'}");
+    qobject_unref(rsp);
+    for (int i = 0; i < posted; i++) {
+        Cqe cqe = nvme_wait(&n, IOCQ_ADDR, &n.iocq_head, &n.iocq_phase, 1);
+        g_assert_cmphex(cqe.status, ==, 0);
+    }
+    assert_alive(&n);
+    fixture_stop(&n.f);
+}
+
+/*
+ * Hot-unplug with deep-queue writes and a windowed deallocate in flight:
+ * nothing starts once unrealize begins (the block layer would run it after
+ * the device is gone), QEMU stays up and the drive can be used again.
+ */
+static void test_unplug_inflight(void)
+{
+    Nvme n;
+    uint32_t cmd[16];
+
+    memset(&n, 0, sizeof(n));
+    n.f.qts = qtest_initf("-M pc -drive if=none,id=d0,file=%s,format=raw",
+                          disk_path);
+    qtest_qmp_device_add(n.f.qts, "ocp-nvme", "ocp0",
+                         "{'addr': '0x06', 'drive': 'd0', 'serial': 'UNPLUG1'}");
+    n.f.bus = qpci_new_pc(n.f.qts, NULL);
+    n.f.dev = qpci_device_find(n.f.bus, QPCI_DEVFN(6, 0));
+    g_assert_nonnull(n.f.dev);
+    qpci_device_enable(n.f.dev);
+    n.f.bar0 = qpci_iomap(n.f.dev, 0, &n.f.bar0_size);
+    nvme_enable(&n);
+    nvme_create_io_queues(&n);
+    post_deallocate(&n, 256, DATA2_ADDR);
+    for (int i = 0; i < QDEPTH - 2; i++) {
+        memset(cmd, 0, sizeof(cmd));
+        cmd[0] = 0x01; cmd[1] = 1; cmd[6] = DATA_ADDR; cmd[8] = DATA_ADDR + 4096;
+        cmd[10] = 4096 + i * 16; cmd[12] = 15 | (i % 2) << 30;
+        nvme_post(&n, 1, cmd);
+    }
+    qpci_unplug_acpi_device_test(n.f.qts, "ocp0", 0x06);
+    assert_qmp_responsive(n.f.qts);
+    g_free(n.f.dev);
+    qpci_free_pc(n.f.bus);
+
+    /* The drive is free and intact: a new device reads it. */
+    qtest_qmp_device_add(n.f.qts, "ocp-nvme", "ocp1",
+                         "{'addr': '0x06', 'drive': 'd0', 'serial': 'UNPLUG2'}");
+    n.f.bus = qpci_new_pc(n.f.qts, NULL);
+    n.f.dev = qpci_device_find(n.f.bus, QPCI_DEVFN(6, 0));
+    qpci_device_enable(n.f.dev);
+    n.f.bar0 = qpci_iomap(n.f.dev, 0, &n.f.bar0_size);
+    nvme_enable(&n);
+    nvme_create_io_queues(&n);
+    g_assert_cmphex(nvme_rw(&n, 0x02, 4096, 15, DATA2_ADDR).status, ==, 0);
+    fixture_stop(&n.f);
+}
+
 /* The drive's write cache mode, from query-block. */
 static bool drive_writeback(QTestState *qts)
 {
@@ -883,6 +1174,13 @@ int main(int argc, char **argv)
     qtest_add_func("/ocp-nvme/aer", test_aer);
     qtest_add_func("/ocp-nvme/health-properties", test_health_properties);
     qtest_add_func("/ocp-nvme/hotplug", test_hotplug);
+    qtest_add_func("/ocp-nvme/hostile/keep-alive-after-fatal",
+                   test_keep_alive_after_fatal);
+    qtest_add_func("/ocp-nvme/hostile/dma-to-own-bar", test_dma_to_own_bar);
+    qtest_add_func("/ocp-nvme/hostile/reentrant-flr", test_reentrant_flr);
+    qtest_add_func("/ocp-nvme/migration-refused", test_migration_refused);
+    qtest_add_func("/ocp-nvme/stop-cont", test_stop_cont);
+    qtest_add_func("/ocp-nvme/unplug-inflight", test_unplug_inflight);
     qtest_add_func("/ocp-nvme/startup/missing-drive", test_missing_drive);
     qtest_add_func("/ocp-nvme/startup/missing-serial", test_missing_serial);
     qtest_add_func("/ocp-nvme/startup/bad-property", test_bad_property);

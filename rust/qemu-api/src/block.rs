@@ -32,6 +32,62 @@ pub trait DmaRequest: AioRequest {
     fn sg_list(&mut self) -> &mut SgList;
 }
 
+/// A request that reads into a buffer of the device's own (not guest
+/// memory).
+pub trait BufferRequest: AioRequest {
+    /// The buffer to fill; it stays valid until `complete`.
+    fn buffer(&mut self) -> &mut IoBuffer;
+}
+
+/// A byte buffer with the I/O vector the block layer fills it through.
+/// Boxed so that the vector's addresses stay put while a request is in
+/// flight.
+#[derive(Debug)]
+pub struct IoBuffer(Box<IoBufferInner>);
+
+#[derive(Debug)]
+struct IoBufferInner {
+    data: Vec<u8>,
+    iov: bindings::iovec,
+    qiov: bindings::QEMUIOVector,
+}
+
+// SAFETY: the vector only points into the buffer it is part of.
+unsafe impl Send for IoBuffer {}
+
+impl IoBuffer {
+    /// A zeroed buffer of `len` bytes.
+    pub fn new(len: usize) -> Self {
+        let mut inner = Box::new(IoBufferInner {
+            data: vec![0; len],
+            iov: bindings::iovec {
+                iov_base: std::ptr::null_mut(),
+                iov_len: 0,
+            },
+            // SAFETY: QEMUIOVector is plain C data; all-zero is a valid
+            // empty vector, initialized below.
+            qiov: unsafe { std::mem::zeroed() },
+        });
+        inner.iov.iov_base = inner.data.as_mut_ptr().cast();
+        inner.iov.iov_len = len;
+        let iov = addr_of_mut!(inner.iov);
+        // SAFETY: one iovec that lives in the same box as the vector.
+        unsafe {
+            bindings::qemu_iovec_init_external(&mut inner.qiov, iov, 1);
+        }
+        IoBuffer(inner)
+    }
+
+    /// The bytes.
+    pub fn data(&self) -> &[u8] {
+        &self.0.data
+    }
+
+    fn qiov(&mut self) -> *mut bindings::QEMUIOVector {
+        &mut self.0.qiov
+    }
+}
+
 unsafe extern "C" fn rust_aio_complete<R: AioRequest>(opaque: *mut c_void, ret: c_int) {
     // SAFETY: opaque is the Box<R> leaked when the request was submitted;
     // the block layer calls the completion exactly once.
@@ -154,6 +210,66 @@ impl BlockBackend {
         self.dma_io(bindings::dma_blk_write, offset, align, req);
     }
 
+    /// Write the request's guest ranges to the backend at `offset` with
+    /// Force Unit Access (`BDRV_REQ_FUA`): the data is on stable storage
+    /// when the request completes (the block layer flushes after the
+    /// write where the driver cannot do FUA itself).
+    pub fn dma_write_fua<R: DmaRequest>(&self, offset: u64, align: u32, mut req: Box<R>) {
+        unsafe extern "C" fn write_fua(
+            offset: i64,
+            iov: *mut bindings::QEMUIOVector,
+            cb: bindings::BlockCompletionFunc,
+            cb_opaque: *mut c_void,
+            opaque: *mut c_void,
+        ) -> *mut bindings::BlockAIOCB {
+            // SAFETY: opaque is the backend passed to dma_blk_io below;
+            // dma_blk_io passes a vector valid until cb runs.
+            unsafe {
+                bindings::blk_aio_pwritev(
+                    opaque.cast(),
+                    offset,
+                    iov,
+                    bindings::BDRV_REQ_FUA,
+                    cb,
+                    cb_opaque,
+                )
+            }
+        }
+        let sg = req.sg_list().as_mut_ptr();
+        // SAFETY: as in dma_io, with the backend as the I/O function's
+        // opaque like dma_blk_write() passes it.
+        unsafe {
+            bindings::dma_blk_io(
+                sg,
+                offset,
+                align,
+                Some(write_fua),
+                self.as_mut_ptr().cast(),
+                Some(rust_aio_complete::<R>),
+                Box::into_raw(req).cast(),
+                bindings::DMA_DIRECTION_TO_DEVICE,
+            );
+        }
+    }
+
+    /// Read the request's buffer's length from the backend at `offset`
+    /// into the buffer.
+    pub fn aio_read_buffer<R: BufferRequest>(&self, offset: u64, mut req: Box<R>) {
+        let qiov = req.buffer().qiov();
+        // SAFETY: the vector and its buffer live inside the request, which
+        // stays alive (leaked) until the completion callback.
+        unsafe {
+            bindings::blk_aio_preadv(
+                self.as_mut_ptr(),
+                offset as i64,
+                qiov,
+                0,
+                Some(rust_aio_complete::<R>),
+                Box::into_raw(req).cast(),
+            );
+        }
+    }
+
     fn dma_io<R: DmaRequest>(
         &self,
         start: unsafe extern "C" fn(
@@ -254,27 +370,5 @@ pub unsafe fn blkconf_apply_backend_options(
     } else {
         // SAFETY: err was set by the call above, and is ours.
         Err(unsafe { take_error(err, "cannot use the drive") })
-    }
-}
-
-impl BlockBackend {
-    /// Read `buf.len()` bytes at `offset` synchronously (the main loop
-    /// keeps running while it waits).  Returns `-errno` on failure.
-    pub fn pread(&self, offset: u64, buf: &mut [u8]) -> Result<(), i32> {
-        // SAFETY: buf is valid for its length; the backend is valid.
-        let ret = unsafe {
-            bindings::blk_pread(
-                self.as_mut_ptr(),
-                offset as i64,
-                buf.len() as i64,
-                buf.as_mut_ptr().cast(),
-                0,
-            )
-        };
-        if ret < 0 {
-            Err(ret)
-        } else {
-            Ok(())
-        }
     }
 }

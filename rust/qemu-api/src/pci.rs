@@ -182,6 +182,14 @@ where
         }
     }
 
+    /// The bus address where the guest mapped BAR `index`, or `None` while
+    /// it is unmapped (`pci_get_bar_addr()`).
+    fn bar_address(&self, index: u8) -> Option<u64> {
+        // SAFETY: plain query on a realized device.
+        let addr = unsafe { bindings::pci_get_bar_addr(self.pci_ptr(), index.into()) };
+        (addr != u64::MAX).then_some(addr)
+    }
+
     /// Add a PCI Express endpoint capability at `offset` (0 = anywhere).
     fn pcie_endpoint_cap_init(&self, offset: u8) -> Result<u8, String> {
         assert!(bql_locked());
@@ -267,18 +275,41 @@ where
         unsafe { bindings::msix_enabled(self.pci_ptr()) != 0 }
     }
 
+    /// Number of MSI-X table entries (0 before `msix_init` or after
+    /// `msix_uninit`).
+    fn msix_vectors(&self) -> u16 {
+        // SAFETY: plain read of a field that msix_init/msix_uninit set
+        // under the BQL.
+        let n = unsafe { (*self.pci_ptr()).msix_entries_nr };
+        n.try_into().unwrap_or(u16::MAX)
+    }
+
+    /// Mark `vector` used; a vector beyond the table is ignored (C's
+    /// `msix_vector_use()` asserts on it).
     fn msix_vector_use(&self, vector: u16) {
-        // SAFETY: out-of-range vectors are ignored by msix_vector_use.
+        if vector >= self.msix_vectors() {
+            return;
+        }
+        // SAFETY: the vector is within the table, checked above.
         unsafe { bindings::msix_vector_use(self.pci_ptr(), vector.into()) }
     }
 
+    /// Mark `vector` unused; a vector beyond the table is ignored.
     fn msix_vector_unuse(&self, vector: u16) {
-        // SAFETY: out-of-range vectors are ignored by msix_vector_unuse.
+        if vector >= self.msix_vectors() {
+            return;
+        }
+        // SAFETY: the vector is within the table, checked above.
         unsafe { bindings::msix_vector_unuse(self.pci_ptr(), vector.into()) }
     }
 
+    /// Signal `vector` (pending while masked, nothing while unused). A
+    /// vector beyond the table is ignored: C's `msix_notify()` asserts.
     fn msix_notify(&self, vector: u16) {
-        // SAFETY: msix_notify checks the vector against the table size.
+        if vector >= self.msix_vectors() {
+            return;
+        }
+        // SAFETY: the vector is within the table, checked above.
         unsafe { bindings::msix_notify(self.pci_ptr(), vector.into()) }
     }
 
