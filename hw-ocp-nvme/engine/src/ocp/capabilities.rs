@@ -104,18 +104,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn guid_bytes_as_nvme_cli_checks() {
-        // nvme-cli ocp-nvme.c dev_cap_req_guid[]
-        assert_eq!(
-            GUID,
-            [
-                0x97, 0x42, 0x05, 0x0d, 0xd1, 0xe1, 0xc9, 0x98, 0x5d, 0x49, 0x58, 0x4b, 0x91, 0x3c,
-                0x05, 0xb7
-            ]
-        );
-    }
-
-    #[test]
     fn layout_and_consistency() {
         let mut s = state();
         let b = s.log_page(LID, &stats(), 0).unwrap();

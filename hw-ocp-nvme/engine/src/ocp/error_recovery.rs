@@ -184,18 +184,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn guid_bytes_as_nvme_cli_checks() {
-        // nvme-cli ocp-nvme.c error_recovery_guid[]
-        assert_eq!(
-            GUID,
-            [
-                0x44, 0xd9, 0x31, 0x21, 0xfe, 0x30, 0x34, 0xae, 0xab, 0x4d, 0xfd, 0x3d, 0xba, 0x83,
-                0x19, 0x5a
-            ]
-        );
-    }
-
-    #[test]
     fn field_offsets() {
         let log = ErrorRecoveryLog {
             panic_reset_wait_time: 0x0102,

@@ -141,18 +141,6 @@ mod tests {
     }
 
     #[test]
-    fn guid_bytes_as_nvme_cli_checks() {
-        // nvme-cli ocp-fw-activation-history.c ocp_fw_activation_history_guid[]
-        assert_eq!(
-            GUID,
-            [
-                0x6d, 0x79, 0x9a, 0x76, 0xb4, 0xda, 0xf6, 0xa3, 0xe2, 0x4d, 0xb2, 0x8a, 0xac, 0xf3,
-                0x1c, 0xd1
-            ]
-        );
-    }
-
-    #[test]
     fn layout() {
         let mut h = FwHistory::default();
         h.record(&ev(1));

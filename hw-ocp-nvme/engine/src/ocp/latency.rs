@@ -351,18 +351,6 @@ mod tests {
     const MS: u64 = 1_000_000;
 
     #[test]
-    fn guid_bytes_as_nvme_cli_checks() {
-        // nvme-cli ocp-nvme.c lat_mon_guid[]
-        assert_eq!(
-            GUID,
-            [
-                0x92, 0x7a, 0xc0, 0x8c, 0xd0, 0x84, 0x6c, 0x9c, 0x70, 0x43, 0xe6, 0xd4, 0x58, 0x5e,
-                0xd4, 0x85
-            ]
-        );
-    }
-
-    #[test]
     fn config_layout_matches_nvme_cli() {
         let c = LatencyMonitorConfig::default();
         let b = c.to_bytes();

@@ -799,6 +799,79 @@ mod tests {
     use super::tests_common::*;
     use super::*;
 
+    /// Each log page GUID, in the byte order nvme-cli checks.
+    #[test]
+    fn guids_as_nvme_cli_checks() {
+        let table: [(&str, [u8; 16], [u8; 16]); 7] = [
+            // nvme-cli ocp-nvme.c dev_cap_req_guid[]
+            (
+                "capabilities",
+                capabilities::GUID,
+                [
+                    0x97, 0x42, 0x05, 0x0d, 0xd1, 0xe1, 0xc9, 0x98, 0x5d, 0x49, 0x58, 0x4b, 0x91,
+                    0x3c, 0x05, 0xb7,
+                ],
+            ),
+            // nvme-cli ocp-nvme.c error_recovery_guid[]
+            (
+                "error_recovery",
+                error_recovery::GUID,
+                [
+                    0x44, 0xd9, 0x31, 0x21, 0xfe, 0x30, 0x34, 0xae, 0xab, 0x4d, 0xfd, 0x3d, 0xba,
+                    0x83, 0x19, 0x5a,
+                ],
+            ),
+            // nvme-cli ocp-fw-activation-history.c ocp_fw_activation_history_guid[]
+            (
+                "fw_history",
+                fw_history::GUID,
+                [
+                    0x6d, 0x79, 0x9a, 0x76, 0xb4, 0xda, 0xf6, 0xa3, 0xe2, 0x4d, 0xb2, 0x8a, 0xac,
+                    0xf3, 0x1c, 0xd1,
+                ],
+            ),
+            // nvme-cli ocp-nvme.c lat_mon_guid[]
+            (
+                "latency",
+                latency::GUID,
+                [
+                    0x92, 0x7a, 0xc0, 0x8c, 0xd0, 0x84, 0x6c, 0x9c, 0x70, 0x43, 0xe6, 0xd4, 0x58,
+                    0x5e, 0xd4, 0x85,
+                ],
+            ),
+            // nvme-cli ocp-smart-extended-log.c scao_guid[]
+            (
+                "smart_ext",
+                smart_ext::GUID,
+                [
+                    0xC5, 0xAF, 0x10, 0x28, 0xEA, 0xBF, 0xF2, 0xA4, 0x9C, 0x4F, 0x6F, 0x7C, 0xC9,
+                    0x14, 0xD5, 0xAF,
+                ],
+            ),
+            // nvme-cli ocp-nvme.c tcg_configuration_guid[]
+            (
+                "tcg",
+                tcg::GUID,
+                [
+                    0x06, 0x40, 0x24, 0xBD, 0x7E, 0xE0, 0xE6, 0x83, 0xC0, 0x47, 0x54, 0xFA, 0x9D,
+                    0x2A, 0xE0, 0x54,
+                ],
+            ),
+            // nvme-cli ocp-nvme.c unsupported_req_guid[]
+            (
+                "unsupported",
+                unsupported::GUID,
+                [
+                    0x2F, 0x72, 0x9C, 0x0E, 0x99, 0x23, 0x2C, 0xBB, 0x63, 0x48, 0x32, 0xD0, 0xB7,
+                    0x98, 0xBB, 0xC7,
+                ],
+            ),
+        ];
+        for (page, guid, nvme_cli) in table {
+            assert_eq!(guid, nvme_cli, "{page}");
+        }
+    }
+
     #[test]
     fn ocp_uuid_matches_nvme_cli() {
         // nvme-cli plugins/ocp/ocp-utils.c: ocp_uuid[]

@@ -313,18 +313,6 @@ mod tests {
     }
 
     #[test]
-    fn guid_bytes_as_nvme_cli_checks() {
-        // nvme-cli ocp-smart-extended-log.c scao_guid[]
-        assert_eq!(
-            GUID,
-            [
-                0xC5, 0xAF, 0x10, 0x28, 0xEA, 0xBF, 0xF2, 0xA4, 0x9C, 0x4F, 0x6F, 0x7C, 0xC9, 0x14,
-                0xD5, 0xAF
-            ]
-        );
-    }
-
-    #[test]
     fn every_field_offset() {
         // Distinct values per field; offsets from struct ocp_smart_extended_log.
         let mut l = SmartExtendedLog {

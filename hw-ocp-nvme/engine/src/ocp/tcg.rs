@@ -82,18 +82,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn guid_bytes_as_nvme_cli_checks() {
-        // nvme-cli ocp-nvme.c tcg_configuration_guid[]
-        assert_eq!(
-            GUID,
-            [
-                0x06, 0x40, 0x24, 0xBD, 0x7E, 0xE0, 0xE6, 0x83, 0xC0, 0x47, 0x54, 0xFA, 0x9D, 0x2A,
-                0xE0, 0x54
-            ]
-        );
-    }
-
-    #[test]
     fn layout() {
         let t = TcgConfiguration {
             state: 1,

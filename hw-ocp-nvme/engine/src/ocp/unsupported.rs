@@ -84,18 +84,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn guid_bytes_as_nvme_cli_checks() {
-        // nvme-cli ocp-nvme.c unsupported_req_guid[]
-        assert_eq!(
-            GUID,
-            [
-                0x2F, 0x72, 0x9C, 0x0E, 0x99, 0x23, 0x2C, 0xBB, 0x63, 0x48, 0x32, 0xD0, 0xB7, 0x98,
-                0xBB, 0xC7
-            ]
-        );
-    }
-
-    #[test]
     fn layout() {
         let b = UnsupportedRequirements::emulation().to_bytes();
         assert_eq!(b.len(), 4096);

@@ -286,6 +286,15 @@ pub struct HostQueue {
 }
 
 impl HostQueue {
+    /// Step the CQ head past an entry; the phase flips at the wrap.
+    pub fn consume(&mut self) {
+        self.ptr += 1;
+        if self.ptr == self.size {
+            self.ptr = 0;
+            self.phase = !self.phase;
+        }
+    }
+
     /// A new queue of `size` entries at `base`: pointer 0, phase 1.
     pub fn new(base: u64, size: u32) -> HostQueue {
         HostQueue {
@@ -483,11 +492,7 @@ impl Driver {
                 break;
             }
             out.push(c);
-            q.ptr += 1;
-            if q.ptr == q.size {
-                q.ptr = 0;
-                q.phase = !q.phase;
-            }
+            q.consume();
             moved = true;
         }
         self.cq[cqid as usize] = q;

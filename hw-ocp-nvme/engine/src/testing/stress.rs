@@ -337,11 +337,7 @@ impl<'c> Stress<'c> {
                     eprintln!("  complete {c:?}");
                 }
                 all.push(c);
-                q.ptr += 1;
-                if q.ptr == q.size {
-                    q.ptr = 0;
-                    q.phase = !q.phase;
-                }
+                q.consume();
                 moved = true;
             }
             self.d.cq[qid as usize] = q;

@@ -64,13 +64,13 @@ impl Features {
 
 /// Capabilities of a supported feature.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct Caps {
+pub struct Caps {
     saveable: bool,
     ns_specific: bool,
 }
 
 /// Who serves a Set/Get Features.
-enum FeatureOwner {
+pub enum FeatureOwner {
     /// The OCP module (FID C0h-FFh).
     Ocp,
     /// The controller, with the feature's capabilities.
@@ -80,7 +80,7 @@ enum FeatureOwner {
 impl Controller {
     /// Check the UUID index (NVMe 2.0 Base, 5.27: 0 or the OCP UUID's) and
     /// find who serves feature `id`; Invalid Field for an unsupported one.
-    fn feature_owner(&self, id: u8, uuid: u8) -> Result<FeatureOwner, Status> {
+    pub(crate) fn feature_owner(&self, id: u8, uuid: u8) -> Result<FeatureOwner, Status> {
         if !admin::uuid_index_ok(uuid) {
             return Err(Status::INVALID_FIELD);
         }
@@ -133,21 +133,13 @@ impl Controller {
         &mut self,
         req: &Request,
         cmd: SetFeaturesCmd,
+        cap: Caps,
         host: &mut Host,
     ) -> Outcome {
         let SetFeaturesCmd {
-            fid: id,
-            sv,
-            cdw11,
-            uuid,
-            ..
+            fid: id, sv, cdw11, ..
         } = cmd;
         let sqe = &req.sqe;
-        let cap = match self.feature_owner(id, uuid) {
-            Ok(FeatureOwner::Controller(cap)) => cap,
-            Ok(FeatureOwner::Ocp) => return self.ocp_set_feature(req, cmd, host),
-            Err(s) => return s.into(),
-        };
         let nsid = sqe.nsid();
         if cap.ns_specific {
             if !admin::nsid_is_ns_or_all(nsid) {
@@ -244,20 +236,16 @@ impl Controller {
         &self,
         req: &Request,
         cmd: GetFeaturesCmd,
+        cap: Caps,
         host: &mut Host,
     ) -> Outcome {
         let GetFeaturesCmd {
             fid: id,
             sel,
             cdw11,
-            uuid,
+            ..
         } = cmd;
         let sqe = &req.sqe;
-        let cap = match self.feature_owner(id, uuid) {
-            Ok(FeatureOwner::Controller(cap)) => cap,
-            Ok(FeatureOwner::Ocp) => return self.ocp_get_feature(req, cmd, host),
-            Err(s) => return s.into(),
-        };
         // Namespace-specific features are read for one namespace.
         if cap.ns_specific && sqe.nsid() != 1 {
             return Status::INVALID_NAMESPACE.into();

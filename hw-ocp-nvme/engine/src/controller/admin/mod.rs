@@ -15,6 +15,7 @@ use crate::spec::cmd::{AdminCmd, DoorbellBufferConfigCmd, Psdt, Sqe};
 use crate::spec::status::Status;
 use crate::traits::Host;
 use crate::transfer;
+use features::FeatureOwner;
 
 impl Controller {
     /// Execute one admin command.
@@ -33,8 +34,16 @@ impl Controller {
             AdminCmd::GetLogPage(cmd) => self.get_log_page(req, cmd, host),
             AdminCmd::Identify(cmd) => self.identify(req, cmd, host),
             AdminCmd::Abort(cmd) => self.abort_command(cmd, host),
-            AdminCmd::SetFeatures(cmd) => self.set_features(req, cmd, host),
-            AdminCmd::GetFeatures(cmd) => self.get_features(req, cmd, host),
+            AdminCmd::SetFeatures(cmd) => match self.feature_owner(cmd.fid, cmd.uuid) {
+                Ok(FeatureOwner::Controller(cap)) => self.set_features(req, cmd, cap, host),
+                Ok(FeatureOwner::Ocp) => self.ocp_set_feature(req, cmd, host),
+                Err(s) => s.into(),
+            },
+            AdminCmd::GetFeatures(cmd) => match self.feature_owner(cmd.fid, cmd.uuid) {
+                Ok(FeatureOwner::Controller(cap)) => self.get_features(req, cmd, cap, host),
+                Ok(FeatureOwner::Ocp) => self.ocp_get_feature(req, cmd, host),
+                Err(s) => s.into(),
+            },
             AdminCmd::AsyncEventRequest => self.async_event_request(req, host),
             AdminCmd::FirmwareCommit(cmd) => self.firmware_commit(cmd, host),
             AdminCmd::FirmwareImageDownload(cmd) => self.firmware_download(req, cmd, host),
