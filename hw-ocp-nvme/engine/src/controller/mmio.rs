@@ -84,7 +84,7 @@ impl Controller {
     }
 
     pub(super) fn reg_write(&mut self, offset: u64, v: u32, host: &mut Host) {
-        let disabled = !self.cc().en();
+        let disabled = !self.cc.en();
         match offset {
             off::INTMS if !host.irq.msix_enabled() => {
                 self.intms |= v;
@@ -109,7 +109,7 @@ impl Controller {
     }
 
     pub(super) fn cc_write(&mut self, v: u32, host: &mut Host) {
-        let old = self.cc();
+        let old = self.cc;
         let new = Cc::from(v);
         match (old.en(), new.en()) {
             (true, false) => {
@@ -144,7 +144,7 @@ impl Controller {
     /// CC.EN 0 -> 1 (NVMe 2.0 Base, 3.5.1). Invalid settings leave the
     /// controller not ready and set CSTS.CFS.
     pub(super) fn enable(&mut self, host: &mut Host) {
-        let cc = self.cc();
+        let cc = self.cc;
         let aqa = self.aqa;
         let iosqes = cc.iosqes().value();
         let iocqes = cc.iocqes().value();

@@ -328,10 +328,6 @@ impl Controller {
         self.parked.clear();
     }
 
-    fn cc(&self) -> Cc {
-        self.cc
-    }
-
     pub(crate) fn cap(&self) -> u64 {
         let mut cap = Cap::from(0u64);
         cap.set_mqes(self.cfg.mqes);

@@ -102,38 +102,37 @@ impl Sqe {
 /// An admin command with its fields extracted (NVMe 2.0 Base, 5).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AdminCmd {
-    /// 5.7: CDW10 QID 15:0.
+    /// Delete I/O Submission Queue (NVMe 2.0 Base, 5.7).
     DeleteIoSq(DeleteIoSqCmd),
-    /// 5.5: CDW10 QID 15:0, QSIZE 31:16; CDW11 PC 0, QPRIO 2:1, CQID 31:16; CDW12 NVMSETID 15:0.
+    /// Create I/O Submission Queue (5.5).
     CreateIoSq(CreateIoSqCmd),
-    /// 5.16: CDW10 LID 7:0, LSP 14:8, RAE 15, NUMDL 31:16; CDW11 NUMDU 15:0,
-    /// LSI 31:16; CDW12-13 LPO; CDW14 UUID 6:0, OT 23, CSI 31:24.
+    /// Get Log Page (5.16).
     GetLogPage(GetLogPageCmd),
-    /// 5.6: CDW10 QID 15:0.
+    /// Delete I/O Completion Queue (5.6).
     DeleteIoCq(DeleteIoCqCmd),
-    /// 5.4: CDW10 QID 15:0, QSIZE 31:16; CDW11 PC 0, IEN 1, IV 31:16.
+    /// Create I/O Completion Queue (5.4).
     CreateIoCq(CreateIoCqCmd),
-    /// 5.17: CDW10 CNS 7:0, CNTID 31:16; CDW11 CNSSID 15:0, CSI 31:24; CDW14 UUID 6:0.
+    /// Identify (5.17).
     Identify(IdentifyCmd),
-    /// 5.1: CDW10 SQID 15:0, CID 31:16.
+    /// Abort (5.1).
     Abort(AbortCmd),
-    /// 5.27: CDW10 FID 7:0, SV 31; CDW11-13 feature specific; CDW14 UUID 6:0.
+    /// Set Features (5.27).
     SetFeatures(SetFeaturesCmd),
-    /// 5.15: CDW10 FID 7:0, SEL 10:8; CDW11 feature specific; CDW14 UUID 6:0.
+    /// Get Features (5.15).
     GetFeatures(GetFeaturesCmd),
-    /// 5.2.
+    /// Asynchronous Event Request (5.2).
     AsyncEventRequest,
-    /// 5.12: CDW10 FS 2:0, CA 5:3, BPID 31.
+    /// Firmware Commit (5.12).
     FirmwareCommit(FirmwareCommitCmd),
-    /// 5.13: CDW10 NUMD (0's based dwords); CDW11 OFST (dwords).
+    /// Firmware Image Download (5.13).
     FirmwareImageDownload(FirmwareImageDownloadCmd),
-    /// 5.9: CDW10 STC 3:0.
+    /// Device Self-test (5.9).
     DeviceSelfTest(DeviceSelfTestCmd),
-    /// 5.19.
+    /// Keep Alive (5.19).
     KeepAlive,
-    /// 5.8: PRP1 shadow doorbell buffer, PRP2 EventIdx buffer.
+    /// Doorbell Buffer Config (5.8).
     DoorbellBufferConfig(DoorbellBufferConfigCmd),
-    /// NVM 4.1 (Format NVM): CDW10 LBAFL 3:0, MSET 4, PI 7:5, PIL 8, SES 11:9, LBAFU 13:12.
+    /// Format NVM (NVM Command Set 1.0, 4.1).
     FormatNvm(FormatNvmCmd),
     /// Anything else.
     Unknown { opcode: u8 },
@@ -396,19 +395,22 @@ impl RwFields {
 /// An NVM command set I/O command with its fields extracted.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum NvmCmd {
+    /// Flush (NVMe 2.0 Base, 7.1).
     Flush,
+    /// Read (NVM Command Set 1.0, 3.2.4).
     Read(RwFields),
+    /// Write (3.2.6).
     Write(RwFields),
+    /// Compare (3.2.1).
     Compare(RwFields),
-    /// 3.2.8: CDW12 NLB 15:0, DEAC 25, FUA 30.
+    /// Write Zeroes (3.2.8).
     WriteZeroes(WriteZeroesCmd),
-    /// 3.2.3: CDW10 NR 7:0 (0's based); CDW11 IDR 0, IDW 1, AD 2.
+    /// Dataset Management (3.2.3).
     DatasetManagement(DatasetManagementCmd),
-    /// 3.2.7: CDW12 NLB 15:0.
+    /// Verify (3.2.7).
     Verify(VerifyCmd),
-    Unknown {
-        opcode: u8,
-    },
+    /// Anything else.
+    Unknown { opcode: u8 },
 }
 
 /// 3.2.8: CDW12 NLB 15:0, DEAC 25, FUA 30.
