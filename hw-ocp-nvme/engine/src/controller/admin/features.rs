@@ -13,6 +13,10 @@ use crate::spec::feat::{
 use crate::spec::ids::fid;
 use crate::spec::status::Status;
 use crate::traits::Host;
+use crate::wire::LeWriter;
+
+/// Size of the Host Behavior Support data structure.
+const HOST_BEHAVIOR_SIZE: usize = 512;
 
 /// Number of power states minus one (Identify NPSS).
 pub const NPSS: u8 = 2;
@@ -200,7 +204,7 @@ impl Controller {
                 self.restart_keep_alive(now);
                 Outcome::ok()
             }
-            fid::HOST_BEHAVIOR_SUPPORT => match self.receive_data(sqe, 512, host) {
+            fid::HOST_BEHAVIOR_SUPPORT => match self.receive_data(sqe, HOST_BEHAVIOR_SIZE, host) {
                 Ok(b) => {
                     if b[0] > 1 || b[1] > 1 || b[2] > 1 {
                         return Status::INVALID_FIELD.into();
@@ -274,11 +278,12 @@ impl Controller {
                 self.send_data(sqe, &b, host).into()
             }
             fid::HOST_BEHAVIOR_SUPPORT => {
-                let mut b = [0u8; 512];
+                // Host Behavior Support data structure (FID 16h, NVMe 2.0 Base, 5.27.1).
+                let mut w = LeWriter::page::<HOST_BEHAVIOR_SIZE>();
                 if sel == 0 {
-                    b[..4].copy_from_slice(&self.feat.host_behavior);
+                    w.bytes(0, &self.feat.host_behavior);
                 }
-                self.send_data(sqe, &b, host).into()
+                self.send_data(sqe, &w.finish(), host).into()
             }
             _ => match value(&self.cfg, src, id, cdw11) {
                 Ok(v) => Outcome::dw0(v),
