@@ -26,7 +26,7 @@ impl Controller {
     /// May another command be fetched?
     pub(super) fn can_fetch(&self) -> bool {
         !self.free_cmds.is_empty()
-            && self.free_reqs.len() >= MAX_REQUESTS_PER_CMD
+            && self.free_io_slots.len() >= MAX_REQUESTS_PER_CMD
             && (MAX_OUTSTANDING - self.free_cmds.len()) + self.overflow_total < MAX_OUTSTANDING
             && self.outstanding_fetched() < MAX_OUTSTANDING
     }

@@ -38,17 +38,17 @@ impl Controller {
     pub(crate) fn submit(
         &mut self,
         host: &mut Host,
-        owner: ReqOwner,
+        owner: IoOwner,
         kind: IoKind,
         offset: u64,
         len: u64,
         sg: Vec<GuestRange>,
     ) -> bool {
-        let Some(slot) = self.free_reqs.pop() else {
+        let Some(slot) = self.free_io_slots.pop() else {
             return false;
         };
-        self.reqs[slot as usize] = Some(owner);
-        if let ReqOwner::Cmd(ci) = owner {
+        self.io_owners[slot as usize] = Some(owner);
+        if let IoOwner::Cmd(ci) = owner {
             if let Some(c) = self.cmds[ci as usize].as_mut() {
                 c.pending += 1;
             }
@@ -117,7 +117,7 @@ impl Controller {
             if piece < len {
                 c.backlog.push_front((kind, off + piece, len - piece));
             }
-            if !self.submit(host, ReqOwner::Cmd(ci), kind, off, piece, Vec::new()) {
+            if !self.submit(host, IoOwner::Cmd(ci), kind, off, piece, Vec::new()) {
                 if let Some(failed) = self.cmds[ci as usize].as_mut() {
                     failed.status = Status::INTERNAL_ERROR;
                     failed.backlog.clear();
@@ -134,7 +134,7 @@ impl Controller {
         if c.flush_after && c.status.is_success() {
             // Force Unit Access on a data-less write: flush once it is done.
             c.flush_after = false;
-            if self.submit(host, ReqOwner::Cmd(ci), IoKind::Flush, 0, 0, Vec::new()) {
+            if self.submit(host, IoOwner::Cmd(ci), IoKind::Flush, 0, 0, Vec::new()) {
                 return;
             }
         }
@@ -167,13 +167,17 @@ impl Controller {
             return;
         }
         let slot = (token & 0xffff) as usize;
-        let Some(owner) = self.reqs.get_mut(slot).and_then(std::option::Option::take) else {
+        let Some(owner) = self
+            .io_owners
+            .get_mut(slot)
+            .and_then(std::option::Option::take)
+        else {
             return;
         };
-        self.free_reqs.push(slot as u16);
+        self.free_io_slots.push(slot as u16);
         match owner {
-            ReqOwner::Shutdown => self.finish_shutdown(true),
-            ReqOwner::Cmd(ci) => {
+            IoOwner::Shutdown => self.finish_shutdown(true),
+            IoOwner::Cmd(ci) => {
                 let Some(c) = self.cmds[ci as usize].as_mut() else {
                     return;
                 };

@@ -193,7 +193,7 @@ impl Controller {
         self.keep_alive_deadline = None;
         host.storage.drain();
         if shn == regs::SHN_NORMAL && self.cfg.volatile_write_cache {
-            if !self.submit(host, ReqOwner::Shutdown, IoKind::Flush, 0, 0, Vec::new()) {
+            if !self.submit(host, IoOwner::Shutdown, IoKind::Flush, 0, 0, Vec::new()) {
                 self.finish_shutdown(false);
             }
         } else {

@@ -20,7 +20,7 @@ mod request;
 
 pub use ocp_port::HEALTH_PROPERTIES;
 pub(crate) use request::{
-    Accounting, CmdState, Delayed, ErrorContext, Outcome, PostAction, ReqOwner, Request,
+    Accounting, CmdState, Delayed, ErrorContext, IoOwner, Outcome, PostAction, Request,
 };
 mod timers;
 
@@ -97,8 +97,8 @@ pub struct Controller {
     // Commands and storage requests in flight.
     cmds: Vec<Option<CmdState>>,
     free_cmds: Vec<u16>,
-    reqs: Vec<Option<ReqOwner>>,
-    free_reqs: Vec<u16>,
+    io_owners: Vec<Option<IoOwner>>,
+    free_io_slots: Vec<u16>,
     epoch: u16,
     overflow_total: usize,
     io_outstanding: u32,
@@ -181,8 +181,8 @@ impl Controller {
             dbbuf: None,
             cmds: Vec::new(),
             free_cmds: Vec::new(),
-            reqs: Vec::new(),
-            free_reqs: Vec::new(),
+            io_owners: Vec::new(),
+            free_io_slots: Vec::new(),
             epoch: 0,
             overflow_total: 0,
             io_outstanding: 0,
@@ -320,8 +320,8 @@ impl Controller {
     fn clear_tables(&mut self) {
         self.cmds = vec![None; MAX_OUTSTANDING];
         self.free_cmds = (0..MAX_OUTSTANDING as u16).rev().collect();
-        self.reqs = vec![None; MAX_REQUESTS];
-        self.free_reqs = (0..MAX_REQUESTS as u16).rev().collect();
+        self.io_owners = vec![None; MAX_REQUESTS];
+        self.free_io_slots = (0..MAX_REQUESTS as u16).rev().collect();
         self.overflow_total = 0;
         self.io_outstanding = 0;
         // Parked requests belong to the commands just forgotten.

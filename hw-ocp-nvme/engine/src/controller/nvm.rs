@@ -2,7 +2,7 @@
 //! NVM command set I/O commands (NVM Command Set Specification 1.0, 3):
 //! validation, then storage requests over the resolved scatter list.
 
-use crate::controller::{Accounting, Controller, Outcome, PostAction, ReqOwner, Request};
+use crate::controller::{Accounting, Controller, IoOwner, Outcome, PostAction, Request};
 use crate::counters::{Counters, LatencyClass};
 use crate::spec::cmd::{
     DatasetManagementCmd, DsmRange, NvmCmd, Psdt, RwFields, Sqe, VerifyCmd, WriteZeroesCmd,
@@ -161,7 +161,7 @@ impl Controller {
         &mut self,
         req: &Request,
         acct: Accounting,
-        reqs: &[(IoKind, u64, u64, Vec<crate::traits::GuestRange>)],
+        ios: &[(IoKind, u64, u64, Vec<crate::traits::GuestRange>)],
         flush_after: bool,
         host: &mut Host,
     ) -> Result<Outcome, Status> {
@@ -172,10 +172,10 @@ impl Controller {
             self.flush_after(ci);
         }
         let mut st = Status::SUCCESS;
-        for (kind, off, len, sg) in reqs {
+        for (kind, off, len, sg) in ios {
             if sg.is_empty() && matches!(kind, IoKind::WriteZeroes { .. } | IoKind::Discard) {
                 self.queue_dataless(ci, *kind, *off, *len);
-            } else if !self.submit(host, ReqOwner::Cmd(ci), *kind, *off, *len, sg.clone()) {
+            } else if !self.submit(host, IoOwner::Cmd(ci), *kind, *off, *len, sg.clone()) {
                 st = Status::INTERNAL_ERROR;
                 break;
             }
@@ -220,19 +220,19 @@ impl Controller {
         } else {
             (IoKind::Read, Accounting::Read { bytes: len })
         };
-        let reqs: Vec<_> = runs
+        let ios: Vec<_> = runs
             .into_iter()
             .map(|(pos, sg)| {
                 let l = sg.iter().map(|r| r.len).sum();
                 (kind, off + pos, l, sg)
             })
             .collect();
-        if reqs.is_empty() {
+        if ios.is_empty() {
             // Everything went to the bit bucket.
             account(&mut self.counters, acct);
             return Ok(Outcome::ok());
         }
-        self.issue_io(req, acct, &reqs, false, host)
+        self.issue_io(req, acct, &ios, false, host)
     }
 
     /// Compare (NVMe NVM Command Set 1.0, 3.2.1): the host's data is taken
@@ -253,7 +253,7 @@ impl Controller {
         self.expect_data(ci, host_data);
         let issued = self.submit(
             host,
-            ReqOwner::Cmd(ci),
+            IoOwner::Cmd(ci),
             IoKind::ReadBuffered,
             off,
             len,
@@ -286,7 +286,7 @@ impl Controller {
             // Read/write hints only: nothing to do.
             return Ok(Outcome::ok());
         }
-        let mut reqs = Vec::new();
+        let mut ios = Vec::new();
         let mut blocks = 0u64;
         for chunk in buf.chunks_exact(DSM_RANGE_SIZE) {
             let r = DsmRange::parse(chunk);
@@ -295,15 +295,15 @@ impl Controller {
             }
             let (off, l) = self.block_range(r.slba, r.nlb)?;
             blocks += u64::from(r.nlb);
-            reqs.push((IoKind::WriteZeroes { may_unmap: true }, off, l, Vec::new()));
+            ios.push((IoKind::WriteZeroes { may_unmap: true }, off, l, Vec::new()));
         }
         self.writable()?;
-        if !self.cfg.discard || reqs.is_empty() {
+        if !self.cfg.discard || ios.is_empty() {
             // Deallocation is advisory: without discard, blocks stay allocated.
             self.counters.deallocate_commands += 1;
             return Ok(Outcome::ok());
         }
-        self.issue_io(req, Accounting::Deallocate { blocks }, &reqs, false, host)
+        self.issue_io(req, Accounting::Deallocate { blocks }, &ios, false, host)
     }
 }
 

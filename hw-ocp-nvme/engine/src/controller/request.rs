@@ -141,7 +141,7 @@ pub struct Delayed {
 
 /// Who owns a storage request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ReqOwner {
+pub enum IoOwner {
     Cmd(u16),
     /// The flush of a normal shutdown.
     Shutdown,
