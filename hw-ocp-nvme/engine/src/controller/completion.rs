@@ -104,7 +104,7 @@ impl Controller {
     /// Interrupt for new entries in `cqid`, honouring Interrupt Coalescing
     /// (NVMe 2.0 Base, 5.27.1.8) for I/O queues.
     pub(super) fn signal(&mut self, cqid: u16, host: &mut Host) {
-        let coal = InterruptCoalescing::decode(self.feat.coalescing);
+        let coal = self.feat.coalescing;
         let thr = u32::from(coal.thr);
         let time_ns = coal.time_ns();
         let Some(cq) = self.cqs.get_mut(cqid as usize).and_then(|q| q.as_mut()) else {
@@ -157,7 +157,7 @@ impl Controller {
     }
 
     pub(super) fn aer_enabled(&self, etype: u8, info: u8) -> bool {
-        let aec = AsyncEventConfig::decode(self.feat.async_event_config);
+        let aec = self.feat.async_event_config;
         match etype {
             // SMART events follow the Critical Warning bit they report.
             aen::TYPE_SMART => match info {

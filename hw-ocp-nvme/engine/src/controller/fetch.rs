@@ -49,7 +49,7 @@ impl Controller {
             // Quiesced: `resume` fetches what is waiting.
             return;
         }
-        let burst = Arbitration::decode(self.feat.arbitration).burst();
+        let burst = self.feat.arbitration.burst();
         let n = self.sqs.len();
         'outer: loop {
             let mut progressed = false;

@@ -39,7 +39,6 @@ use crate::namespace::Namespace;
 use crate::queues::{CompQueue, SubQueue};
 use crate::spec::cmd::{Sqe, SQE_SIZE};
 use crate::spec::cqe::Cqe;
-use crate::spec::feat::{Arbitration, AsyncEventConfig, InterruptCoalescing, PowerManagement};
 use crate::spec::ids::aen;
 use crate::spec::regs::{self, off, Aqa, Cap, Cc, Csts, Doorbell};
 use crate::spec::status::Status;
@@ -242,7 +241,7 @@ impl Controller {
 
     /// Current power state (Set Features Power Management, PS).
     pub fn power_state(&self) -> u8 {
-        PowerManagement::decode(self.feat.power_mgmt).ps
+        self.feat.power_mgmt.ps
     }
 
     /// The Timestamp feature's current value in milliseconds.

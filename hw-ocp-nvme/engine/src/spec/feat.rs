@@ -97,6 +97,9 @@ impl ErrorRecovery {
             dulbe: v & (1 << 16) != 0,
         }
     }
+    pub fn encode(self) -> u32 {
+        u32::from(self.tler) | u32::from(self.dulbe) << 16
+    }
 }
 
 /// Number of Queues (FID 07h, Figures 332/333), both 0's based.
@@ -189,6 +192,12 @@ impl AsyncEventConfig {
             fw_activation: v & (1 << 9) != 0,
             telemetry: v & (1 << 10) != 0,
         }
+    }
+    pub fn encode(self) -> u32 {
+        u32::from(self.smart)
+            | u32::from(self.ns_attr) << 8
+            | u32::from(self.fw_activation) << 9
+            | u32::from(self.telemetry) << 10
     }
 }
 
@@ -321,6 +330,18 @@ mod tests {
             }
         );
         assert_eq!(AsyncEventConfig::SUPPORTED, 0x71f);
+    }
+
+    #[test]
+    fn stored_values_encode_back() {
+        assert_eq!(ErrorRecovery::decode(0x0001_0064).encode(), 0x0001_0064);
+        assert_eq!(ErrorRecovery::decode(0xfffe_0064).encode(), 0x0000_0064);
+        let v = 0x0000_0502 & AsyncEventConfig::SUPPORTED;
+        assert_eq!(AsyncEventConfig::decode(v).encode(), v);
+        assert_eq!(
+            AsyncEventConfig::decode(AsyncEventConfig::SUPPORTED).encode(),
+            AsyncEventConfig::SUPPORTED
+        );
     }
 
     #[test]

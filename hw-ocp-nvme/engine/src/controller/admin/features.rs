@@ -24,17 +24,17 @@ pub const NPSS: u8 = 2;
 /// Feature values. One copy is current, one saved (restored on reset).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Features {
-    pub arbitration: u32,
-    pub power_mgmt: u32,
+    pub arbitration: Arbitration,
+    pub power_mgmt: PowerManagement,
     pub temp_over: u16,
     pub temp_under: u16,
-    pub error_recovery: u32,
+    pub error_recovery: ErrorRecovery,
     pub vwc: bool,
-    pub coalescing: u32,
+    pub coalescing: InterruptCoalescing,
     /// Coalescing Disable per interrupt vector.
     pub iv_cd: Vec<bool>,
     pub write_atomicity: u32,
-    pub async_event_config: u32,
+    pub async_event_config: AsyncEventConfig,
     pub kato_ms: u32,
     /// Host Behavior Support bytes 0..4 (ACRE, ETDAS, LBAFEE, reserved).
     pub host_behavior: [u8; 4],
@@ -45,16 +45,16 @@ impl Features {
         let mut iv_cd = vec![false; cfg.msix_vectors as usize];
         iv_cd[0] = true;
         Features {
-            arbitration: 0x3,
-            power_mgmt: 0,
+            arbitration: Arbitration::decode(0x3),
+            power_mgmt: PowerManagement::decode(0),
             temp_over: cfg.health.warning_temp_k,
             temp_under: 0,
-            error_recovery: 0,
+            error_recovery: ErrorRecovery::decode(0),
             vwc: cfg.volatile_write_cache,
-            coalescing: 0,
+            coalescing: InterruptCoalescing::decode(0),
             iv_cd,
             write_atomicity: 0,
-            async_event_config: 0x1f,
+            async_event_config: AsyncEventConfig::decode(0x1f),
             kato_ms: 0,
             host_behavior: [0; 4],
         }
@@ -216,13 +216,11 @@ impl Controller {
             },
             _ => {
                 let cfg = self.cfg.clone();
-                let old_ps = PowerManagement::decode(self.feat.power_mgmt).ps;
+                let old_ps = self.feat.power_mgmt.ps;
                 if let Err(s) = apply(&cfg, &mut self.feat, id, v) {
                     return s.into();
                 }
-                if id == fid::POWER_MANAGEMENT
-                    && PowerManagement::decode(self.feat.power_mgmt).ps != old_ps
-                {
+                if id == fid::POWER_MANAGEMENT && self.feat.power_mgmt.ps != old_ps {
                     self.counters.power_state_changes += 1;
                 }
                 if sv {
@@ -313,13 +311,13 @@ pub const SUPPORTED_FIDS: [u8; 13] = [
 /// Apply a register-valued feature to `f`; returns Completion DW0.
 fn apply(cfg: &ControllerConfig, f: &mut Features, id: u8, v: u32) -> Result<u32, Status> {
     match id {
-        fid::ARBITRATION => f.arbitration = Arbitration::decode(v).encode(),
+        fid::ARBITRATION => f.arbitration = Arbitration::decode(v),
         fid::POWER_MANAGEMENT => {
             let pm = PowerManagement::decode(v);
             if pm.ps > NPSS {
                 return Err(Status::INVALID_FIELD);
             }
-            f.power_mgmt = pm.encode();
+            f.power_mgmt = pm;
         }
         fid::TEMPERATURE_THRESHOLD => {
             let t = TemperatureThreshold::decode(v);
@@ -339,10 +337,10 @@ fn apply(cfg: &ControllerConfig, f: &mut Features, id: u8, v: u32) -> Result<u32
             if e.dulbe {
                 return Err(Status::INVALID_FIELD);
             }
-            f.error_recovery = u32::from(e.tler);
+            f.error_recovery = e;
         }
         fid::VOLATILE_WRITE_CACHE => f.vwc = v & 1 != 0,
-        fid::INTERRUPT_COALESCING => f.coalescing = InterruptCoalescing::decode(v).encode(),
+        fid::INTERRUPT_COALESCING => f.coalescing = InterruptCoalescing::decode(v),
         fid::INTERRUPT_VECTOR_CONFIG => {
             let ivc = InterruptVectorConfig::decode(v);
             // The admin vector (0) cannot be coalesced.
@@ -352,7 +350,9 @@ fn apply(cfg: &ControllerConfig, f: &mut Features, id: u8, v: u32) -> Result<u32
             f.iv_cd[ivc.iv as usize] = ivc.cd;
         }
         fid::WRITE_ATOMICITY => f.write_atomicity = v & 1,
-        fid::ASYNC_EVENT_CONFIG => f.async_event_config = v & AsyncEventConfig::SUPPORTED,
+        fid::ASYNC_EVENT_CONFIG => {
+            f.async_event_config = AsyncEventConfig::decode(v & AsyncEventConfig::SUPPORTED);
+        }
         _ => return Err(Status::INVALID_FIELD),
     }
     Ok(0)
@@ -361,8 +361,8 @@ fn apply(cfg: &ControllerConfig, f: &mut Features, id: u8, v: u32) -> Result<u32
 /// Read a register-valued feature from `f`.
 fn value(cfg: &ControllerConfig, f: &Features, id: u8, cdw11: u32) -> Result<u32, Status> {
     Ok(match id {
-        fid::ARBITRATION => f.arbitration,
-        fid::POWER_MANAGEMENT => f.power_mgmt,
+        fid::ARBITRATION => f.arbitration.encode(),
+        fid::POWER_MANAGEMENT => f.power_mgmt.encode(),
         fid::TEMPERATURE_THRESHOLD => {
             let t = TemperatureThreshold::decode(cdw11);
             if t.tmpsel != 0 {
@@ -374,9 +374,9 @@ fn value(cfg: &ControllerConfig, f: &Features, id: u8, cdw11: u32) -> Result<u32
                 _ => return Err(Status::INVALID_FIELD),
             }
         }
-        fid::ERROR_RECOVERY => f.error_recovery,
+        fid::ERROR_RECOVERY => f.error_recovery.encode(),
         fid::VOLATILE_WRITE_CACHE => u32::from(f.vwc),
-        fid::INTERRUPT_COALESCING => f.coalescing,
+        fid::INTERRUPT_COALESCING => f.coalescing.encode(),
         fid::INTERRUPT_VECTOR_CONFIG => {
             let iv = InterruptVectorConfig::decode(cdw11).iv;
             if iv >= cfg.msix_vectors {
@@ -389,7 +389,7 @@ fn value(cfg: &ControllerConfig, f: &Features, id: u8, cdw11: u32) -> Result<u32
             .encode()
         }
         fid::WRITE_ATOMICITY => f.write_atomicity,
-        fid::ASYNC_EVENT_CONFIG => f.async_event_config,
+        fid::ASYNC_EVENT_CONFIG => f.async_event_config.encode(),
         fid::KEEP_ALIVE_TIMER => f.kato_ms,
         _ => return Err(Status::INVALID_FIELD),
     })
