@@ -282,7 +282,7 @@ impl LatencyMonitor {
     }
 
     /// Applies a new configuration (feature C5h).
-    pub fn configure(&mut self, cfg: &LatencyMonitorConfig, now_ns: u64, _ts_ms: u64) {
+    pub fn configure(&mut self, cfg: &LatencyMonitorConfig, now_ns: u64) {
         let restart = cfg.thresholds != self.cfg.thresholds || cfg.enable != self.cfg.enable;
         self.cfg = *cfg;
         if restart {
@@ -296,7 +296,7 @@ impl LatencyMonitor {
     pub fn discard_debug_log(&mut self) {}
 
     /// Restarts the active window when its timer reached the threshold.
-    pub fn tick(&mut self, now_ns: u64, _ts_ms: u64) {
+    pub fn tick(&mut self, now_ns: u64) {
         let units = now_ns.saturating_sub(self.window_start_ns) / FIVE_MIN_NS;
         let thr = u64::from(self.cfg.active_bucket_timer_threshold.max(1));
         if units >= thr {
@@ -312,7 +312,7 @@ impl LatencyMonitor {
         if self.cfg.enable & 1 == 0 {
             return;
         }
-        self.tick(now_ns, ts_ms);
+        self.tick(now_ns);
         if let Some(b) = self.cfg.bucket(latency_ns) {
             let cfg = self.cfg;
             self.active
@@ -323,8 +323,8 @@ impl LatencyMonitor {
     }
 
     /// The page at `now_ns`.
-    pub fn page(&mut self, now_ns: u64, ts_ms: u64) -> LatencyMonitorLog {
-        self.tick(now_ns, ts_ms);
+    pub fn page(&mut self, now_ns: u64) -> LatencyMonitorLog {
+        self.tick(now_ns);
         let mut status = self.cfg.enable & 1;
         if self.cfg.active_latency_config != 0 {
             status |= 2;

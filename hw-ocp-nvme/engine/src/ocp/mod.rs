@@ -468,8 +468,7 @@ impl OcpState {
             d[8..12].copy_from_slice(&avg.to_le_bytes());
             self.events.push(telemetry::CLASS_MEDIA_WEAR, 0x0000, &d);
         }
-        let ts = self.timestamp_ms(now_ns);
-        self.latency.tick(now_ns, ts);
+        self.latency.tick(now_ns);
     }
 
     /// The whole log page `lid` (C0h–C7h, C9h), or `None` for an LID this
@@ -480,10 +479,7 @@ impl OcpState {
             smart_ext::LID => Some(smart_ext::build(self, stats).to_bytes()),
             error_recovery::LID => Some(self.recovery.page().to_bytes()),
             fw_history::LID => Some(self.fw_history.to_bytes()),
-            latency::LID => {
-                let ts = self.timestamp_ms(now_ns);
-                Some(self.latency.page(now_ns, ts).to_bytes())
-            }
+            latency::LID => Some(self.latency.page(now_ns).to_bytes()),
             capabilities::LID => Some(capabilities::build(self).to_bytes()),
             unsupported::LID => Some(unsupported::UnsupportedRequirements::emulation().to_bytes()),
             hw_component::LID => Some(hw_component::build(&self.identity).to_bytes()),
@@ -592,14 +588,13 @@ impl OcpState {
             }
             latency::FID => {
                 let cfg = latency::LatencyMonitorConfig::from_bytes(data)?;
-                let ts = self.timestamp_ms(now_ns);
                 if cfg.discard_debug_log != 0 {
                     self.latency.discard_debug_log();
                 }
                 let mut stored = cfg;
                 stored.discard_debug_log = 0;
                 self.features.latency.set(stored, save);
-                self.latency.configure(&stored, now_ns, ts);
+                self.latency.configure(&stored, now_ns);
                 Ok(0)
             }
             features::FID_CLEAR_FW_HISTORY => {
@@ -664,9 +659,8 @@ impl OcpState {
         self.features.power_cycle();
         self.injection = error_injection::ErrorInjection::default();
         let cfg = self.features.latency.current;
-        let ts = self.timestamp_ms(now_ns);
         self.latency = latency::LatencyMonitor::new(now_ns);
-        self.latency.configure(&cfg, now_ns, ts);
+        self.latency.configure(&cfg, now_ns);
         self.health.power_cycle();
         self.pending_aer = None;
         self.events.push_common(telemetry::CLASS_RESET, 0x0001);
