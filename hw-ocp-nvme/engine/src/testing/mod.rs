@@ -4,6 +4,7 @@
 //! that brings the controller up the way the Linux nvme driver does.
 //! Used by the unit, integration, random and fuzz tests; [`stress`] drives
 //! the whole controller the way a hostile guest and a busy host would.
+#![cfg(any(test, feature = "testing"))]
 
 pub mod stress;
 
