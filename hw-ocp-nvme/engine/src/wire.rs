@@ -14,10 +14,12 @@
 //! bit fields (registers, feature values) are bilge types in `spec`.
 //! Depends on nothing else in the engine, so `ocp` can use it too.
 
-/// Writes little-endian fields at fixed offsets into a zero-filled buffer.
+/// Writes little-endian fields at fixed offsets into a zero-filled buffer:
+/// a `Vec` for pages, an array for the queue entries and other small
+/// structures that stay on the stack ([`LeWriter::array`]).
 #[derive(Debug, Clone)]
-pub struct LeWriter {
-    buf: Vec<u8>,
+pub struct LeWriter<B = Vec<u8>> {
+    buf: B,
 }
 
 /// Compile-time check of a fixed page size (evaluated when
@@ -48,12 +50,25 @@ impl LeWriter {
     pub fn page<const N: usize>() -> Self {
         Self::new(PageSize::<N>::CHECKED)
     }
+}
 
+impl<const N: usize> LeWriter<[u8; N]> {
+    /// A zero-filled structure of `N` bytes on the stack, `N` checked at
+    /// compile time (queue entries, the Timestamp).
+    pub fn array() -> Self {
+        // Naming the constant evaluates it, at compile time.
+        let _ = PageSize::<N>::CHECKED;
+        LeWriter { buf: [0; N] }
+    }
+}
+
+impl<B: AsRef<[u8]> + AsMut<[u8]>> LeWriter<B> {
     /// Copies `bytes` to `off`, truncated at the end of the buffer.
     pub fn bytes(&mut self, off: usize, bytes: &[u8]) -> &mut Self {
-        if off < self.buf.len() {
-            let n = bytes.len().min(self.buf.len() - off);
-            self.buf[off..off + n].copy_from_slice(&bytes[..n]);
+        let buf = self.buf.as_mut();
+        if off < buf.len() {
+            let n = bytes.len().min(buf.len() - off);
+            buf[off..off + n].copy_from_slice(&bytes[..n]);
         }
         self
     }
@@ -107,13 +122,13 @@ impl LeWriter {
     /// The trailer every OCP Datacenter NVMe SSD log page ends with: Log
     /// Page Version and Log Page GUID in its last 18 bytes.
     pub fn version_and_guid(&mut self, version: u16, guid: &[u8; 16]) -> &mut Self {
-        let end = self.buf.len();
+        let end = self.buf.as_ref().len();
         self.u16(end.saturating_sub(18), version)
             .bytes(end.saturating_sub(16), guid)
     }
 
     /// The finished buffer.
-    pub fn finish(self) -> Vec<u8> {
+    pub fn finish(self) -> B {
         self.buf
     }
 }

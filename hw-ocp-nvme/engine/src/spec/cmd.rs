@@ -4,6 +4,7 @@
 //! 1.0, 3 I/O Commands). Every SQE field is extracted here and only here.
 
 use super::ids::{admin_op, nvm_op};
+use crate::wire::{rd_u32, rd_u64, LeWriter};
 
 /// Size of an SQE in bytes (CC.IOSQES = 6).
 pub const SQE_SIZE: usize = 64;
@@ -29,16 +30,16 @@ impl Sqe {
     pub fn from_bytes(b: &[u8; SQE_SIZE]) -> Sqe {
         let mut dw = [0u32; 16];
         for (i, d) in dw.iter_mut().enumerate() {
-            *d = u32::from_le_bytes([b[i * 4], b[i * 4 + 1], b[i * 4 + 2], b[i * 4 + 3]]);
+            *d = rd_u32(b, i * 4);
         }
         Sqe { dw }
     }
     pub fn to_bytes(&self) -> [u8; SQE_SIZE] {
-        let mut b = [0u8; SQE_SIZE];
+        let mut w = LeWriter::<[u8; SQE_SIZE]>::array();
         for (i, d) in self.dw.iter().enumerate() {
-            b[i * 4..i * 4 + 4].copy_from_slice(&d.to_le_bytes());
+            w.u32(i * 4, *d);
         }
-        b
+        w.finish()
     }
     /// CDW0 bits 7:0.
     pub fn opcode(&self) -> u8 {
@@ -79,11 +80,11 @@ impl Sqe {
     }
     /// SGL Entry 1 (DW6-9) as 16 bytes.
     pub fn sgl1(&self) -> [u8; 16] {
-        let mut b = [0u8; 16];
+        let mut w = LeWriter::<[u8; 16]>::array();
         for i in 0..4 {
-            b[i * 4..i * 4 + 4].copy_from_slice(&self.dw[6 + i].to_le_bytes());
+            w.u32(i * 4, self.dw[6 + i]);
         }
-        b
+        w.finish()
     }
     /// Starting LBA of NVM I/O commands (CDW10-11).
     pub fn slba(&self) -> u64 {
@@ -479,9 +480,9 @@ pub const DSM_RANGE_SIZE: usize = 16;
 impl DsmRange {
     pub fn parse(b: &[u8]) -> DsmRange {
         DsmRange {
-            attributes: crate::wire::rd_u32(b, 0),
-            nlb: crate::wire::rd_u32(b, 4),
-            slba: crate::wire::rd_u64(b, 8),
+            attributes: rd_u32(b, 0),
+            nlb: rd_u32(b, 4),
+            slba: rd_u64(b, 8),
         }
     }
 }

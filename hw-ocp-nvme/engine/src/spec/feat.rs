@@ -229,10 +229,10 @@ impl Timestamp {
         }
     }
     pub fn encode(self) -> [u8; TIMESTAMP_SIZE] {
-        let mut w = LeWriter::page::<TIMESTAMP_SIZE>();
+        let mut w = LeWriter::<[u8; TIMESTAMP_SIZE]>::array();
         w.bytes(0, &self.ms.to_le_bytes()[..6])
             .u8(6, u8::from(self.synch) | (self.origin & 0x7) << 1);
-        w.finish().try_into().unwrap_or_default()
+        w.finish()
     }
 }
 
