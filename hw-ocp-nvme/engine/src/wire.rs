@@ -1,17 +1,19 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 //! The one way the engine writes spec data structures: Identify data, log
-//! pages (NVMe and OCP), feature data.
+//! pages (NVMe and OCP), feature data, queue entries, SGL descriptors.
 //!
 //! Every such structure is a fixed layout of little-endian integers, byte
 //! arrays, ASCII strings and reserved space. [`LeWriter`] writes fields at
 //! explicit byte offsets into a zero-filled buffer so that each builder
 //! reads like the layout table of the NVMe or OCP specification. A
-//! fixed-size page is created with [`LeWriter::page`], whose size is checked
+//! fixed-size page is created with [`LeWriter::page`] (or, for a small
+//! structure kept on the stack, [`LeWriter::array`]), whose size is checked
 //! at compile time; structures whose length depends on their content (a
 //! telemetry data area, hardware component descriptors) use
 //! [`LeWriter::new`]. Writes past the end of the buffer are dropped (they
-//! cannot happen with the fixed layouts, and must never panic). Dword-sized
-//! bit fields (registers, feature values) are bilge types in `spec`.
+//! cannot happen with the fixed layouts, and must never panic). Registers
+//! are bilge types (`spec::regs`); feature dwords are typed values with
+//! `decode`/`encode` (`spec::feat`).
 //! Depends on nothing else in the engine, so `ocp` can use it too.
 
 /// Writes little-endian fields at fixed offsets into a zero-filled buffer:
