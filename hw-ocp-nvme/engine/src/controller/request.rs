@@ -9,7 +9,7 @@ use crate::spec::status::Status;
 use crate::traits::IoKind;
 
 /// Namespace and first LBA of the command an Error Information entry
-/// describes (NVMe 2.0 Base, 5.16.1.2, Figure 203).
+/// describes (NVMe 2.0 Base, 5.16.1.2).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ErrorContext {
     pub nsid: u32,
