@@ -22,8 +22,7 @@ pub trait GuestMemory {
     /// device from a storage completion (QEMU's C `nvme` refuses the same,
     /// the fix for CVE-2021-3929). A refused range fails the command with
     /// Data Transfer Error before any request starts.
-    fn check_range(&self, range: GuestRange) -> Result<(), DmaError> {
-        let _ = range;
+    fn check_range(&self, _range: GuestRange) -> Result<(), DmaError> {
         Ok(())
     }
 }
@@ -60,6 +59,33 @@ pub enum IoKind {
     /// completion through [`crate::Controller::complete_io_data`] (Compare,
     /// Verify).
     ReadBuffered,
+}
+
+impl crate::persist::Persist for IoKind {
+    fn save(&self, w: &mut crate::wire::LeWriter) {
+        let (tag, flag) = match *self {
+            IoKind::Read => (0u8, false),
+            IoKind::Write { fua } => (1, fua),
+            IoKind::Flush => (2, false),
+            IoKind::Discard => (3, false),
+            IoKind::WriteZeroes { may_unmap } => (4, may_unmap),
+            IoKind::ReadBuffered => (5, false),
+        };
+        w.put(&[tag, u8::from(flag)]);
+    }
+    fn load(r: &mut crate::wire::LeReader<'_>) -> Result<Self, String> {
+        let tag = r.u8()?;
+        let flag = <bool as crate::persist::Persist>::load(r)?;
+        Ok(match tag {
+            0 => IoKind::Read,
+            1 => IoKind::Write { fua: flag },
+            2 => IoKind::Flush,
+            3 => IoKind::Discard,
+            4 => IoKind::WriteZeroes { may_unmap: flag },
+            5 => IoKind::ReadBuffered,
+            v => return Err(format!("IoKind: unknown tag {v}")),
+        })
+    }
 }
 
 /// One request to the storage backend.
@@ -145,9 +171,7 @@ pub trait GuestLog {
 pub struct NoLog;
 
 impl GuestLog for NoLog {
-    fn guest_error(&mut self, msg: &str) {
-        let _ = msg;
-    }
+    fn guest_error(&mut self, _msg: &str) {}
 }
 
 /// Everything the engine may touch outside itself during one call.

@@ -334,6 +334,12 @@ pub enum TempEvent {
     Critical,
 }
 
+crate::persist::persist_enum!(TempEvent {
+    Decrease = 0,
+    Warning = 1,
+    Critical = 2
+});
+
 impl HealthModel {
     /// A model for a device of `capacity_bytes` user capacity.
     pub fn new(cfg: &HealthConfig, capacity_bytes: u64) -> Self {

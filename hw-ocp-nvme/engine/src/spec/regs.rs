@@ -7,6 +7,8 @@ use bilge::prelude::*;
 /// Register offsets in BAR0.
 pub mod off {
     pub const CAP: u64 = 0x00;
+    /// CAP bits 63:32.
+    pub const CAP_HI: u64 = CAP + 4;
     pub const VS: u64 = 0x08;
     pub const INTMS: u64 = 0x0c;
     pub const INTMC: u64 = 0x10;
@@ -15,7 +17,11 @@ pub mod off {
     pub const NSSR: u64 = 0x20;
     pub const AQA: u64 = 0x24;
     pub const ASQ: u64 = 0x28;
+    /// ASQ bits 63:32.
+    pub const ASQ_HI: u64 = ASQ + 4;
     pub const ACQ: u64 = 0x30;
+    /// ACQ bits 63:32.
+    pub const ACQ_HI: u64 = ACQ + 4;
     pub const CMBLOC: u64 = 0x38;
     pub const CMBSZ: u64 = 0x3c;
     pub const CRTO: u64 = 0x68;
@@ -85,6 +91,15 @@ pub struct Cc {
     reserved: u7,
 }
 
+impl crate::persist::Persist for Cc {
+    fn save(&self, w: &mut crate::wire::LeWriter) {
+        u32::from(*self).save(w);
+    }
+    fn load(r: &mut crate::wire::LeReader<'_>) -> Result<Self, String> {
+        Ok(Cc::from(r.u32()?))
+    }
+}
+
 /// Controller Status (CSTS, offset 1Ch).
 #[bitsize(32)]
 #[derive(FromBits, DebugBits, Clone, Copy, PartialEq, Eq)]
@@ -114,6 +129,15 @@ pub struct Aqa {
     /// Admin Completion Queue Size (0's based).
     pub acqs: u12,
     reserved: u4,
+}
+
+impl crate::persist::Persist for Aqa {
+    fn save(&self, w: &mut crate::wire::LeWriter) {
+        u32::from(*self).save(w);
+    }
+    fn load(r: &mut crate::wire::LeReader<'_>) -> Result<Self, String> {
+        Ok(Aqa::from(r.u32()?))
+    }
 }
 
 /// Shutdown notification values of CC.SHN.

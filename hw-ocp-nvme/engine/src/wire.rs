@@ -1,30 +1,100 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-//! Little-endian serialization helpers shared by the OCP log page modules.
+//! The one way the engine writes spec data structures: Identify data, log
+//! pages (NVMe and OCP), feature data, queue entries, SGL descriptors.
 //!
-//! Every OCP log page is a fixed layout of little-endian integers, byte
-//! arrays and reserved space. [`LeWriter`] writes fields at explicit byte
-//! offsets into a zero-filled buffer so that each page module reads like the
-//! layout table of the OCP Datacenter NVMe SSD specification. Writes past the
-//! end of the buffer are silently dropped (they cannot happen with the fixed
-//! layouts in this module, and must never panic).
+//! Every such structure is a fixed layout of little-endian integers, byte
+//! arrays, ASCII strings and reserved space. [`LeWriter`] writes fields at
+//! explicit byte offsets into a zero-filled buffer so that each builder
+//! reads like the layout table of the NVMe or OCP specification. A
+//! fixed-size page is created with [`LeWriter::page`] (or, for a small
+//! structure kept on the stack, [`LeWriter::array`]), whose size is checked
+//! at compile time; structures whose length depends on their content (a
+//! telemetry data area, hardware component descriptors) use
+//! [`LeWriter::new`]. Writes past the end of the buffer are dropped (they
+//! cannot happen with the fixed layouts, and must never panic). Registers
+//! are bilge types (`spec::regs`); feature dwords are typed values with
+//! `decode`/`encode` (`spec::feat`).
+//! Depends on nothing else in the engine, so `ocp` can use it too.
 
-/// Writes little-endian fields at fixed offsets into a zero-filled buffer.
+/// Writes little-endian fields at fixed offsets into a zero-filled buffer:
+/// a `Vec` for pages, an array for the queue entries and other small
+/// structures that stay on the stack ([`LeWriter::array`]).
 #[derive(Debug, Clone)]
-pub struct LeWriter {
-    buf: Vec<u8>,
+pub struct LeWriter<B = Vec<u8>> {
+    buf: B,
+}
+
+/// Compile-time check of a fixed page size (evaluated when
+/// [`LeWriter::page`] is instantiated for `N`).
+struct PageSize<const N: usize>;
+
+impl<const N: usize> PageSize<N> {
+    /// NVMe data structures are transferred in whole dwords (Get Log Page
+    /// NUMD, NVMe 2.0 Base, 5.16) and none is empty.
+    const CHECKED: usize = {
+        assert!(
+            N > 0 && N % 4 == 0,
+            "a page is a non-empty whole number of dwords"
+        );
+        N
+    };
 }
 
 impl LeWriter {
-    /// A zero-filled buffer of `len` bytes.
+    /// A zero-filled buffer of `len` bytes, for a structure whose length
+    /// depends on its content.
     pub fn new(len: usize) -> Self {
         LeWriter { buf: vec![0; len] }
     }
 
+    /// A zero-filled fixed-size page of `N` bytes, `N` checked at compile
+    /// time.
+    pub fn page<const N: usize>() -> Self {
+        Self::new(PageSize::<N>::CHECKED)
+    }
+}
+
+impl LeWriter {
+    /// An empty buffer that grows as [`LeWriter::put`] appends: saved
+    /// state (`crate::persist`), a sequence of fields rather than a layout.
+    pub fn growing() -> Self {
+        LeWriter { buf: Vec::new() }
+    }
+
+    /// Appends `bytes` at the end, growing the buffer.
+    pub fn put(&mut self, bytes: &[u8]) -> &mut Self {
+        self.buf.extend_from_slice(bytes);
+        self
+    }
+
+    /// Bytes written so far.
+    pub fn len(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// Whether nothing was written.
+    pub fn is_empty(&self) -> bool {
+        self.buf.is_empty()
+    }
+}
+
+impl<const N: usize> LeWriter<[u8; N]> {
+    /// A zero-filled structure of `N` bytes on the stack, `N` checked at
+    /// compile time (queue entries, the Timestamp).
+    pub fn array() -> Self {
+        // Naming the constant evaluates it, at compile time.
+        let _ = PageSize::<N>::CHECKED;
+        LeWriter { buf: [0; N] }
+    }
+}
+
+impl<B: AsRef<[u8]> + AsMut<[u8]>> LeWriter<B> {
     /// Copies `bytes` to `off`, truncated at the end of the buffer.
     pub fn bytes(&mut self, off: usize, bytes: &[u8]) -> &mut Self {
-        if off < self.buf.len() {
-            let n = bytes.len().min(self.buf.len() - off);
-            self.buf[off..off + n].copy_from_slice(&bytes[..n]);
+        let buf = self.buf.as_mut();
+        if off < buf.len() {
+            let n = bytes.len().min(buf.len() - off);
+            buf[off..off + n].copy_from_slice(&bytes[..n]);
         }
         self
     }
@@ -67,40 +137,42 @@ impl LeWriter {
         self.bytes(off, &le[..width])
     }
 
-    /// An ASCII string left-justified and padded with `pad` to `width` bytes.
+    /// An ASCII string left-justified and padded with `pad` to `width`
+    /// bytes (see [`pad_ascii`]).
     pub fn ascii(&mut self, off: usize, width: usize, s: &[u8], pad: u8) -> &mut Self {
-        let mut field = vec![pad; width];
-        let n = s.len().min(width);
-        field[..n].copy_from_slice(&s[..n]);
+        let mut field = vec![0; width];
+        pad_ascii(&mut field, s, pad);
         self.bytes(off, &field)
     }
 
-    /// An empty buffer that grows as [`LeWriter::put`] appends (saved
-    /// state, `crate::persist`).
-    pub fn growing() -> Self {
-        LeWriter { buf: Vec::new() }
-    }
-
-    /// Appends `bytes` at the end, growing the buffer.
-    pub fn put(&mut self, bytes: &[u8]) -> &mut Self {
-        self.buf.extend_from_slice(bytes);
-        self
-    }
-
-    /// Bytes written so far.
-    pub fn len(&self) -> usize {
-        self.buf.len()
-    }
-
-    /// Whether nothing was written.
-    pub fn is_empty(&self) -> bool {
-        self.buf.is_empty()
+    /// The trailer every OCP Datacenter NVMe SSD log page ends with: Log
+    /// Page Version and Log Page GUID in its last 18 bytes.
+    pub fn version_and_guid(&mut self, version: u16, guid: &[u8; 16]) -> &mut Self {
+        let end = self.buf.as_ref().len();
+        self.u16(end.saturating_sub(18), version)
+            .bytes(end.saturating_sub(16), guid)
     }
 
     /// The finished buffer.
-    pub fn finish(self) -> Vec<u8> {
+    pub fn finish(self) -> B {
         self.buf
     }
+}
+
+/// Fill `field` with `s`, left-justified, truncated to the field and padded
+/// with `pad`: spaces for the NVMe strings (SN, MN, FR: NVMe 2.0 Base, 1.5.2
+/// ASCII string), NUL for the OCP telemetry names.
+pub fn pad_ascii(field: &mut [u8], s: &[u8], pad: u8) {
+    field.fill(pad);
+    let n = s.len().min(field.len());
+    field[..n].copy_from_slice(&s[..n]);
+}
+
+/// A space-padded ASCII field of `N` bytes (a firmware revision).
+pub fn ascii<const N: usize>(s: &str) -> [u8; N] {
+    let mut field = [0u8; N];
+    pad_ascii(&mut field, s.as_bytes(), b' ');
+    field
 }
 
 /// Reads little-endian values in order from untrusted bytes (saved state):
@@ -242,6 +314,15 @@ mod tests {
             &w.finish()[..8],
             &[0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0, 0]
         );
+    }
+
+    #[test]
+    fn ascii_pads_and_truncates() {
+        assert_eq!(ascii::<4>("ab"), *b"ab  ");
+        assert_eq!(ascii::<2>("abc"), *b"ab");
+        let mut w = LeWriter::page::<8>();
+        w.ascii(2, 4, b"xyz12", 0);
+        assert_eq!(w.finish(), b"\0\0xyz1\0\0".to_vec());
     }
 
     #[test]
