@@ -10,6 +10,7 @@ use std::{collections::VecDeque, ffi::CStr, pin::Pin};
 use block::{BlockBackend, BlockConf, BlockSize, DriveProperty};
 use bql::{BqlCell, BqlRefCell};
 use common::uninit_field_mut;
+use common::Errno;
 use hwcore::{
     bindings::{
         DeviceCategory, ON_OFF_AUTO_AUTO, PCI_BASE_ADDRESS_MEM_TYPE_64,
@@ -19,7 +20,7 @@ use hwcore::{
     PCIDeviceImpl, PCIDeviceMethods, PropString, ResetType, ResettablePhasesImpl, Size32,
     VmStateChangeHandler, PCIE_DEVICE_INTERFACES, PCI_CLASS_PROG, PCI_INTERRUPT_PIN,
 };
-use migration::{VMStateDescription, VMStateDescriptionBuilder};
+use migration::{vmstate_fields, vmstate_of, VMStateDescription, VMStateDescriptionBuilder};
 use ocp_nvme_engine::{ocp::HealthConfig, Controller, ControllerConfig, Host, IoResult, IoToken};
 use qom::{
     object_property::add_u64_property, prelude::*, InterfaceInfo, ObjectImpl, ParentField,
@@ -35,7 +36,11 @@ use util::{
     Error, Result,
 };
 
-use crate::{host::with_host, trace};
+use crate::{
+    host::with_host,
+    trace,
+    vmstate::{errno, report, EngineBlob},
+};
 
 /// Size of BAR0.
 pub const BAR0_SIZE: u64 = 0x10000;
@@ -130,6 +135,9 @@ pub struct OcpNvmeState {
     /// Set while the engine runs, so completions arriving meanwhile wait.
     in_engine: BqlCell<bool>,
     timer: Timer,
+    /// The engine's saved state between `pre_save` and the stream, or
+    /// between the stream and `post_load`.
+    migration_blob: EngineBlob,
 }
 
 qom_isa!(OcpNvmeState : PCIDevice, DeviceState, Object);
@@ -168,14 +176,24 @@ impl PCIDeviceImpl for OcpNvmeState {
     const CONFIG_WRITE: Option<fn(&Self, u32, u32, u32)> = Some(Self::config_write);
 }
 
-/// The device refuses migration and snapshots until it saves its state
-/// (`savevm`/`migrate` fail naming it), as QEMU's C `nvme` did before
-/// 11.1: a destination would otherwise get a reset controller under a
-/// guest that believes it is enabled.
+/// Migration and snapshots: the PCI device, MSI-X, and the engine's state
+/// as one versioned blob (see `vmstate.rs`).  Version 1 of the device's
+/// section; the blob has its own format version and configuration
+/// fingerprint, so a destination with other properties refuses it naming
+/// the difference.
 const VMSTATE_OCP_NVME: VMStateDescription<OcpNvmeState> =
     VMStateDescriptionBuilder::<OcpNvmeState>::new()
         .name(c"ocp-nvme")
-        .unmigratable()
+        .version_id(1)
+        .minimum_version_id(1)
+        .pre_save(&OcpNvmeState::pre_save)
+        .post_save(&OcpNvmeState::post_save)
+        .post_load(&OcpNvmeState::post_load)
+        .fields(vmstate_fields! {
+            vmstate_of!(OcpNvmeState, parent_obj),
+            hwcore::vmstate_msix(vmstate_of!(OcpNvmeState, parent_obj)),
+            vmstate_of!(OcpNvmeState, migration_blob),
+        })
         .build();
 
 impl OcpNvmeState {
@@ -217,6 +235,7 @@ impl OcpNvmeState {
         uninit_field_mut!(*this, vm_state).write(BqlRefCell::new(None));
         uninit_field_mut!(*this, write_cache).write(BqlCell::new(false));
         uninit_field_mut!(*this, in_engine).write(BqlCell::new(false));
+        uninit_field_mut!(*this, migration_blob).write(EngineBlob::default());
         let this_ptr: *const Self = (*this).as_ptr();
         // SAFETY: the timer is initialized in two steps, like HPET's: first
         // the zeroed Timer, then timer_init_full() in place.
@@ -428,6 +447,63 @@ impl OcpNvmeState {
                 engine.quiesce();
             }
         });
+    }
+
+    /// Save the engine's state for the stream.  The machine is stopped and
+    /// the block layer drained: a storage request still in flight would be
+    /// lost, so the save is refused instead.
+    fn pre_save(&self) -> std::result::Result<(), Errno> {
+        if self.in_engine.get() {
+            report("cannot save state: the controller is running");
+            return Err(errno(libc::EBUSY));
+        }
+        // Hand over completions that arrived during the drain.
+        self.enter_engine(|_, _| {});
+        let engine = self.engine.borrow();
+        let Some(engine) = engine.as_ref() else {
+            return Ok(());
+        };
+        let in_flight = engine.requests_in_flight();
+        if in_flight != 0 {
+            report(&format!(
+                "cannot save state: {in_flight} storage requests still in flight"
+            ));
+            return Err(errno(libc::EBUSY));
+        }
+        *self.migration_blob.0.borrow_mut() = engine.save_state();
+        Ok(())
+    }
+
+    fn post_save(&self) -> std::result::Result<(), Errno> {
+        self.migration_blob.0.borrow_mut().clear();
+        Ok(())
+    }
+
+    /// Replace the controller by the one the stream describes, with this
+    /// device's configuration, then re-arm its timer from its deadline.
+    fn post_load(&self, _version_id: u8) -> std::result::Result<(), Errno> {
+        let blob = std::mem::take(&mut *self.migration_blob.0.borrow_mut());
+        {
+            let mut engine = self.engine.borrow_mut();
+            let Some(current) = engine.as_mut() else {
+                report("cannot load state: the device is not realized");
+                return Err(errno(libc::EINVAL));
+            };
+            match Controller::load_state(current.config().clone(), &blob) {
+                Ok(loaded) => *current = loaded,
+                Err(e) => {
+                    report(&format!("cannot load the saved state: {e}"));
+                    return Err(errno(libc::EINVAL));
+                }
+            }
+        }
+        // Completions and vectors of the controller just replaced are void.
+        self.pending.borrow_mut().clear();
+        self.pending_vectors.borrow_mut().clear();
+        self.deferred.borrow_mut().clear();
+        // Timer and write cache follow the loaded controller.
+        self.enter_engine(|_, _| {});
+        Ok(())
     }
 
     /// Configuration space writes; a function level reset resets the
