@@ -52,6 +52,7 @@ test-qemu:
 # Linux guest (kernel, busybox, nvme-cli, fio from Debian packages) under TCG.
 test-guest: qemu
 	tests/guest/run-tests.sh
+	tests/guest/migrate-tests.sh
 
 bench: qemu
 	tests/guest/bench.sh
