@@ -289,3 +289,147 @@ pub(crate) fn to_bytes<T: Persist>(v: &T) -> Vec<u8> {
     v.save(&mut w);
     w.finish()
 }
+
+// ---- the state store: two alternating checksummed copies ------------------
+
+/// Bytes of one copy in a state image; an image holds two, at 0 and here.
+pub const STORE_SLOT: usize = 256 * 1024;
+/// Smallest state image.
+pub const STORE_MIN_IMAGE: u64 = 2 * STORE_SLOT as u64;
+const STORE_MAGIC: [u8; 8] = *b"OCPSTORE";
+const STORE_VERSION: u16 = 1;
+/// Header of a copy: magic, version, reserved, sequence, length, CRC-32
+/// (of the header before it and the record).
+const STORE_HEADER: usize = 8 + 2 + 2 + 8 + 4 + 4;
+
+/// CRC-32 (IEEE 802.3, reflected, as zlib's `crc32`).
+pub fn crc32(data: &[u8]) -> u32 {
+    let mut crc = !0u32;
+    for &b in data {
+        crc ^= u32::from(b);
+        for _ in 0..8 {
+            crc = if crc & 1 != 0 {
+                (crc >> 1) ^ 0xedb8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}
+
+/// One copy of the state store holding `payload` with sequence number
+/// `seq`, written at offset [`store_slot_offset`]`(seq)`: a torn write
+/// damages only this copy, the other still holds the previous record.
+pub fn store_encode(seq: u64, payload: &[u8]) -> Result<Vec<u8>, String> {
+    if payload.len() > STORE_SLOT - STORE_HEADER {
+        return Err(format!(
+            "drive state of {} bytes exceeds a state copy ({} bytes)",
+            payload.len(),
+            STORE_SLOT - STORE_HEADER
+        ));
+    }
+    let mut w = LeWriter::growing();
+    w.put(&STORE_MAGIC);
+    STORE_VERSION.save(&mut w);
+    0u16.save(&mut w);
+    seq.save(&mut w);
+    save_count(payload.len(), &mut w);
+    let mut covered = w.finish();
+    covered.extend_from_slice(payload);
+    let crc = crc32(&covered);
+    let mut copy = LeWriter::growing();
+    copy.put(&covered[..STORE_HEADER - 4]);
+    crc.save(&mut copy);
+    copy.put(payload);
+    Ok(copy.finish())
+}
+
+/// Where the copy with sequence number `seq` goes.
+pub fn store_slot_offset(seq: u64) -> u64 {
+    (seq % 2) * STORE_SLOT as u64
+}
+
+/// What a state image holds.
+#[derive(Debug, PartialEq, Eq)]
+pub enum StoreContent {
+    /// Never written (all zero): a new drive.
+    Empty,
+    /// The newest intact record; `damaged` names a copy that did not check
+    /// (a torn last write), which is reported and overwritten next.
+    Record {
+        seq: u64,
+        payload: Vec<u8>,
+        damaged: Option<String>,
+    },
+}
+
+fn store_decode(copy: &[u8]) -> Result<Option<(u64, &[u8])>, String> {
+    if copy.iter().all(|&b| b == 0) {
+        return Ok(None);
+    }
+    let mut r = LeReader::new(copy);
+    let magic: [u8; 8] = r.array()?;
+    if magic != STORE_MAGIC {
+        return Err("not an ocp-nvme state copy (bad magic)".into());
+    }
+    let version = r.u16()?;
+    if version != STORE_VERSION {
+        return Err(format!(
+            "state copy format version {version}, this ocp-nvme reads version {STORE_VERSION}"
+        ));
+    }
+    let _reserved = r.u16()?;
+    let seq = r.u64()?;
+    let len = r.u32()? as usize;
+    let crc = r.u32()?;
+    let payload = r
+        .take(len)
+        .map_err(|_| format!("record length {len} exceeds the copy"))?;
+    // The checksum covers the header (sequence, length) and the record.
+    let mut covered = copy[..STORE_HEADER - 4].to_vec();
+    covered.extend_from_slice(payload);
+    if len == 0 || crc32(&covered) != crc {
+        return Err(format!("checksum mismatch in record {seq}"));
+    }
+    Ok(Some((seq, payload)))
+}
+
+/// Reads a state image (its first [`STORE_MIN_IMAGE`] bytes): the newest
+/// intact copy, [`StoreContent::Empty`] for a never written image, or an
+/// error naming what is wrong when no copy is intact and the image is not
+/// blank (a damaged or foreign image).
+pub fn store_read(image: &[u8]) -> Result<StoreContent, String> {
+    if (image.len() as u64) < STORE_MIN_IMAGE {
+        return Err(format!(
+            "state image of {} bytes, at least {STORE_MIN_IMAGE} needed",
+            image.len()
+        ));
+    }
+    let copies = [
+        store_decode(&image[..STORE_SLOT]),
+        store_decode(&image[STORE_SLOT..2 * STORE_SLOT]),
+    ];
+    let best = copies
+        .iter()
+        .filter_map(|c| c.as_ref().ok().copied().flatten())
+        .max_by_key(|(seq, _)| *seq);
+    let why = |i: usize| match &copies[i] {
+        Err(e) => Some(format!("copy {i}: {e}")),
+        Ok(_) => None,
+    };
+    match best {
+        Some((seq, payload)) => Ok(StoreContent::Record {
+            seq,
+            payload: payload.to_vec(),
+            damaged: why(0).or_else(|| why(1)),
+        }),
+        None => match (why(0), why(1)) {
+            (None, None) => Ok(StoreContent::Empty),
+            (a, b) => Err(format!(
+                "damaged or foreign state image: {}",
+                [a, b].into_iter().flatten().collect::<Vec<_>>().join("; ")
+            )),
+        },
+    }
+}

@@ -151,6 +151,8 @@ pub struct Controller {
     power_on_reset_done: bool,
     shutdown_clean: bool,
     counters: Counters,
+    /// A change the drive must keep happened ([`Controller::take_persist_request`]).
+    persist_request: bool,
 }
 
 impl Controller {
@@ -210,6 +212,7 @@ impl Controller {
             enabled_since_power_on: false,
             power_on_reset_done: false,
             shutdown_clean: false,
+            persist_request: false,
             counters: Counters {
                 power_cycles: 1,
                 ..Counters::default()

@@ -10,8 +10,14 @@ use crate::persist::{
 };
 use crate::wire::{LeReader, LeWriter};
 
+use super::admin::features::Features;
+use super::admin::firmware::{FirmwareState, FW_SLOTS};
+use super::admin::log::{ErrorLog, TelemetryState};
+use super::admin::selftest::SelfTestState;
 use super::request::{Accounting, IoOwner, PostAction};
 use super::{Controller, MAX_OUTSTANDING, MAX_REQUESTS};
+use crate::counters::Counters;
+use crate::namespace::{Namespace, LBA_FORMATS};
 
 impl Persist for Accounting {
     fn save(&self, w: &mut LeWriter) {
@@ -230,6 +236,7 @@ controller_state!(
     power_on_reset_done,
     shutdown_clean,
     counters,
+    persist_request,
 );
 
 impl Controller {
@@ -286,6 +293,103 @@ impl Controller {
         }
         c.check()?;
         Ok(c)
+    }
+
+    /// The record a drive keeps across power cycles (the state store's
+    /// payload), at virtual time `now_ns`.  Loaded by
+    /// [`Controller::load_persistent`].
+    pub fn save_persistent(&self, now_ns: u64) -> Vec<u8> {
+        let mut counters = self.counters.clone();
+        counters.power_on_ns_base = counters.power_on_ns(now_ns);
+        counters.power_on_since_ns = 0;
+        let p = Persistent {
+            ns: self.ns.clone(),
+            saved_feat: self.saved_feat.clone(),
+            errlog: self.errlog.clone(),
+            fw: self.fw.clone(),
+            selftest: self.selftest.clone(),
+            telemetry: self.telemetry.clone(),
+            ocp: self.ocp.clone(),
+            counters,
+            enabled_since_power_on: self.enabled_since_power_on,
+            shutdown_clean: self.shutdown_clean,
+        };
+        let mut w = LeWriter::growing();
+        w.put(&PERSISTENT_MAGIC);
+        PERSISTENT_VERSION.save(&mut w);
+        put_section(&mut w, SEC_DRIVE, to_bytes(&drive_fingerprint(&self.cfg)));
+        put_section(&mut w, SEC_PERSISTENT, to_bytes(&p));
+        w.finish()
+    }
+
+    /// A controller at power-on (before the machine's first reset) that
+    /// remembers what [`Controller::save_persistent`] recorded.  The first
+    /// reset then counts the power cycle, and an unsafe shutdown if the
+    /// controller was enabled and not shut down when the record was
+    /// written.  Fails, naming the problem, on a foreign or damaged record
+    /// or one from another drive (serial, model, size, ...).
+    pub fn load_persistent(
+        cfg: ControllerConfig,
+        data: &[u8],
+        now_ns: u64,
+    ) -> Result<Controller, String> {
+        let mut c = Controller::new(cfg)?;
+        let sections = split_sections(
+            data,
+            &PERSISTENT_MAGIC,
+            "drive state",
+            PERSISTENT_VERSION,
+            &[SEC_DRIVE, SEC_PERSISTENT],
+        )?;
+        let get = |tag: u16, name: &str| {
+            sections
+                .iter()
+                .find(|(t, _)| *t == tag)
+                .map(|(_, b)| *b)
+                .ok_or_else(|| format!("drive state has no {name} section"))
+        };
+        let fp: Vec<(String, String)> = load_exact(get(SEC_DRIVE, "drive")?, "drive")?;
+        let mine = drive_fingerprint(&c.cfg);
+        for (name, here) in &mine {
+            match fp.iter().find(|(n, _)| n == name) {
+                Some((_, there)) if there == here => {}
+                Some((_, there)) => {
+                    return Err(format!(
+                        "the state belongs to another drive: {name} is {there} in the state, {here} here"
+                    ))
+                }
+                None => return Err(format!("the drive state has no {name}")),
+            }
+        }
+        let p: Persistent = load_exact(get(SEC_PERSISTENT, "record")?, "drive state")?;
+        check_persistent_parts(&c.cfg, &p.ns, &p.fw, &p.saved_feat, &p.saved_feat)
+            .map_err(|e| format!("inconsistent drive state: {e}"))?;
+        c.ns = p.ns;
+        c.feat = p.saved_feat.clone();
+        c.saved_feat = p.saved_feat;
+        c.errlog = p.errlog;
+        c.fw = p.fw;
+        c.fw.staging.clear();
+        c.fw.staging_bad = false;
+        c.selftest = p.selftest;
+        c.selftest.running = None;
+        c.telemetry = p.telemetry;
+        c.ocp = p.ocp;
+        c.counters = p.counters;
+        c.counters.power_on_since_ns = now_ns;
+        c.enabled_since_power_on = p.enabled_since_power_on;
+        c.shutdown_clean = p.shutdown_clean;
+        // The record is of a drive that was powered: the next reset is a
+        // power cycle, not the power-on.
+        c.power_on_reset_done = true;
+        Ok(c)
+    }
+
+    /// Whether something a drive must not lose changed since the last call
+    /// (Set Features with Save, a firmware commit, a format): the host
+    /// writes the power-cycle record then.
+    pub fn take_persist_request(&mut self) -> bool {
+        std::mem::take(&mut self.persist_request)
     }
 
     /// Storage requests submitted to the host and not yet completed (parked
@@ -375,8 +479,98 @@ impl Controller {
         if self.sqs[0].is_some() != self.cqs[0].is_some() {
             return bad("admin queues".into());
         }
-        Ok(())
+        for c in self.cmds.iter().flatten() {
+            if let PostAction::Format { lbaf } = c.post {
+                if usize::from(lbaf) >= LBA_FORMATS.len() {
+                    return bad(format!("format to LBA format {lbaf}"));
+                }
+            }
+        }
+        check_persistent_parts(&self.cfg, &self.ns, &self.fw, &self.feat, &self.saved_feat)
+            .or_else(bad)
     }
+}
+
+/// Invariants of the parts a drive keeps across power cycles.
+fn check_persistent_parts(
+    cfg: &ControllerConfig,
+    ns: &Namespace,
+    fw: &FirmwareState,
+    feat: &Features,
+    saved_feat: &Features,
+) -> Result<(), String> {
+    if usize::from(ns.lbaf) >= LBA_FORMATS.len() {
+        return Err(format!("LBA format {}", ns.lbaf));
+    }
+    let slot_ok = |s: u8| (1..=FW_SLOTS as u8).contains(&s);
+    if !slot_ok(fw.active) || fw.next.is_some_and(|(s, _)| !slot_ok(s)) {
+        return Err(format!("firmware slot {} / {:?}", fw.active, fw.next));
+    }
+    let vectors = usize::from(cfg.msix_vectors);
+    if feat.iv_cd.len() != vectors || saved_feat.iv_cd.len() != vectors {
+        return Err("interrupt vector configuration size".into());
+    }
+    Ok(())
+}
+
+// ---- what a drive keeps across power cycles -------------------------------
+
+/// Magic of the power-cycle record (the state store's payload).
+pub const PERSISTENT_MAGIC: [u8; 8] = *b"OCPNVMEP";
+/// Format version of the power-cycle record.
+pub const PERSISTENT_VERSION: u16 = 1;
+const SEC_DRIVE: u16 = 1;
+const SEC_PERSISTENT: u16 = 2;
+
+/// What a drive keeps across power cycles: the namespace's format, saved
+/// features, the error log, firmware slots (and a pending activation), the
+/// self-test log, telemetry, the OCP state (health and wear, firmware
+/// activation history, saved OCP features, error recovery, the event FIFO
+/// of STD-LOG-23 / SLOG-1), every counter, and whether the controller was
+/// enabled without a completed shutdown (an unsafe shutdown if power goes
+/// now).
+struct Persistent {
+    ns: Namespace,
+    saved_feat: Features,
+    errlog: ErrorLog,
+    fw: FirmwareState,
+    selftest: SelfTestState,
+    telemetry: TelemetryState,
+    ocp: crate::ocp::OcpState,
+    counters: Counters,
+    enabled_since_power_on: bool,
+    shutdown_clean: bool,
+}
+
+crate::persist::persist_struct!(Persistent {
+    ns,
+    saved_feat,
+    errlog,
+    fw,
+    selftest,
+    telemetry,
+    ocp,
+    counters,
+    enabled_since_power_on,
+    shutdown_clean,
+});
+
+/// The configuration a power-cycle record belongs to: the drive's identity
+/// and what the record's layout depends on.  Other properties (MDTS, queue
+/// counts, self-test times, ...) may change between power cycles.
+fn drive_fingerprint(cfg: &ControllerConfig) -> Vec<(String, String)> {
+    const KEEP: [&str; 6] = [
+        "serial",
+        "model",
+        "capacity (bytes)",
+        "LBA size",
+        "MSI-X vectors",
+        "IEEE OUI",
+    ];
+    fingerprint(cfg)
+        .into_iter()
+        .filter(|(k, _)| KEEP.contains(&k.as_str()))
+        .collect()
 }
 
 /// A free list must name distinct free slots in range, and all of them.

@@ -240,6 +240,7 @@ impl Controller {
                 }
                 if sv {
                     let _ = apply(&cfg, &mut self.saved_feat, id, v);
+                    self.persist_request = true;
                 }
                 if id == fid::TEMPERATURE_THRESHOLD {
                     self.check_temperature(host);
