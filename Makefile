@@ -53,6 +53,7 @@ test-qemu:
 test-guest: qemu
 	tests/guest/run-tests.sh
 	tests/guest/migrate-tests.sh
+	tests/guest/state-tests.sh
 
 bench: qemu
 	tests/guest/bench.sh
