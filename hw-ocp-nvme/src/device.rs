@@ -476,6 +476,8 @@ impl OcpNvmeState {
         if let Some(blk) = self.drive.backend() {
             blk.drain();
         }
+        // Unplugged: the drive keeps what it holds now.
+        self.write_state();
         self.timer.delete();
         self.state_timer.delete();
         *self.state_bh.borrow_mut() = None;
