@@ -29,6 +29,7 @@ check: test-engine test-qemu test-guest patches
 STRESS_SECS ?= 60
 
 test-engine:
+	python3 hw-ocp-nvme/engine/tools/import-graph.py hw-ocp-nvme/engine/src >/dev/null
 	cargo test --quiet
 	OCP_NVME_STRESS_SECS=$(STRESS_SECS) cargo test --release --quiet --test stress -- --nocapture
 	cargo check --quiet -p ocp-nvme-engine-fuzz --bins

@@ -22,8 +22,7 @@ pub trait GuestMemory {
     /// device from a storage completion (QEMU's C `nvme` refuses the same,
     /// the fix for CVE-2021-3929). A refused range fails the command with
     /// Data Transfer Error before any request starts.
-    fn check_range(&self, range: GuestRange) -> Result<(), DmaError> {
-        let _ = range;
+    fn check_range(&self, _range: GuestRange) -> Result<(), DmaError> {
         Ok(())
     }
 }
@@ -135,9 +134,7 @@ pub trait GuestLog {
 pub struct NoLog;
 
 impl GuestLog for NoLog {
-    fn guest_error(&mut self, msg: &str) {
-        let _ = msg;
-    }
+    fn guest_error(&mut self, _msg: &str) {}
 }
 
 /// Everything the engine may touch outside itself during one call.

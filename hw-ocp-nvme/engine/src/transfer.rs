@@ -128,7 +128,7 @@ pub fn resolve_prp(
             .map_err(|_| Status::DATA_TRANSFER_ERROR)?;
         let data_entries = if chained { n - 1 } else { n };
         for i in 0..data_entries {
-            let e = crate::spec::get_u64(buf, i * 8);
+            let e = crate::wire::rd_u64(buf, i * 8);
             if e % PAGE_SIZE != 0 {
                 return Err(Status::INVALID_PRP_OFFSET);
             }
@@ -137,7 +137,7 @@ pub fn resolve_prp(
             remaining -= l;
         }
         if chained {
-            let next = crate::spec::get_u64(buf, (n - 1) * 8);
+            let next = crate::wire::rd_u64(buf, (n - 1) * 8);
             if next % PAGE_SIZE != 0 {
                 return Err(Status::INVALID_PRP_OFFSET);
             }

@@ -6,11 +6,12 @@
 use super::*;
 
 impl Controller {
-    /// Complete a command: error log, CQE, interrupt, SQ deletion.
-    pub(crate) fn complete(
+    /// Complete a fetched command: an error goes to the Error Information
+    /// log (NVMe 2.0 Base, 5.16.1.2) with the request's context, then the
+    /// CQE is posted.
+    pub(crate) fn complete_request(
         &mut self,
-        sqid: u16,
-        cid: u16,
+        req: &Request,
         status: Status,
         dw0: u32,
         host: &mut Host,
@@ -20,11 +21,25 @@ impl Controller {
             && status != Status::ABORTED_SQ_DELETION
         {
             self.errlog
-                .record(&mut self.counters, sqid, cid, status, self.err_ctx);
+                .record(&mut self.counters, req.sqid, req.cid, status, req.err);
             if status.sct == crate::spec::status::sct::MEDIA {
                 self.counters.media_errors += 1;
             }
         }
+        self.complete(req.sqid, req.cid, status, dw0, host);
+    }
+
+    /// Post the completion of command `cid` of SQ `sqid` (a request, or one
+    /// the controller completes by itself: an aborted command, an AER, a
+    /// deferred SQ deletion): CQE, interrupt, SQ deletion.
+    pub(crate) fn complete(
+        &mut self,
+        sqid: u16,
+        cid: u16,
+        status: Status,
+        dw0: u32,
+        host: &mut Host,
+    ) {
         let Some(sq) = self.sqs.get_mut(sqid as usize).and_then(|q| q.as_mut()) else {
             return;
         };
@@ -41,7 +56,7 @@ impl Controller {
         let delete_done = if sq.inflight == 0 { sq.deleting } else { None };
         self.post_cqe(cqid, cqe, host);
         if let Some(del_cid) = delete_done {
-            admin::queue::finish_sq_delete(self, sqid, del_cid, host);
+            self.finish_sq_delete(sqid, del_cid, host);
         }
     }
 
@@ -89,7 +104,7 @@ impl Controller {
     /// Interrupt for new entries in `cqid`, honouring Interrupt Coalescing
     /// (NVMe 2.0 Base, 5.27.1.8) for I/O queues.
     pub(super) fn signal(&mut self, cqid: u16, host: &mut Host) {
-        let coal = InterruptCoalescing::decode(self.feat.coalescing);
+        let coal = self.feat.coalescing;
         let thr = u32::from(coal.thr);
         let time_ns = coal.time_ns();
         let Some(cq) = self.cqs.get_mut(cqid as usize).and_then(|q| q.as_mut()) else {
@@ -142,7 +157,7 @@ impl Controller {
     }
 
     pub(super) fn aer_enabled(&self, etype: u8, info: u8) -> bool {
-        let aec = AsyncEventConfig::decode(self.feat.async_event_config);
+        let aec = self.feat.async_event_config;
         match etype {
             // SMART events follow the Critical Warning bit they report.
             aen::TYPE_SMART => match info {

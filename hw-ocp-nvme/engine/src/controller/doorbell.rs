@@ -17,14 +17,14 @@ impl Controller {
             Doorbell::SqTail(qid) => {
                 let Some(sq) = self.sqs.get_mut(qid as usize).and_then(|q| q.as_mut()) else {
                     host.log
-                        .guest_error(&format!("ocp-nvme: doorbell of nonexistent SQ {qid}"));
+                        .guest_error(&format!("doorbell of nonexistent SQ {qid}"));
                     self.invalid_doorbell(aen::ERR_INVALID_DB_REGISTER, host);
                     return;
                 };
                 if !sq.tail_valid(value) {
                     let size = sq.size;
                     host.log.guest_error(&format!(
-                        "ocp-nvme: invalid SQ {qid} tail {value} (queue size {size})"
+                        "invalid SQ {qid} tail {value} (queue size {size})"
                     ));
                     self.invalid_doorbell(aen::ERR_INVALID_DB_VALUE, host);
                     return;
@@ -36,14 +36,14 @@ impl Controller {
             Doorbell::CqHead(qid) => {
                 let Some(cq) = self.cqs.get_mut(qid as usize).and_then(|q| q.as_mut()) else {
                     host.log
-                        .guest_error(&format!("ocp-nvme: doorbell of nonexistent CQ {qid}"));
+                        .guest_error(&format!("doorbell of nonexistent CQ {qid}"));
                     self.invalid_doorbell(aen::ERR_INVALID_DB_REGISTER, host);
                     return;
                 };
                 if !cq.head_valid(value) {
                     let size = cq.size;
                     host.log.guest_error(&format!(
-                        "ocp-nvme: invalid CQ {qid} head {value} (queue size {size})"
+                        "invalid CQ {qid} head {value} (queue size {size})"
                     ));
                     self.invalid_doorbell(aen::ERR_INVALID_DB_VALUE, host);
                     return;
@@ -95,11 +95,7 @@ impl Controller {
     /// controller published, so publishing the last value seen keeps every
     /// update visible. The admin queue always uses MMIO (as Linux does).
     pub(super) fn publish_sq_eventidx(&self, qid: u16, host: &mut Host) {
-        let tail = self
-            .sqs
-            .get(qid as usize)
-            .and_then(|q| q.as_ref())
-            .map(|sq| sq.tail);
+        let tail = self.sq_tail(qid);
         self.write_dbbuf(
             qid,
             |db| db_sq_slot(db.eventidx, u64::from(qid)),
@@ -124,6 +120,19 @@ impl Controller {
     pub(super) fn mirror_cq_head(&self, qid: u16, host: &mut Host) {
         let head = self.cq_head(qid);
         self.write_dbbuf(qid, |db| db_cq_slot(db.shadow, u64::from(qid)), head, host);
+    }
+
+    /// Start the shadow SQ tail from the MMIO one (Doorbell Buffer Config).
+    pub(super) fn mirror_sq_tail(&self, qid: u16, host: &mut Host) {
+        let tail = self.sq_tail(qid);
+        self.write_dbbuf(qid, |db| db_sq_slot(db.shadow, u64::from(qid)), tail, host);
+    }
+
+    fn sq_tail(&self, qid: u16) -> Option<u32> {
+        self.sqs
+            .get(qid as usize)
+            .and_then(|q| q.as_ref())
+            .map(|sq| sq.tail)
     }
 
     fn cq_head(&self, qid: u16) -> Option<u32> {

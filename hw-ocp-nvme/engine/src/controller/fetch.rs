@@ -26,7 +26,7 @@ impl Controller {
     /// May another command be fetched?
     pub(super) fn can_fetch(&self) -> bool {
         !self.free_cmds.is_empty()
-            && self.free_reqs.len() >= MAX_REQUESTS_PER_CMD
+            && self.free_io_slots.len() >= MAX_REQUESTS_PER_CMD
             && (MAX_OUTSTANDING - self.free_cmds.len()) + self.overflow_total < MAX_OUTSTANDING
             && self.outstanding_fetched() < MAX_OUTSTANDING
     }
@@ -49,7 +49,7 @@ impl Controller {
             // Quiesced: `resume` fetches what is waiting.
             return;
         }
-        let burst = Arbitration::decode(self.feat.arbitration).burst();
+        let burst = self.feat.arbitration.burst();
         let n = self.sqs.len();
         'outer: loop {
             let mut progressed = false;
@@ -88,54 +88,43 @@ impl Controller {
     }
 
     pub(super) fn execute(&mut self, sqid: u16, sqe: &Sqe, host: &mut Host) {
-        let start = self.now(host);
-        self.execute_at(sqid, sqe, start, true, host);
+        let req = Request::new(sqid, *sqe, self.now(host));
+        self.execute_request(&req, true, host);
     }
 
-    /// Execute a command submitted at `start` (earlier than now for one
-    /// held back by injected latency, which skips injection the second time).
-    pub(super) fn execute_at(
-        &mut self,
-        sqid: u16,
-        sqe: &Sqe,
-        start: u64,
-        inject: bool,
-        host: &mut Host,
-    ) {
-        self.exec_start_ns = start;
-        self.err_ctx = ErrorContext {
-            nsid: sqe.nsid(),
-            lba: if sqid == 0 { 0 } else { sqe.slba() },
-        };
+    /// Execute a command (one held back by injected latency was submitted
+    /// earlier than now and skips injection the second time).
+    pub(super) fn execute_request(&mut self, req: &Request, inject: bool, host: &mut Host) {
         let gate = if inject {
             let now = self.now(host);
-            admin::vendor::before_command(self, sqid, sqe, now, host)
+            self.before_command(req, now, host)
         } else {
-            admin::vendor::Gate::Run
+            ocp_port::Gate::Run
         };
         let outcome = match gate {
-            admin::vendor::Gate::Hold => return,
-            admin::vendor::Gate::Done(o) => o,
-            admin::vendor::Gate::Run if sqid == 0 => admin::execute(self, sqe, host),
-            admin::vendor::Gate::Run => nvm::execute(self, sqid, sqe, host),
+            ocp_port::Gate::Hold => return,
+            ocp_port::Gate::Done(o) => o,
+            ocp_port::Gate::Run if req.is_admin() => self.execute_admin(req, host),
+            ocp_port::Gate::Run => self.execute_nvm(req, host),
         };
         if let Outcome::Done { status, dw0 } = outcome {
-            self.log_guest_status(sqid, sqe, status, host);
-            self.complete(sqid, sqe.cid(), status, dw0, host);
+            self.log_guest_status(req, status, host);
+            self.complete_request(req, status, dw0, host);
             let now = self.now(host);
-            let class = if sqid == 0 {
+            let class = if req.is_admin() {
                 LatencyClass::Other
             } else {
-                nvm::latency_class(sqe)
+                nvm::latency_class(&req.sqe)
             };
             self.counters
-                .record_latency(class, now.saturating_sub(start), now);
+                .record_latency(class, now.saturating_sub(req.submit_ns), now);
         }
     }
 
     /// Report a command the guest built against the rules (bad PRP/SGL,
     /// LBA range, queue identifier or size, opcode, namespace).
-    fn log_guest_status(&self, sqid: u16, sqe: &Sqe, status: Status, host: &mut Host) {
+    fn log_guest_status(&self, req: &Request, status: Status, host: &mut Host) {
+        let sqe = &req.sqe;
         let what = match status {
             Status::INVALID_PRP_OFFSET => {
                 format!(
@@ -168,8 +157,9 @@ impl Controller {
             _ => return,
         };
         host.log.guest_error(&format!(
-            "ocp-nvme: SQ {sqid} CID {} opcode {:#x}: {what}",
-            sqe.cid(),
+            "SQ {} CID {} opcode {:#x}: {what}",
+            req.sqid,
+            req.cid,
             sqe.opcode()
         ));
     }
@@ -181,8 +171,12 @@ impl Controller {
                 break;
             };
             let d = self.delayed.remove(i);
-            if self.sqs.get(d.sqid as usize).is_some_and(Option::is_some) {
-                self.execute_at(d.sqid, &d.sqe, d.submit_ns, false, host);
+            if self
+                .sqs
+                .get(d.req.sqid as usize)
+                .is_some_and(Option::is_some)
+            {
+                self.execute_request(&d.req, false, host);
             }
         }
     }

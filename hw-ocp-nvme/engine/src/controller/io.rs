@@ -9,27 +9,23 @@ impl Controller {
     /// Register a command that will complete through storage requests.
     pub(crate) fn begin_cmd(
         &mut self,
-        sqid: u16,
-        cid: u16,
+        req: &Request,
         acct: Accounting,
         post: PostAction,
         host: &Host,
     ) -> Option<u16> {
         let idx = self.free_cmds.pop()?;
         self.cmds[idx as usize] = Some(CmdState {
-            sqid,
-            cid,
-            start_ns: self.exec_start_ns,
+            req: *req,
             pending: 0,
             status: Status::SUCCESS,
             acct,
             post,
-            err: self.err_ctx,
             backlog: VecDeque::new(),
             flush_after: false,
             expected: None,
         });
-        if sqid != 0 {
+        if !req.is_admin() {
             if self.io_outstanding == 0 {
                 self.busy_since = Some(self.now(host));
             }
@@ -42,17 +38,17 @@ impl Controller {
     pub(crate) fn submit(
         &mut self,
         host: &mut Host,
-        owner: ReqOwner,
+        owner: IoOwner,
         kind: IoKind,
         offset: u64,
         len: u64,
         sg: Vec<GuestRange>,
     ) -> bool {
-        let Some(slot) = self.free_reqs.pop() else {
+        let Some(slot) = self.free_io_slots.pop() else {
             return false;
         };
-        self.reqs[slot as usize] = Some(owner);
-        if let ReqOwner::Cmd(ci) = owner {
+        self.io_owners[slot as usize] = Some(owner);
+        if let IoOwner::Cmd(ci) = owner {
             if let Some(c) = self.cmds[ci as usize].as_mut() {
                 c.pending += 1;
             }
@@ -121,7 +117,7 @@ impl Controller {
             if piece < len {
                 c.backlog.push_front((kind, off + piece, len - piece));
             }
-            if !self.submit(host, ReqOwner::Cmd(ci), kind, off, piece, Vec::new()) {
+            if !self.submit(host, IoOwner::Cmd(ci), kind, off, piece, Vec::new()) {
                 if let Some(failed) = self.cmds[ci as usize].as_mut() {
                     failed.status = Status::INTERNAL_ERROR;
                     failed.backlog.clear();
@@ -138,7 +134,7 @@ impl Controller {
         if c.flush_after && c.status.is_success() {
             // Force Unit Access on a data-less write: flush once it is done.
             c.flush_after = false;
-            if self.submit(host, ReqOwner::Cmd(ci), IoKind::Flush, 0, 0, Vec::new()) {
+            if self.submit(host, IoOwner::Cmd(ci), IoKind::Flush, 0, 0, Vec::new()) {
                 return;
             }
         }
@@ -171,13 +167,17 @@ impl Controller {
             return;
         }
         let slot = (token & 0xffff) as usize;
-        let Some(owner) = self.reqs.get_mut(slot).and_then(std::option::Option::take) else {
+        let Some(owner) = self
+            .io_owners
+            .get_mut(slot)
+            .and_then(std::option::Option::take)
+        else {
             return;
         };
-        self.free_reqs.push(slot as u16);
+        self.free_io_slots.push(slot as u16);
         match owner {
-            ReqOwner::Shutdown => self.finish_shutdown(true),
-            ReqOwner::Cmd(ci) => {
+            IoOwner::Shutdown => self.finish_shutdown(true),
+            IoOwner::Cmd(ci) => {
                 let Some(c) = self.cmds[ci as usize].as_mut() else {
                     return;
                 };
@@ -211,16 +211,15 @@ impl Controller {
             return;
         };
         self.free_cmds.push(ci);
-        self.err_ctx = c.err;
         let now = self.now(host);
-        if c.sqid != 0 {
+        if !c.req.is_admin() {
             self.io_outstanding = self.io_outstanding.saturating_sub(1);
             if self.io_outstanding == 0 {
                 self.account_busy_end(now);
             }
         }
         if let PostAction::Format { lbaf } = c.post {
-            admin::format::finish(self, lbaf, c.status, host);
+            self.finish_format(lbaf, c.status, host);
         }
         if c.status.is_success() {
             nvm::account(&mut self.counters, c.acct);
@@ -231,9 +230,9 @@ impl Controller {
             Accounting::Deallocate { .. } => LatencyClass::Deallocate,
             _ => LatencyClass::Other,
         };
-        let latency = now.saturating_sub(c.start_ns);
+        let latency = now.saturating_sub(c.req.submit_ns);
         self.counters.record_latency(class, latency, now);
-        admin::vendor::command_completed(self, class, latency, c.status, now);
-        self.complete(c.sqid, c.cid, c.status, 0, host);
+        self.command_completed(class, latency, now);
+        self.complete_request(&c.req, c.status, 0, host);
     }
 }

@@ -9,17 +9,17 @@ use super::*;
 impl Controller {
     pub(super) fn reg_dword(&self, offset: u64) -> u32 {
         match offset {
-            0x00 => self.cap() as u32,
-            0x04 => (self.cap() >> 32) as u32,
+            off::CAP => self.cap() as u32,
+            off::CAP_HI => (self.cap() >> 32) as u32,
             off::VS => regs::NVME_VERSION,
             off::INTMS | off::INTMC => self.intms,
-            off::CC => self.cc,
+            off::CC => u32::from(self.cc),
             off::CSTS => self.csts(),
-            off::AQA => self.aqa,
-            0x28 => self.asq as u32,
-            0x2c => (self.asq >> 32) as u32,
-            0x30 => self.acq as u32,
-            0x34 => (self.acq >> 32) as u32,
+            off::AQA => u32::from(self.aqa),
+            off::ASQ => self.asq as u32,
+            off::ASQ_HI => (self.asq >> 32) as u32,
+            off::ACQ => self.acq as u32,
+            off::ACQ_HI => (self.acq >> 32) as u32,
             // CRTO: CRWMT and CRIMT equal CAP.TO.
             off::CRTO => u32::from(CAP_TIMEOUT) << 16 | u32::from(CAP_TIMEOUT),
             _ => 0,
@@ -32,7 +32,7 @@ impl Controller {
     pub fn mmio_read(&mut self, offset: u64, size: u32, host: &mut Host) -> u64 {
         if !matches!(size, 1 | 2 | 4 | 8) {
             host.log.guest_error(&format!(
-                "ocp-nvme: register read of bad size {size} at offset {offset:#x}"
+                "register read of bad size {size} at offset {offset:#x}"
             ));
             return 0;
         }
@@ -66,7 +66,7 @@ impl Controller {
                 self.doorbell_write(offset, value as u32, host);
             } else {
                 host.log.guest_error(&format!(
-                    "ocp-nvme: doorbell write of bad size {size} at offset {offset:#x}"
+                    "doorbell write of bad size {size} at offset {offset:#x}"
                 ));
             }
             return;
@@ -78,13 +78,13 @@ impl Controller {
                 self.reg_write(offset + 4, (value >> 32) as u32, host);
             }
             _ => host.log.guest_error(&format!(
-                "ocp-nvme: register write of bad size {size} at offset {offset:#x}"
+                "register write of bad size {size} at offset {offset:#x}"
             )),
         }
     }
 
     pub(super) fn reg_write(&mut self, offset: u64, v: u32, host: &mut Host) {
-        let disabled = !self.cc().en();
+        let disabled = !self.cc.en();
         match offset {
             off::INTMS if !host.irq.msix_enabled() => {
                 self.intms |= v;
@@ -95,31 +95,34 @@ impl Controller {
                 self.update_intx(host);
             }
             off::CC => self.cc_write(v, host),
-            off::AQA if disabled => self.aqa = v & 0x0fff_0fff,
-            0x28 if disabled => self.asq = (self.asq & !0xffff_ffff) | (u64::from(v) & !0xfff),
-            0x2c if disabled => self.asq = (self.asq & 0xffff_ffff) | u64::from(v) << 32,
-            0x30 if disabled => self.acq = (self.acq & !0xffff_ffff) | (u64::from(v) & !0xfff),
-            0x34 if disabled => self.acq = (self.acq & 0xffff_ffff) | u64::from(v) << 32,
+            off::AQA if disabled => {
+                // Reserved bits read as zero.
+                let aqa = Aqa::from(v);
+                self.aqa = Aqa::new(aqa.asqs(), aqa.acqs());
+            }
+            off::ASQ if disabled => self.asq = (self.asq & !0xffff_ffff) | (u64::from(v) & !0xfff),
+            off::ASQ_HI if disabled => self.asq = (self.asq & 0xffff_ffff) | u64::from(v) << 32,
+            off::ACQ if disabled => self.acq = (self.acq & !0xffff_ffff) | (u64::from(v) & !0xfff),
+            off::ACQ_HI if disabled => self.acq = (self.acq & 0xffff_ffff) | u64::from(v) << 32,
             _ => {}
         }
     }
 
     pub(super) fn cc_write(&mut self, v: u32, host: &mut Host) {
-        let old = self.cc();
+        let old = self.cc;
         let new = Cc::from(v);
         match (old.en(), new.en()) {
             (true, false) => {
                 self.controller_reset(host, false);
-                self.cc = v;
+                self.cc = new;
             }
             (false, true) => {
-                self.cc = v;
+                self.cc = new;
                 self.enable(host);
             }
             (true, true) => {
                 // Only SHN may change while enabled.
-                let shn_mask = 0x3 << 14;
-                self.cc = (self.cc & !shn_mask) | (v & shn_mask);
+                self.cc.set_shn(new.shn());
                 let shn = new.shn().value();
                 if old.shn().value() == regs::SHN_NONE && shn != regs::SHN_NONE {
                     self.shutdown(shn, host);
@@ -128,7 +131,7 @@ impl Controller {
             (false, false) => {
                 // A disabled controller has nothing to shut down: SHST
                 // follows SHN at once.
-                self.cc = v;
+                self.cc = new;
                 self.shst = if new.shn().value() == regs::SHN_NONE {
                     regs::SHST_NORMAL
                 } else {
@@ -141,8 +144,8 @@ impl Controller {
     /// CC.EN 0 -> 1 (NVMe 2.0 Base, 3.5.1). Invalid settings leave the
     /// controller not ready and set CSTS.CFS.
     pub(super) fn enable(&mut self, host: &mut Host) {
-        let cc = self.cc();
-        let aqa = Aqa::from(self.aqa);
+        let cc = self.cc;
+        let aqa = self.aqa;
         let iosqes = cc.iosqes().value();
         let iocqes = cc.iocqes().value();
         let valid = !self.cfs
@@ -155,13 +158,13 @@ impl Controller {
             && aqa.acqs().value() != 0;
         if !valid {
             host.log.guest_error(&format!(
-                "ocp-nvme: invalid CC {:#x} (MPS {}, CSS {}, AMS {}, IOSQES {iosqes}, \
+                "invalid CC {:#x} (MPS {}, CSS {}, AMS {}, IOSQES {iosqes}, \
                  IOCQES {iocqes}) or AQA {:#x} at enable",
-                self.cc,
+                u32::from(self.cc),
                 cc.mps().value(),
                 cc.css().value(),
                 cc.ams().value(),
-                self.aqa
+                u32::from(self.aqa)
             ));
             self.cfs = true;
             return;
@@ -190,7 +193,7 @@ impl Controller {
         self.keep_alive_deadline = None;
         host.storage.drain();
         if shn == regs::SHN_NORMAL && self.cfg.volatile_write_cache {
-            if !self.submit(host, ReqOwner::Shutdown, IoKind::Flush, 0, 0, Vec::new()) {
+            if !self.submit(host, IoOwner::Shutdown, IoKind::Flush, 0, 0, Vec::new()) {
                 self.finish_shutdown(false);
             }
         } else {
@@ -225,8 +228,8 @@ impl Controller {
         self.dbbuf = None;
         self.aer.reset();
         let now = self.now(host);
-        admin::selftest::abort_on_reset(self, now);
-        admin::firmware::activate_on_reset(self, now);
+        self.abort_self_test_on_reset(now);
+        self.activate_firmware_on_reset(now);
         self.feat = self.saved_feat.clone();
         // The Timestamp is cleared by a Controller Level Reset (origin 000b).
         self.timestamp_ms = 0;
@@ -248,7 +251,7 @@ impl Controller {
         if !power_cycle {
             self.counters.controller_resets += 1;
         }
-        admin::vendor::controller_reset(self, power_cycle, now);
+        self.ocp_controller_reset(power_cycle, now);
     }
 
     /// PCI function level / conventional reset: back to the power-on state.
@@ -264,8 +267,8 @@ impl Controller {
         }
         self.power_on_reset_done = true;
         self.controller_reset(host, true);
-        self.cc = 0;
-        self.aqa = 0;
+        self.cc = Cc::from(0u32);
+        self.aqa = Aqa::from(0u32);
         self.asq = 0;
         self.acq = 0;
         self.fw.staging.clear();

@@ -8,34 +8,40 @@
 //! `completion` (CQEs, interrupts per NVMe over PCIe 1.0, 3.5, and
 //! asynchronous events) and `timers`.
 
+mod admin;
 mod completion;
 mod doorbell;
 mod fetch;
 mod io;
 mod mmio;
+mod nvm;
+mod ocp_port;
+mod request;
+
+pub use ocp_port::HEALTH_PROPERTIES;
+pub(crate) use request::{
+    Accounting, CmdState, Delayed, ErrorContext, IoOwner, Outcome, PostAction, Request,
+};
 mod timers;
 
 use std::collections::VecDeque;
 
 use bilge::prelude::*;
 
-use crate::admin;
-use crate::admin::aer::AerState;
-use crate::admin::features::Features;
-use crate::admin::firmware::FirmwareState;
-use crate::admin::log::{ErrorContext, ErrorLog, TelemetryState};
-use crate::admin::selftest::SelfTestState;
 use crate::config::ControllerConfig;
+use crate::controller::admin::aer::AerState;
+use crate::controller::admin::features::Features;
+use crate::controller::admin::firmware::FirmwareState;
+use crate::controller::admin::log::{ErrorLog, TelemetryState};
+use crate::controller::admin::selftest::SelfTestState;
+use crate::counters::{Counters, LatencyClass};
 use crate::namespace::Namespace;
-use crate::nvm;
 use crate::queues::{CompQueue, SubQueue};
 use crate::spec::cmd::{Sqe, SQE_SIZE};
 use crate::spec::cqe::Cqe;
-use crate::spec::feat::{Arbitration, AsyncEventConfig, InterruptCoalescing, PowerManagement};
 use crate::spec::ids::aen;
 use crate::spec::regs::{self, off, Aqa, Cap, Cc, Csts, Doorbell};
 use crate::spec::status::Status;
-use crate::telemetry::{Counters, LatencyClass};
 use crate::traits::{GuestRange, Host, IoKind, IoRequest, IoResult, IoToken};
 
 /// Most commands fetched and not yet completed (including held-back CQEs).
@@ -51,108 +57,6 @@ pub const ZERO_CHUNK: u64 = 1 << 30;
 pub const ZERO_WINDOW: u32 = 8;
 /// CAP.TO in 500 ms units.
 pub const CAP_TIMEOUT: u8 = 30;
-
-/// The result of executing a command.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Outcome {
-    /// Complete now.
-    Done { status: Status, dw0: u32 },
-    /// Completed later (storage, AER, Delete I/O SQ).
-    Pending,
-}
-
-impl Outcome {
-    pub(crate) fn status(status: Status) -> Outcome {
-        Outcome::Done { status, dw0: 0 }
-    }
-    pub(crate) fn ok() -> Outcome {
-        Outcome::Done {
-            status: Status::SUCCESS,
-            dw0: 0,
-        }
-    }
-    pub(crate) fn dw0(dw0: u32) -> Outcome {
-        Outcome::Done {
-            status: Status::SUCCESS,
-            dw0,
-        }
-    }
-}
-
-impl From<Status> for Outcome {
-    fn from(s: Status) -> Outcome {
-        Outcome::status(s)
-    }
-}
-
-/// What finishing a command must also do.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum PostAction {
-    None,
-    /// Format NVM: switch to this LBA format.
-    Format {
-        lbaf: u8,
-    },
-}
-
-/// How a command counts in the SMART log.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Accounting {
-    Read {
-        bytes: u64,
-    },
-    Write {
-        bytes: u64,
-    },
-    /// Write Zeroes; `deallocated` blocks when DEAC unmapped them.
-    WriteZeroes {
-        deallocated: u64,
-    },
-    Flush,
-    /// Dataset Management deallocate of this many blocks.
-    Deallocate {
-        blocks: u64,
-    },
-    Admin,
-}
-
-/// A command waiting for storage requests.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct CmdState {
-    pub sqid: u16,
-    pub cid: u16,
-    pub start_ns: u64,
-    /// Storage requests not yet completed.
-    pub pending: u32,
-    pub status: Status,
-    pub acct: Accounting,
-    pub post: PostAction,
-    pub err: ErrorContext,
-    /// Data-less requests (write zeroes, discard) still to issue, split
-    /// into [`ZERO_CHUNK`] pieces and kept [`ZERO_WINDOW`] deep.
-    pub backlog: VecDeque<(IoKind, u64, u64)>,
-    /// Flush once everything else completed (Write Zeroes with FUA).
-    pub flush_after: bool,
-    /// Compare: the host's data, which the medium read back must equal.
-    pub expected: Option<Vec<u8>>,
-}
-
-/// A command whose execution injected latency postponed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct Delayed {
-    pub due_ns: u64,
-    pub submit_ns: u64,
-    pub sqid: u16,
-    pub sqe: Sqe,
-}
-
-/// Who owns a storage request.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum ReqOwner {
-    Cmd(u16),
-    /// The flush of a normal shutdown.
-    Shutdown,
-}
 
 /// Shadow doorbell buffers (Doorbell Buffer Config, NVMe 2.0 Base, 5.8).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -174,81 +78,76 @@ pub(crate) fn db_cq_slot(base: u64, qid: u64) -> u64 {
 /// An emulated NVMe controller with one namespace. Plain data throughout.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Controller {
-    pub(crate) cfg: ControllerConfig,
+    cfg: ControllerConfig,
     // Registers.
-    pub(crate) cc: u32,
-    pub(crate) intms: u32,
-    pub(crate) aqa: u32,
-    pub(crate) asq: u64,
-    pub(crate) acq: u64,
-    pub(crate) rdy: bool,
-    pub(crate) cfs: bool,
-    pub(crate) shst: u8,
+    cc: Cc,
+    intms: u32,
+    aqa: Aqa,
+    asq: u64,
+    acq: u64,
+    rdy: bool,
+    cfs: bool,
+    shst: u8,
     // Queues, indexed by queue ID (0 = admin).
-    pub(crate) sqs: Vec<Option<SubQueue>>,
-    pub(crate) cqs: Vec<Option<CompQueue>>,
-    pub(crate) rr_next: usize,
-    pub(crate) dbbuf: Option<DbBuf>,
+    sqs: Vec<Option<SubQueue>>,
+    cqs: Vec<Option<CompQueue>>,
+    rr_next: usize,
+    dbbuf: Option<DbBuf>,
     // Commands and storage requests in flight.
-    pub(crate) cmds: Vec<Option<CmdState>>,
-    pub(crate) free_cmds: Vec<u16>,
-    pub(crate) reqs: Vec<Option<ReqOwner>>,
-    pub(crate) free_reqs: Vec<u16>,
-    pub(crate) epoch: u16,
-    pub(crate) overflow_total: usize,
-    pub(crate) io_outstanding: u32,
-    pub(crate) busy_since: Option<u64>,
+    cmds: Vec<Option<CmdState>>,
+    free_cmds: Vec<u16>,
+    io_owners: Vec<Option<IoOwner>>,
+    free_io_slots: Vec<u16>,
+    epoch: u16,
+    overflow_total: usize,
+    io_outstanding: u32,
+    busy_since: Option<u64>,
     // Admin state.
-    pub(crate) ns: Namespace,
-    pub(crate) feat: Features,
-    pub(crate) saved_feat: Features,
+    ns: Namespace,
+    feat: Features,
+    saved_feat: Features,
     /// Allocated I/O queues (0's based NSQA, NCQA) and whether Set Features
     /// Number of Queues may still change them.
-    pub(crate) nsqa: u16,
-    pub(crate) ncqa: u16,
-    pub(crate) io_queues_created: bool,
-    pub(crate) aer: AerState,
-    pub(crate) errlog: ErrorLog,
-    pub(crate) fw: FirmwareState,
-    pub(crate) selftest: SelfTestState,
-    pub(crate) telemetry: TelemetryState,
-    pub(crate) changed_ns: Vec<u32>,
-    pub(crate) keep_alive_deadline: Option<u64>,
+    nsqa: u16,
+    ncqa: u16,
+    io_queues_created: bool,
+    aer: AerState,
+    errlog: ErrorLog,
+    fw: FirmwareState,
+    selftest: SelfTestState,
+    telemetry: TelemetryState,
+    changed_ns: Vec<u32>,
+    keep_alive_deadline: Option<u64>,
     /// Timestamp feature: host value (ms) and the time it was set.
-    pub(crate) timestamp_ms: u64,
-    pub(crate) timestamp_set_ns: u64,
-    pub(crate) timestamp_origin: u8,
+    timestamp_ms: u64,
+    timestamp_set_ns: u64,
+    timestamp_origin: u8,
     /// OCP log pages, features, health model and error injection.
-    pub(crate) ocp: crate::ocp::OcpState,
+    ocp: crate::ocp::OcpState,
     /// Commands held back by injected latency, executed when due.
-    pub(crate) delayed: Vec<Delayed>,
+    delayed: Vec<Delayed>,
     /// Commands (SQID, CID) an injected timeout swallowed: completed only
     /// by Abort or ended by a reset.
-    pub(crate) timed_out: Vec<(u16, u16)>,
+    timed_out: Vec<(u16, u16)>,
     /// Critical warning bits as last seen by a health check (the model's
     /// own changes raise events on the rising edge only).
-    pub(crate) seen_warning: u8,
-    /// Submission time of the command being executed (for latency).
-    pub(crate) exec_start_ns: u64,
-    pub(crate) formatting: bool,
-    /// NSID and LBA of the command being executed or finished, for the
-    /// Error Information log.
-    pub(crate) err_ctx: ErrorContext,
+    seen_warning: u8,
+    formatting: bool,
     /// A doorbell or completion left work for `process_pending`.
-    pub(crate) work_pending: bool,
+    work_pending: bool,
     /// The host stopped the machine or is removing the device
     /// ([`Controller::quiesce`]): nothing is fetched, held commands wait and
     /// storage requests are parked until [`Controller::resume`].
-    pub(crate) quiesced: bool,
+    quiesced: bool,
     /// Storage requests issued while quiesced, in order.
-    pub(crate) parked: Vec<IoRequest>,
+    parked: Vec<IoRequest>,
     // Power-cycle bookkeeping.
-    pub(crate) enabled_since_power_on: bool,
+    enabled_since_power_on: bool,
     /// The machine's reset right after power-on (QEMU resets every device
     /// once after creating it) has happened; later resets are power cycles.
-    pub(crate) power_on_reset_done: bool,
-    pub(crate) shutdown_clean: bool,
-    pub(crate) counters: Counters,
+    power_on_reset_done: bool,
+    shutdown_clean: bool,
+    counters: Counters,
 }
 
 impl Controller {
@@ -257,7 +156,7 @@ impl Controller {
         cfg.validate()?;
         let nq = cfg.max_ioqpairs as usize + 1;
         let feat = Features::defaults(&cfg);
-        let ocp = admin::vendor::new_ocp_state(&cfg);
+        let ocp = ocp_port::new_ocp_state(&cfg);
         let aer = AerState::new(cfg.aer_max_queued);
         let mut c = Controller {
             ns: Namespace::new(cfg.capacity_bytes, cfg.lba_size),
@@ -267,9 +166,9 @@ impl Controller {
             nsqa: cfg.max_ioqpairs - 1,
             ncqa: cfg.max_ioqpairs - 1,
             cfg,
-            cc: 0,
+            cc: Cc::from(0u32),
             intms: 0,
-            aqa: 0,
+            aqa: Aqa::from(0u32),
             asq: 0,
             acq: 0,
             rdy: false,
@@ -281,8 +180,8 @@ impl Controller {
             dbbuf: None,
             cmds: Vec::new(),
             free_cmds: Vec::new(),
-            reqs: Vec::new(),
-            free_reqs: Vec::new(),
+            io_owners: Vec::new(),
+            free_io_slots: Vec::new(),
             epoch: 0,
             overflow_total: 0,
             io_outstanding: 0,
@@ -300,10 +199,8 @@ impl Controller {
             ocp,
             delayed: Vec::new(),
             timed_out: Vec::new(),
-            exec_start_ns: 0,
             seen_warning: 0,
             formatting: false,
-            err_ctx: ErrorContext::default(),
             work_pending: false,
             quiesced: false,
             parked: Vec::new(),
@@ -344,12 +241,12 @@ impl Controller {
 
     /// Current power state (Set Features Power Management, PS).
     pub fn power_state(&self) -> u8 {
-        PowerManagement::decode(self.feat.power_mgmt).ps
+        self.feat.power_mgmt.ps
     }
 
     /// The Timestamp feature's current value in milliseconds.
     pub fn timestamp_ms(&self, now_ns: u64) -> u64 {
-        let b = admin::features::timestamp_bytes(self, now_ns);
+        let b = self.timestamp_bytes(now_ns);
         u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], 0, 0])
     }
 
@@ -422,16 +319,12 @@ impl Controller {
     fn clear_tables(&mut self) {
         self.cmds = vec![None; MAX_OUTSTANDING];
         self.free_cmds = (0..MAX_OUTSTANDING as u16).rev().collect();
-        self.reqs = vec![None; MAX_REQUESTS];
-        self.free_reqs = (0..MAX_REQUESTS as u16).rev().collect();
+        self.io_owners = vec![None; MAX_REQUESTS];
+        self.free_io_slots = (0..MAX_REQUESTS as u16).rev().collect();
         self.overflow_total = 0;
         self.io_outstanding = 0;
         // Parked requests belong to the commands just forgotten.
         self.parked.clear();
-    }
-
-    fn cc(&self) -> Cc {
-        Cc::from(self.cc)
     }
 
     pub(crate) fn cap(&self) -> u64 {

@@ -49,7 +49,7 @@ impl Controller {
     /// Run the timers that are due.
     pub fn timer_fired(&mut self, host: &mut Host) {
         let now = self.now(host);
-        admin::selftest::tick(self, now);
+        self.self_test_tick(now);
         if !self.quiesced {
             self.run_delayed(now, host);
         }

@@ -18,8 +18,8 @@
 //! watts; every whole watt from the minimum to the maximum is valid
 //! (feature C7h accepts exactly these).
 
-use super::wire::{guid_le, LeWriter};
 use super::OcpState;
+use crate::wire::{guid_le, LeWriter};
 
 /// Log identifier.
 pub const LID: u8 = 0xc4;
@@ -56,7 +56,7 @@ pub struct DeviceCapabilitiesLog {
 impl DeviceCapabilitiesLog {
     /// Serializes the 4096-byte page.
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut w = LeWriter::new(SIZE);
+        let mut w = LeWriter::page::<SIZE>();
         w.u16(0, self.pcie_exp_port)
             .u16(2, self.oob_management_support)
             .u16(4, self.wz_cmd_support)
@@ -66,8 +66,7 @@ impl DeviceCapabilitiesLog {
             .u16(12, self.fused_operation_support)
             .u16(14, self.min_valid_dssd_pwr_state)
             .bytes(16, &self.dssd_pwr_state_desc)
-            .u16(4078, VERSION)
-            .bytes(4080, &GUID);
+            .version_and_guid(VERSION, &GUID);
         w.finish()
     }
 }
@@ -103,18 +102,6 @@ pub fn build(s: &OcpState) -> DeviceCapabilitiesLog {
 mod tests {
     use super::super::tests_common::*;
     use super::*;
-
-    #[test]
-    fn guid_bytes_as_nvme_cli_checks() {
-        // nvme-cli ocp-nvme.c dev_cap_req_guid[]
-        assert_eq!(
-            GUID,
-            [
-                0x97, 0x42, 0x05, 0x0d, 0xd1, 0xe1, 0xc9, 0x98, 0x5d, 0x49, 0x58, 0x4b, 0x91, 0x3c,
-                0x05, 0xb7
-            ]
-        );
-    }
 
     #[test]
     fn layout_and_consistency() {

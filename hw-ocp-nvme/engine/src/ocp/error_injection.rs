@@ -42,8 +42,8 @@
 //! | 22 die offline | C0h media dies offline + 1 |
 
 use super::telemetry::{injected_data, CLASS_MEDIA};
-use super::wire::{rd_u16, rd_u32, LeWriter};
-use super::{CommandKind, Injection, NvmeStatus, OcpState, Status};
+use super::{CommandKind, FeatureError, InjectedStatus, Injection, OcpState};
+use crate::wire::{rd_u16, rd_u32, LeWriter};
 
 /// Feature identifier.
 pub const FID: u8 = 0xc0;
@@ -81,7 +81,7 @@ impl ErrorInjectionEntry {
 
     /// Serializes to 32 bytes.
     pub fn to_bytes(&self) -> [u8; ENTRY_SIZE] {
-        let mut w = LeWriter::new(ENTRY_SIZE);
+        let mut w = LeWriter::page::<ENTRY_SIZE>();
         w.u8(0, self.flags)
             .u16(2, self.kind)
             .bytes(4, &self.specific);
@@ -129,19 +129,19 @@ impl ErrorInjection {
 
     /// Set Features: replaces the list. Invalid count, short data or an
     /// unknown type fail with Invalid Field and change nothing.
-    pub fn set(&mut self, cdw11: u32, data: &[u8]) -> Result<(), Status> {
+    pub fn set(&mut self, cdw11: u32, data: &[u8]) -> Result<(), FeatureError> {
         let n = (cdw11 & 0x7f) as usize;
         if cdw11 & !0x7f != 0 || n > MAX_ENTRIES {
-            return Err(Status::InvalidField);
+            return Err(FeatureError::InvalidField);
         }
         if data.len() < n * ENTRY_SIZE {
-            return Err(Status::InvalidField);
+            return Err(FeatureError::InvalidField);
         }
         let mut list = Vec::with_capacity(n);
         for chunk in data.chunks(ENTRY_SIZE).take(n) {
             let e = ErrorInjectionEntry::from_bytes(chunk);
             if e.enabled() && (e.kind == 0 || e.kind > MAX_TYPE) {
-                return Err(Status::InvalidField);
+                return Err(FeatureError::InvalidField);
             }
             list.push(e);
         }
@@ -153,7 +153,7 @@ impl ErrorInjection {
 
 /// Get Features data: 127 entries, unused ones zero.
 pub fn entries_to_bytes(list: &[ErrorInjectionEntry]) -> Vec<u8> {
-    let mut w = LeWriter::new(ENTRY_SIZE * MAX_ENTRIES);
+    let mut w = LeWriter::page::<{ ENTRY_SIZE * MAX_ENTRIES }>();
     for (i, e) in list.iter().take(MAX_ENTRIES).enumerate() {
         w.bytes(i * ENTRY_SIZE, &e.to_bytes());
     }
@@ -219,7 +219,7 @@ fn fire(
             }
             s.panic(t);
             inj.panic = true;
-            inj.status = Some(NvmeStatus::INTERNAL_ERROR);
+            inj.status = Some(InjectedStatus::INTERNAL_ERROR);
             true
         }
         3 => {
@@ -243,7 +243,7 @@ fn fire(
                 c.sys_uncorr_read = c.sys_uncorr_read.saturating_add(1);
             }
             s.events.push(CLASS_MEDIA, 0x0001, &injected_data(e.kind));
-            inj.status = Some(NvmeStatus::UNRECOVERED_READ_ERROR);
+            inj.status = Some(InjectedStatus::UNRECOVERED_READ_ERROR);
             true
         }
         8 => {
@@ -276,7 +276,7 @@ fn fire(
             if is_io(kind) != (e.kind == 15) {
                 return false;
             }
-            inj.status = Some(NvmeStatus::INTERNAL_ERROR);
+            inj.status = Some(InjectedStatus::INTERNAL_ERROR);
             true
         }
         16 | 18 => {
@@ -348,7 +348,7 @@ mod tests {
         assert_eq!(s.get_feature(FID, 3, 0).unwrap().0, 0b100);
         assert_eq!(
             s.set_feature(FID, 2, true, &data, 0),
-            Err(Status::FeatureNotSaveable)
+            Err(FeatureError::FeatureNotSaveable)
         );
     }
 
@@ -358,20 +358,20 @@ mod tests {
         let data = entry(1, 7, 0);
         assert_eq!(
             s.set_feature(FID, 2, false, &data, 0),
-            Err(Status::InvalidField),
+            Err(FeatureError::InvalidField),
             "short data"
         );
         assert_eq!(
             s.set_feature(FID, 0x80, false, &[], 0),
-            Err(Status::InvalidField)
+            Err(FeatureError::InvalidField)
         );
         assert_eq!(
             s.set_feature(FID, 1, false, &entry(1, 23, 0), 0),
-            Err(Status::InvalidField)
+            Err(FeatureError::InvalidField)
         );
         assert_eq!(
             s.set_feature(FID, 1, false, &entry(1, 0, 0), 0),
-            Err(Status::InvalidField)
+            Err(FeatureError::InvalidField)
         );
         assert_eq!(s.set_feature(FID, 0, false, &[], 0), Ok(0));
         // A disabled entry is held and reported but never fires.
@@ -379,7 +379,7 @@ mod tests {
         two.extend_from_slice(&entry(2, 7, 0));
         assert_eq!(s.set_feature(FID, 2, false, &two, 0), Ok(0));
         assert_eq!(s.get_feature(FID, 0, 0).unwrap().0, 2);
-        assert_eq!(s.injection(CommandKind::Read, 0).status, None);
+        assert_eq!(s.injection(CommandKind::Read).status, None);
         assert_eq!(s.get_feature(FID, 0, 0).unwrap().0, 2);
     }
 
@@ -387,12 +387,12 @@ mod tests {
     fn nand_corruption_fails_next_read_once() {
         let mut s = state();
         s.set_feature(FID, 1, false, &entry(3, 7, 0), 0).unwrap();
-        assert_eq!(s.injection(CommandKind::Write, 0).status, None);
+        assert_eq!(s.injection(CommandKind::Write).status, None);
         assert_eq!(
-            s.injection(CommandKind::Read, 0).status,
-            Some(NvmeStatus::UNRECOVERED_READ_ERROR)
+            s.injection(CommandKind::Read).status,
+            Some(InjectedStatus::UNRECOVERED_READ_ERROR)
         );
-        assert_eq!(s.injection(CommandKind::Read, 0).status, None);
+        assert_eq!(s.injection(CommandKind::Read).status, None);
         assert_eq!(s.get_feature(FID, 0, 0).unwrap().0, 0);
         assert_eq!(s.counters.uncorrectable_reads, 1);
         // Telemetry event FIFO: XOR recovery + uncorrectable media error,
@@ -409,9 +409,9 @@ mod tests {
         let mut s = state();
         s.set_feature(FID, 1, false, &entry(1, 14, 0), 0).unwrap();
         for _ in 0..3 {
-            assert!(s.injection(CommandKind::Read, 0).added_latency_ns >= 100_000_000);
+            assert!(s.injection(CommandKind::Read).added_latency_ns >= 100_000_000);
         }
-        assert_eq!(s.injection(CommandKind::Admin, 0).added_latency_ns, 0);
+        assert_eq!(s.injection(CommandKind::Admin).added_latency_ns, 0);
         assert_eq!(s.get_feature(FID, 0, 0).unwrap().0, 1);
     }
 
@@ -420,14 +420,14 @@ mod tests {
         let mut s = state();
         s.set_feature(0xc9, 1, false, &[], 0).unwrap();
         s.set_feature(FID, 1, false, &entry(3, 1, 3), 0).unwrap();
-        assert!(!s.injection(CommandKind::Read, 0).panic);
-        assert!(!s.injection(CommandKind::Write, 0).panic);
-        assert!(!s.injection(CommandKind::Read, 0).panic);
-        let inj = s.injection(CommandKind::Read, 0);
+        assert!(!s.injection(CommandKind::Read).panic);
+        assert!(!s.injection(CommandKind::Write).panic);
+        assert!(!s.injection(CommandKind::Read).panic);
+        let inj = s.injection(CommandKind::Read);
         assert!(inj.panic);
         assert!(s.cfs());
         assert!(
-            s.injection(CommandKind::Admin, 0).panic,
+            s.injection(CommandKind::Admin).panic,
             "panicked until reset"
         );
         let aer = s.take_async_event().unwrap();
@@ -441,7 +441,7 @@ mod tests {
         assert_eq!(c1[0x1f], 1, "panic_count");
         s.record_controller_reset();
         assert!(!s.cfs());
-        assert!(!s.injection(CommandKind::Read, 0).panic);
+        assert!(!s.injection(CommandKind::Read).panic);
     }
 
     #[test]
@@ -452,7 +452,7 @@ mod tests {
             data.extend_from_slice(&entry(3, t, 0));
         }
         s.set_feature(FID, 7, false, &data, 0).unwrap();
-        s.injection(CommandKind::Admin, 0);
+        s.injection(CommandKind::Admin);
         assert_eq!(s.get_feature(FID, 0, 0).unwrap().0, 0);
         assert!(s.health.plp_failed());
         assert_eq!(s.counters.e2e_detected, 2);
@@ -470,10 +470,10 @@ mod tests {
         data.extend_from_slice(&entry(3, 15, 0));
         data.extend_from_slice(&entry(3, 18, 0));
         s.set_feature(FID, 2, false, &data, 0).unwrap();
-        let a = s.injection(CommandKind::Admin, 0);
+        let a = s.injection(CommandKind::Admin);
         assert!(a.timeout && a.status.is_none());
-        let io = s.injection(CommandKind::OtherIo, 0);
-        assert_eq!(io.status, Some(NvmeStatus::INTERNAL_ERROR));
+        let io = s.injection(CommandKind::OtherIo);
+        assert_eq!(io.status, Some(InjectedStatus::INTERNAL_ERROR));
         assert_eq!(s.counters.command_timeouts, 1);
     }
 

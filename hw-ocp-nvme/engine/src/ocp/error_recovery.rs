@@ -32,7 +32,7 @@
 //! Device Capabilities bit 0: panic AEN supported, bit 1: panic CFS
 //! supported.
 
-use super::wire::{guid_le, LeWriter};
+use crate::wire::{guid_le, LeWriter};
 
 /// Log identifier.
 pub const LID: u8 = 0xc1;
@@ -84,7 +84,7 @@ pub struct ErrorRecoveryLog {
 impl ErrorRecoveryLog {
     /// Serializes to the 512-byte page.
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut w = LeWriter::new(SIZE);
+        let mut w = LeWriter::page::<SIZE>();
         w.u16(0x00, self.panic_reset_wait_time)
             .u8(0x02, self.panic_reset_action)
             .u8(0x03, self.device_recover_action_1)
@@ -100,7 +100,7 @@ impl ErrorRecoveryLog {
         for (i, id) in self.prev_panic_id.iter().enumerate() {
             w.u64(0x20 + 8 * i, *id);
         }
-        w.u16(0x1ee, VERSION).bytes(0x1f0, &GUID);
+        w.version_and_guid(VERSION, &GUID);
         w.finish()
     }
 }
@@ -182,18 +182,6 @@ impl ErrorRecovery {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn guid_bytes_as_nvme_cli_checks() {
-        // nvme-cli ocp-nvme.c error_recovery_guid[]
-        assert_eq!(
-            GUID,
-            [
-                0x44, 0xd9, 0x31, 0x21, 0xfe, 0x30, 0x34, 0xae, 0xab, 0x4d, 0xfd, 0x3d, 0xba, 0x83,
-                0x19, 0x5a
-            ]
-        );
-    }
 
     #[test]
     fn field_offsets() {

@@ -14,7 +14,7 @@
 
 use super::health::HealthConfig;
 use super::latency::LatencyMonitorConfig;
-use super::Status;
+use super::FeatureError;
 
 /// Supported capabilities (SEL 3) DW0 bit 0: saveable.
 pub const CAP_SAVEABLE: u32 = 1 << 0;
@@ -51,9 +51,9 @@ pub const EOL_WRITE_THROUGH: u8 = eol_plp::WRITE_THROUGH;
 pub const EOL_NORMAL: u8 = eol_plp::NORMAL;
 
 /// Set Features with SV = 1 on a feature without a saved value.
-pub fn check_not_saveable(save: bool) -> Result<(), Status> {
+pub fn check_not_saveable(save: bool) -> Result<(), FeatureError> {
     if save {
-        Err(Status::FeatureNotSaveable)
+        Err(FeatureError::FeatureNotSaveable)
     } else {
         Ok(())
     }
@@ -156,7 +156,7 @@ impl FeatureStore {
     }
 
     /// Get Features DW0 for the CDW11-only features.
-    pub fn get(&self, fid: u8, sel: u8) -> Result<u32, Status> {
+    pub fn get(&self, fid: u8, sel: u8) -> Result<u32, FeatureError> {
         let saveable_cap = CAP_SAVEABLE | CAP_CHANGEABLE;
         match fid {
             clear_fw_history::FID | clear_pcie::FID => {
@@ -174,12 +174,12 @@ impl FeatureStore {
             telemetry_profile::FID => Ok(u32::from(self.telemetry_profile.select(sel))),
             async_event::FID if sel == 3 => Ok(saveable_cap),
             async_event::FID => Ok(u32::from(self.async_panic.select(sel))),
-            _ => Err(Status::InvalidField),
+            _ => Err(FeatureError::InvalidField),
         }
     }
 
     /// Set Features for the CDW11-only features; returns DW0.
-    pub fn set(&mut self, fid: u8, cdw11: u32, save: bool) -> Result<u32, Status> {
+    pub fn set(&mut self, fid: u8, cdw11: u32, save: bool) -> Result<u32, FeatureError> {
         match fid {
             eol_plp::FID => {
                 let m = eol_plp::parse(cdw11).unwrap_or(self.eol_mode.default);
@@ -208,7 +208,7 @@ impl FeatureStore {
                 self.async_panic.set(async_event::parse(cdw11), save);
                 Ok(0)
             }
-            _ => Err(Status::InvalidField),
+            _ => Err(FeatureError::InvalidField),
         }
     }
 }
@@ -305,18 +305,18 @@ pub mod plp_interval {
 /// Saveable. The state caps modelled power and heat (C0h Current Max
 /// Average Power) and adds latency below the maximum.
 pub mod dssd_power_state {
-    use super::Status;
+    use super::FeatureError;
     /// Feature identifier.
     pub const FID: u8 = 0xc7;
 
     /// Watts in CDW11 if valid.
-    pub fn parse(cdw11: u32, min: u8, max: u8) -> Result<u8, Status> {
+    pub fn parse(cdw11: u32, min: u8, max: u8) -> Result<u8, FeatureError> {
         if cdw11 > 0x7f {
-            return Err(Status::InvalidField);
+            return Err(FeatureError::InvalidField);
         }
         let w = cdw11 as u8;
         if w < min || w > max {
-            return Err(Status::InvalidField);
+            return Err(FeatureError::InvalidField);
         }
         Ok(w)
     }
@@ -327,16 +327,16 @@ pub mod dssd_power_state {
 /// (adds vendor statistics). Saveable (nvme-cli sets it with SV = 1).
 /// Get DW0\[7:0\] = profile.
 pub mod telemetry_profile {
-    use super::Status;
+    use super::FeatureError;
     /// Feature identifier.
     pub const FID: u8 = 0xc8;
     /// Number of telemetry profiles supported.
     pub const PROFILES: u8 = 2;
 
     /// Profile in CDW11 if supported.
-    pub fn parse(cdw11: u32) -> Result<u8, Status> {
+    pub fn parse(cdw11: u32) -> Result<u8, FeatureError> {
         if cdw11 >= u32::from(PROFILES) {
-            return Err(Status::InvalidField);
+            return Err(FeatureError::InvalidField);
         }
         Ok(cdw11 as u8)
     }
@@ -376,7 +376,7 @@ mod tests {
         s.set_feature(0xc7, 20, false, &[], 0).unwrap();
         s.record_power_cycle(0);
         assert_eq!(s.get_feature(0xc7, 0, 0).unwrap().0, 12, "saved survives");
-        assert_eq!(s.get_feature(0xc7, 4, 0), Err(Status::InvalidField));
+        assert_eq!(s.get_feature(0xc7, 4, 0), Err(FeatureError::InvalidField));
     }
 
     #[test]
@@ -384,15 +384,15 @@ mod tests {
         let mut s = state();
         assert_eq!(
             s.set_feature(0xc7, 9, false, &[], 0),
-            Err(Status::InvalidField)
+            Err(FeatureError::InvalidField)
         );
         assert_eq!(
             s.set_feature(0xc7, 26, false, &[], 0),
-            Err(Status::InvalidField)
+            Err(FeatureError::InvalidField)
         );
         assert_eq!(
             s.set_feature(0xc7, 0x100 | 12, false, &[], 0),
-            Err(Status::InvalidField)
+            Err(FeatureError::InvalidField)
         );
         assert_eq!(s.set_feature(0xc7, 10, false, &[], 0), Ok(0));
     }
@@ -421,11 +421,11 @@ mod tests {
         let mut s = state();
         assert_eq!(
             s.set_feature(0xc1, CLEAR_BIT, true, &[], 0),
-            Err(Status::FeatureNotSaveable)
+            Err(FeatureError::FeatureNotSaveable)
         );
         assert_eq!(
             s.set_feature(0xc3, CLEAR_BIT, true, &[], 0),
-            Err(Status::FeatureNotSaveable)
+            Err(FeatureError::FeatureNotSaveable)
         );
         assert_eq!(s.set_feature(0xc3, CLEAR_BIT, false, &[], 0), Ok(0));
         assert_eq!(s.get_feature(0xc1, 0, 0).unwrap().0, 0);
@@ -443,7 +443,7 @@ mod tests {
         assert_eq!(s.get_feature(0xc6, 2, 0).unwrap().0, 5 << 16);
         assert_eq!(
             s.set_feature(0xc8, 2, true, &[], 0),
-            Err(Status::InvalidField)
+            Err(FeatureError::InvalidField)
         );
         s.set_feature(0xc8, 1, true, &[], 0).unwrap();
         assert_eq!(s.get_feature(0xc8, 0, 0).unwrap().0, 1);
@@ -458,10 +458,10 @@ mod tests {
     #[test]
     fn unknown_fid() {
         let mut s = state();
-        assert_eq!(s.get_feature(0xca, 0, 0), Err(Status::InvalidField));
+        assert_eq!(s.get_feature(0xca, 0, 0), Err(FeatureError::InvalidField));
         assert_eq!(
             s.set_feature(0xca, 0, false, &[], 0),
-            Err(Status::InvalidField)
+            Err(FeatureError::InvalidField)
         );
     }
 }

@@ -19,8 +19,8 @@
 //! component carries the device serial. The GUID of this page is not known
 //! to nvme-cli (it does not check it) and is left zero.
 
-use super::wire::LeWriter;
 use super::DeviceIdentity;
+use crate::wire::LeWriter;
 
 /// Log identifier.
 pub const LID: u8 = 0xc6;

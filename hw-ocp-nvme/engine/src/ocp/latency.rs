@@ -47,8 +47,8 @@
 //! \[4\]\[3\] arrays in row-major order; a new maximum is stamped only when the
 //! minimum window has elapsed since that element's previous stamp.
 
-use super::wire::{guid_le, rd_u16, rd_u8, LeWriter};
-use super::{LatencyClass, Status};
+use super::{FeatureError, LatencyMonitorClass};
+use crate::wire::{guid_le, rd_u16, rd_u8, LeWriter};
 
 /// Log identifier.
 pub const LID: u8 = 0xc3;
@@ -102,9 +102,9 @@ impl Default for LatencyMonitorConfig {
 
 impl LatencyMonitorConfig {
     /// Parses and validates the Set Features data.
-    pub fn from_bytes(b: &[u8]) -> Result<Self, Status> {
+    pub fn from_bytes(b: &[u8]) -> Result<Self, FeatureError> {
         if b.len() < 13 {
-            return Err(Status::InvalidField);
+            return Err(FeatureError::InvalidField);
         }
         let c = LatencyMonitorConfig {
             active_bucket_timer_threshold: rd_u16(b, 0),
@@ -117,14 +117,14 @@ impl LatencyMonitorConfig {
         };
         let t = c.thresholds;
         if c.active_bucket_timer_threshold == 0 || !(t[0] < t[1] && t[1] < t[2] && t[2] < t[3]) {
-            return Err(Status::InvalidField);
+            return Err(FeatureError::InvalidField);
         }
         Ok(c)
     }
 
     /// Serializes the 4096-byte feature data.
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut w = LeWriter::new(CONFIG_SIZE);
+        let mut w = LeWriter::page::<CONFIG_SIZE>();
         w.u16(0, self.active_bucket_timer_threshold)
             .bytes(2, &self.thresholds)
             .u16(6, self.active_latency_config)
@@ -174,15 +174,15 @@ impl Window {
         &mut self,
         cfg: &LatencyMonitorConfig,
         bucket: usize,
-        class: LatencyClass,
+        class: LatencyMonitorClass,
         latency_ns: u64,
         now_ns: u64,
         ts_ms: u64,
     ) {
         let (slot, j) = match class {
-            LatencyClass::Read => (3, 2),
-            LatencyClass::Write => (2, 1),
-            LatencyClass::Deallocate => (1, 0),
+            LatencyMonitorClass::Read => (3, 2),
+            LatencyMonitorClass::Write => (2, 1),
+            LatencyMonitorClass::Deallocate => (1, 0),
         };
         let c = &mut self.counters[bucket][slot];
         *c = c.saturating_add(1);
@@ -239,7 +239,7 @@ impl LatencyMonitorLog {
     /// Serializes the 512-byte page.
     pub fn to_bytes(&self) -> Vec<u8> {
         let c = &self.config;
-        let mut w = LeWriter::new(SIZE);
+        let mut w = LeWriter::page::<SIZE>();
         w.u8(0x00, self.feature_status)
             .u16(0x02, self.active_bucket_timer)
             .u16(0x04, c.active_bucket_timer_threshold)
@@ -256,8 +256,7 @@ impl LatencyMonitorLog {
             .u16(0x1cc, 0)
             .u16(0x1ce, 0)
             .u8(0x1d0, 0)
-            .u16(0x1ee, VERSION)
-            .bytes(0x1f0, &GUID);
+            .version_and_guid(VERSION, &GUID);
         w.finish()
     }
 }
@@ -283,7 +282,7 @@ impl LatencyMonitor {
     }
 
     /// Applies a new configuration (feature C5h).
-    pub fn configure(&mut self, cfg: &LatencyMonitorConfig, now_ns: u64, _ts_ms: u64) {
+    pub fn configure(&mut self, cfg: &LatencyMonitorConfig, now_ns: u64) {
         let restart = cfg.thresholds != self.cfg.thresholds || cfg.enable != self.cfg.enable;
         self.cfg = *cfg;
         if restart {
@@ -297,7 +296,7 @@ impl LatencyMonitor {
     pub fn discard_debug_log(&mut self) {}
 
     /// Restarts the active window when its timer reached the threshold.
-    pub fn tick(&mut self, now_ns: u64, _ts_ms: u64) {
+    pub fn tick(&mut self, now_ns: u64) {
         let units = now_ns.saturating_sub(self.window_start_ns) / FIVE_MIN_NS;
         let thr = u64::from(self.cfg.active_bucket_timer_threshold.max(1));
         if units >= thr {
@@ -309,11 +308,11 @@ impl LatencyMonitor {
     }
 
     /// Counts one command.
-    pub fn record(&mut self, class: LatencyClass, latency_ns: u64, now_ns: u64, ts_ms: u64) {
+    pub fn record(&mut self, class: LatencyMonitorClass, latency_ns: u64, now_ns: u64, ts_ms: u64) {
         if self.cfg.enable & 1 == 0 {
             return;
         }
-        self.tick(now_ns, ts_ms);
+        self.tick(now_ns);
         if let Some(b) = self.cfg.bucket(latency_ns) {
             let cfg = self.cfg;
             self.active
@@ -324,8 +323,8 @@ impl LatencyMonitor {
     }
 
     /// The page at `now_ns`.
-    pub fn page(&mut self, now_ns: u64, ts_ms: u64) -> LatencyMonitorLog {
-        self.tick(now_ns, ts_ms);
+    pub fn page(&mut self, now_ns: u64) -> LatencyMonitorLog {
+        self.tick(now_ns);
         let mut status = self.cfg.enable & 1;
         if self.cfg.active_latency_config != 0 {
             status |= 2;
@@ -352,18 +351,6 @@ mod tests {
     const MS: u64 = 1_000_000;
 
     #[test]
-    fn guid_bytes_as_nvme_cli_checks() {
-        // nvme-cli ocp-nvme.c lat_mon_guid[]
-        assert_eq!(
-            GUID,
-            [
-                0x92, 0x7a, 0xc0, 0x8c, 0xd0, 0x84, 0x6c, 0x9c, 0x70, 0x43, 0xe6, 0xd4, 0x58, 0x5e,
-                0xd4, 0x85
-            ]
-        );
-    }
-
-    #[test]
     fn config_layout_matches_nvme_cli() {
         let c = LatencyMonitorConfig::default();
         let b = c.to_bytes();
@@ -384,16 +371,16 @@ mod tests {
         b[3] = 4; // B < A
         assert_eq!(
             LatencyMonitorConfig::from_bytes(&b),
-            Err(Status::InvalidField)
+            Err(FeatureError::InvalidField)
         );
         assert_eq!(
             LatencyMonitorConfig::from_bytes(&[0; 12]),
-            Err(Status::InvalidField)
+            Err(FeatureError::InvalidField)
         );
         let mut s = state();
         assert_eq!(
             s.set_feature(FID, 0, true, &b, 0),
-            Err(Status::InvalidField)
+            Err(FeatureError::InvalidField)
         );
     }
 
@@ -413,11 +400,11 @@ mod tests {
     fn page_offsets_and_counts() {
         let mut s: OcpState = state();
         s.set_timestamp(1_000_000, 0);
-        s.record_latency(LatencyClass::Read, 40 * MS, MS);
-        s.record_latency(LatencyClass::Read, 50 * MS, 2 * MS);
-        s.record_latency(LatencyClass::Write, 120 * MS, 3 * MS);
-        s.record_latency(LatencyClass::Deallocate, 300 * MS, 4 * MS);
-        s.record_latency(LatencyClass::Read, MS, 5 * MS); // below A: not counted
+        s.record_latency(LatencyMonitorClass::Read, 40 * MS, MS);
+        s.record_latency(LatencyMonitorClass::Read, 50 * MS, 2 * MS);
+        s.record_latency(LatencyMonitorClass::Write, 120 * MS, 3 * MS);
+        s.record_latency(LatencyMonitorClass::Deallocate, 300 * MS, 4 * MS);
+        s.record_latency(LatencyMonitorClass::Read, MS, 5 * MS); // below A: not counted
         let b = s.log_page(LID, &stats(), 10 * MS).unwrap();
         assert_eq!(b.len(), 512);
         let u32at = |o: usize| u32::from_le_bytes(b[o..o + 4].try_into().unwrap());
@@ -465,7 +452,7 @@ mod tests {
             ..LatencyMonitorConfig::default()
         };
         s.set_feature(FID, 0, true, &cfg.to_bytes(), 0).unwrap();
-        s.record_latency(LatencyClass::Write, 40 * MS, MS);
+        s.record_latency(LatencyMonitorClass::Write, 40 * MS, MS);
         let b = s.log_page(LID, &stats(), 2 * MS).unwrap();
         assert_eq!(b[0x20 + 2 * 4], 1);
         let later = s.log_page(LID, &stats(), FIVE_MIN_NS + 3 * MS).unwrap();
@@ -485,7 +472,7 @@ mod tests {
             ..LatencyMonitorConfig::default()
         };
         s.set_feature(FID, 0, false, &cfg.to_bytes(), 0).unwrap();
-        s.record_latency(LatencyClass::Read, 400 * MS, MS);
+        s.record_latency(LatencyMonitorClass::Read, 400 * MS, MS);
         let b = s.log_page(LID, &stats(), 2 * MS).unwrap();
         assert_eq!(b[0] & 1, 0);
         assert!(b[0x20..0x60].iter().all(|&x| x == 0));

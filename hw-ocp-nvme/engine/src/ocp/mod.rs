@@ -41,7 +41,7 @@
 //! C5h [`unsupported`], C6h [`hw_component`], C7h [`tcg`],
 //! C9h and Data Area 1 [`telemetry`], feature C0h [`error_injection`],
 //! features C1h–C4h and C6h–C9h [`features`], NVMe SMART 02h [`smart`],
-//! the model [`health`], byte helpers [`wire`].
+//! the model [`health`]; pages are written with [`crate::wire`].
 
 pub mod capabilities;
 pub mod error_injection;
@@ -56,7 +56,6 @@ pub mod smart_ext;
 pub mod tcg;
 pub mod telemetry;
 pub mod unsupported;
-pub mod wire;
 
 pub use health::{HealthConfig, HealthModel};
 
@@ -78,9 +77,9 @@ pub const LOG_IDS: [u8; 9] = [0xc0, 0xc1, 0xc2, 0xc3, 0xc4, 0xc5, 0xc6, 0xc7, 0x
 pub const FEATURE_IDS: [u8; 10] = [0xc0, 0xc1, 0xc2, 0xc3, 0xc4, 0xc5, 0xc6, 0xc7, 0xc8, 0xc9];
 
 /// Why a Get/Set Features of an OCP feature failed. Map with
-/// [`Status::sct_sc`].
+/// [`FeatureError::sct_sc`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Status {
+pub enum FeatureError {
     /// Invalid Field in Command (SCT 0, SC 02h): bad CDW11 value, bad data,
     /// reserved select, or an FID this module does not implement.
     InvalidField,
@@ -91,38 +90,38 @@ pub enum Status {
     FeatureNotChangeable,
 }
 
-impl Status {
+impl FeatureError {
     /// (Status Code Type, Status Code).
     pub fn sct_sc(self) -> (u8, u8) {
         match self {
-            Status::InvalidField => (0, 0x02),
-            Status::FeatureNotSaveable => (1, 0x0d),
-            Status::FeatureNotChangeable => (1, 0x0e),
+            FeatureError::InvalidField => (0, 0x02),
+            FeatureError::FeatureNotSaveable => (1, 0x0d),
+            FeatureError::FeatureNotChangeable => (1, 0x0e),
         }
     }
 }
 
 /// An NVMe completion status an injection asks the engine to return.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct NvmeStatus {
+pub struct InjectedStatus {
     /// Status Code Type.
     pub sct: u8,
     /// Status Code.
     pub sc: u8,
 }
 
-impl NvmeStatus {
+impl InjectedStatus {
     /// Internal Error (0/06h).
-    pub const INTERNAL_ERROR: NvmeStatus = NvmeStatus { sct: 0, sc: 0x06 };
+    pub const INTERNAL_ERROR: InjectedStatus = InjectedStatus { sct: 0, sc: 0x06 };
     /// Unrecovered Read Error (2/81h).
-    pub const UNRECOVERED_READ_ERROR: NvmeStatus = NvmeStatus { sct: 2, sc: 0x81 };
+    pub const UNRECOVERED_READ_ERROR: InjectedStatus = InjectedStatus { sct: 2, sc: 0x81 };
     /// Attempted Write to Read Only Range (1/82h): end-of-life read-only mode.
-    pub const READ_ONLY: NvmeStatus = NvmeStatus { sct: 1, sc: 0x82 };
+    pub const READ_ONLY: InjectedStatus = InjectedStatus { sct: 1, sc: 0x82 };
 }
 
 /// Command classes of the latency monitor (C3h).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LatencyClass {
+pub enum LatencyMonitorClass {
     /// Read.
     Read,
     /// Write (and Write Zeroes).
@@ -150,7 +149,7 @@ pub enum CommandKind {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Injection {
     /// Complete the command with this status instead of executing it.
-    pub status: Option<NvmeStatus>,
+    pub status: Option<InjectedStatus>,
     /// Delay the completion by this much.
     pub added_latency_ns: u64,
     /// Never complete the command (a timeout the host must recover from).
@@ -167,7 +166,7 @@ pub enum WritePolicy {
     Normal,
     /// Write-through: writes complete only when on media (no volatile cache).
     WriteThrough,
-    /// Read-only: writes fail with [`NvmeStatus::READ_ONLY`].
+    /// Read-only: writes fail with [`InjectedStatus::READ_ONLY`].
     ReadOnly,
 }
 
@@ -328,7 +327,7 @@ pub struct OcpState {
     pub(crate) recovery: error_recovery::ErrorRecovery,
     pub(crate) fw_history: fw_history::FwHistory,
     pub(crate) latency: latency::LatencyMonitor,
-    pub(crate) counters: Counters,
+    pub(crate) counters: ModelCounters,
     pub(crate) events: telemetry::EventFifo,
     pending_aer: Option<AsyncEvent>,
     ts_base_ms: u64,
@@ -336,9 +335,9 @@ pub struct OcpState {
     last_pct_used: u8,
 }
 
-/// Counters this module keeps itself (injected errors, clear baselines).
+/// Counters the OCP model keeps itself (injected errors, clear baselines).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub(crate) struct Counters {
+pub(crate) struct ModelCounters {
     pub pcie_baseline: u64,
     pub pcie_clear_pending: bool,
     pub incomplete_shutdowns: u32,
@@ -369,7 +368,7 @@ impl OcpState {
             recovery: error_recovery::ErrorRecovery::default(),
             fw_history: fw_history::FwHistory::default(),
             latency: latency::LatencyMonitor::new(0),
-            counters: Counters::default(),
+            counters: ModelCounters::default(),
             events: telemetry::EventFifo::default(),
             pending_aer: None,
             ts_base_ms: 0,
@@ -469,8 +468,7 @@ impl OcpState {
             d[8..12].copy_from_slice(&avg.to_le_bytes());
             self.events.push(telemetry::CLASS_MEDIA_WEAR, 0x0000, &d);
         }
-        let ts = self.timestamp_ms(now_ns);
-        self.latency.tick(now_ns, ts);
+        self.latency.tick(now_ns);
     }
 
     /// The whole log page `lid` (C0h–C7h, C9h), or `None` for an LID this
@@ -481,10 +479,7 @@ impl OcpState {
             smart_ext::LID => Some(smart_ext::build(self, stats).to_bytes()),
             error_recovery::LID => Some(self.recovery.page().to_bytes()),
             fw_history::LID => Some(self.fw_history.to_bytes()),
-            latency::LID => {
-                let ts = self.timestamp_ms(now_ns);
-                Some(self.latency.page(now_ns, ts).to_bytes())
-            }
+            latency::LID => Some(self.latency.page(now_ns).to_bytes()),
             capabilities::LID => Some(capabilities::build(self).to_bytes()),
             unsupported::LID => Some(unsupported::UnsupportedRequirements::emulation().to_bytes()),
             hw_component::LID => Some(hw_component::build(&self.identity).to_bytes()),
@@ -542,10 +537,10 @@ impl OcpState {
         fid: u8,
         select: u8,
         cdw11: u32,
-    ) -> Result<(u32, Option<Vec<u8>>), Status> {
+    ) -> Result<(u32, Option<Vec<u8>>), FeatureError> {
         let _ = cdw11;
         if select > 3 {
-            return Err(Status::InvalidField);
+            return Err(FeatureError::InvalidField);
         }
         match fid {
             error_injection::FID => {
@@ -582,25 +577,24 @@ impl OcpState {
         save: bool,
         data: &[u8],
         now_ns: u64,
-    ) -> Result<u32, Status> {
+    ) -> Result<u32, FeatureError> {
         match fid {
             error_injection::FID => {
                 if save {
-                    return Err(Status::FeatureNotSaveable);
+                    return Err(FeatureError::FeatureNotSaveable);
                 }
                 self.injection.set(cdw11, data)?;
                 Ok(0)
             }
             latency::FID => {
                 let cfg = latency::LatencyMonitorConfig::from_bytes(data)?;
-                let ts = self.timestamp_ms(now_ns);
                 if cfg.discard_debug_log != 0 {
                     self.latency.discard_debug_log();
                 }
                 let mut stored = cfg;
                 stored.discard_debug_log = 0;
                 self.features.latency.set(stored, save);
-                self.latency.configure(&stored, now_ns, ts);
+                self.latency.configure(&stored, now_ns);
                 Ok(0)
             }
             features::FID_CLEAR_FW_HISTORY => {
@@ -639,7 +633,7 @@ impl OcpState {
     }
 
     /// Counts one completed command's latency into the C3h buckets.
-    pub fn record_latency(&mut self, class: LatencyClass, latency_ns: u64, now_ns: u64) {
+    pub fn record_latency(&mut self, class: LatencyMonitorClass, latency_ns: u64, now_ns: u64) {
         let ts = self.timestamp_ms(now_ns);
         self.latency.record(class, latency_ns, now_ns, ts);
     }
@@ -665,9 +659,8 @@ impl OcpState {
         self.features.power_cycle();
         self.injection = error_injection::ErrorInjection::default();
         let cfg = self.features.latency.current;
-        let ts = self.timestamp_ms(now_ns);
         self.latency = latency::LatencyMonitor::new(now_ns);
-        self.latency.configure(&cfg, now_ns, ts);
+        self.latency.configure(&cfg, now_ns);
         self.health.power_cycle();
         self.pending_aer = None;
         self.events.push_common(telemetry::CLASS_RESET, 0x0001);
@@ -689,11 +682,10 @@ impl OcpState {
     /// What to inject into the command the engine is about to execute, in
     /// this order: an active panic fails everything; error injection entries
     /// (FID C0h); end-of-life read-only mode for writes; throttling delay.
-    pub fn injection(&mut self, kind: CommandKind, now_ns: u64) -> Injection {
-        let _ = now_ns;
+    pub fn injection(&mut self, kind: CommandKind) -> Injection {
         if self.recovery.cfs {
             return Injection {
-                status: Some(NvmeStatus::INTERNAL_ERROR),
+                status: Some(InjectedStatus::INTERNAL_ERROR),
                 panic: true,
                 ..Injection::default()
             };
@@ -704,7 +696,7 @@ impl OcpState {
         }
         let is_write = matches!(kind, CommandKind::Write | CommandKind::Deallocate);
         if is_write && inj.status.is_none() && self.write_policy() == WritePolicy::ReadOnly {
-            inj.status = Some(NvmeStatus::READ_ONLY);
+            inj.status = Some(InjectedStatus::READ_ONLY);
         }
         if matches!(kind, CommandKind::Read | CommandKind::Write) {
             if self.health.throttling() {
@@ -721,8 +713,7 @@ impl OcpState {
     }
 
     pub(crate) fn panic(&mut self, cause: u16) {
-        let id = self.recovery.panic(cause);
-        let _ = id;
+        self.recovery.panic(cause);
         self.events
             .push_common(telemetry::CLASS_FIRMWARE_ASSERT, 0x0006);
         self.events.push(telemetry::CLASS_NVME, 0x0009, &[0u8; 8]);
@@ -802,6 +793,79 @@ mod tests {
     use super::tests_common::*;
     use super::*;
 
+    /// Each log page GUID, in the byte order nvme-cli checks.
+    #[test]
+    fn guids_as_nvme_cli_checks() {
+        let table: [(&str, [u8; 16], [u8; 16]); 7] = [
+            // nvme-cli ocp-nvme.c dev_cap_req_guid[]
+            (
+                "capabilities",
+                capabilities::GUID,
+                [
+                    0x97, 0x42, 0x05, 0x0d, 0xd1, 0xe1, 0xc9, 0x98, 0x5d, 0x49, 0x58, 0x4b, 0x91,
+                    0x3c, 0x05, 0xb7,
+                ],
+            ),
+            // nvme-cli ocp-nvme.c error_recovery_guid[]
+            (
+                "error_recovery",
+                error_recovery::GUID,
+                [
+                    0x44, 0xd9, 0x31, 0x21, 0xfe, 0x30, 0x34, 0xae, 0xab, 0x4d, 0xfd, 0x3d, 0xba,
+                    0x83, 0x19, 0x5a,
+                ],
+            ),
+            // nvme-cli ocp-fw-activation-history.c ocp_fw_activation_history_guid[]
+            (
+                "fw_history",
+                fw_history::GUID,
+                [
+                    0x6d, 0x79, 0x9a, 0x76, 0xb4, 0xda, 0xf6, 0xa3, 0xe2, 0x4d, 0xb2, 0x8a, 0xac,
+                    0xf3, 0x1c, 0xd1,
+                ],
+            ),
+            // nvme-cli ocp-nvme.c lat_mon_guid[]
+            (
+                "latency",
+                latency::GUID,
+                [
+                    0x92, 0x7a, 0xc0, 0x8c, 0xd0, 0x84, 0x6c, 0x9c, 0x70, 0x43, 0xe6, 0xd4, 0x58,
+                    0x5e, 0xd4, 0x85,
+                ],
+            ),
+            // nvme-cli ocp-smart-extended-log.c scao_guid[]
+            (
+                "smart_ext",
+                smart_ext::GUID,
+                [
+                    0xC5, 0xAF, 0x10, 0x28, 0xEA, 0xBF, 0xF2, 0xA4, 0x9C, 0x4F, 0x6F, 0x7C, 0xC9,
+                    0x14, 0xD5, 0xAF,
+                ],
+            ),
+            // nvme-cli ocp-nvme.c tcg_configuration_guid[]
+            (
+                "tcg",
+                tcg::GUID,
+                [
+                    0x06, 0x40, 0x24, 0xBD, 0x7E, 0xE0, 0xE6, 0x83, 0xC0, 0x47, 0x54, 0xFA, 0x9D,
+                    0x2A, 0xE0, 0x54,
+                ],
+            ),
+            // nvme-cli ocp-nvme.c unsupported_req_guid[]
+            (
+                "unsupported",
+                unsupported::GUID,
+                [
+                    0x2F, 0x72, 0x9C, 0x0E, 0x99, 0x23, 0x2C, 0xBB, 0x63, 0x48, 0x32, 0xD0, 0xB7,
+                    0x98, 0xBB, 0xC7,
+                ],
+            ),
+        ];
+        for (page, guid, nvme_cli) in table {
+            assert_eq!(guid, nvme_cli, "{page}");
+        }
+    }
+
     #[test]
     fn ocp_uuid_matches_nvme_cli() {
         // nvme-cli plugins/ocp/ocp-utils.c: ocp_uuid[]
@@ -856,9 +920,9 @@ mod tests {
 
     #[test]
     fn status_codes() {
-        assert_eq!(Status::InvalidField.sct_sc(), (0, 2));
-        assert_eq!(Status::FeatureNotSaveable.sct_sc(), (1, 0x0d));
-        assert_eq!(Status::FeatureNotChangeable.sct_sc(), (1, 0x0e));
+        assert_eq!(FeatureError::InvalidField.sct_sc(), (0, 2));
+        assert_eq!(FeatureError::FeatureNotSaveable.sct_sc(), (1, 0x0d));
+        assert_eq!(FeatureError::FeatureNotChangeable.sct_sc(), (1, 0x0e));
     }
 
     #[test]
@@ -876,15 +940,15 @@ mod tests {
         // Default EOL mode is read-only.
         assert_eq!(s.write_policy(), WritePolicy::ReadOnly);
         assert_eq!(
-            s.injection(CommandKind::Write, 0).status,
-            Some(NvmeStatus::READ_ONLY)
+            s.injection(CommandKind::Write).status,
+            Some(InjectedStatus::READ_ONLY)
         );
-        assert_eq!(s.injection(CommandKind::Read, 0).status, None);
+        assert_eq!(s.injection(CommandKind::Read).status, None);
         assert_ne!(s.critical_warning() & 8, 0);
         // Write-through mode (C2h = 2).
         s.set_feature(0xc2, 2 << 30, false, &[], 0).unwrap();
         assert_eq!(s.write_policy(), WritePolicy::WriteThrough);
-        assert_eq!(s.injection(CommandKind::Write, 0).status, None);
+        assert_eq!(s.injection(CommandKind::Write).status, None);
         s.set_feature(0xc2, 3 << 30, false, &[], 0).unwrap();
         assert_eq!(s.write_policy(), WritePolicy::Normal);
     }
@@ -920,11 +984,15 @@ mod tests {
                 CommandKind::OtherIo,
                 CommandKind::Admin,
             ][(i % 5) as usize];
-            let _ = s.injection(kind, i);
+            let _ = s.injection(kind);
             if s.cfs() {
                 s.record_controller_reset();
             }
-            s.record_latency(LatencyClass::Read, xorshift(&mut seed), i * 1_000_000);
+            s.record_latency(
+                LatencyMonitorClass::Read,
+                xorshift(&mut seed),
+                i * 1_000_000,
+            );
         }
         for lid in 0..=255u8 {
             let _ = s.log_page(lid, &st, 5);
@@ -987,8 +1055,8 @@ mod tests {
             }
             let _ = s.telemetry_data_area1(&st, now);
             let _ = s.smart_log(&st);
-            s.record_latency(LatencyClass::Write, u64::MAX, now);
-            let _ = s.injection(CommandKind::Write, now);
+            s.record_latency(LatencyMonitorClass::Write, u64::MAX, now);
+            let _ = s.injection(CommandKind::Write);
         }
         s.record_power_cycle(u64::MAX);
         let _ = s.log_page(0xc0, &DeviceStats::default(), 0);

@@ -7,8 +7,8 @@
 //! `struct nvme_ocp_telemetry_smart`), and the engine can serve it as its
 //! own log 02h so both agree.
 
-use super::wire::LeWriter;
 use super::{DeviceStats, OcpState};
+use crate::wire::LeWriter;
 
 /// Page size.
 pub const SIZE: usize = 512;
@@ -61,7 +61,7 @@ pub struct SmartLog {
 impl SmartLog {
     /// Serializes the 512-byte page.
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut w = LeWriter::new(SIZE);
+        let mut w = LeWriter::page::<SIZE>();
         w.u8(0, self.critical_warning)
             .u16(1, self.composite_temperature)
             .u8(3, self.available_spare)

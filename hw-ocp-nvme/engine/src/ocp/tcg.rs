@@ -14,7 +14,7 @@
 //! field is 0 (state 0: TCG not supported / inactive) and only the version
 //! and GUID are set.
 
-use super::wire::{guid_le, LeWriter};
+use crate::wire::{guid_le, LeWriter};
 
 /// Log identifier.
 pub const LID: u8 = 0xc7;
@@ -60,7 +60,7 @@ impl TcgConfiguration {
 
     /// Serializes the 512-byte page.
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut w = LeWriter::new(SIZE);
+        let mut w = LeWriter::page::<SIZE>();
         w.u8(0, self.state)
             .u8(4, self.locking_sp_act_count)
             .u8(5, self.type_rev_count)
@@ -72,8 +72,7 @@ impl TcgConfiguration {
             .u32(28, self.pro_rlc)
             .u32(32, self.tcg_ec)
             .u16(36, self.no_of_ns_prov_locking_obj_ext)
-            .u16(494, VERSION)
-            .bytes(496, &GUID);
+            .version_and_guid(VERSION, &GUID);
         w.finish()
     }
 }
@@ -81,18 +80,6 @@ impl TcgConfiguration {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn guid_bytes_as_nvme_cli_checks() {
-        // nvme-cli ocp-nvme.c tcg_configuration_guid[]
-        assert_eq!(
-            GUID,
-            [
-                0x06, 0x40, 0x24, 0xBD, 0x7E, 0xE0, 0xE6, 0x83, 0xC0, 0x47, 0x54, 0xFA, 0x9D, 0x2A,
-                0xE0, 0x54
-            ]
-        );
-    }
 
     #[test]
     fn layout() {

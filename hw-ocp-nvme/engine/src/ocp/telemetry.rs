@@ -35,13 +35,15 @@
 //! firmware assert on a panic, host timestamp set, temperature crossings,
 //! media wear (percentage used changes), die offline.
 
-use super::wire::{guid_le, LeWriter};
 use super::{smart, smart_ext, DeviceStats, OcpState};
+use crate::wire::{guid_le, LeWriter};
 
 /// Log identifier of the string log.
 pub const STRING_LID: u8 = 0xc9;
 /// String log header size.
 pub const STRING_HEADER_SIZE: usize = 432;
+/// Size of one statistics or event string table entry.
+pub const STRING_ENTRY_SIZE: usize = 16;
 /// String log version.
 pub const STRING_VERSION: u8 = 1;
 /// String log GUID, printed form `B13A83691A8F408B9EA495940057AA44h`.
@@ -204,11 +206,13 @@ pub fn injected_data(kind: u16) -> [u8; 4] {
 /// Name of event FIFO 1.
 pub const FIFO1_NAME: &[u8] = b"Device Events";
 
-struct Ascii {
+/// The ASCII table of the C9h page and the string table entries that
+/// point into it.
+struct AsciiTable {
     bytes: Vec<u8>,
 }
 
-impl Ascii {
+impl AsciiTable {
     /// Appends a string (NUL-terminated, dword padded); returns (len, dword offset).
     fn add(&mut self, s: &str) -> (u8, u64) {
         let off = (self.bytes.len() / 4) as u64;
@@ -220,32 +224,39 @@ impl Ascii {
         }
         (b.len() as u8, off)
     }
+
+    /// One 16-byte string table entry: the identifier bytes `id` at 0 (a
+    /// 16-bit statistic identifier, or an event class and a 16-bit event
+    /// identifier), the length of `name` at 3 and its dword offset in the
+    /// ASCII table at 4.
+    fn entry(&mut self, id: &[u8], name: &str) -> Vec<u8> {
+        let (len, off) = self.add(name);
+        let mut w = LeWriter::page::<STRING_ENTRY_SIZE>();
+        w.bytes(0, id).u8(3, len).u64(4, off);
+        w.finish()
+    }
+
+    /// The event string table of `events` (class, identifier, name).
+    fn event_table(&mut self, events: &[(u8, u16, &str)]) -> Vec<u8> {
+        events
+            .iter()
+            .flat_map(|&(class, id, name)| {
+                let id = id.to_le_bytes();
+                self.entry(&[class, id[0], id[1]], name)
+            })
+            .collect()
+    }
 }
 
 /// The whole C9h page.
 pub fn string_log() -> Vec<u8> {
-    let mut ascii = Ascii { bytes: Vec::new() };
-    let mut stat_tab = Vec::new();
-    for (id, name) in VENDOR_STATS {
-        let (len, off) = ascii.add(name);
-        let mut w = LeWriter::new(16);
-        w.u16(0, id).u8(3, len).u64(4, off);
-        stat_tab.extend_from_slice(&w.finish());
-    }
-    let mut ev_tab = Vec::new();
-    for (class, id, name) in EVENT_STRINGS {
-        let (len, off) = ascii.add(name);
-        let mut w = LeWriter::new(16);
-        w.u8(0, class).u16(1, id).u8(3, len).u64(4, off);
-        ev_tab.extend_from_slice(&w.finish());
-    }
-    let mut vu_tab = Vec::new();
-    for (class, id, name) in VU_EVENT_STRINGS {
-        let (len, off) = ascii.add(name);
-        let mut w = LeWriter::new(16);
-        w.u8(0, class).u16(1, id).u8(3, len).u64(4, off);
-        vu_tab.extend_from_slice(&w.finish());
-    }
+    let mut ascii = AsciiTable { bytes: Vec::new() };
+    let stat_tab: Vec<u8> = VENDOR_STATS
+        .iter()
+        .flat_map(|&(id, name)| ascii.entry(&id.to_le_bytes(), name))
+        .collect();
+    let ev_tab = ascii.event_table(&EVENT_STRINGS);
+    let vu_tab = ascii.event_table(&VU_EVENT_STRINGS);
     let dw = |n: usize| (n / 4) as u64;
     let sits = dw(STRING_HEADER_SIZE);
     let ests = sits + dw(stat_tab.len());

@@ -4,6 +4,7 @@
 //! 1.0, 3 I/O Commands). Every SQE field is extracted here and only here.
 
 use super::ids::{admin_op, nvm_op};
+use crate::wire::{rd_u32, rd_u64, LeWriter};
 
 /// Size of an SQE in bytes (CC.IOSQES = 6).
 pub const SQE_SIZE: usize = 64;
@@ -29,16 +30,16 @@ impl Sqe {
     pub fn from_bytes(b: &[u8; SQE_SIZE]) -> Sqe {
         let mut dw = [0u32; 16];
         for (i, d) in dw.iter_mut().enumerate() {
-            *d = u32::from_le_bytes([b[i * 4], b[i * 4 + 1], b[i * 4 + 2], b[i * 4 + 3]]);
+            *d = rd_u32(b, i * 4);
         }
         Sqe { dw }
     }
     pub fn to_bytes(&self) -> [u8; SQE_SIZE] {
-        let mut b = [0u8; SQE_SIZE];
+        let mut w = LeWriter::<[u8; SQE_SIZE]>::array();
         for (i, d) in self.dw.iter().enumerate() {
-            b[i * 4..i * 4 + 4].copy_from_slice(&d.to_le_bytes());
+            w.u32(i * 4, *d);
         }
-        b
+        w.finish()
     }
     /// CDW0 bits 7:0.
     pub fn opcode(&self) -> u8 {
@@ -79,11 +80,11 @@ impl Sqe {
     }
     /// SGL Entry 1 (DW6-9) as 16 bytes.
     pub fn sgl1(&self) -> [u8; 16] {
-        let mut b = [0u8; 16];
+        let mut w = LeWriter::<[u8; 16]>::array();
         for i in 0..4 {
-            b[i * 4..i * 4 + 4].copy_from_slice(&self.dw[6 + i].to_le_bytes());
+            w.u32(i * 4, self.dw[6 + i]);
         }
-        b
+        w.finish()
     }
     /// Starting LBA of NVM I/O commands (CDW10-11).
     pub fn slba(&self) -> u64 {
@@ -102,88 +103,163 @@ impl Sqe {
 /// An admin command with its fields extracted (NVMe 2.0 Base, 5).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AdminCmd {
-    /// 5.7: CDW10 QID 15:0.
-    DeleteIoSq { qid: u16 },
-    /// 5.5: CDW10 QID 15:0, QSIZE 31:16; CDW11 PC 0, QPRIO 2:1, CQID 31:16; CDW12 NVMSETID 15:0.
-    CreateIoSq {
-        qid: u16,
-        qsize: u16,
-        pc: bool,
-        qprio: u8,
-        cqid: u16,
-        nvmsetid: u16,
-    },
-    /// 5.16: CDW10 LID 7:0, LSP 14:8, RAE 15, NUMDL 31:16; CDW11 NUMDU 15:0,
-    /// LSI 31:16; CDW12-13 LPO; CDW14 UUID 6:0, OT 23, CSI 31:24.
-    GetLogPage {
-        lid: u8,
-        lsp: u8,
-        rae: bool,
-        numd: u32,
-        lsi: u16,
-        lpo: u64,
-        uuid: u8,
-        ot: bool,
-        csi: u8,
-    },
-    /// 5.6: CDW10 QID 15:0.
-    DeleteIoCq { qid: u16 },
-    /// 5.4: CDW10 QID 15:0, QSIZE 31:16; CDW11 PC 0, IEN 1, IV 31:16.
-    CreateIoCq {
-        qid: u16,
-        qsize: u16,
-        pc: bool,
-        ien: bool,
-        iv: u16,
-    },
-    /// 5.17: CDW10 CNS 7:0, CNTID 31:16; CDW11 CNSSID 15:0, CSI 31:24; CDW14 UUID 6:0.
-    Identify {
-        cns: u8,
-        cntid: u16,
-        cnssid: u16,
-        csi: u8,
-        uuid: u8,
-    },
-    /// 5.1: CDW10 SQID 15:0, CID 31:16.
-    Abort { sqid: u16, cid: u16 },
-    /// 5.27: CDW10 FID 7:0, SV 31; CDW11-13 feature specific; CDW14 UUID 6:0.
-    SetFeatures {
-        fid: u8,
-        sv: bool,
-        cdw11: u32,
-        cdw12: u32,
-        cdw13: u32,
-        uuid: u8,
-    },
-    /// 5.15: CDW10 FID 7:0, SEL 10:8; CDW11 feature specific; CDW14 UUID 6:0.
-    GetFeatures {
-        fid: u8,
-        sel: u8,
-        cdw11: u32,
-        uuid: u8,
-    },
-    /// 5.2.
+    /// Delete I/O Submission Queue (NVMe 2.0 Base, 5.7).
+    DeleteIoSq(DeleteIoSqCmd),
+    /// Create I/O Submission Queue (5.5).
+    CreateIoSq(CreateIoSqCmd),
+    /// Get Log Page (5.16).
+    GetLogPage(GetLogPageCmd),
+    /// Delete I/O Completion Queue (5.6).
+    DeleteIoCq(DeleteIoCqCmd),
+    /// Create I/O Completion Queue (5.4).
+    CreateIoCq(CreateIoCqCmd),
+    /// Identify (5.17).
+    Identify(IdentifyCmd),
+    /// Abort (5.1).
+    Abort(AbortCmd),
+    /// Set Features (5.27).
+    SetFeatures(SetFeaturesCmd),
+    /// Get Features (5.15).
+    GetFeatures(GetFeaturesCmd),
+    /// Asynchronous Event Request (5.2).
     AsyncEventRequest,
-    /// 5.12: CDW10 FS 2:0, CA 5:3, BPID 31.
-    FirmwareCommit { fs: u8, ca: u8, bpid: bool },
-    /// 5.13: CDW10 NUMD (0's based dwords); CDW11 OFST (dwords).
-    FirmwareImageDownload { numd: u32, ofst: u32 },
-    /// 5.9: CDW10 STC 3:0.
-    DeviceSelfTest { stc: u8 },
-    /// 5.19.
+    /// Firmware Commit (5.12).
+    FirmwareCommit(FirmwareCommitCmd),
+    /// Firmware Image Download (5.13).
+    FirmwareImageDownload(FirmwareImageDownloadCmd),
+    /// Device Self-test (5.9).
+    DeviceSelfTest(DeviceSelfTestCmd),
+    /// Keep Alive (5.19).
     KeepAlive,
-    /// 5.8: PRP1 shadow doorbell buffer, PRP2 EventIdx buffer.
-    DoorbellBufferConfig { shadow: u64, eventidx: u64 },
-    /// NVM 4.1 (Format NVM): CDW10 LBAFL 3:0, MSET 4, PI 7:5, PIL 8, SES 11:9, LBAFU 13:12.
-    FormatNvm {
-        lbaf: u8,
-        mset: bool,
-        pi: u8,
-        pil: bool,
-        ses: u8,
-    },
+    /// Doorbell Buffer Config (5.8).
+    DoorbellBufferConfig(DoorbellBufferConfigCmd),
+    /// Format NVM (NVM Command Set 1.0, 4.1).
+    FormatNvm(FormatNvmCmd),
     /// Anything else.
     Unknown { opcode: u8 },
+}
+
+/// 5.7: CDW10 QID 15:0.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DeleteIoSqCmd {
+    pub qid: u16,
+}
+
+/// 5.5: CDW10 QID 15:0, QSIZE 31:16; CDW11 PC 0, QPRIO 2:1, CQID 31:16; CDW12 NVMSETID 15:0.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CreateIoSqCmd {
+    pub qid: u16,
+    pub qsize: u16,
+    pub pc: bool,
+    pub qprio: u8,
+    pub cqid: u16,
+    pub nvmsetid: u16,
+}
+
+/// 5.16: CDW10 LID 7:0, LSP 14:8, RAE 15, NUMDL 31:16; CDW11 NUMDU 15:0,
+/// LSI 31:16; CDW12-13 LPO; CDW14 UUID 6:0, OT 23, CSI 31:24.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GetLogPageCmd {
+    pub lid: u8,
+    pub lsp: u8,
+    pub rae: bool,
+    pub numd: u32,
+    pub lsi: u16,
+    pub lpo: u64,
+    pub uuid: u8,
+    pub ot: bool,
+    pub csi: u8,
+}
+
+/// 5.6: CDW10 QID 15:0.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DeleteIoCqCmd {
+    pub qid: u16,
+}
+
+/// 5.4: CDW10 QID 15:0, QSIZE 31:16; CDW11 PC 0, IEN 1, IV 31:16.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CreateIoCqCmd {
+    pub qid: u16,
+    pub qsize: u16,
+    pub pc: bool,
+    pub ien: bool,
+    pub iv: u16,
+}
+
+/// 5.17: CDW10 CNS 7:0, CNTID 31:16; CDW11 CNSSID 15:0, CSI 31:24; CDW14 UUID 6:0.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IdentifyCmd {
+    pub cns: u8,
+    pub cntid: u16,
+    pub cnssid: u16,
+    pub csi: u8,
+    pub uuid: u8,
+}
+
+/// 5.1: CDW10 SQID 15:0, CID 31:16.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AbortCmd {
+    pub sqid: u16,
+    pub cid: u16,
+}
+
+/// 5.27: CDW10 FID 7:0, SV 31; CDW11-13 feature specific; CDW14 UUID 6:0.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SetFeaturesCmd {
+    pub fid: u8,
+    pub sv: bool,
+    pub cdw11: u32,
+    pub cdw12: u32,
+    pub cdw13: u32,
+    pub uuid: u8,
+}
+
+/// 5.15: CDW10 FID 7:0, SEL 10:8; CDW11 feature specific; CDW14 UUID 6:0.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GetFeaturesCmd {
+    pub fid: u8,
+    pub sel: u8,
+    pub cdw11: u32,
+    pub uuid: u8,
+}
+
+/// 5.12: CDW10 FS 2:0, CA 5:3, BPID 31.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FirmwareCommitCmd {
+    pub fs: u8,
+    pub ca: u8,
+    pub bpid: bool,
+}
+
+/// 5.13: CDW10 NUMD (0's based dwords); CDW11 OFST (dwords).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FirmwareImageDownloadCmd {
+    pub numd: u32,
+    pub ofst: u32,
+}
+
+/// 5.9: CDW10 STC 3:0.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DeviceSelfTestCmd {
+    pub stc: u8,
+}
+
+/// 5.8: PRP1 shadow doorbell buffer, PRP2 EventIdx buffer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DoorbellBufferConfigCmd {
+    pub shadow: u64,
+    pub eventidx: u64,
+}
+
+/// NVM 4.1 (Format NVM): CDW10 LBAFL 3:0, MSET 4, PI 7:5, PIL 8, SES 11:9, LBAFU 13:12.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FormatNvmCmd {
+    pub lbaf: u8,
+    pub mset: bool,
+    pub pi: u8,
+    pub pil: bool,
+    pub ses: u8,
 }
 
 impl AdminCmd {
@@ -193,16 +269,16 @@ impl AdminCmd {
         let lo = |v: u32| v as u16;
         let hi = |v: u32| (v >> 16) as u16;
         match s.opcode() {
-            admin_op::DELETE_IO_SQ => AdminCmd::DeleteIoSq { qid: lo(c10) },
-            admin_op::CREATE_IO_SQ => AdminCmd::CreateIoSq {
+            admin_op::DELETE_IO_SQ => AdminCmd::DeleteIoSq(DeleteIoSqCmd { qid: lo(c10) }),
+            admin_op::CREATE_IO_SQ => AdminCmd::CreateIoSq(CreateIoSqCmd {
                 qid: lo(c10),
                 qsize: hi(c10),
                 pc: c11 & 1 != 0,
                 qprio: ((c11 >> 1) & 0x3) as u8,
                 cqid: hi(c11),
                 nvmsetid: lo(s.cdw(12)),
-            },
-            admin_op::GET_LOG_PAGE => AdminCmd::GetLogPage {
+            }),
+            admin_op::GET_LOG_PAGE => AdminCmd::GetLogPage(GetLogPageCmd {
                 lid: c10 as u8,
                 lsp: ((c10 >> 8) & 0x7f) as u8,
                 rae: c10 & (1 << 15) != 0,
@@ -212,65 +288,69 @@ impl AdminCmd {
                 uuid: s.uuid_index(),
                 ot: s.cdw(14) & (1 << 23) != 0,
                 csi: (s.cdw(14) >> 24) as u8,
-            },
-            admin_op::DELETE_IO_CQ => AdminCmd::DeleteIoCq { qid: lo(c10) },
-            admin_op::CREATE_IO_CQ => AdminCmd::CreateIoCq {
+            }),
+            admin_op::DELETE_IO_CQ => AdminCmd::DeleteIoCq(DeleteIoCqCmd { qid: lo(c10) }),
+            admin_op::CREATE_IO_CQ => AdminCmd::CreateIoCq(CreateIoCqCmd {
                 qid: lo(c10),
                 qsize: hi(c10),
                 pc: c11 & 1 != 0,
                 ien: c11 & 2 != 0,
                 iv: hi(c11),
-            },
-            admin_op::IDENTIFY => AdminCmd::Identify {
+            }),
+            admin_op::IDENTIFY => AdminCmd::Identify(IdentifyCmd {
                 cns: c10 as u8,
                 cntid: hi(c10),
                 cnssid: lo(c11),
                 csi: (c11 >> 24) as u8,
                 uuid: s.uuid_index(),
-            },
-            admin_op::ABORT => AdminCmd::Abort {
+            }),
+            admin_op::ABORT => AdminCmd::Abort(AbortCmd {
                 sqid: lo(c10),
                 cid: hi(c10),
-            },
-            admin_op::SET_FEATURES => AdminCmd::SetFeatures {
+            }),
+            admin_op::SET_FEATURES => AdminCmd::SetFeatures(SetFeaturesCmd {
                 fid: c10 as u8,
                 sv: c10 & (1 << 31) != 0,
                 cdw11: c11,
                 cdw12: s.cdw(12),
                 cdw13: s.cdw(13),
                 uuid: s.uuid_index(),
-            },
-            admin_op::GET_FEATURES => AdminCmd::GetFeatures {
+            }),
+            admin_op::GET_FEATURES => AdminCmd::GetFeatures(GetFeaturesCmd {
                 fid: c10 as u8,
                 sel: ((c10 >> 8) & 0x7) as u8,
                 cdw11: c11,
                 uuid: s.uuid_index(),
-            },
+            }),
             admin_op::ASYNC_EVENT_REQUEST => AdminCmd::AsyncEventRequest,
-            admin_op::FIRMWARE_COMMIT => AdminCmd::FirmwareCommit {
+            admin_op::FIRMWARE_COMMIT => AdminCmd::FirmwareCommit(FirmwareCommitCmd {
                 fs: (c10 & 0x7) as u8,
                 ca: ((c10 >> 3) & 0x7) as u8,
                 bpid: c10 & (1 << 31) != 0,
-            },
-            admin_op::FIRMWARE_IMAGE_DOWNLOAD => AdminCmd::FirmwareImageDownload {
-                numd: c10,
-                ofst: c11,
-            },
-            admin_op::DEVICE_SELF_TEST => AdminCmd::DeviceSelfTest {
+            }),
+            admin_op::FIRMWARE_IMAGE_DOWNLOAD => {
+                AdminCmd::FirmwareImageDownload(FirmwareImageDownloadCmd {
+                    numd: c10,
+                    ofst: c11,
+                })
+            }
+            admin_op::DEVICE_SELF_TEST => AdminCmd::DeviceSelfTest(DeviceSelfTestCmd {
                 stc: (c10 & 0xf) as u8,
-            },
+            }),
             admin_op::KEEP_ALIVE => AdminCmd::KeepAlive,
-            admin_op::DOORBELL_BUFFER_CONFIG => AdminCmd::DoorbellBufferConfig {
-                shadow: s.prp1(),
-                eventidx: s.prp2(),
-            },
-            admin_op::FORMAT_NVM => AdminCmd::FormatNvm {
+            admin_op::DOORBELL_BUFFER_CONFIG => {
+                AdminCmd::DoorbellBufferConfig(DoorbellBufferConfigCmd {
+                    shadow: s.prp1(),
+                    eventidx: s.prp2(),
+                })
+            }
+            admin_op::FORMAT_NVM => AdminCmd::FormatNvm(FormatNvmCmd {
                 lbaf: ((c10 & 0xf) | (((c10 >> 12) & 0x3) << 4)) as u8,
                 mset: c10 & (1 << 4) != 0,
                 pi: ((c10 >> 5) & 0x7) as u8,
                 pil: c10 & (1 << 8) != 0,
                 ses: ((c10 >> 9) & 0x7) as u8,
-            },
+            }),
             opcode => AdminCmd::Unknown { opcode },
         }
     }
@@ -316,32 +396,47 @@ impl RwFields {
 /// An NVM command set I/O command with its fields extracted.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum NvmCmd {
+    /// Flush (NVMe 2.0 Base, 7.1).
     Flush,
+    /// Read (NVM Command Set 1.0, 3.2.4).
     Read(RwFields),
+    /// Write (3.2.6).
     Write(RwFields),
+    /// Compare (3.2.1).
     Compare(RwFields),
-    /// 3.2.8: CDW12 NLB 15:0, DEAC 25, FUA 30.
-    WriteZeroes {
-        slba: u64,
-        nlb: u32,
-        deac: bool,
-        fua: bool,
-    },
-    /// 3.2.3: CDW10 NR 7:0 (0's based); CDW11 IDR 0, IDW 1, AD 2.
-    DatasetManagement {
-        nr: u16,
-        idr: bool,
-        idw: bool,
-        ad: bool,
-    },
-    /// 3.2.7: CDW12 NLB 15:0.
-    Verify {
-        slba: u64,
-        nlb: u32,
-    },
-    Unknown {
-        opcode: u8,
-    },
+    /// Write Zeroes (3.2.8).
+    WriteZeroes(WriteZeroesCmd),
+    /// Dataset Management (3.2.3).
+    DatasetManagement(DatasetManagementCmd),
+    /// Verify (3.2.7).
+    Verify(VerifyCmd),
+    /// Anything else.
+    Unknown { opcode: u8 },
+}
+
+/// 3.2.8: CDW12 NLB 15:0, DEAC 25, FUA 30.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WriteZeroesCmd {
+    pub slba: u64,
+    pub nlb: u32,
+    pub deac: bool,
+    pub fua: bool,
+}
+
+/// 3.2.3: CDW10 NR 7:0 (0's based); CDW11 IDR 0, IDW 1, AD 2.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DatasetManagementCmd {
+    pub nr: u16,
+    pub idr: bool,
+    pub idw: bool,
+    pub ad: bool,
+}
+
+/// 3.2.7: CDW12 NLB 15:0.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct VerifyCmd {
+    pub slba: u64,
+    pub nlb: u32,
 }
 
 impl NvmCmd {
@@ -353,19 +448,19 @@ impl NvmCmd {
             nvm_op::READ => NvmCmd::Read(RwFields::parse(s)),
             nvm_op::WRITE => NvmCmd::Write(RwFields::parse(s)),
             nvm_op::COMPARE => NvmCmd::Compare(RwFields::parse(s)),
-            nvm_op::WRITE_ZEROES => NvmCmd::WriteZeroes {
+            nvm_op::WRITE_ZEROES => NvmCmd::WriteZeroes(WriteZeroesCmd {
                 slba,
                 nlb,
                 deac: s.cdw(12) & (1 << 25) != 0,
                 fua: s.cdw(12) & (1 << 30) != 0,
-            },
-            nvm_op::DATASET_MANAGEMENT => NvmCmd::DatasetManagement {
+            }),
+            nvm_op::DATASET_MANAGEMENT => NvmCmd::DatasetManagement(DatasetManagementCmd {
                 nr: (s.cdw(10) & 0xff) as u16 + 1,
                 idr: s.cdw(11) & 1 != 0,
                 idw: s.cdw(11) & 2 != 0,
                 ad: s.cdw(11) & 4 != 0,
-            },
-            nvm_op::VERIFY => NvmCmd::Verify { slba, nlb },
+            }),
+            nvm_op::VERIFY => NvmCmd::Verify(VerifyCmd { slba, nlb }),
             opcode => NvmCmd::Unknown { opcode },
         }
     }
@@ -385,9 +480,9 @@ pub const DSM_RANGE_SIZE: usize = 16;
 impl DsmRange {
     pub fn parse(b: &[u8]) -> DsmRange {
         DsmRange {
-            attributes: super::get_u32(b, 0),
-            nlb: super::get_u32(b, 4),
-            slba: super::get_u64(b, 8),
+            attributes: rd_u32(b, 0),
+            nlb: rd_u32(b, 4),
+            slba: rd_u64(b, 8),
         }
     }
 }
@@ -452,44 +547,44 @@ mod tests {
         ]);
         assert_eq!(
             AdminCmd::parse(&s),
-            AdminCmd::CreateIoSq {
+            AdminCmd::CreateIoSq(CreateIoSqCmd {
                 qid: 5,
                 qsize: 0x3ff,
                 pc: true,
                 qprio: 2,
                 cqid: 7,
                 nvmsetid: 9
-            }
+            })
         );
         let s = sqe(&[(0, 0x05), (10, 0x0010_0003), (11, 0x0021_0003)]);
         assert_eq!(
             AdminCmd::parse(&s),
-            AdminCmd::CreateIoCq {
+            AdminCmd::CreateIoCq(CreateIoCqCmd {
                 qid: 3,
                 qsize: 16,
                 pc: true,
                 ien: true,
                 iv: 0x21
-            }
+            })
         );
         let s = sqe(&[(0, 0x05), (11, 0x0000_0002)]);
         assert_eq!(
             AdminCmd::parse(&s),
-            AdminCmd::CreateIoCq {
+            AdminCmd::CreateIoCq(CreateIoCqCmd {
                 qid: 0,
                 qsize: 0,
                 pc: false,
                 ien: true,
                 iv: 0
-            }
+            })
         );
         assert_eq!(
             AdminCmd::parse(&sqe(&[(0, 0x00), (10, 0xffff_0009)])),
-            AdminCmd::DeleteIoSq { qid: 9 }
+            AdminCmd::DeleteIoSq(DeleteIoSqCmd { qid: 9 })
         );
         assert_eq!(
             AdminCmd::parse(&sqe(&[(0, 0x04), (10, 0xffff_000a)])),
-            AdminCmd::DeleteIoCq { qid: 10 }
+            AdminCmd::DeleteIoCq(DeleteIoCqCmd { qid: 10 })
         );
     }
 
@@ -505,7 +600,7 @@ mod tests {
         ]);
         assert_eq!(
             AdminCmd::parse(&s),
-            AdminCmd::GetLogPage {
+            AdminCmd::GetLogPage(GetLogPageCmd {
                 lid: 0xc0,
                 lsp: 0x45,
                 rae: true,
@@ -515,7 +610,7 @@ mod tests {
                 uuid: 1,
                 ot: true,
                 csi: 2
-            }
+            })
         );
     }
 
@@ -524,20 +619,20 @@ mod tests {
         let s = sqe(&[(0, 0x06), (10, 0x0042_0017), (11, 0x0300_0055), (14, 0x7f)]);
         assert_eq!(
             AdminCmd::parse(&s),
-            AdminCmd::Identify {
+            AdminCmd::Identify(IdentifyCmd {
                 cns: 0x17,
                 cntid: 0x42,
                 cnssid: 0x55,
                 csi: 3,
                 uuid: 0x7f
-            }
+            })
         );
         assert_eq!(
             AdminCmd::parse(&sqe(&[(0, 0x08), (10, 0x1234_0003)])),
-            AdminCmd::Abort {
+            AdminCmd::Abort(AbortCmd {
                 sqid: 3,
                 cid: 0x1234
-            }
+            })
         );
         let s = sqe(&[
             (0, 0x09),
@@ -549,24 +644,24 @@ mod tests {
         ]);
         assert_eq!(
             AdminCmd::parse(&s),
-            AdminCmd::SetFeatures {
+            AdminCmd::SetFeatures(SetFeaturesCmd {
                 fid: 7,
                 sv: true,
                 cdw11: 1,
                 cdw12: 2,
                 cdw13: 3,
                 uuid: 1
-            }
+            })
         );
         let s = sqe(&[(0, 0x0a), (10, 0x0000_0304), (11, 0x10)]);
         assert_eq!(
             AdminCmd::parse(&s),
-            AdminCmd::GetFeatures {
+            AdminCmd::GetFeatures(GetFeaturesCmd {
                 fid: 4,
                 sel: 3,
                 cdw11: 0x10,
                 uuid: 0
-            }
+            })
         );
         assert_eq!(
             AdminCmd::parse(&sqe(&[(0, 0x0c)])),
@@ -580,23 +675,23 @@ mod tests {
         let s = sqe(&[(0, 0x10), (10, 0x8000_0000 | (3 << 3) | 2)]);
         assert_eq!(
             AdminCmd::parse(&s),
-            AdminCmd::FirmwareCommit {
+            AdminCmd::FirmwareCommit(FirmwareCommitCmd {
                 fs: 2,
                 ca: 3,
                 bpid: true
-            }
+            })
         );
         let s = sqe(&[(0, 0x11), (10, 0x3ff), (11, 0x400)]);
         assert_eq!(
             AdminCmd::parse(&s),
-            AdminCmd::FirmwareImageDownload {
+            AdminCmd::FirmwareImageDownload(FirmwareImageDownloadCmd {
                 numd: 0x3ff,
                 ofst: 0x400
-            }
+            })
         );
         assert_eq!(
             AdminCmd::parse(&sqe(&[(0, 0x14), (10, 0xf2)])),
-            AdminCmd::DeviceSelfTest { stc: 2 }
+            AdminCmd::DeviceSelfTest(DeviceSelfTestCmd { stc: 2 })
         );
         let s = sqe(&[
             (0, 0x80),
@@ -607,21 +702,21 @@ mod tests {
         ]);
         assert_eq!(
             AdminCmd::parse(&s),
-            AdminCmd::FormatNvm {
+            AdminCmd::FormatNvm(FormatNvmCmd {
                 lbaf: 0x21,
                 mset: true,
                 pi: 5,
                 pil: true,
                 ses: 3
-            }
+            })
         );
         let s = sqe(&[(0, 0x7c), (6, 0x1000), (7, 1), (8, 0x2000), (9, 2)]);
         assert_eq!(
             AdminCmd::parse(&s),
-            AdminCmd::DoorbellBufferConfig {
+            AdminCmd::DoorbellBufferConfig(DoorbellBufferConfigCmd {
                 shadow: 0x1_0000_1000,
                 eventidx: 0x2_0000_2000
-            }
+            })
         );
         assert_eq!(
             AdminCmd::parse(&sqe(&[(0, 0x81)])),
@@ -675,35 +770,38 @@ mod tests {
         let s = sqe(&[(0, 0x08), (10, 5), (11, 1), (12, (1 << 25) | (1 << 30) | 7)]);
         assert_eq!(
             NvmCmd::parse(&s),
-            NvmCmd::WriteZeroes {
+            NvmCmd::WriteZeroes(WriteZeroesCmd {
                 slba: 0x1_0000_0005,
                 nlb: 8,
                 deac: true,
                 fua: true
-            }
+            })
         );
         let s = sqe(&[(0, 0x09), (10, 0xffff_ff03), (11, 0b101)]);
         assert_eq!(
             NvmCmd::parse(&s),
-            NvmCmd::DatasetManagement {
+            NvmCmd::DatasetManagement(DatasetManagementCmd {
                 nr: 4,
                 idr: true,
                 idw: false,
                 ad: true
-            }
+            })
         );
         let s = sqe(&[(0, 0x09), (10, 0xff), (11, 0b010)]);
         assert_eq!(
             NvmCmd::parse(&s),
-            NvmCmd::DatasetManagement {
+            NvmCmd::DatasetManagement(DatasetManagementCmd {
                 nr: 256,
                 idr: false,
                 idw: true,
                 ad: false
-            }
+            })
         );
         let s = sqe(&[(0, 0x0c), (10, 9), (12, 0xffff_0001)]);
-        assert_eq!(NvmCmd::parse(&s), NvmCmd::Verify { slba: 9, nlb: 2 });
+        assert_eq!(
+            NvmCmd::parse(&s),
+            NvmCmd::Verify(VerifyCmd { slba: 9, nlb: 2 })
+        );
         assert_eq!(
             NvmCmd::parse(&sqe(&[(0, 0x04)])),
             NvmCmd::Unknown { opcode: 4 }

@@ -2,6 +2,7 @@
 //! Completion Queue Entry (NVMe 2.0 Base, 4.6 Completion Queue Entry).
 
 use super::status::Status;
+use crate::wire::LeWriter;
 
 /// Size of a CQE in bytes (CC.IOCQES = 4).
 pub const CQE_SIZE: usize = 16;
@@ -20,15 +21,14 @@ pub struct Cqe {
 impl Cqe {
     /// Encode with the given phase tag.
     pub fn to_bytes(&self, phase: bool) -> [u8; CQE_SIZE] {
-        let mut b = [0u8; CQE_SIZE];
-        b[0..4].copy_from_slice(&self.dw0.to_le_bytes());
-        b[4..8].copy_from_slice(&self.dw1.to_le_bytes());
-        b[8..10].copy_from_slice(&self.sqhd.to_le_bytes());
-        b[10..12].copy_from_slice(&self.sqid.to_le_bytes());
-        b[12..14].copy_from_slice(&self.cid.to_le_bytes());
-        let sf = self.status.field() | u16::from(phase);
-        b[14..16].copy_from_slice(&sf.to_le_bytes());
-        b
+        let mut w = LeWriter::<[u8; CQE_SIZE]>::array();
+        w.u32(0, self.dw0)
+            .u32(4, self.dw1)
+            .u16(8, self.sqhd)
+            .u16(10, self.sqid)
+            .u16(12, self.cid)
+            .u16(14, self.status.field() | u16::from(phase));
+        w.finish()
     }
 }
 

@@ -2,6 +2,8 @@
 //! Feature values as they travel in Set Features CDW11 / Get Features DW0
 //! and data buffers (NVMe 2.0 Base, 5.27.1).
 
+use crate::wire::LeWriter;
+
 /// Arbitration (FID 01h, Figure 320).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Arbitration {
@@ -94,6 +96,9 @@ impl ErrorRecovery {
             tler: v as u16,
             dulbe: v & (1 << 16) != 0,
         }
+    }
+    pub fn encode(self) -> u32 {
+        u32::from(self.tler) | u32::from(self.dulbe) << 16
     }
 }
 
@@ -188,12 +193,21 @@ impl AsyncEventConfig {
             telemetry: v & (1 << 10) != 0,
         }
     }
+    pub fn encode(self) -> u32 {
+        u32::from(self.smart)
+            | u32::from(self.ns_attr) << 8
+            | u32::from(self.fw_activation) << 9
+            | u32::from(self.telemetry) << 10
+    }
 }
 
 /// Get Features Supported Capabilities (SEL 011b) in DW0 (Figure 193).
 pub fn capabilities_dw0(saveable: bool, ns_specific: bool, changeable: bool) -> u32 {
     u32::from(saveable) | u32::from(ns_specific) << 1 | u32::from(changeable) << 2
 }
+
+/// Size of the Timestamp data structure.
+pub const TIMESTAMP_SIZE: usize = 8;
 
 /// Timestamp data structure (FID 0Eh, Figure 345).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -214,11 +228,11 @@ impl Timestamp {
             origin: (b[6] >> 1) & 0x7,
         }
     }
-    pub fn encode(self) -> [u8; 8] {
-        let mut b = [0u8; 8];
-        b[..6].copy_from_slice(&self.ms.to_le_bytes()[..6]);
-        b[6] = u8::from(self.synch) | (self.origin & 0x7) << 1;
-        b
+    pub fn encode(self) -> [u8; TIMESTAMP_SIZE] {
+        let mut w = LeWriter::<[u8; TIMESTAMP_SIZE]>::array();
+        w.bytes(0, &self.ms.to_le_bytes()[..6])
+            .u8(6, u8::from(self.synch) | (self.origin & 0x7) << 1);
+        w.finish()
     }
 }
 
@@ -316,6 +330,18 @@ mod tests {
             }
         );
         assert_eq!(AsyncEventConfig::SUPPORTED, 0x71f);
+    }
+
+    #[test]
+    fn stored_values_encode_back() {
+        assert_eq!(ErrorRecovery::decode(0x0001_0064).encode(), 0x0001_0064);
+        assert_eq!(ErrorRecovery::decode(0xfffe_0064).encode(), 0x0000_0064);
+        let v = 0x0000_0502 & AsyncEventConfig::SUPPORTED;
+        assert_eq!(AsyncEventConfig::decode(v).encode(), v);
+        assert_eq!(
+            AsyncEventConfig::decode(AsyncEventConfig::SUPPORTED).encode(),
+            AsyncEventConfig::SUPPORTED
+        );
     }
 
     #[test]

@@ -7,6 +7,8 @@ use bilge::prelude::*;
 /// Register offsets in BAR0.
 pub mod off {
     pub const CAP: u64 = 0x00;
+    /// CAP bits 63:32.
+    pub const CAP_HI: u64 = CAP + 4;
     pub const VS: u64 = 0x08;
     pub const INTMS: u64 = 0x0c;
     pub const INTMC: u64 = 0x10;
@@ -15,7 +17,11 @@ pub mod off {
     pub const NSSR: u64 = 0x20;
     pub const AQA: u64 = 0x24;
     pub const ASQ: u64 = 0x28;
+    /// ASQ bits 63:32.
+    pub const ASQ_HI: u64 = ASQ + 4;
     pub const ACQ: u64 = 0x30;
+    /// ACQ bits 63:32.
+    pub const ACQ_HI: u64 = ACQ + 4;
     pub const CMBLOC: u64 = 0x38;
     pub const CMBSZ: u64 = 0x3c;
     pub const CRTO: u64 = 0x68;

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 //! SGL descriptors (NVMe 2.0 Base, 4.1.2 Scatter Gather List).
 
-use super::{get_u32, get_u64};
+use crate::wire::{rd_u32, rd_u64, LeWriter};
 
 /// Size of an SGL descriptor.
 pub const SGL_DESC_SIZE: usize = 16;
@@ -30,18 +30,18 @@ pub struct SglDesc {
 impl SglDesc {
     pub fn parse(b: &[u8; SGL_DESC_SIZE]) -> SglDesc {
         SglDesc {
-            addr: get_u64(b, 0),
-            len: get_u32(b, 8),
+            addr: rd_u64(b, 0),
+            len: rd_u32(b, 8),
             kind: b[15] >> 4,
             subtype: b[15] & 0xf,
         }
     }
     pub fn to_bytes(&self) -> [u8; SGL_DESC_SIZE] {
-        let mut b = [0u8; SGL_DESC_SIZE];
-        b[0..8].copy_from_slice(&self.addr.to_le_bytes());
-        b[8..12].copy_from_slice(&self.len.to_le_bytes());
-        b[15] = (self.kind << 4) | (self.subtype & 0xf);
-        b
+        let mut w = LeWriter::<[u8; SGL_DESC_SIZE]>::array();
+        w.u64(0, self.addr)
+            .u32(8, self.len)
+            .u8(15, (self.kind << 4) | (self.subtype & 0xf));
+        w.finish()
     }
 }
 

@@ -4,6 +4,7 @@
 //! that brings the controller up the way the Linux nvme driver does.
 //! Used by the unit, integration, random and fuzz tests; [`stress`] drives
 //! the whole controller the way a hostile guest and a busy host would.
+#![cfg(any(test, feature = "testing"))]
 
 pub mod stress;
 
@@ -285,6 +286,27 @@ pub struct HostQueue {
     pub phase: bool,
 }
 
+impl HostQueue {
+    /// Step the CQ head past an entry; the phase flips at the wrap.
+    pub fn consume(&mut self) {
+        self.ptr += 1;
+        if self.ptr == self.size {
+            self.ptr = 0;
+            self.phase = !self.phase;
+        }
+    }
+
+    /// A new queue of `size` entries at `base`: pointer 0, phase 1.
+    pub fn new(base: u64, size: u32) -> HostQueue {
+        HostQueue {
+            base,
+            size,
+            ptr: 0,
+            phase: true,
+        }
+    }
+}
+
 /// Admin queue depth used by the driver.
 pub const ADMIN_DEPTH: u32 = 32;
 /// I/O queue depth used by the driver.
@@ -383,18 +405,8 @@ impl Driver {
     pub fn enable(&mut self) -> bool {
         let asq = self.alloc(u64::from(ADMIN_DEPTH) * 64);
         let acq = self.alloc(u64::from(ADMIN_DEPTH) * 16);
-        self.sq[0] = HostQueue {
-            base: asq,
-            size: ADMIN_DEPTH,
-            ptr: 0,
-            phase: true,
-        };
-        self.cq[0] = HostQueue {
-            base: acq,
-            size: ADMIN_DEPTH,
-            ptr: 0,
-            phase: true,
-        };
+        self.sq[0] = HostQueue::new(asq, ADMIN_DEPTH);
+        self.cq[0] = HostQueue::new(acq, ADMIN_DEPTH);
         self.w32(off::AQA, (ADMIN_DEPTH - 1) << 16 | (ADMIN_DEPTH - 1));
         self.w64(off::ASQ, asq);
         self.w64(off::ACQ, acq);
@@ -481,11 +493,7 @@ impl Driver {
                 break;
             }
             out.push(c);
-            q.ptr += 1;
-            if q.ptr == q.size {
-                q.ptr = 0;
-                q.phase = !q.phase;
-            }
+            q.consume();
             moved = true;
         }
         self.cq[cqid as usize] = q;
@@ -556,12 +564,7 @@ impl Driver {
             base,
         ));
         if c.ok() {
-            self.cq[qid as usize] = HostQueue {
-                base,
-                size,
-                ptr: 0,
-                phase: true,
-            };
+            self.cq[qid as usize] = HostQueue::new(base, size);
         }
         c
     }
@@ -578,12 +581,7 @@ impl Driver {
             base,
         ));
         if c.ok() {
-            self.sq[qid as usize] = HostQueue {
-                base,
-                size,
-                ptr: 0,
-                phase: true,
-            };
+            self.sq[qid as usize] = HostQueue::new(base, size);
         }
         c
     }
@@ -694,6 +692,18 @@ pub fn sqe_of(opcode: u8, nsid: u32, dws: &[(usize, u32)], prp1: u64) -> Sqe {
 /// Set PRP1/PRP2 (building a PRP list in guest memory if needed) for a
 /// page-aligned contiguous buffer.
 pub fn set_prps(d: &mut Driver, sqe: &mut Sqe, buf: u64, len: u64) {
+    set_prps_with_list(d, sqe, buf, len, |d, pages| d.alloc(pages * 8));
+}
+
+/// [`set_prps`] with the PRP list (of the given number of entries) where
+/// `list` says.
+pub fn set_prps_with_list(
+    d: &mut Driver,
+    sqe: &mut Sqe,
+    buf: u64,
+    len: u64,
+    list: impl FnOnce(&mut Driver, u64) -> u64,
+) {
     sqe.dw[6] = buf as u32;
     sqe.dw[7] = (buf >> 32) as u32;
     let first = 4096 - (buf % 4096);
@@ -703,7 +713,7 @@ pub fn set_prps(d: &mut Driver, sqe: &mut Sqe, buf: u64, len: u64) {
         buf + first
     } else {
         let pages = (len - first).div_ceil(4096);
-        let list = d.alloc(pages * 8);
+        let list = list(d, pages);
         let mut v = Vec::new();
         for i in 0..pages {
             v.extend_from_slice(&(buf + first + i * 4096).to_le_bytes());

@@ -337,11 +337,7 @@ impl<'c> Stress<'c> {
                     eprintln!("  complete {c:?}");
                 }
                 all.push(c);
-                q.ptr += 1;
-                if q.ptr == q.size {
-                    q.ptr = 0;
-                    q.phase = !q.phase;
-                }
+                q.consume();
                 moved = true;
             }
             self.d.cq[qid as usize] = q;
@@ -449,25 +445,7 @@ impl<'c> Stress<'c> {
             .map(|i| 0x80 | (i as u8 ^ 0x5a))
             .collect();
         self.d.write_mem(buf, &pattern);
-        sqe.dw[6] = buf as u32;
-        sqe.dw[7] = (buf >> 32) as u32;
-        let first = 4096 - (buf % 4096);
-        let prp2 = if len <= first {
-            0
-        } else if len <= first + 4096 {
-            buf + first
-        } else {
-            let list = slot + MAX_XFER;
-            let pages = (len - first).div_ceil(4096);
-            let mut v = Vec::new();
-            for i in 0..pages {
-                v.extend_from_slice(&(buf + first + i * 4096).to_le_bytes());
-            }
-            self.d.write_mem(list, &v);
-            list
-        };
-        sqe.dw[8] = prp2 as u32;
-        sqe.dw[9] = (prp2 >> 32) as u32;
+        super::set_prps_with_list(&mut self.d, sqe, buf, len, |_, _| slot + MAX_XFER);
     }
 
     fn lba_range(&mut self, max_blocks: u64) -> (u64, u32) {
@@ -889,18 +867,8 @@ impl<'c> Stress<'c> {
     fn bring_up(&mut self) -> Result<(), String> {
         let asq = self.alloc_struct(64 * 32);
         let acq = self.alloc_struct(16 * 32);
-        self.d.sq[0] = super::HostQueue {
-            base: asq,
-            size: 32,
-            ptr: 0,
-            phase: true,
-        };
-        self.d.cq[0] = super::HostQueue {
-            base: acq,
-            size: 32,
-            ptr: 0,
-            phase: true,
-        };
+        self.d.sq[0] = super::HostQueue::new(asq, 32);
+        self.d.cq[0] = super::HostQueue::new(acq, 32);
         self.d.w32(off::AQA, 31 << 16 | 31);
         self.d.w64(off::ASQ, asq);
         self.d.w64(off::ACQ, acq);
@@ -924,20 +892,10 @@ impl<'c> Stress<'c> {
             let size_qid = (depth - 1) << 16 | u32::from(q);
             let cq = self.alloc_struct(u64::from(depth) * 16);
             self.admin_sync(admin_sqe(0x05, cq, size_qid, u32::from(iv) << 16 | 0x3))?;
-            self.d.cq[q as usize] = super::HostQueue {
-                base: cq,
-                size: depth,
-                ptr: 0,
-                phase: true,
-            };
+            self.d.cq[q as usize] = super::HostQueue::new(cq, depth);
             let sq = self.alloc_struct(u64::from(depth) * 64);
             self.admin_sync(admin_sqe(0x01, sq, size_qid, u32::from(q) << 16 | 1))?;
-            self.d.sq[q as usize] = super::HostQueue {
-                base: sq,
-                size: depth,
-                ptr: 0,
-                phase: true,
-            };
+            self.d.sq[q as usize] = super::HostQueue::new(sq, depth);
             self.nq = q;
         }
         self.depth = depth;

@@ -3,7 +3,8 @@
 
 use std::collections::VecDeque;
 
-use crate::controller::{Controller, Outcome};
+use crate::controller::{Controller, Outcome, Request};
+use crate::spec::cmd::AbortCmd;
 use crate::spec::status::Status;
 use crate::traits::Host;
 
@@ -85,44 +86,47 @@ impl AerState {
     }
 }
 
-pub(crate) fn request(c: &mut Controller, cid: u16, host: &mut Host) -> Outcome {
-    if c.aer.outstanding.len() > usize::from(c.cfg.aerl) {
-        return Status::AER_LIMIT_EXCEEDED.into();
+impl Controller {
+    pub(crate) fn async_event_request(&mut self, req: &Request, host: &mut Host) -> Outcome {
+        if self.aer.outstanding.len() > usize::from(self.cfg.aerl) {
+            return Status::AER_LIMIT_EXCEEDED.into();
+        }
+        self.aer.outstanding.push(req.cid);
+        self.deliver_events(host);
+        Outcome::Pending
     }
-    c.aer.outstanding.push(cid);
-    c.deliver_events(host);
-    Outcome::Pending
-}
 
-/// Abort: outstanding AERs can be aborted; other commands already went to
-/// storage and complete on their own (DW0 bit 0 = 1: not aborted).
-pub(crate) fn abort(c: &mut Controller, sqid: u16, cid: u16, host: &mut Host) -> Outcome {
-    if sqid == 0 {
-        if let Some(pos) = c.aer.outstanding.iter().position(|&x| x == cid) {
-            c.aer.outstanding.remove(pos);
-            c.complete(0, cid, Status::ABORT_REQUESTED, 0, host);
+    /// Abort: outstanding AERs can be aborted; other commands already went to
+    /// storage and complete on their own (DW0 bit 0 = 1: not aborted).
+    pub(crate) fn abort_command(&mut self, cmd: AbortCmd, host: &mut Host) -> Outcome {
+        let AbortCmd { sqid, cid } = cmd;
+        if sqid == 0 {
+            if let Some(pos) = self.aer.outstanding.iter().position(|&x| x == cid) {
+                self.aer.outstanding.remove(pos);
+                self.complete(0, cid, Status::ABORT_REQUESTED, 0, host);
+                return Outcome::dw0(0);
+            }
+        }
+        // Commands held by error injection (timeout, added latency).
+        let held = if let Some(pos) = self.timed_out.iter().position(|&x| x == (sqid, cid)) {
+            self.timed_out.remove(pos);
+            true
+        } else if let Some(pos) = self
+            .delayed
+            .iter()
+            .position(|d| d.req.sqid == sqid && d.req.cid == cid)
+        {
+            self.delayed.remove(pos);
+            true
+        } else {
+            false
+        };
+        if held {
+            self.complete(sqid, cid, Status::ABORT_REQUESTED, 0, host);
             return Outcome::dw0(0);
         }
+        Outcome::dw0(1)
     }
-    // Commands held by error injection (timeout, added latency).
-    let held = if let Some(pos) = c.timed_out.iter().position(|&x| x == (sqid, cid)) {
-        c.timed_out.remove(pos);
-        true
-    } else if let Some(pos) = c
-        .delayed
-        .iter()
-        .position(|d| d.sqid == sqid && d.sqe.cid() == cid)
-    {
-        c.delayed.remove(pos);
-        true
-    } else {
-        false
-    };
-    if held {
-        c.complete(sqid, cid, Status::ABORT_REQUESTED, 0, host);
-        return Outcome::dw0(0);
-    }
-    Outcome::dw0(1)
 }
 
 #[cfg(test)]

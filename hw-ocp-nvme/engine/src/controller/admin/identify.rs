@@ -1,0 +1,296 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+//! Identify (NVMe 2.0 Base, 5.17): controller, namespaces, descriptor and
+//! UUID lists; NVM Command Set 1.0, 4.1.5 for the NVM specific structures.
+
+use crate::controller::admin::{aer, features, firmware};
+use crate::controller::{Controller, Outcome, Request};
+use crate::namespace::LBA_FORMATS;
+use crate::ocp::OCP_UUID;
+use crate::spec::cmd::IdentifyCmd;
+use crate::spec::ids::cns;
+use crate::spec::regs::NVME_VERSION;
+use crate::spec::status::Status;
+use crate::traits::Host;
+use crate::wire::LeWriter;
+
+/// Size of every Identify data structure.
+pub const IDENTIFY_SIZE: usize = 4096;
+
+/// Error Log Page Entries (0's based): 64 entries.
+pub const ELPE: u8 = 63;
+/// Keep Alive Support granularity (100 ms units): 1 s.
+pub const KAS: u16 = 10;
+
+/// OACS: Format NVM (1), Firmware Download/Commit (2), Device Self-test (4),
+/// Doorbell Buffer Config (8).
+pub const OACS: u16 = 1 << 1 | 1 << 2 | 1 << 4 | 1 << 8;
+/// ONCS: DSM (2), Write Zeroes (3), Save/Select (4), Timestamp (6), Verify (7);
+/// Compare (0) is added when the storage reads synchronously.
+pub const ONCS: u16 = 1 << 2 | 1 << 3 | 1 << 4 | 1 << 6 | 1 << 7;
+/// ONCS Compare bit.
+pub const ONCS_COMPARE: u16 = 1;
+/// LPA: Commands Supported and Effects (1), extended data (2), telemetry (3),
+/// Supported Log Pages... (5).
+pub const LPA: u8 = 1 << 1 | 1 << 2 | 1 << 3 | 1 << 5;
+
+/// Size of a Power State Descriptor (NVMe 2.0 Base, Figure 276).
+const POWER_STATE_SIZE: usize = 32;
+/// Power state descriptors: (max power in centiwatts, entry latency us, exit latency us).
+pub const POWER_STATES: [(u16, u32, u32); 3] = [(2500, 0, 0), (1800, 10, 10), (1200, 50, 50)];
+
+/// A 64-bit EUI and 128-bit NGUID derived from the serial number, stable
+/// across runs, so hosts see unique identifiers.
+pub fn ids_from_serial(serial: &str, oui: [u8; 3]) -> ([u8; 8], [u8; 16]) {
+    // FNV-1a 64.
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in serial.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    let hb = h.to_be_bytes();
+    let mut eui = [0u8; 8];
+    eui[..3].copy_from_slice(&oui);
+    eui[3..].copy_from_slice(&hb[..5]);
+    let mut nguid = [0u8; 16];
+    nguid[..8].copy_from_slice(&hb);
+    nguid[8..11].copy_from_slice(&oui);
+    nguid[11..].copy_from_slice(&(!h).to_be_bytes()[..5]);
+    (eui, nguid)
+}
+
+impl Controller {
+    /// Identify Controller data structure (NVMe 2.0 Base, Figure 275).
+    fn identify_controller(&self) -> Vec<u8> {
+        let cfg = &self.cfg;
+        let mut w = LeWriter::page::<IDENTIFY_SIZE>();
+        w.u16(0, cfg.pci_vendor_id)
+            .u16(2, cfg.pci_subsys_vendor_id)
+            .ascii(4, 20, cfg.serial.as_bytes(), b' ')
+            .ascii(24, 40, cfg.model.as_bytes(), b' ')
+            .bytes(64, &self.fw.active_rev())
+            .u8(72, 6) // RAB
+            // IEEE OUI, least significant byte first.
+            .bytes(73, &[cfg.ieee_oui[2], cfg.ieee_oui[1], cfg.ieee_oui[0]])
+            .u8(77, cfg.mdts)
+            .u16(78, 0) // CNTLID
+            .u32(80, NVME_VERSION)
+            .u32(84, 1_000_000) // RTD3R
+            .u32(88, 1_000_000) // RTD3E
+            .u32(92, 1 << 8 | 1 << 9 | 1 << 10) // OAES: NS attr, FW activation, telemetry
+            .u32(96, 1 << 9) // CTRATT: UUID List
+            .u8(111, 1) // CNTRLTYPE: I/O controller
+            .u16(256, OACS)
+            .u8(258, aer::ABORT_LIMIT)
+            .u8(259, self.cfg.aerl)
+            .u8(260, firmware::frmw(cfg))
+            .u8(261, LPA)
+            .u8(262, ELPE)
+            .u8(263, features::NPSS)
+            .u16(266, self.cfg.health.warning_temp_k)
+            .u16(268, self.cfg.health.critical_temp_k)
+            .u128(280, u128::from(self.ns.capacity_bytes)) // TNVMCAP
+            .u16(316, cfg.extended_self_test_min) // EDSTT
+            .u8(318, 1) // DSTO: one self-test at a time
+            .u8(319, 0xff) // FWUG: no granularity restriction
+            .u16(320, KAS)
+            .u8(512, 0x66) // SQES
+            .u8(513, 0x44) // CQES
+            .u32(516, 1) // NN
+            .u16(520, ONCS | ONCS_COMPARE)
+            .u8(524, 0) // FNA
+            .u8(525, if cfg.volatile_write_cache { 0x07 } else { 0x06 }) // VWC, flush broadcast
+            .u32(536, 1 | 1 << 16) // SGLS: supported, Bit Bucket
+            // SUBNQN, 256 bytes, NUL padded.
+            .ascii(
+                768,
+                256,
+                format!("nqn.2019-08.org.qemu:{}", cfg.serial).as_bytes(),
+                0,
+            );
+        for (i, &(mp, enlat, exlat)) in POWER_STATES.iter().enumerate() {
+            let o = 2048 + i * POWER_STATE_SIZE;
+            let rel = i as u8;
+            w.u16(o, mp)
+                .u32(o + 4, enlat)
+                .u32(o + 8, exlat)
+                // RRT, RRL, RWT, RWL.
+                .bytes(o + 12, &[rel, rel, rel, rel]);
+        }
+        w.finish()
+    }
+
+    /// Identify Namespace data structure (NVM Command Set 1.0, Figure 97).
+    fn identify_namespace(&self) -> Vec<u8> {
+        let ns = &self.ns;
+        let (eui, nguid) = ids_from_serial(&self.cfg.serial, self.cfg.ieee_oui);
+        let mut w = LeWriter::page::<IDENTIFY_SIZE>();
+        w.u64(0, ns.nsze()) // NSZE
+            .u64(8, ns.nsze()) // NCAP
+            .u64(16, ns.nsze()) // NUSE
+            .u8(24, 1 << 3) // NSFEAT: NGUID/EUI64 never reused
+            .u8(25, (LBA_FORMATS.len() - 1) as u8) // NLBAF
+            .u8(26, ns.lbaf) // FLBAS
+            // DLFEAT: deallocated blocks read zeroes, DEAC in Write Zeroes supported.
+            .u8(33, if self.cfg.discard { 0x09 } else { 0x01 })
+            .u128(48, u128::from(ns.capacity_bytes)) // NVMCAP
+            .u8(99, u8::from(self.cfg.read_only)) // NSATTR: write protected
+            .bytes(104, &nguid)
+            .bytes(120, &eui);
+        for (i, &lbads) in LBA_FORMATS.iter().enumerate() {
+            let rp = u32::from(lbads != 12); // 4 KiB performs best
+            w.u32(128 + i * 4, u32::from(lbads) << 16 | rp << 24);
+        }
+        w.finish()
+    }
+
+    /// Namespace Identification Descriptor list (NVMe 2.0 Base, Figure 278).
+    fn identify_ns_descriptors(&self) -> Vec<u8> {
+        let (eui, nguid) = ids_from_serial(&self.cfg.serial, self.cfg.ieee_oui);
+        let mut w = LeWriter::page::<IDENTIFY_SIZE>();
+        // EUI64 (NIDT 1), NGUID (2), CSI (4): type, length, then the value.
+        w.u8(0, 1)
+            .u8(1, 8)
+            .bytes(4, &eui)
+            .u8(12, 2)
+            .u8(13, 16)
+            .bytes(16, &nguid)
+            .u8(32, 4)
+            .u8(33, 1)
+            .u8(36, 0); // NVM command set
+        w.finish()
+    }
+
+    /// NVM Command Set Identify Controller (NVM Command Set 1.0, Figure 97).
+    fn identify_nvm_controller(&self) -> Vec<u8> {
+        let mut w = LeWriter::page::<IDENTIFY_SIZE>();
+        // VSL: Verify is limited like Read. WZSL, WUSL: no limit; DMRL: 256
+        // ranges; DMRSL, DMSL: no limit.
+        w.u8(0, self.cfg.mdts).u8(3, 0);
+        w.finish()
+    }
+
+    /// I/O Command Set Independent Identify Namespace (NVMe 2.0 Base,
+    /// Figure 280).
+    fn identify_independent_namespace(&self) -> Vec<u8> {
+        let mut w = LeWriter::page::<IDENTIFY_SIZE>();
+        w.u8(0, 1 << 3) // NSFEAT
+            .u8(8, u8::from(self.cfg.read_only)) // NSATTR
+            .u8(14, 1); // NSTAT: ready
+        w.finish()
+    }
+
+    pub(crate) fn identify(&self, req: &Request, cmd: IdentifyCmd, host: &mut Host) -> Outcome {
+        // One controller, no NVM sets or endurance groups and one UUID list
+        // for every index: CNTID, CNSSID and the UUID index select nothing.
+        let IdentifyCmd {
+            cns: cns_v, csi, ..
+        } = cmd;
+        let nsid = req.sqe.nsid();
+        let data = match cns_v {
+            cns::NAMESPACE
+            | cns::CSI_NAMESPACE
+            | cns::CSI_INDEPENDENT_NAMESPACE
+            | cns::NS_ID_DESCRIPTORS => {
+                if cns_v == cns::CSI_NAMESPACE && csi != 0 {
+                    return Status::INVALID_FIELD.into();
+                }
+                if nsid != 1 {
+                    return Status::INVALID_NAMESPACE.into();
+                }
+                match cns_v {
+                    cns::NAMESPACE => self.identify_namespace(),
+                    cns::NS_ID_DESCRIPTORS => self.identify_ns_descriptors(),
+                    cns::CSI_NAMESPACE => LeWriter::page::<IDENTIFY_SIZE>().finish(),
+                    _ => self.identify_independent_namespace(),
+                }
+            }
+            cns::CONTROLLER => self.identify_controller(),
+            cns::CSI_CONTROLLER => {
+                if csi != 0 {
+                    return Status::INVALID_FIELD.into();
+                }
+                self.identify_nvm_controller()
+            }
+            cns::ACTIVE_NSID_LIST | cns::CSI_ACTIVE_NSID_LIST => {
+                if cns_v == cns::CSI_ACTIVE_NSID_LIST && csi != 0 {
+                    return Status::INVALID_FIELD.into();
+                }
+                if nsid >= 0xffff_fffe {
+                    return Status::INVALID_NAMESPACE.into();
+                }
+                active_list(nsid)
+            }
+            cns::UUID_LIST => uuid_list(),
+            _ => return Status::INVALID_FIELD.into(),
+        };
+        self.send_data(&req.sqe, &data, host).into()
+    }
+}
+
+/// Active Namespace ID list (NVMe 2.0 Base, 5.17.2.2): NSID 1 when it is
+/// above `start_after`.
+fn active_list(start_after: u32) -> Vec<u8> {
+    let mut w = LeWriter::page::<IDENTIFY_SIZE>();
+    if start_after < 1 {
+        w.u32(0, 1);
+    }
+    w.finish()
+}
+
+/// UUID List (NVMe 2.0 Base, Figure 282): entry 1 (UUID index 1) at byte 32,
+/// association 0, the UUID at +16.
+fn uuid_list() -> Vec<u8> {
+    let mut w = LeWriter::page::<IDENTIFY_SIZE>();
+    w.bytes(32 + 16, &OCP_UUID);
+    w.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::ControllerConfig;
+
+    #[test]
+    fn controller_fields() {
+        let c = Controller::new(ControllerConfig::default()).unwrap();
+        let b = c.identify_controller();
+        assert_eq!(u16::from_le_bytes([b[0], b[1]]), 0x1b36);
+        assert_eq!(&b[4..15], b"OCPNVME0001");
+        assert_eq!(b[15], b' ');
+        assert_eq!(&b[64..67], b"1.0");
+        assert_eq!(b[77], 7);
+        assert_eq!(
+            u32::from_le_bytes([b[80], b[81], b[82], b[83]]),
+            0x0002_0000
+        );
+        assert_eq!(b[96 + 1] & 0x02, 0x02); // CTRATT bit 9
+        assert_eq!(b[512], 0x66);
+        assert_eq!(b[513], 0x44);
+        assert_eq!(b[516], 1);
+        assert_eq!(b[263], 2);
+        assert_eq!(u16::from_le_bytes([b[2048], b[2049]]), 2500);
+        assert!(b[768..].starts_with(b"nqn.2019-08.org.qemu:OCPNVME0001"));
+    }
+
+    #[test]
+    fn uuid_list_has_ocp_at_index_1() {
+        let b = uuid_list();
+        assert_eq!(&b[48..64], &OCP_UUID);
+        assert_eq!(b[32] & 0x3, 0);
+        assert!(b[64..].iter().all(|&x| x == 0));
+    }
+
+    #[test]
+    fn namespace_formats() {
+        let c = Controller::new(ControllerConfig::default()).unwrap();
+        let b = c.identify_namespace();
+        assert_eq!(
+            u64::from_le_bytes(b[0..8].try_into().unwrap()),
+            (1 << 30) / 512
+        );
+        assert_eq!(b[25], 1);
+        assert_eq!(b[26], 0);
+        assert_eq!(b[128 + 2], 9);
+        assert_eq!(b[132 + 2], 12);
+    }
+}

@@ -1,0 +1,325 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+//! NVM command set I/O commands (NVM Command Set Specification 1.0, 3):
+//! validation, then storage requests over the resolved scatter list.
+
+use crate::controller::{Accounting, Controller, IoOwner, Outcome, PostAction, Request};
+use crate::counters::{Counters, LatencyClass};
+use crate::spec::cmd::{
+    DatasetManagementCmd, DsmRange, NvmCmd, Psdt, RwFields, Sqe, VerifyCmd, WriteZeroesCmd,
+    DSM_RANGE_SIZE,
+};
+use crate::spec::ids::nvm_op;
+use crate::spec::status::Status;
+use crate::traits::{Host, IoError, IoKind};
+use crate::transfer::{self, Transfer};
+
+/// Map a backend error to the completion status.
+pub fn io_error_status(e: IoError, acct: Accounting) -> Status {
+    match e {
+        IoError::MediaError => match acct {
+            Accounting::Read { .. } => Status::UNRECOVERED_READ_ERROR,
+            Accounting::Flush => Status::INTERNAL_ERROR,
+            _ => Status::WRITE_FAULT,
+        },
+        IoError::NoSpace => Status::CAPACITY_EXCEEDED,
+        IoError::ReadOnly => Status::NAMESPACE_WRITE_PROTECTED,
+        IoError::Dma => Status::DATA_TRANSFER_ERROR,
+        IoError::Other => Status::INTERNAL_ERROR,
+    }
+}
+
+/// SMART accounting of a successful command.
+pub fn account(k: &mut Counters, acct: Accounting) {
+    match acct {
+        Accounting::Read { bytes } => {
+            k.bytes_read += u128::from(bytes);
+            k.host_read_commands += 1;
+        }
+        Accounting::Write { bytes } => {
+            k.bytes_written += u128::from(bytes);
+            k.host_write_commands += 1;
+        }
+        Accounting::WriteZeroes { deallocated } => {
+            k.host_write_commands += 1;
+            k.deallocated_blocks += deallocated;
+        }
+        Accounting::Flush => k.flush_commands += 1,
+        Accounting::Deallocate { blocks } => {
+            k.deallocate_commands += 1;
+            k.deallocated_blocks += blocks;
+        }
+        Accounting::Admin => {}
+    }
+}
+
+impl Controller {
+    /// Latency class of a command completed without storage.
+    /// EOL/PLP failure mode write-through (OCP FID C2h): writes behave as FUA.
+    fn write_through(&self) -> bool {
+        self.ocp.write_policy() == crate::ocp::WritePolicy::WriteThrough
+    }
+
+    /// Validate a block range and return (byte offset, byte length).
+    fn block_range(&self, slba: u64, nlb: u32) -> Result<(u64, u64), Status> {
+        if !self.ns.range_ok(slba, u64::from(nlb)) {
+            return Err(Status::LBA_OUT_OF_RANGE);
+        }
+        let s = self.ns.lbads();
+        Ok((slba << s, u64::from(nlb) << s))
+    }
+
+    fn writable(&self) -> Result<(), Status> {
+        if self.cfg.read_only {
+            Err(Status::NAMESPACE_WRITE_PROTECTED)
+        } else {
+            Ok(())
+        }
+    }
+
+    pub(crate) fn execute_nvm(&mut self, req: &Request, host: &mut Host) -> Outcome {
+        match self.run_nvm(req, host) {
+            Ok(o) => o,
+            Err(s) => s.into(),
+        }
+    }
+
+    fn run_nvm(&mut self, req: &Request, host: &mut Host) -> Result<Outcome, Status> {
+        let sqe = &req.sqe;
+        if sqe.fuse() != 0 || sqe.psdt() == Psdt::Reserved {
+            return Err(Status::INVALID_FIELD);
+        }
+        let cmd = NvmCmd::parse(sqe);
+        if let NvmCmd::Unknown { .. } = cmd {
+            return Err(Status::INVALID_OPCODE);
+        }
+        if self.formatting {
+            return Err(Status::FORMAT_IN_PROGRESS);
+        }
+        match cmd {
+            NvmCmd::Flush => {
+                if sqe.nsid() != 1 && sqe.nsid() != 0xffff_ffff {
+                    return Err(Status::INVALID_NAMESPACE);
+                }
+                if !self.cfg.volatile_write_cache {
+                    self.counters.flush_commands += 1;
+                    return Ok(Outcome::ok());
+                }
+                self.issue_io(
+                    req,
+                    Accounting::Flush,
+                    &[(IoKind::Flush, 0, 0, Vec::new())],
+                    false,
+                    host,
+                )
+            }
+            NvmCmd::Read(f) => self.read_write(req, f, false, host),
+            NvmCmd::Write(f) => self.read_write(req, f, true, host),
+            NvmCmd::Compare(f) => self.compare(req, f, host),
+            NvmCmd::WriteZeroes(WriteZeroesCmd {
+                slba,
+                nlb,
+                deac,
+                fua,
+            }) => {
+                check_nsid(sqe.nsid())?;
+                let (off, len) = self.block_range(slba, nlb)?;
+                self.writable()?;
+                let may_unmap = deac && self.cfg.discard;
+                let kind = IoKind::WriteZeroes { may_unmap };
+                let deallocated = if may_unmap { u64::from(nlb) } else { 0 };
+                self.issue_io(
+                    req,
+                    Accounting::WriteZeroes { deallocated },
+                    &[(kind, off, len, Vec::new())],
+                    fua && self.cfg.volatile_write_cache,
+                    host,
+                )
+            }
+            NvmCmd::DatasetManagement(cmd) => self.dataset_management(req, cmd, host),
+            NvmCmd::Verify(VerifyCmd { slba, nlb }) => {
+                check_nsid(sqe.nsid())?;
+                // Verify Size Limit (Identify CNS 06h VSL) equals MDTS.
+                self.data_len(nlb)?;
+                let (off, len) = self.block_range(slba, nlb)?;
+                // The medium has no protection information: verifying is
+                // reading it back without a transfer to the host. Its blocks
+                // count as read (NVMe 2.0 Base, Figure 207, Data Units Read).
+                self.issue_io(
+                    req,
+                    Accounting::Read { bytes: len },
+                    &[(IoKind::ReadBuffered, off, len, Vec::new())],
+                    false,
+                    host,
+                )
+            }
+            NvmCmd::Unknown { .. } => Err(Status::INVALID_OPCODE),
+        }
+    }
+
+    /// Register the command and issue its storage requests.
+    fn issue_io(
+        &mut self,
+        req: &Request,
+        acct: Accounting,
+        ios: &[(IoKind, u64, u64, Vec<crate::traits::GuestRange>)],
+        flush_after: bool,
+        host: &mut Host,
+    ) -> Result<Outcome, Status> {
+        let ci = self
+            .begin_cmd(req, acct, PostAction::None, host)
+            .ok_or(Status::INTERNAL_ERROR)?;
+        if flush_after {
+            self.flush_after(ci);
+        }
+        let mut st = Status::SUCCESS;
+        for (kind, off, len, sg) in ios {
+            if sg.is_empty() && matches!(kind, IoKind::WriteZeroes { .. } | IoKind::Discard) {
+                self.queue_dataless(ci, *kind, *off, *len);
+            } else if !self.submit(host, IoOwner::Cmd(ci), *kind, *off, *len, sg.clone()) {
+                st = Status::INTERNAL_ERROR;
+                break;
+            }
+        }
+        self.cmd_issued(ci, st, host);
+        Ok(Outcome::Pending)
+    }
+
+    fn data_len(&self, nlb: u32) -> Result<u64, Status> {
+        let len = u64::from(nlb) << self.ns.lbads();
+        if len > self.cfg.max_transfer_bytes() {
+            return Err(Status::INVALID_FIELD);
+        }
+        Ok(len)
+    }
+
+    fn read_write(
+        &mut self,
+        req: &Request,
+        f: RwFields,
+        write: bool,
+        host: &mut Host,
+    ) -> Result<Outcome, Status> {
+        let sqe = &req.sqe;
+        check_nsid(sqe.nsid())?;
+        self.data_len(f.nlb)?;
+        let (off, len) = self.block_range(f.slba, f.nlb)?;
+        if write {
+            self.writable()?;
+        }
+        if (off | len) % 4096 != 0 {
+            self.counters.unaligned_io += 1;
+        }
+        let t: Transfer = transfer::resolve(host.mem, sqe, len, true, !write)?;
+        let runs = t.runs();
+        if runs.len() > crate::controller::MAX_REQUESTS_PER_CMD {
+            return Err(Status::INVALID_NUM_SGL_DESCRIPTORS);
+        }
+        let (kind, acct) = if write {
+            let fua = f.fua || !self.feat.vwc || self.write_through();
+            (IoKind::Write { fua }, Accounting::Write { bytes: len })
+        } else {
+            (IoKind::Read, Accounting::Read { bytes: len })
+        };
+        let ios: Vec<_> = runs
+            .into_iter()
+            .map(|(pos, sg)| {
+                let l = sg.iter().map(|r| r.len).sum();
+                (kind, off + pos, l, sg)
+            })
+            .collect();
+        if ios.is_empty() {
+            // Everything went to the bit bucket.
+            account(&mut self.counters, acct);
+            return Ok(Outcome::ok());
+        }
+        self.issue_io(req, acct, &ios, false, host)
+    }
+
+    /// Compare (NVMe NVM Command Set 1.0, 3.2.1): the host's data is taken
+    /// now, the medium is read asynchronously and compared when it arrives
+    /// (Compare Failure on a difference). Its blocks count as read (NVMe 2.0
+    /// Base, Figure 207, Data Units Read).
+    fn compare(&mut self, req: &Request, f: RwFields, host: &mut Host) -> Result<Outcome, Status> {
+        let sqe = &req.sqe;
+        check_nsid(sqe.nsid())?;
+        self.data_len(f.nlb)?;
+        let (off, len) = self.block_range(f.slba, f.nlb)?;
+        let t = transfer::resolve(host.mem, sqe, len, true, false)?;
+        let mut host_data = vec![0u8; len as usize];
+        t.read_from_guest(host.mem, &mut host_data)?;
+        let ci = self
+            .begin_cmd(req, Accounting::Read { bytes: len }, PostAction::None, host)
+            .ok_or(Status::INTERNAL_ERROR)?;
+        self.expect_data(ci, host_data);
+        let issued = self.submit(
+            host,
+            IoOwner::Cmd(ci),
+            IoKind::ReadBuffered,
+            off,
+            len,
+            Vec::new(),
+        );
+        let status = if issued {
+            Status::SUCCESS
+        } else {
+            Status::INTERNAL_ERROR
+        };
+        self.cmd_issued(ci, status, host);
+        Ok(Outcome::Pending)
+    }
+
+    fn dataset_management(
+        &mut self,
+        req: &Request,
+        cmd: DatasetManagementCmd,
+        host: &mut Host,
+    ) -> Result<Outcome, Status> {
+        // IDR and IDW are hints about access frequency: nothing to act on.
+        let DatasetManagementCmd { nr, ad, .. } = cmd;
+        let sqe = &req.sqe;
+        check_nsid(sqe.nsid())?;
+        let len = nr as usize * DSM_RANGE_SIZE;
+        let t = transfer::resolve(host.mem, sqe, len as u64, true, false)?;
+        let mut buf = vec![0u8; len];
+        t.read_from_guest(host.mem, &mut buf)?;
+        if !ad {
+            // Read/write hints only: nothing to do.
+            return Ok(Outcome::ok());
+        }
+        let mut ios = Vec::new();
+        let mut blocks = 0u64;
+        for chunk in buf.chunks_exact(DSM_RANGE_SIZE) {
+            let r = DsmRange::parse(chunk);
+            if r.nlb == 0 {
+                continue;
+            }
+            let (off, l) = self.block_range(r.slba, r.nlb)?;
+            blocks += u64::from(r.nlb);
+            ios.push((IoKind::WriteZeroes { may_unmap: true }, off, l, Vec::new()));
+        }
+        self.writable()?;
+        if !self.cfg.discard || ios.is_empty() {
+            // Deallocation is advisory: without discard, blocks stay allocated.
+            self.counters.deallocate_commands += 1;
+            return Ok(Outcome::ok());
+        }
+        self.issue_io(req, Accounting::Deallocate { blocks }, &ios, false, host)
+    }
+}
+
+pub fn latency_class(sqe: &Sqe) -> LatencyClass {
+    match sqe.opcode() {
+        nvm_op::READ | nvm_op::COMPARE | nvm_op::VERIFY => LatencyClass::Read,
+        nvm_op::WRITE | nvm_op::WRITE_ZEROES => LatencyClass::Write,
+        nvm_op::DATASET_MANAGEMENT => LatencyClass::Deallocate,
+        _ => LatencyClass::Other,
+    }
+}
+
+fn check_nsid(nsid: u32) -> Result<(), Status> {
+    if nsid == 1 {
+        Ok(())
+    } else {
+        Err(Status::INVALID_NAMESPACE)
+    }
+}
