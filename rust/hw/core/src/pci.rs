@@ -137,7 +137,8 @@ unsafe extern "C" fn rust_pci_config_write_fn<T: PCIDeviceImpl>(
     len: c_int,
 ) {
     let state = NonNull::new(dev).unwrap().cast::<T>();
-    // pci_host_config_write_common() only passes lengths of 1, 2 and 4.
+    // pci_host_config_write_common() passes 1 to 4 bytes, cut at the end
+    // of configuration space.
     let len = u32::try_from(len).unwrap();
     // SAFETY: see the function's contract.
     T::CONFIG_WRITE.unwrap()(unsafe { state.as_ref() }, addr, val, len);
@@ -244,12 +245,14 @@ where
     }
 
     /// Add a PCI Express endpoint capability at `offset` (0: the first
-    /// free place) and return its offset.
+    /// free place) and return its offset.  The device type must declare
+    /// [`PCIE_DEVICE_INTERFACES`] (`pcie_cap_init()` asserts
+    /// `pci_is_express()`).
     fn pcie_endpoint_cap_init(&self, offset: u8) -> Result<u8> {
         assert!(bql::is_locked());
-        // SAFETY: the device is being realized under the BQL;
-        // pcie_endpoint_cap_init() returns the capability's offset or a
-        // negative errno.
+        // SAFETY: the device is being realized under the BQL.
+        // pcie_endpoint_cap_init() returns the capability's offset, or a
+        // negative errno after printing the reason with error_report_err().
         let pos = unsafe { bindings::pcie_endpoint_cap_init(self.upcast().as_mut_ptr(), offset) };
         u8::try_from(pos).map_err(|_| {
             Error::format(format_args!(
@@ -260,11 +263,19 @@ where
 
     /// Advertise function level reset in the PCI Express capability, which
     /// [`pcie_endpoint_cap_init`](Self::pcie_endpoint_cap_init) must have
-    /// added.
+    /// added (panics otherwise).
     fn pcie_cap_flr_init(&self) {
         assert!(bql::is_locked());
-        // SAFETY: pcie_cap_flr_init() writes into the PCI Express
-        // capability; callers add it first (it asserts if it is missing).
+        // SAFETY: reads a field that pcie_cap_init() set.
+        let exp_cap = unsafe { (*self.upcast().as_ptr()).exp.exp_cap };
+        // pcie_cap_flr_init() does not check: with no capability it would
+        // set bits at the start of configuration space.
+        assert!(
+            exp_cap != 0,
+            "pcie_cap_flr_init without a PCI Express capability"
+        );
+        // SAFETY: the capability exists, so the function writes its Device
+        // Capabilities and the write mask of its Device Control register.
         unsafe { bindings::pcie_cap_flr_init(self.upcast().as_mut_ptr()) }
     }
 
@@ -296,8 +307,10 @@ where
     /// this returns.
     fn pcie_cap_flr_config_write(&self, addr: u32, val: u32, len: u32) {
         assert!(bql::is_locked());
-        // SAFETY: as for default_config_write; the function only looks at
-        // the PCI Express capability, which must exist.
+        // SAFETY: as for default_config_write.  The function reads Device
+        // Control in the PCI Express capability (callers added it with FLR,
+        // see pcie_cap_flr_init) and, if Initiate FLR is set, resets the
+        // device with pci_device_reset() and clears the bit.
         unsafe {
             bindings::pcie_cap_flr_write_config(self.upcast().as_mut_ptr(), addr, val, len as c_int)
         }
@@ -325,8 +338,8 @@ where
     ) -> Result<()> {
         assert!(bql::is_locked());
         // SAFETY: msix_init() maps subregions of `bar`, which lives as long
-        // as the device (see register_bar), and sets *errp exactly when it
-        // fails.
+        // as the device (see register_bar); it returns a negative errno and
+        // sets *errp when it fails.
         unsafe {
             Error::with_errp(|errp| {
                 bindings::msix_init(
