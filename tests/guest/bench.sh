@@ -6,10 +6,12 @@
 #
 # usage: bench.sh [-o OUT.md] [--devices "ocp-nvme nvme virtio"] [--backends "null file"]
 # environment: REPS (default 3), RUNTIME (s per job, default 10), RAMP (s,
-#   default 2), BENCH_SIZE (LBA span and file size, default 1G), QEMU,
-#   OCP_NVME_CACHE, BENCH_FILE_DIR (where the raw file lives, default /tmp)
+#   default 2), BENCH_SIZE (LBA span and file size, default 1G), BENCH_CPU
+#   (guest CPU model, default max), QEMU, OCP_NVME_CACHE, BENCH_FILE_DIR
+#   (where the raw file lives, default /tmp)
 # Prints and writes (default <repo>/out/bench.md) a table of the median IOPS,
-# median p99 completion latency and the IOPS ratio against QEMU's nvme.
+# median p99 completion latency and the IOPS ratios against QEMU's nvme and
+# against virtio-blk.
 # Raw per-run results go next to it (bench-runs.tsv, bench-logs/).
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -27,6 +29,7 @@ while [ $# -gt 0 ]; do
   esac
 done
 REPS=${REPS:-3} RUNTIME=${RUNTIME:-10} RAMP=${RAMP:-2} SIZE=${BENCH_SIZE:-1G}
+CPU=${BENCH_CPU:-max}
 mkdir -p "$(dirname "$OUTMD")"
 OUTMD=$(cd "$(dirname "$OUTMD")" && pwd)/$(basename "$OUTMD")
 RUNS=${OUTMD%.md}-runs.tsv
@@ -63,6 +66,7 @@ devargs() {  # KIND BACKEND
     null) drive="if=none,id=d0,driver=null-co,read-zeroes=on,size=4G" ;;
     file) drive="if=none,id=d0,file=$FILE,format=raw,cache=none,aio=threads" ;;
   esac
+  echo "-cpu $CPU"
   case $1 in
     ocp-nvme) echo "-drive $drive -device ocp-nvme,drive=d0,serial=BENCH0001" ;;
     nvme)     echo "-drive $drive -device nvme,drive=d0,serial=BENCH0001" ;;
@@ -115,9 +119,9 @@ PY
   done
 done
 
-python3 - "$RUNS" "$OUTMD" "$REPS" "$RUNTIME" "$RAMP" "$SIZE" "$(( $(date +%s) - T0 ))" <<'PY'
+python3 - "$RUNS" "$OUTMD" "$REPS" "$RUNTIME" "$RAMP" "$SIZE" "$(( $(date +%s) - T0 ))" "$CPU" <<'PY'
 import statistics, sys, datetime, subprocess
-runs, outmd, reps, runtime, ramp, size, took = sys.argv[1:]
+runs, outmd, reps, runtime, ramp, size, took, cpu = sys.argv[1:]
 rows = [l.rstrip("\n").split("\t") for l in open(runs)][1:]
 data = {}
 for rep, be, kind, job, iops, p99, st in rows:
@@ -130,23 +134,25 @@ order_dev = [d for d in ["ocp-nvme", "nvme", "virtio"] if any(k[1] == d for k in
 order_job = ["randread-qd1", "randread-qd32", "randwrite-qd1", "randwrite-qd32"]
 lines = ["# fio 4 KiB random I/O in the TCG test guest", "",
          "%s UTC; %s repetition(s), interleaved; %s s per job after %s s ramp; LBA span %s; libaio, direct=1; "
-         "-M q35 -accel tcg -smp 2 -m 1G. Medians over the repetitions; p99 = 99th percentile completion latency. "
+         "-M q35 -accel tcg -cpu %s -smp 2 -m 1G. Medians over the repetitions; p99 = 99th percentile completion latency. "
          "Backends: null = `driver=null-co,read-zeroes=on`, file = raw file (`cache=none,aio=threads`). "
-         "Total %s s." % (datetime.datetime.utcnow().strftime("%Y-%m-%d %H:%M"), reps, runtime, ramp, size, took), "",
-         "| backend | workload | device | IOPS | p99 (µs) | IOPS vs nvme | runs ok |",
-         "|---|---|---|---:|---:|---:|---|"]
+         "Total %s s." % (datetime.datetime.utcnow().strftime("%Y-%m-%d %H:%M"), reps, runtime, ramp, size, cpu, took), "",
+         "| backend | workload | device | IOPS | p99 (µs) | IOPS vs nvme | IOPS vs virtio-blk | runs ok |",
+         "|---|---|---|---:|---:|---:|---:|---|"]
 for be in order_be:
     for job in order_job:
         base = med([r[0] for r in data.get((be, "nvme", job), []) if r[2] == "ok"])
+        vbase = med([r[0] for r in data.get((be, "virtio", job), []) if r[2] == "ok"])
         for dev in order_dev:
             rs = data.get((be, dev, job), [])
             ok = [r for r in rs if r[2] == "ok"]
             iops, p99 = med([r[0] for r in ok]), med([r[1] for r in ok])
             ratio = "%.2f" % (iops / base) if iops and base else "–"
+            vratio = "%.2f" % (iops / vbase) if iops and vbase else "–"
             bad = sorted({r[2] for r in rs if r[2] != "ok"})
-            lines.append("| %s | %s | %s | %s | %s | %s | %d/%d%s |" % (
+            lines.append("| %s | %s | %s | %s | %s | %s | %s | %d/%d%s |" % (
                 be, job, dev, "%.0f" % iops if iops else "–", "%.0f" % p99 if p99 else "–",
-                ratio, len(ok), len(rs), (" (" + ", ".join(bad) + ")") if bad else ""))
+                ratio, vratio, len(ok), len(rs), (" (" + ", ".join(bad) + ")") if bad else ""))
 text = "\n".join(lines) + "\n"
 open(outmd, "w").write(text)
 print(text)
