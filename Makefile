@@ -52,6 +52,8 @@ test-qemu:
 # Linux guest (kernel, busybox, nvme-cli, fio from Debian packages) under TCG.
 test-guest: qemu
 	tests/guest/run-tests.sh
+	tests/guest/migrate-tests.sh
+	tests/guest/state-tests.sh
 
 bench: qemu
 	tests/guest/bench.sh

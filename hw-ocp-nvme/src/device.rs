@@ -10,6 +10,7 @@ use std::{collections::VecDeque, ffi::CStr, pin::Pin};
 use block::{BlockBackend, BlockConf, BlockSize, DriveProperty};
 use bql::{BqlCell, BqlRefCell};
 use common::uninit_field_mut;
+use common::Errno;
 use hwcore::{
     bindings::{
         DeviceCategory, ON_OFF_AUTO_AUTO, PCI_BASE_ADDRESS_MEM_TYPE_64,
@@ -19,7 +20,7 @@ use hwcore::{
     PCIDeviceImpl, PCIDeviceMethods, PropString, ResetType, ResettablePhasesImpl, Size32,
     VmStateChangeHandler, PCIE_DEVICE_INTERFACES, PCI_CLASS_PROG, PCI_INTERRUPT_PIN,
 };
-use migration::{VMStateDescription, VMStateDescriptionBuilder};
+use migration::{vmstate_fields, vmstate_of, VMStateDescription, VMStateDescriptionBuilder};
 use ocp_nvme_engine::{ocp::HealthConfig, Controller, ControllerConfig, Host, IoResult, IoToken};
 use qom::{
     object_property::add_u64_property, prelude::*, InterfaceInfo, ObjectImpl, ParentField,
@@ -35,7 +36,14 @@ use util::{
     Error, Result,
 };
 
-use crate::{host::with_host, trace};
+use crate::{
+    host::with_host,
+    trace,
+    vmstate::{errno, report, EngineBlob},
+};
+use ocp_nvme_engine::persist::{
+    store_encode, store_read, store_slot_offset, StoreContent, STORE_MIN_IMAGE,
+};
 
 /// Size of BAR0.
 pub const BAR0_SIZE: u64 = 0x10000;
@@ -107,6 +115,19 @@ pub struct OcpNvmeState {
     /// of one main loop iteration, instead of once per completion.
     #[property(rename = "x-irq-batch", default = true)]
     irq_batch: bool,
+    /// The state store: a small block node holding what the drive keeps
+    /// across power cycles (none: the drive is volatile).
+    #[property(rename = "state")]
+    state: DriveProperty,
+    /// Seconds between periodic writes of the state store (0: only at
+    /// shutdown, Set Features with Save, firmware commit and format).
+    #[property(rename = "state-interval", default = 60)]
+    state_interval: u32,
+    /// Start over with a blank state (with a warning) when the state image
+    /// is damaged, foreign or of another drive, instead of refusing to
+    /// start.
+    #[property(rename = "state-reset", default = false)]
+    state_reset: bool,
     /// Health model settings given before realize (QOM properties).
     health: BqlRefCell<HealthConfig>,
     /// Runs deferred doorbell processing when `doorbell_bh` is on.
@@ -130,6 +151,21 @@ pub struct OcpNvmeState {
     /// Set while the engine runs, so completions arriving meanwhile wait.
     in_engine: BqlCell<bool>,
     timer: Timer,
+    /// The engine's saved state between `pre_save` and the stream, or
+    /// between the stream and `post_load`.
+    migration_blob: EngineBlob,
+    /// Sequence number of the newest record in the state store; `None`
+    /// when it must be read from the image again (after an incoming
+    /// migration, whose source kept writing).
+    state_seq: BqlCell<Option<u64>>,
+    /// A state store write is running (its synchronous I/O may run other
+    /// device callbacks); another request meanwhile sets `state_again`.
+    state_writing: BqlCell<bool>,
+    state_again: BqlCell<bool>,
+    /// Writes the state store after a change the drive must keep.
+    state_bh: BqlRefCell<Option<BottomHalf>>,
+    /// Periodic state store writes (`state-interval`).
+    state_timer: Timer,
 }
 
 qom_isa!(OcpNvmeState : PCIDevice, DeviceState, Object);
@@ -168,14 +204,24 @@ impl PCIDeviceImpl for OcpNvmeState {
     const CONFIG_WRITE: Option<fn(&Self, u32, u32, u32)> = Some(Self::config_write);
 }
 
-/// The device refuses migration and snapshots until it saves its state
-/// (`savevm`/`migrate` fail naming it), as QEMU's C `nvme` did before
-/// 11.1: a destination would otherwise get a reset controller under a
-/// guest that believes it is enabled.
+/// Migration and snapshots: the PCI device, MSI-X, and the engine's state
+/// as one versioned blob (see `vmstate.rs`).  Version 1 of the device's
+/// section; the blob has its own format version and configuration
+/// fingerprint, so a destination with other properties refuses it naming
+/// the difference.
 const VMSTATE_OCP_NVME: VMStateDescription<OcpNvmeState> =
     VMStateDescriptionBuilder::<OcpNvmeState>::new()
         .name(c"ocp-nvme")
-        .unmigratable()
+        .version_id(1)
+        .minimum_version_id(1)
+        .pre_save(&OcpNvmeState::pre_save)
+        .post_save(&OcpNvmeState::post_save)
+        .post_load(&OcpNvmeState::post_load)
+        .fields(vmstate_fields! {
+            vmstate_of!(OcpNvmeState, parent_obj),
+            hwcore::vmstate_msix(vmstate_of!(OcpNvmeState, parent_obj)),
+            vmstate_of!(OcpNvmeState, migration_blob),
+        })
         .build();
 
 impl OcpNvmeState {
@@ -217,6 +263,11 @@ impl OcpNvmeState {
         uninit_field_mut!(*this, vm_state).write(BqlRefCell::new(None));
         uninit_field_mut!(*this, write_cache).write(BqlCell::new(false));
         uninit_field_mut!(*this, in_engine).write(BqlCell::new(false));
+        uninit_field_mut!(*this, migration_blob).write(EngineBlob::default());
+        uninit_field_mut!(*this, state_seq).write(BqlCell::new(Some(0)));
+        uninit_field_mut!(*this, state_writing).write(BqlCell::new(false));
+        uninit_field_mut!(*this, state_again).write(BqlCell::new(false));
+        uninit_field_mut!(*this, state_bh).write(BqlRefCell::new(None));
         let this_ptr: *const Self = (*this).as_ptr();
         // SAFETY: the timer is initialized in two steps, like HPET's: first
         // the zeroed Timer, then timer_init_full() in place.
@@ -232,6 +283,18 @@ impl OcpNvmeState {
             Timer::NS,
             0,
             Self::timer_fired,
+            unsafe { &*this_ptr },
+        );
+        // SAFETY: as for `timer`.
+        let mut state_timer_field = uninit_field_mut!(*this, state_timer);
+        let state_timer = state_timer_field.write(unsafe { Timer::new() });
+        // SAFETY: as for `timer`; armed in realize only when `state` is set.
+        unsafe { Pin::new_unchecked(state_timer) }.init_full(
+            None,
+            CLOCK_VIRTUAL,
+            Timer::NS,
+            0,
+            Self::state_timer_fired,
             unsafe { &*this_ptr },
         );
     }
@@ -343,8 +406,8 @@ impl OcpNvmeState {
         );
         conf.blocksizes()?;
         conf.apply_backend_options(!blk.supports_write_perm(), false)?;
-        let controller = Controller::new(self.controller_config(blk, &conf).map_err(Error::msg)?)
-            .map_err(Error::msg)?;
+        let cfg = self.controller_config(blk, &conf).map_err(Error::msg)?;
+        let controller = self.open_state(cfg)?;
         ensure!(
             controller.bar_size() <= REGS_SIZE,
             "too many queues for BAR0"
@@ -386,6 +449,16 @@ impl OcpNvmeState {
         }
         self.write_cache.set(blk.write_cache_enabled());
         *self.engine.borrow_mut() = Some(controller);
+        if self.state.backend().is_some() {
+            // SAFETY: as for the doorbell bottom half.
+            let bh = unsafe { BottomHalf::new(c"ocp-nvme-state", Self::write_state, self, guard) };
+            *self.state_bh.borrow_mut() = Some(bh);
+            // First use of a blank image: write the new drive's record now.
+            if self.state_seq.get() == Some(0) {
+                self.write_state();
+            }
+            self.arm_state_timer();
+        }
         // SAFETY: the device outlives the handler, dropped at exit.
         let handler =
             unsafe { VmStateChangeHandler::new(self.upcast(), Self::vm_state_changed, self) };
@@ -403,7 +476,11 @@ impl OcpNvmeState {
         if let Some(blk) = self.drive.backend() {
             blk.drain();
         }
+        // Unplugged: the drive keeps what it holds now.
+        self.write_state();
         self.timer.delete();
+        self.state_timer.delete();
+        *self.state_bh.borrow_mut() = None;
         *self.bh.borrow_mut() = None;
         *self.irq_bh.borrow_mut() = None;
         self.pending_vectors.borrow_mut().clear();
@@ -428,6 +505,70 @@ impl OcpNvmeState {
                 engine.quiesce();
             }
         });
+        // Stopped (pause, shutdown, end of migration, snapshot): the state
+        // store gets what the drive holds now.
+        if !running && !self.in_engine.get() {
+            self.write_state();
+        }
+    }
+
+    /// Save the engine's state for the stream.  The machine is stopped and
+    /// the block layer drained: a storage request still in flight would be
+    /// lost, so the save is refused instead.
+    fn pre_save(&self) -> std::result::Result<(), Errno> {
+        if self.in_engine.get() {
+            report("cannot save state: the controller is running");
+            return Err(errno(libc::EBUSY));
+        }
+        // Hand over completions that arrived during the drain.
+        self.enter_engine(|_, _| {});
+        let engine = self.engine.borrow();
+        let Some(engine) = engine.as_ref() else {
+            return Ok(());
+        };
+        let in_flight = engine.requests_in_flight();
+        if in_flight != 0 {
+            report(&format!(
+                "cannot save state: {in_flight} storage requests still in flight"
+            ));
+            return Err(errno(libc::EBUSY));
+        }
+        *self.migration_blob.0.borrow_mut() = engine.save_state();
+        Ok(())
+    }
+
+    fn post_save(&self) -> std::result::Result<(), Errno> {
+        self.migration_blob.0.borrow_mut().clear();
+        Ok(())
+    }
+
+    /// Replace the controller by the one the stream describes, with this
+    /// device's configuration, then re-arm its timer from its deadline.
+    fn post_load(&self, _version_id: u8) -> std::result::Result<(), Errno> {
+        let blob = std::mem::take(&mut *self.migration_blob.0.borrow_mut());
+        {
+            let mut engine = self.engine.borrow_mut();
+            let Some(current) = engine.as_mut() else {
+                report("cannot load state: the device is not realized");
+                return Err(errno(libc::EINVAL));
+            };
+            match Controller::load_state(current.config().clone(), &blob) {
+                Ok(loaded) => *current = loaded,
+                Err(e) => {
+                    report(&format!("cannot load the saved state: {e}"));
+                    return Err(errno(libc::EINVAL));
+                }
+            }
+        }
+        // The source kept writing the state store: read its sequence again.
+        self.state_seq.set(None);
+        // Completions and vectors of the controller just replaced are void.
+        self.pending.borrow_mut().clear();
+        self.pending_vectors.borrow_mut().clear();
+        self.deferred.borrow_mut().clear();
+        // Timer and write cache follow the loaded controller.
+        self.enter_engine(|_, _| {});
+        Ok(())
     }
 
     /// Configuration space writes; a function level reset resets the
@@ -515,6 +656,150 @@ impl OcpNvmeState {
         self.run_engine(Controller::timer_fired);
     }
 
+    /// The controller at power-on: a new drive without a state store, or
+    /// what the state store holds.  A damaged, foreign or other drive's
+    /// image stops realize with the reason, unless `state-reset` is on
+    /// (then a warning, and the drive starts blank).
+    fn open_state(&self, cfg: ControllerConfig) -> Result<Controller> {
+        let Some(sblk) = self.state.backend() else {
+            return Controller::new(cfg).map_err(Error::msg);
+        };
+        let mut sconf = BlockConf::new(
+            &self.state,
+            self.logical_block_size,
+            self.physical_block_size,
+            self.discard_granularity,
+            self.write_cache_mode,
+        );
+        sconf.apply_backend_options(false, false)?;
+        let read = || -> std::result::Result<Option<(u64, Vec<u8>)>, String> {
+            let len = sblk
+                .length()
+                .map_err(|e| format!("cannot get the size of the state image: error {e}"))?;
+            if len < STORE_MIN_IMAGE {
+                return Err(format!(
+                    "state image of {len} bytes, at least {STORE_MIN_IMAGE} needed"
+                ));
+            }
+            let mut image = vec![0u8; STORE_MIN_IMAGE as usize];
+            sblk.pread(0, &mut image)
+                .map_err(|e| format!("cannot read the state image: error {e}"))?;
+            match store_read(&image)? {
+                StoreContent::Empty => Ok(None),
+                StoreContent::Record {
+                    seq,
+                    payload,
+                    damaged,
+                } => {
+                    if let Some(d) = damaged {
+                        report(&format!(
+                            "warning: state image: {d}; using record {seq} (the last write was torn)"
+                        ));
+                    }
+                    Ok(Some((seq, payload)))
+                }
+            }
+        };
+        let now = CLOCK_VIRTUAL.get_ns();
+        let loaded = read().and_then(|found| match found {
+            None => Ok(None),
+            Some((seq, payload)) => {
+                Controller::load_persistent(cfg.clone(), &payload, now).map(|c| Some((seq, c)))
+            }
+        });
+        match loaded {
+            Ok(Some((seq, controller))) => {
+                self.state_seq.set(Some(seq));
+                Ok(controller)
+            }
+            Ok(None) => {
+                self.state_seq.set(Some(0));
+                Controller::new(cfg).map_err(Error::msg)
+            }
+            Err(e) if self.state_reset => {
+                report(&format!(
+                    "warning: state image: {e}; starting with a blank drive state (state-reset=on)"
+                ));
+                self.state_seq.set(Some(0));
+                Controller::new(cfg).map_err(Error::msg)
+            }
+            Err(e) => Err(Error::msg(format!(
+                "state image: {e} (state-reset=on starts over with a blank drive state)"
+            ))),
+        }
+    }
+
+    /// Write what the drive keeps across power cycles to the state store:
+    /// the copy the older record is in, with Force Unit Access, so that a
+    /// crash at any moment leaves the newer intact copy.  Failures are
+    /// reported, never fatal (the drive goes on; the next write retries).
+    fn write_state(&self) {
+        let Some(sblk) = self.state.backend() else {
+            return;
+        };
+        if self.in_engine.get() {
+            // Sync I/O must not run inside an engine call: soon after.
+            if let Some(bh) = self.state_bh.borrow().as_ref() {
+                bh.schedule();
+            }
+            return;
+        }
+        if self.state_writing.get() {
+            self.state_again.set(true);
+            return;
+        }
+        self.state_writing.set(true);
+        loop {
+            self.state_again.set(false);
+            let record = {
+                let engine = self.engine.borrow();
+                let Some(engine) = engine.as_ref() else { break };
+                engine.save_persistent(CLOCK_VIRTUAL.get_ns())
+            };
+            let seq = match self.state_seq.get() {
+                Some(seq) => seq,
+                None => {
+                    let mut image = vec![0u8; STORE_MIN_IMAGE as usize];
+                    match sblk.pread(0, &mut image).map(|()| store_read(&image)) {
+                        Ok(Ok(StoreContent::Record { seq, .. })) => seq,
+                        _ => 0,
+                    }
+                }
+            }
+            .wrapping_add(1);
+            let start = std::time::Instant::now();
+            let result = store_encode(seq, &record).and_then(|copy| {
+                sblk.pwrite_fua(store_slot_offset(seq), &copy)
+                    .map_err(|e| format!("error {e}"))
+            });
+            match result {
+                Ok(()) => {
+                    self.state_seq.set(Some(seq));
+                    let us = u64::try_from(start.elapsed().as_micros()).unwrap_or(u64::MAX);
+                    trace::trace_ocp_nvme_state_write(seq, record.len() as u64, us);
+                }
+                Err(e) => report(&format!("cannot write the state image: {e}")),
+            }
+            if !self.state_again.get() {
+                break;
+            }
+        }
+        self.state_writing.set(false);
+    }
+
+    fn arm_state_timer(&self) {
+        if self.state_interval != 0 && self.state.backend().is_some() {
+            let period = u64::from(self.state_interval) * 1_000_000_000;
+            self.state_timer
+                .modify(CLOCK_VIRTUAL.get_ns().saturating_add(period));
+        }
+    }
+
+    fn state_timer_fired(&self) {
+        self.write_state();
+        self.arm_state_timer();
+    }
+
     /// The drive; realize fails without one.
     pub fn backend(&self) -> &BlockBackend {
         self.drive.backend().expect("realized device has a drive")
@@ -572,6 +857,11 @@ impl OcpNvmeState {
                     }
                 });
                 self.apply_write_cache(engine.volatile_write_cache());
+                if engine.take_persist_request() {
+                    if let Some(bh) = self.state_bh.borrow().as_ref() {
+                        bh.schedule();
+                    }
+                }
                 match engine.timer_deadline() {
                     Some(deadline) => self.timer.modify(deadline),
                     None => self.timer.delete(),

@@ -8,6 +8,7 @@
 
 mod device;
 mod host;
+mod vmstate;
 
 pub use device::OcpNvmeState;
 

@@ -197,7 +197,9 @@ SERIES = [
     (
         "hw/nvme: add the ocp-nvme device",
         "A QOM PCIe device that plugs the engine into QEMU: BAR0, MSI-X, DMA,\n"
-        "BlockBackend AIO, trace points.  It holds no NVMe logic of its own.",
+        "BlockBackend AIO, trace points, migration (the engine's state as one\n"
+        "versioned blob) and the state store a drive keeps across power\n"
+        "cycles.  It holds no NVMe logic of its own.",
         [("hw-ocp-nvme/Cargo.toml", DEVICE_DIR + "/Cargo.toml"),
          ("hw-ocp-nvme/clippy.toml", DEVICE_DIR + "/clippy.toml"),
          ("hw-ocp-nvme/src", DEVICE_DIR + "/src")],
@@ -243,8 +245,8 @@ SERIES = [
     (
         "tests/qtest: add ocp-nvme tests",
         "PCI identity, BAR0 registers, the enable handshake, MSI-X, I/O,\n"
-        "malformed guest input, resets, FLR and the startup errors for bad\n"
-        "properties.",
+        "malformed guest input, resets, FLR, migration with commands\n"
+        "outstanding, and the startup errors for bad properties.",
         [("tests/qtest/ocp-nvme-test.c", "tests/qtest/ocp-nvme-test.c")],
         [
             ("tests/qtest/meson.build",

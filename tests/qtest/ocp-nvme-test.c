@@ -719,21 +719,175 @@ static void test_reentrant_flr(void)
     fixture_stop(&n.f);
 }
 
-/* Until it saves its state, the device refuses migration by name. */
-static void test_migration_refused(void)
+static uint16_t post_deallocate(Nvme *n, int nr, uint64_t list);
+
+/* Wait until the outgoing migration of @qts has completed. */
+static void wait_migration(QTestState *qts)
+{
+    for (int i = 0; i < 3000; i++) {
+        QDict *rsp = qtest_qmp(qts, "{'execute': 'query-migrate'}");
+        const char *st = qdict_get_try_str(qdict_get_qdict(rsp, "return"),
+                                           "status");
+        g_autofree char *status = g_strdup(st ?: "");
+
+        qobject_unref(rsp);
+        if (!strcmp(status, "completed")) {
+            return;
+        }
+        g_assert_cmpstr(status, !=, "failed");
+        g_usleep(10 * 1000);
+    }
+    g_assert_not_reached();
+}
+
+/* Host Write Commands (low 64 bits) and Power Cycles of the SMART log. */
+static void smart_counters(Nvme *n, uint64_t *writes, uint64_t *cycles)
+{
+    g_assert_cmphex(nvme_admin(n, 0x02, 0xffffffff, DATA2_ADDR,
+                               (127 << 16) | 0x02, 0, 0).status, ==, 0);
+    *writes = qtest_readq(n->f.qts, DATA2_ADDR + 80);
+    *cycles = qtest_readq(n->f.qts, DATA2_ADDR + 112);
+}
+
+/*
+ * Live migration with I/O queues created and commands outstanding: the
+ * completion queue is about to wrap when seven commands (Compare, Verify,
+ * a 64-range deallocate issued in windows, writes with FUA) are posted and
+ * the migration starts at once.  On the destination every one of them
+ * completes exactly once, in the same CQ with the phase flipping where the
+ * queue wraps, later commands continue on the same queues, the data is
+ * there and the SMART counters went on (no reset, no extra power cycle).
+ */
+static void test_migration(void)
 {
     Nvme n;
-    QDict *rsp;
+    uint32_t cmd[16];
+    uint8_t pattern[4096], back[4096];
+    g_autofree char *uri = g_strdup_printf("unix:%s/ocp-nvme-mig-%d.sock",
+                                           g_get_tmp_dir(), getpid());
+    QTestState *dst;
+    uint64_t bar_addr, writes0, cycles0, writes1, cycles1;
+    bool seen[8] = { false };
+    uint16_t first_cid;
+    int posted = 0;
 
     nvme_start(&n, NULL);
-    rsp = qtest_qmp(n.f.qts, "{'execute': 'migrate', 'arguments': {"
-                    "'uri': 'exec:cat > /dev/null'}}");
-    g_assert_true(qdict_haskey(rsp, "error"));
-    g_assert_nonnull(strstr(qdict_get_str(qdict_get_qdict(rsp, "error"), "desc"),
-                            "ocp-nvme"));
-    qobject_unref(rsp);
+    nvme_create_io_queues(&n);
+    memset(pattern, 0xa5, sizeof(pattern));
+    qtest_memwrite(n.f.qts, DATA_ADDR, pattern, sizeof(pattern));
+    g_assert_cmphex(nvme_rw(&n, 0x01, 2048, 7, DATA_ADDR).status, ==, 0);
+    /* Bring the I/O CQ head close to its end: it wraps mid-flight. */
+    while (n.iocq_head != QDEPTH - 3) {
+        g_assert_cmphex(nvme_rw(&n, 0x02, 0, 7, DATA2_ADDR).status, ==, 0);
+    }
+    g_assert_true(n.iocq_phase);
+    smart_counters(&n, &writes0, &cycles0);
+
+    memset(pattern, 0x5a, sizeof(pattern));
+    qtest_memwrite(n.f.qts, DATA_ADDR, pattern, sizeof(pattern));
+    first_cid = n.cid + 1;
+    memset(cmd, 0, sizeof(cmd));
+    cmd[0] = 0x05; cmd[1] = 1; cmd[6] = DATA2_ADDR + 0x10000;
+    cmd[10] = 2048; cmd[12] = 7;
+    memset(back, 0xa5, sizeof(back));
+    qtest_memwrite(n.f.qts, DATA2_ADDR + 0x10000, back, sizeof(back));
+    nvme_post(&n, 1, cmd);
+    memset(cmd, 0, sizeof(cmd));
+    cmd[0] = 0x0c; cmd[1] = 1; cmd[10] = 0; cmd[12] = 127;
+    nvme_post(&n, 1, cmd);
+    post_deallocate(&n, 64, DATA2_ADDR + 0x20000);
+    for (int i = 0; i < 4; i++) {
+        memset(cmd, 0, sizeof(cmd));
+        cmd[0] = 0x01; cmd[1] = 1; cmd[6] = DATA_ADDR;
+        cmd[10] = 4096 + i * 8; cmd[12] = 7 | 1u << 30;
+        nvme_post(&n, 1, cmd);
+    }
+    posted = 7;
+
+    dst = qtest_initf("-M q35 -drive if=none,id=d0,file=%s,format=raw "
+                      "-device ocp-nvme,addr=04.0,drive=d0,serial=OCPTEST01 "
+                      "-incoming %s", disk_path, uri);
+    qtest_qmp_assert_success(n.f.qts, "{'execute': 'migrate', 'arguments': "
+                             "{'uri': %s}}", uri);
+    wait_migration(n.f.qts);
+    qtest_qmp_eventwait(dst, "RESUME");
+
+    /* The guest now runs on the destination: same memory, same BAR. */
+    bar_addr = qpci_config_readl(n.f.dev, PCI_BASE_ADDRESS_0) & ~0xfu;
+    fixture_stop(&n.f);
+    n.f.qts = dst;
+    n.f.bus = qpci_new_pc(dst, NULL);
+    n.f.dev = qpci_device_find(n.f.bus, OCP_NVME_DEVFN);
+    g_assert_nonnull(n.f.dev);
+    g_assert_cmphex(qpci_config_readl(n.f.dev, PCI_BASE_ADDRESS_0) & ~0xfu,
+                    ==, bar_addr);
+    n.f.bar0 = qpci_iomap(n.f.dev, 0, &n.f.bar0_size);
+    g_assert_cmphex(reg_read(&n.f, NVME_REG_CSTS) & 3, ==, 1);
+
+    for (int i = 0; i < posted; i++) {
+        Cqe cqe = nvme_wait(&n, IOCQ_ADDR, &n.iocq_head, &n.iocq_phase, 1);
+        int k = (uint16_t)(cqe.cid - first_cid);
+
+        g_assert_cmpint(k, <, posted);
+        g_assert_false(seen[k]);
+        seen[k] = true;
+        g_assert_cmphex(cqe.status, ==, 0);
+    }
+    /* The CQ wrapped on the destination: the phase flipped there. */
+    g_assert_false(n.iocq_phase);
+    /* Nothing more: each command completed exactly once. */
+    g_usleep(50 * 1000);
+    g_assert_cmpint(qtest_readw(dst, IOCQ_ADDR + n.iocq_head * 16 + 14) & 1,
+                    !=, n.iocq_phase);
+
+    /* The queues go on; the data written before and during is there. */
+    g_assert_cmphex(nvme_rw(&n, 0x02, 4096 + 24, 7, DATA2_ADDR).status, ==, 0);
+    qtest_memread(dst, DATA2_ADDR, back, sizeof(back));
+    g_assert_cmpmem(back, sizeof(back), pattern, sizeof(pattern));
+    g_assert_cmphex(nvme_rw(&n, 0x02, 2048, 7, DATA2_ADDR).status, ==, 0);
+    qtest_memread(dst, DATA2_ADDR, back, 16);
+    g_assert_cmphex(back[0], ==, 0xa5);
+    smart_counters(&n, &writes1, &cycles1);
+    g_assert_cmpuint(writes1, ==, writes0 + 4);
+    g_assert_cmpuint(cycles1, ==, cycles0);
     assert_alive(&n);
     fixture_stop(&n.f);
+}
+
+/*
+ * A destination whose configuration differs refuses the state and says
+ * what differs (here the number of I/O queue pairs).
+ */
+static void test_migration_incompatible(void)
+{
+    Nvme n;
+    g_autofree char *path = g_strdup_printf("%s/ocp-nvme-mig-%d.state",
+                                            g_get_tmp_dir(), getpid());
+    g_autofree char *uri = g_strdup_printf("file:%s", path);
+    g_autofree char *cmd = NULL;
+    g_autofree char *err = NULL;
+    g_auto(GStrv) argv = NULL;
+    int status = 0;
+
+    nvme_start(&n, NULL);
+    nvme_create_io_queues(&n);
+    qtest_qmp_assert_success(n.f.qts, "{'execute': 'migrate', 'arguments': "
+                             "{'uri': %s}}", uri);
+    wait_migration(n.f.qts);
+    fixture_stop(&n.f);
+
+    cmd = g_strdup_printf("%s -M q35 -display none -audio none -accel qtest "
+                          "-drive if=none,id=d0,file=%s,format=raw "
+                          "-device ocp-nvme,addr=04.0,drive=d0,serial=OCPTEST01,"
+                          "max_ioqpairs=8 -incoming %s",
+                          g_getenv("QTEST_QEMU_BINARY"), disk_path, uri);
+    g_assert_true(g_shell_parse_argv(cmd, NULL, &argv, NULL));
+    g_assert_true(g_spawn_sync(NULL, argv, NULL, G_SPAWN_DEFAULT, NULL, NULL,
+                               NULL, &err, &status, NULL));
+    unlink(path);
+    g_assert_cmpint(status, !=, 0);
+    g_assert_nonnull(strstr(err, "incompatible configuration: I/O queue pairs "
+                                 "is 64 in the saved state, 8 here"));
 }
 
 /*
@@ -1179,7 +1333,9 @@ int main(int argc, char **argv)
                    test_keep_alive_after_fatal);
     qtest_add_func("/ocp-nvme/hostile/dma-to-own-bar", test_dma_to_own_bar);
     qtest_add_func("/ocp-nvme/hostile/reentrant-flr", test_reentrant_flr);
-    qtest_add_func("/ocp-nvme/migration-refused", test_migration_refused);
+    qtest_add_func("/ocp-nvme/migration", test_migration);
+    qtest_add_func("/ocp-nvme/migration-incompatible",
+                   test_migration_incompatible);
     qtest_add_func("/ocp-nvme/stop-cont", test_stop_cont);
     qtest_add_func("/ocp-nvme/unplug-inflight", test_unplug_inflight);
     qtest_add_func("/ocp-nvme/startup/missing-drive", test_missing_drive);

@@ -27,6 +27,14 @@ pub struct LatencyStats {
     pub histogram: [u64; LATENCY_BUCKETS],
 }
 
+crate::persist::persist_struct!(LatencyStats {
+    count,
+    total_ns,
+    max_ns,
+    max_at_ns,
+    histogram
+});
+
 /// Every counter the SMART and OCP logs need. Plain data: can be saved.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Counters {
@@ -75,6 +83,31 @@ pub struct Counters {
     /// Per-class latency statistics, indexed by [`LatencyClass`].
     pub latency: [LatencyStats; 4],
 }
+
+crate::persist::persist_struct!(Counters {
+    bytes_read,
+    bytes_written,
+    host_read_commands,
+    host_write_commands,
+    flush_commands,
+    deallocate_commands,
+    busy_ns,
+    power_cycles,
+    power_on_ns_base,
+    power_on_since_ns,
+    unsafe_shutdowns,
+    media_errors,
+    error_log_entries,
+    controller_resets,
+    normal_shutdowns,
+    abrupt_shutdowns,
+    invalid_doorbells,
+    power_state_changes,
+    unaligned_io,
+    formats,
+    deallocated_blocks,
+    latency,
+});
 
 impl Counters {
     /// Record one command completion's latency.

@@ -29,6 +29,7 @@ pub mod controller;
 pub mod counters;
 pub mod namespace;
 pub mod ocp;
+pub mod persist;
 pub mod queues;
 pub mod spec;
 // The test host is compiled for the engine's own tests and with the

@@ -13,6 +13,11 @@ pub struct Namespace {
     pub capacity_bytes: u64,
 }
 
+crate::persist::persist_struct!(Namespace {
+    lbaf,
+    capacity_bytes
+});
+
 impl Namespace {
     pub fn new(capacity_bytes: u64, lba_size: u32) -> Namespace {
         let lbaf = u8::from(lba_size == 4096);

@@ -28,6 +28,18 @@ pub struct SubQueue {
     pub deleting: Option<u16>,
 }
 
+crate::persist::persist_struct!(SubQueue {
+    qid,
+    base,
+    size,
+    head,
+    tail,
+    cqid,
+    prio,
+    inflight,
+    deleting,
+});
+
 impl SubQueue {
     pub fn new(qid: u16, base: u64, size: u32, cqid: u16, prio: u8) -> Self {
         SubQueue {
@@ -86,6 +98,21 @@ pub struct CompQueue {
     /// Time by which a coalesced interrupt must be sent.
     pub coalesce_deadline: Option<u64>,
 }
+
+crate::persist::persist_struct!(CompQueue {
+    qid,
+    base,
+    size,
+    head,
+    tail,
+    phase,
+    ien,
+    iv,
+    overflow,
+    sq_refs,
+    coalesced,
+    coalesce_deadline,
+});
 
 impl CompQueue {
     pub fn new(qid: u16, base: u64, size: u32, ien: bool, iv: u16) -> Self {

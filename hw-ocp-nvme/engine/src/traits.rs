@@ -34,6 +34,8 @@ pub struct GuestRange {
     pub len: u64,
 }
 
+crate::persist::persist_struct!(GuestRange { addr, len });
+
 /// Identifies one storage request until it completes.
 pub type IoToken = u32;
 
@@ -59,6 +61,33 @@ pub enum IoKind {
     ReadBuffered,
 }
 
+impl crate::persist::Persist for IoKind {
+    fn save(&self, w: &mut crate::wire::LeWriter) {
+        let (tag, flag) = match *self {
+            IoKind::Read => (0u8, false),
+            IoKind::Write { fua } => (1, fua),
+            IoKind::Flush => (2, false),
+            IoKind::Discard => (3, false),
+            IoKind::WriteZeroes { may_unmap } => (4, may_unmap),
+            IoKind::ReadBuffered => (5, false),
+        };
+        w.put(&[tag, u8::from(flag)]);
+    }
+    fn load(r: &mut crate::wire::LeReader<'_>) -> Result<Self, String> {
+        let tag = r.u8()?;
+        let flag = <bool as crate::persist::Persist>::load(r)?;
+        Ok(match tag {
+            0 => IoKind::Read,
+            1 => IoKind::Write { fua: flag },
+            2 => IoKind::Flush,
+            3 => IoKind::Discard,
+            4 => IoKind::WriteZeroes { may_unmap: flag },
+            5 => IoKind::ReadBuffered,
+            v => return Err(format!("IoKind: unknown tag {v}")),
+        })
+    }
+}
+
 /// One request to the storage backend.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct IoRequest {
@@ -71,6 +100,14 @@ pub struct IoRequest {
     /// Guest memory of the transfer (empty for flush, discard and write zeroes).
     pub sg: Vec<GuestRange>,
 }
+
+crate::persist::persist_struct!(IoRequest {
+    token,
+    kind,
+    offset,
+    len,
+    sg
+});
 
 /// Why a storage request failed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -54,6 +54,30 @@ impl LeWriter {
     }
 }
 
+impl LeWriter {
+    /// An empty buffer that grows as [`LeWriter::put`] appends: saved
+    /// state (`crate::persist`), a sequence of fields rather than a layout.
+    pub fn growing() -> Self {
+        LeWriter { buf: Vec::new() }
+    }
+
+    /// Appends `bytes` at the end, growing the buffer.
+    pub fn put(&mut self, bytes: &[u8]) -> &mut Self {
+        self.buf.extend_from_slice(bytes);
+        self
+    }
+
+    /// Bytes written so far.
+    pub fn len(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// Whether nothing was written.
+    pub fn is_empty(&self) -> bool {
+        self.buf.is_empty()
+    }
+}
+
 impl<const N: usize> LeWriter<[u8; N]> {
     /// A zero-filled structure of `N` bytes on the stack, `N` checked at
     /// compile time (queue entries, the Timestamp).
@@ -149,6 +173,75 @@ pub fn ascii<const N: usize>(s: &str) -> [u8; N] {
     let mut field = [0u8; N];
     pad_ascii(&mut field, s.as_bytes(), b' ');
     field
+}
+
+/// Reads little-endian values in order from untrusted bytes (saved state):
+/// every read is checked, running out of bytes is an error, never a panic.
+#[derive(Debug, Clone)]
+pub struct LeReader<'a> {
+    buf: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> LeReader<'a> {
+    pub fn new(buf: &'a [u8]) -> Self {
+        LeReader { buf, pos: 0 }
+    }
+
+    /// The next `n` bytes.
+    pub fn take(&mut self, n: usize) -> Result<&'a [u8], String> {
+        let end = self
+            .pos
+            .checked_add(n)
+            .filter(|&e| e <= self.buf.len())
+            .ok_or_else(|| {
+                format!(
+                    "truncated: {n} bytes wanted at offset {} of {}",
+                    self.pos,
+                    self.buf.len()
+                )
+            })?;
+        let s = &self.buf[self.pos..end];
+        self.pos = end;
+        Ok(s)
+    }
+
+    /// The next `N` bytes as an array.
+    pub fn array<const N: usize>(&mut self) -> Result<[u8; N], String> {
+        let mut a = [0u8; N];
+        a.copy_from_slice(self.take(N)?);
+        Ok(a)
+    }
+
+    pub fn u8(&mut self) -> Result<u8, String> {
+        Ok(self.array::<1>()?[0])
+    }
+
+    pub fn u16(&mut self) -> Result<u16, String> {
+        Ok(u16::from_le_bytes(self.array()?))
+    }
+
+    pub fn u32(&mut self) -> Result<u32, String> {
+        Ok(u32::from_le_bytes(self.array()?))
+    }
+
+    pub fn u64(&mut self) -> Result<u64, String> {
+        Ok(u64::from_le_bytes(self.array()?))
+    }
+
+    pub fn u128(&mut self) -> Result<u128, String> {
+        Ok(u128::from_le_bytes(self.array()?))
+    }
+
+    /// Bytes not read yet.
+    pub fn remaining(&self) -> usize {
+        self.buf.len() - self.pos
+    }
+
+    /// Offset of the next read.
+    pub fn pos(&self) -> usize {
+        self.pos
+    }
 }
 
 /// Reads a little-endian u16 at `off`, 0 when out of range.

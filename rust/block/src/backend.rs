@@ -162,6 +162,50 @@ impl BlockBackend {
         unsafe { bindings::blk_set_enable_write_cache(self.as_mut_ptr(), enabled) }
     }
 
+    /// Read `buf.len()` bytes at `offset`, waiting for them (`blk_pread()`:
+    /// for small metadata such as a device's state record, never for guest
+    /// I/O).  `Err(-errno)` on failure.
+    pub fn pread(&self, offset: u64, buf: &mut [u8]) -> Result<(), i32> {
+        assert!(bql::is_locked());
+        // SAFETY: buf is valid for buf.len() bytes during the call.
+        let ret = unsafe {
+            bindings::blk_pread(
+                self.as_mut_ptr(),
+                to_i64(offset),
+                to_i64(buf.len() as u64),
+                buf.as_mut_ptr().cast(),
+                0,
+            )
+        };
+        if ret < 0 {
+            Err(ret)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Write `data` at `offset` with Force Unit Access, waiting for it
+    /// (`blk_pwrite()`, `BDRV_REQ_FUA`): on stable storage when it returns.
+    /// For small metadata only.  `Err(-errno)` on failure.
+    pub fn pwrite_fua(&self, offset: u64, data: &[u8]) -> Result<(), i32> {
+        assert!(bql::is_locked());
+        // SAFETY: data is valid for data.len() bytes during the call.
+        let ret = unsafe {
+            bindings::blk_pwrite(
+                self.as_mut_ptr(),
+                to_i64(offset),
+                to_i64(data.len() as u64),
+                data.as_ptr().cast(),
+                bindings::BDRV_REQ_FUA,
+            )
+        };
+        if ret < 0 {
+            Err(ret)
+        } else {
+            Ok(())
+        }
+    }
+
     /// Wait until every request in flight completed.  Completion callbacks
     /// run from inside this call, so the caller must not hold borrows that
     /// they need.

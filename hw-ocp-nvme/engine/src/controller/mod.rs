@@ -22,6 +22,7 @@ pub use ocp_port::HEALTH_PROPERTIES;
 pub(crate) use request::{
     Accounting, CmdState, Delayed, ErrorContext, IoOwner, Outcome, PostAction, Request,
 };
+mod state;
 mod timers;
 
 use std::collections::VecDeque;
@@ -64,6 +65,8 @@ pub(crate) struct DbBuf {
     pub shadow: u64,
     pub eventidx: u64,
 }
+
+crate::persist::persist_struct!(DbBuf { shadow, eventidx });
 
 /// Address of SQ `qid`'s tail in a shadow doorbell or EventIdx buffer.
 pub(crate) fn db_sq_slot(base: u64, qid: u64) -> u64 {
@@ -148,6 +151,8 @@ pub struct Controller {
     power_on_reset_done: bool,
     shutdown_clean: bool,
     counters: Counters,
+    /// A change the drive must keep happened ([`Controller::take_persist_request`]).
+    persist_request: bool,
 }
 
 impl Controller {
@@ -207,6 +212,7 @@ impl Controller {
             enabled_since_power_on: false,
             power_on_reset_done: false,
             shutdown_clean: false,
+            persist_request: false,
             counters: Counters {
                 power_cycles: 1,
                 ..Counters::default()

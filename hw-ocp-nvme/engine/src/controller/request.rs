@@ -16,6 +16,8 @@ pub struct ErrorContext {
     pub lba: u64,
 }
 
+crate::persist::persist_struct!(ErrorContext { nsid, lba });
+
 /// A fetched command: its queue, command identifier, the raw entry, when it
 /// was submitted (for latency) and the error context its completion
 /// reports. It travels with the command to the handler, into the
@@ -28,6 +30,14 @@ pub struct Request {
     pub submit_ns: u64,
     pub err: ErrorContext,
 }
+
+crate::persist::persist_struct!(Request {
+    sqid,
+    cid,
+    sqe,
+    submit_ns,
+    err
+});
 
 impl Request {
     /// The command `sqe` fetched from SQ `sqid` at `submit_ns`.
@@ -132,12 +142,25 @@ pub struct CmdState {
     pub expected: Option<Vec<u8>>,
 }
 
+crate::persist::persist_struct!(CmdState {
+    req,
+    pending,
+    status,
+    acct,
+    post,
+    backlog,
+    flush_after,
+    expected,
+});
+
 /// A command whose execution injected latency postponed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Delayed {
     pub due_ns: u64,
     pub req: Request,
 }
+
+crate::persist::persist_struct!(Delayed { due_ns, req });
 
 /// Who owns a storage request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -65,6 +65,12 @@ pub struct ErrorInjectionEntry {
     pub specific: [u8; 28],
 }
 
+crate::persist::persist_struct!(ErrorInjectionEntry {
+    flags,
+    kind,
+    specific
+});
+
 impl ErrorInjectionEntry {
     /// Parses one 32-byte entry.
     pub fn from_bytes(b: &[u8]) -> Self {
@@ -120,6 +126,11 @@ pub struct ErrorInjection {
     entries: Vec<ErrorInjectionEntry>,
     reads_seen: Vec<u32>,
 }
+
+crate::persist::persist_struct!(ErrorInjection {
+    entries,
+    reads_seen
+});
 
 impl ErrorInjection {
     /// Entries still armed.

@@ -121,6 +121,15 @@ pub struct ErrorRecovery {
     serial: u64,
 }
 
+crate::persist::persist_struct!(ErrorRecovery {
+    cfs,
+    panic_id,
+    cause,
+    panic_count,
+    prev,
+    serial
+});
+
 impl ErrorRecovery {
     /// A panic of `cause` starts; returns its ID: bits 63:48 = 0x4F43 ("OC"),
     /// 47:16 = sequence number, 15:0 = cause.

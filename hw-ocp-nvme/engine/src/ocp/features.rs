@@ -70,6 +70,21 @@ pub struct Saved<T: Copy> {
     pub saved: Option<T>,
 }
 
+impl<T: Copy + crate::persist::Persist> crate::persist::Persist for Saved<T> {
+    fn save(&self, w: &mut crate::wire::LeWriter) {
+        self.current.save(w);
+        self.default.save(w);
+        self.saved.save(w);
+    }
+    fn load(r: &mut crate::wire::LeReader<'_>) -> Result<Self, String> {
+        Ok(Saved {
+            current: T::load(r)?,
+            default: T::load(r)?,
+            saved: Option::<T>::load(r)?,
+        })
+    }
+}
+
 impl<T: Copy> Saved<T> {
     /// A feature at its default.
     pub fn new(default: T) -> Self {
@@ -125,6 +140,18 @@ pub struct FeatureStore {
     /// Highest DSSD power state, watts.
     pub max_power_w: u8,
 }
+
+crate::persist::persist_struct!(FeatureStore {
+    eol_mode,
+    ieee1667,
+    latency,
+    plp_interval,
+    dssd_power_state,
+    telemetry_profile,
+    async_panic,
+    min_power_w,
+    max_power_w,
+});
 
 impl FeatureStore {
     /// Factory defaults for a device with `cfg`'s power range.

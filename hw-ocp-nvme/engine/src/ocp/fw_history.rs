@@ -56,6 +56,17 @@ pub struct FwActivationEntry {
     pub result: u16,
 }
 
+crate::persist::persist_struct!(FwActivationEntry {
+    activation_count,
+    timestamp_ms,
+    power_cycle_count,
+    previous_fw,
+    new_fw,
+    slot_number,
+    commit_action,
+    result,
+});
+
 impl FwActivationEntry {
     /// Serializes one 64-byte entry.
     pub fn to_bytes(&self) -> Vec<u8> {
@@ -80,6 +91,11 @@ pub struct FwHistory {
     entries: Vec<FwActivationEntry>,
     activations: u16,
 }
+
+crate::persist::persist_struct!(FwHistory {
+    entries,
+    activations
+});
 
 impl FwHistory {
     /// Adds an entry for a Firmware Commit.

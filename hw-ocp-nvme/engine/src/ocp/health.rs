@@ -71,6 +71,26 @@ pub struct HealthConfig {
     pub min_power_w: u8,
 }
 
+crate::persist::persist_struct!(HealthConfig {
+    percentage_used,
+    rated_pe_cycles,
+    write_amplification_pct,
+    available_spare,
+    available_spare_threshold,
+    temperature_k,
+    warning_temp_k,
+    critical_temp_k,
+    media_errors,
+    bad_user_blocks,
+    bad_system_blocks,
+    capacitor_health,
+    total_media_dies,
+    die_failure_tolerance,
+    overprovisioning_pct,
+    max_power_w,
+    min_power_w,
+});
+
 impl Default for HealthConfig {
     fn default() -> Self {
         HealthConfig {
@@ -274,6 +294,35 @@ pub struct HealthModel {
     temp_events: Vec<TempEvent>,
 }
 
+crate::persist::persist_struct!(HealthModel {
+    cfg,
+    raw_capacity,
+    total_blocks,
+    spare_blocks,
+    initial_erase_milli,
+    last_host_written,
+    last_host_read,
+    last_ns,
+    nand_written,
+    nand_read,
+    heat_mk,
+    max_temp_k,
+    throttling,
+    throttle_events,
+    forced_throttle,
+    forced_critical,
+    over_warning_ns,
+    over_critical_ns,
+    cap_reported,
+    cap_defect,
+    last_plp_check_ns,
+    energy_mws,
+    last_power_mw,
+    max_avg_power_w,
+    spare_override,
+    temp_events,
+});
+
 /// Temperature crossings reported to the telemetry event FIFO.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TempEvent {
@@ -284,6 +333,12 @@ pub enum TempEvent {
     /// Composite temperature rose to CCTEMP.
     Critical,
 }
+
+crate::persist::persist_enum!(TempEvent {
+    Decrease = 0,
+    Warning = 1,
+    Critical = 2
+});
 
 impl HealthModel {
     /// A model for a device of `capacity_bytes` user capacity.

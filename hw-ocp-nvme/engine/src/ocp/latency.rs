@@ -85,6 +85,16 @@ pub struct LatencyMonitorConfig {
     pub enable: u8,
 }
 
+crate::persist::persist_struct!(LatencyMonitorConfig {
+    active_bucket_timer_threshold,
+    thresholds,
+    active_latency_config,
+    active_latency_min_window,
+    debug_log_trigger_enable,
+    discard_debug_log,
+    enable,
+});
+
 impl Default for LatencyMonitorConfig {
     /// The defaults of `nvme ocp set-latency-monitor-feature`.
     fn default() -> Self {
@@ -157,6 +167,13 @@ pub struct Window {
     pub measured: [[u16; 3]; 4],
     last_update_ns: [[u64; 3]; 4],
 }
+
+crate::persist::persist_struct!(Window {
+    counters,
+    stamps,
+    measured,
+    last_update_ns
+});
 
 impl Default for Window {
     fn default() -> Self {
@@ -269,6 +286,13 @@ pub struct LatencyMonitor {
     active: Window,
     static_: Window,
 }
+
+crate::persist::persist_struct!(LatencyMonitor {
+    cfg,
+    window_start_ns,
+    active,
+    static_
+});
 
 impl LatencyMonitor {
     /// A monitor with the default configuration, window starting at `now_ns`.

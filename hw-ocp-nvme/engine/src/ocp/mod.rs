@@ -181,6 +181,12 @@ pub struct AsyncEvent {
     pub log_page: u8,
 }
 
+crate::persist::persist_struct!(AsyncEvent {
+    event_type,
+    info,
+    log_page
+});
+
 /// Which commands the device really supports, as the engine implements
 /// them; reported by the C4h page.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -196,6 +202,14 @@ pub struct CommandSupport {
     /// Fused Compare and Write.
     pub fused_compare_write: bool,
 }
+
+crate::persist::persist_struct!(CommandSupport {
+    write_zeroes,
+    dataset_management,
+    write_uncorrectable,
+    sanitize,
+    fused_compare_write,
+});
 
 /// Fixed identity of the device.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -217,6 +231,17 @@ pub struct DeviceIdentity {
     /// Lowest permitted firmware revision (C0h), ASCII, 8 bytes.
     pub lowest_permitted_fw_rev: [u8; 8],
 }
+
+crate::persist::persist_struct!(DeviceIdentity {
+    serial,
+    model,
+    firmware_rev,
+    capacity_bytes,
+    pcie_ports,
+    commands,
+    security_version,
+    lowest_permitted_fw_rev,
+});
 
 impl Default for DeviceIdentity {
     fn default() -> Self {
@@ -335,6 +360,22 @@ pub struct OcpState {
     last_pct_used: u8,
 }
 
+crate::persist::persist_struct!(OcpState {
+    identity,
+    health,
+    features,
+    injection,
+    recovery,
+    fw_history,
+    latency,
+    counters,
+    events,
+    pending_aer,
+    ts_base_ms,
+    ts_base_ns,
+    last_pct_used,
+});
+
 /// Counters the OCP model keeps itself (injected errors, clear baselines).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct ModelCounters {
@@ -352,6 +393,22 @@ pub(crate) struct ModelCounters {
     pub dies_offline: u16,
     pub dssd_ps_changes: u64,
 }
+
+crate::persist::persist_struct!(ModelCounters {
+    pcie_baseline,
+    pcie_clear_pending,
+    incomplete_shutdowns,
+    uncorrectable_reads,
+    xor_recoveries,
+    e2e_detected,
+    e2e_corrected,
+    command_timeouts,
+    sys_program_fail,
+    sys_uncorr_read,
+    sys_erase_fail,
+    dies_offline,
+    dssd_ps_changes,
+});
 
 impl OcpState {
     /// A fresh device. `cfg` should have passed [`HealthConfig::validate`];

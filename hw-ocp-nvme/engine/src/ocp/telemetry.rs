@@ -88,11 +88,15 @@ pub struct Event {
     pub data: Vec<u8>,
 }
 
+crate::persist::persist_struct!(Event { class, id, data });
+
 /// Event FIFO 1. Plain data.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct EventFifo {
     events: Vec<Event>,
 }
+
+crate::persist::persist_struct!(EventFifo { events });
 
 impl EventFifo {
     /// Records an event with data (padded to dwords, at most 1020 bytes).

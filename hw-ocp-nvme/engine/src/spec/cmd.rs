@@ -15,6 +15,8 @@ pub struct Sqe {
     pub dw: [u32; 16],
 }
 
+crate::persist::persist_struct!(Sqe { dw });
+
 /// PRP or SGL data pointer selection (CDW0 PSDT, bits 15:14).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Psdt {

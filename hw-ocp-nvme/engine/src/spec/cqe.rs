@@ -18,6 +18,15 @@ pub struct Cqe {
     pub status: Status,
 }
 
+crate::persist::persist_struct!(Cqe {
+    dw0,
+    dw1,
+    sqhd,
+    sqid,
+    cid,
+    status
+});
+
 impl Cqe {
     /// Encode with the given phase tag.
     pub fn to_bytes(&self, phase: bool) -> [u8; CQE_SIZE] {

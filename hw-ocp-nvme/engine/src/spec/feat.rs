@@ -14,6 +14,8 @@ pub struct Arbitration {
     pub hpw: u8,
 }
 
+crate::persist::persist_struct!(Arbitration { ab, lpw, mpw, hpw });
+
 impl Arbitration {
     pub fn decode(v: u32) -> Self {
         Arbitration {
@@ -47,6 +49,8 @@ pub struct PowerManagement {
     /// Workload Hint, bits 7:5.
     pub wh: u8,
 }
+
+crate::persist::persist_struct!(PowerManagement { ps, wh });
 
 impl PowerManagement {
     pub fn decode(v: u32) -> Self {
@@ -90,6 +94,8 @@ pub struct ErrorRecovery {
     pub dulbe: bool,
 }
 
+crate::persist::persist_struct!(ErrorRecovery { tler, dulbe });
+
 impl ErrorRecovery {
     pub fn decode(v: u32) -> Self {
         ErrorRecovery {
@@ -131,6 +137,8 @@ pub struct InterruptCoalescing {
     /// Aggregation Time (100 us units), bits 15:8.
     pub time: u8,
 }
+
+crate::persist::persist_struct!(InterruptCoalescing { thr, time });
 
 impl InterruptCoalescing {
     pub fn decode(v: u32) -> Self {
@@ -180,6 +188,13 @@ pub struct AsyncEventConfig {
     /// Telemetry Log Notices, bit 10.
     pub telemetry: bool,
 }
+
+crate::persist::persist_struct!(AsyncEventConfig {
+    smart,
+    ns_attr,
+    fw_activation,
+    telemetry
+});
 
 impl AsyncEventConfig {
     /// Bits this controller implements (the rest are stored as zero).

@@ -91,6 +91,15 @@ pub struct Cc {
     reserved: u7,
 }
 
+impl crate::persist::Persist for Cc {
+    fn save(&self, w: &mut crate::wire::LeWriter) {
+        u32::from(*self).save(w);
+    }
+    fn load(r: &mut crate::wire::LeReader<'_>) -> Result<Self, String> {
+        Ok(Cc::from(r.u32()?))
+    }
+}
+
 /// Controller Status (CSTS, offset 1Ch).
 #[bitsize(32)]
 #[derive(FromBits, DebugBits, Clone, Copy, PartialEq, Eq)]
@@ -120,6 +129,15 @@ pub struct Aqa {
     /// Admin Completion Queue Size (0's based).
     pub acqs: u12,
     reserved: u4,
+}
+
+impl crate::persist::Persist for Aqa {
+    fn save(&self, w: &mut crate::wire::LeWriter) {
+        u32::from(*self).save(w);
+    }
+    fn load(r: &mut crate::wire::LeReader<'_>) -> Result<Self, String> {
+        Ok(Aqa::from(r.u32()?))
+    }
 }
 
 /// Shutdown notification values of CC.SHN.

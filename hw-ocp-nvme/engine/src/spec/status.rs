@@ -16,6 +16,8 @@ pub struct Status {
     pub dnr: bool,
 }
 
+crate::persist::persist_struct!(Status { sct, sc, dnr });
+
 macro_rules! statuses {
     ($( $(#[$m:meta])* $name:ident = ($sct:expr, $sc:expr, $dnr:expr); )*) => {
         impl Status { $( $(#[$m])* pub const $name: Status = Status { sct: $sct, sc: $sc, dnr: $dnr }; )* }

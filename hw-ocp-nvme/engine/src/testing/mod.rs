@@ -307,6 +307,24 @@ impl HostQueue {
     }
 }
 
+/// Where the `{:#?}` renderings of two values first differ (a few lines
+/// before the first differing one), to name the field a comparison failed
+/// on.
+pub fn first_difference<T: std::fmt::Debug>(a: &T, b: &T) -> String {
+    let (a, b) = (format!("{a:#?}"), format!("{b:#?}"));
+    let (la, lb): (Vec<&str>, Vec<&str>) = (a.lines().collect(), b.lines().collect());
+    let Some(i) = (0..la.len().max(lb.len())).find(|&i| la.get(i) != lb.get(i)) else {
+        return "no difference in their Debug output".into();
+    };
+    let from = i.saturating_sub(6);
+    format!(
+        "line {i}:\n  left:  {}\n  right: {}\n  context:\n{}",
+        la.get(i).unwrap_or(&"<end>"),
+        lb.get(i).unwrap_or(&"<end>"),
+        la[from.min(la.len())..i.min(la.len())].join("\n")
+    )
+}
+
 /// Admin queue depth used by the driver.
 pub const ADMIN_DEPTH: u32 = 32;
 /// I/O queue depth used by the driver.

@@ -148,6 +148,9 @@ pub struct Stress<'c> {
     stats: Stats,
     /// Print every step and command (to reproduce a failing seed).
     pub trace: bool,
+    /// Every this many steps (0: never), migrate: replace the controller
+    /// by the one its saved state loads into, which must equal it.
+    pub migrate_every: u64,
 }
 
 /// A configuration the controller accepts, chosen at random.
@@ -192,12 +195,18 @@ impl<'c> Stress<'c> {
             struct_next: STRUCT_BASE,
             stats: Stats::default(),
             trace: false,
+            migrate_every: 0,
         }
     }
 
     /// Run `steps` steps (fewer if the choices run out); panics with a
     /// message on a broken invariant.
-    pub fn run(mut self, steps: u64) -> Stats {
+    pub fn run(self, steps: u64) -> Stats {
+        self.run_to_end(steps).0
+    }
+
+    /// [`Stress::run`], returning the controller as well.
+    pub fn run_to_end(mut self, steps: u64) -> (Stats, crate::Controller) {
         self.recover("start");
         for _ in 0..steps {
             if self.ch.exhausted() {
@@ -205,9 +214,28 @@ impl<'c> Stress<'c> {
             }
             self.step();
             self.stats.steps += 1;
+            if self.migrate_every != 0 && self.stats.steps % self.migrate_every == 0 {
+                self.migrate();
+            }
         }
         self.quiet_check();
-        self.stats
+        (self.stats, self.d.ctrl)
+    }
+
+    /// Save the controller's state and load it into a new controller of
+    /// the same configuration, which must equal the original and replaces
+    /// it.
+    pub fn migrate(&mut self) {
+        let blob = self.d.ctrl.save_state();
+        let loaded = crate::Controller::load_state(self.cfg.clone(), &blob)
+            .unwrap_or_else(|e| panic!("step {}: load_state: {e}", self.stats.steps));
+        assert!(
+            loaded == self.d.ctrl,
+            "step {}: the loaded controller differs from the saved one: {}",
+            self.stats.steps,
+            super::first_difference(&self.d.ctrl, &loaded)
+        );
+        self.d.ctrl = loaded;
     }
 
     fn step(&mut self) {
@@ -995,6 +1023,11 @@ pub fn run_seed(seed: u64, steps: u64, trace: bool) -> Stats {
     let mut rng = XorShift(seed.max(1));
     let mut s = Stress::new(&mut rng);
     s.trace = trace;
+    // Odd seeds migrate the controller (save and load its state) every
+    // few steps.
+    if seed % 2 == 1 {
+        s.migrate_every = 1 + seed % 97;
+    }
     if trace {
         eprintln!("config: {:?}", s.cfg);
     }

@@ -514,3 +514,18 @@ mod tests {
         );
     }
 }
+
+// SAFETY: vmstate_pci_device describes the migratable state of a
+// PCIDevice (VMSTATE_PCI_DEVICE), and PCIDevice wraps exactly that C struct.
+migration::impl_vmstate_c_struct!(PCIDevice, bindings::vmstate_pci_device);
+
+/// The MSI-X table and pending bits of the [`PCIDevice`] `field` of a
+/// device (QEMU's `VMSTATE_MSIX`): the `vmstate_of!` field of the parent
+/// object with MSI-X's description instead of the PCI device's.
+pub const fn vmstate_msix(field: migration::VMStateField) -> migration::VMStateField {
+    migration::VMStateField {
+        name: c"msix".as_ptr(),
+        vmsd: std::ptr::addr_of!(bindings::vmstate_msix),
+        ..field
+    }
+}

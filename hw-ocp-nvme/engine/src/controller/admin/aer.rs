@@ -19,6 +19,8 @@ pub struct AsyncEvent {
     pub lid: u8,
 }
 
+crate::persist::persist_struct!(AsyncEvent { etype, info, lid });
+
 impl AsyncEvent {
     /// Completion DW0 of the AER (NVMe 2.0 Base, Figure 146).
     pub fn dw0(&self) -> u32 {
@@ -36,6 +38,13 @@ pub struct AerState {
     /// Most events queued and not yet delivered (`aer_max_queued`).
     pub max_queued: usize,
 }
+
+crate::persist::persist_struct!(AerState {
+    outstanding,
+    queued,
+    reported,
+    max_queued
+});
 
 impl AerState {
     /// No requests or events; at most `max_queued` events wait at a time.

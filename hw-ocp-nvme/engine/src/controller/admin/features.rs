@@ -40,6 +40,21 @@ pub struct Features {
     pub host_behavior: [u8; 4],
 }
 
+crate::persist::persist_struct!(Features {
+    arbitration,
+    power_mgmt,
+    temp_over,
+    temp_under,
+    error_recovery,
+    vwc,
+    coalescing,
+    iv_cd,
+    write_atomicity,
+    async_event_config,
+    kato_ms,
+    host_behavior,
+});
+
 impl Features {
     pub fn defaults(cfg: &ControllerConfig) -> Features {
         let mut iv_cd = vec![false; cfg.msix_vectors as usize];
@@ -225,6 +240,7 @@ impl Controller {
                 }
                 if sv {
                     let _ = apply(&cfg, &mut self.saved_feat, id, v);
+                    self.persist_request = true;
                 }
                 if id == fid::TEMPERATURE_THRESHOLD {
                     self.check_temperature(host);

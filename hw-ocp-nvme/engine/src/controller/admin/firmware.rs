@@ -39,6 +39,14 @@ pub struct FirmwareState {
     pub staging_bad: bool,
 }
 
+crate::persist::persist_struct!(FirmwareState {
+    slots,
+    active,
+    next,
+    staging,
+    staging_bad
+});
+
 impl FirmwareState {
     pub fn new(rev: &str) -> Self {
         let mut slots = [[0u8; 8]; FW_SLOTS];
@@ -149,6 +157,8 @@ impl Controller {
         if fs as usize > FW_SLOTS {
             return Status::INVALID_FIRMWARE_SLOT.into();
         }
+        // Slots, activation and its history are the drive's to keep.
+        self.persist_request = true;
         // 000b/001b replace the slot with the downloaded image; 011b does too
         // when an image was downloaded, else it activates the slot's image.
         let replaces = ca < 2 || (ca == 3 && (!self.fw.staging.is_empty() || self.fw.staging_bad));

@@ -59,6 +59,7 @@ impl Controller {
         if status.is_success() {
             self.counters.formats += 1;
             self.ns.lbaf = lbaf;
+            self.persist_request = true;
             if !self.changed_ns.contains(&1) {
                 self.changed_ns.push(1);
             }

@@ -40,11 +40,22 @@ pub struct ErrorEntry {
     pub lba: u64,
 }
 
+crate::persist::persist_struct!(ErrorEntry {
+    error_count,
+    sqid,
+    cid,
+    status,
+    nsid,
+    lba
+});
+
 /// Error Information entries, newest first.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ErrorLog {
     pub entries: VecDeque<ErrorEntry>,
 }
+
+crate::persist::persist_struct!(ErrorLog { entries });
 
 impl ErrorLog {
     pub fn record(
@@ -97,6 +108,14 @@ pub struct TelemetryState {
     /// Telemetry Controller-Initiated Data Available (07h/08h byte 382).
     pub ctrl_available: bool,
 }
+
+crate::persist::persist_struct!(TelemetryState {
+    host_data,
+    host_generation,
+    ctrl_generation,
+    ctrl_data,
+    ctrl_available,
+});
 
 /// Supported Log Pages (NVMe 2.0 Base, 5.16.1.1): one dword per LID.
 fn supported_logs() -> Vec<u8> {

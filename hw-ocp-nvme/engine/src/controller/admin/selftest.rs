@@ -37,6 +37,13 @@ pub struct RunningTest {
     pub end_ns: u64,
 }
 
+crate::persist::persist_struct!(RunningTest {
+    stc,
+    nsid,
+    start_ns,
+    end_ns
+});
+
 /// One Self-test Result Data Structure (NVMe 2.0 Base, Figure 214).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TestResult {
@@ -46,12 +53,21 @@ pub struct TestResult {
     pub power_on_hours: u64,
 }
 
+crate::persist::persist_struct!(TestResult {
+    stc,
+    result,
+    nsid,
+    power_on_hours
+});
+
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct SelfTestState {
     pub running: Option<RunningTest>,
     /// Newest first.
     pub results: VecDeque<TestResult>,
 }
+
+crate::persist::persist_struct!(SelfTestState { running, results });
 
 impl SelfTestState {
     pub fn deadline(&self) -> Option<u64> {
