@@ -58,6 +58,10 @@ pub struct ControllerConfig {
     pub aerl: u8,
     /// Most asynchronous events kept while no request is outstanding.
     pub aer_max_queued: u16,
+    /// OCP Datacenter NVMe SSD Specification version (QOM property
+    /// `ocp-version`: 2.5, 2.6 or 2.7, default 2.7; parse it with
+    /// [`crate::ocp::OcpVersion::parse`]).
+    pub ocp_version: crate::ocp::OcpVersion,
 }
 
 impl Default for ControllerConfig {
@@ -85,6 +89,7 @@ impl Default for ControllerConfig {
             health: crate::ocp::HealthConfig::default(),
             aerl: 3,
             aer_max_queued: 64,
+            ocp_version: crate::ocp::OcpVersion::V2_7,
         }
     }
 }
@@ -161,6 +166,19 @@ mod tests {
     #[test]
     fn default_is_valid() {
         ControllerConfig::default().validate().unwrap();
+    }
+
+    #[test]
+    fn ocp_version_property_values() {
+        use crate::ocp::OcpVersion;
+        assert_eq!(ControllerConfig::default().ocp_version, OcpVersion::V2_7);
+        for v in OcpVersion::ALL {
+            assert_eq!(OcpVersion::parse(v.as_str()), Ok(v));
+        }
+        for bad in ["", "2.4", "2.8", "27", "v2.7"] {
+            let e = OcpVersion::parse(bad).unwrap_err();
+            assert!(e.starts_with("ocp-version"), "{e}");
+        }
     }
 
     #[test]

@@ -50,6 +50,7 @@ pub fn new_ocp_state(cfg: &ControllerConfig) -> OcpState {
         },
         security_version: 0,
         lowest_permitted_fw_rev: wire::ascii(&cfg.firmware_rev),
+        ocp_version: cfg.ocp_version,
     };
     OcpState::new(&cfg.health, &identity)
 }

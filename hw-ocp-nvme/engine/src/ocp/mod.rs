@@ -181,6 +181,75 @@ pub struct AsyncEvent {
     pub log_page: u8,
 }
 
+/// The OCP Datacenter NVMe SSD Specification version a drive follows
+/// (QOM property `ocp-version`). Every OCP log page (version, layout, GUID),
+/// feature (set, defaults, saveability), the C5h list, the telemetry Data
+/// Area 1 header and the event injection rules follow it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
+pub enum OcpVersion {
+    /// OCP 2.5 (2023-09-22).
+    V2_5,
+    /// OCP 2.6 (2024-09-11).
+    V2_6,
+    /// OCP 2.7 (2026-01-08): the default.
+    #[default]
+    V2_7,
+}
+
+impl OcpVersion {
+    /// Every version, oldest first.
+    pub const ALL: [OcpVersion; 3] = [OcpVersion::V2_5, OcpVersion::V2_6, OcpVersion::V2_7];
+
+    /// Parses the property value `"2.5"`, `"2.6"` or `"2.7"`; the error is one
+    /// line naming the property.
+    pub fn parse(s: &str) -> Result<OcpVersion, String> {
+        match s.trim() {
+            "2.5" => Ok(OcpVersion::V2_5),
+            "2.6" => Ok(OcpVersion::V2_6),
+            "2.7" => Ok(OcpVersion::V2_7),
+            _ => Err(format!(
+                "ocp-version must be 2.5, 2.6 or 2.7 (got \"{}\")",
+                s.escape_default()
+            )),
+        }
+    }
+
+    /// The property value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OcpVersion::V2_5 => "2.5",
+            OcpVersion::V2_6 => "2.6",
+            OcpVersion::V2_7 => "2.7",
+        }
+    }
+
+    /// Minor version number (5, 6, 7); the major is 2.
+    pub fn minor(self) -> u16 {
+        match self {
+            OcpVersion::V2_5 => 5,
+            OcpVersion::V2_6 => 6,
+            OcpVersion::V2_7 => 7,
+        }
+    }
+}
+
+/// Maximum Power of each NVMe power state (Identify power state
+/// descriptors, PS0 first) in watts: `max-power`, the midpoint and
+/// `min-power`. DSSD power states (FID C7h, C4h descriptors) map onto them
+/// (OCP 2.7 section 4.8.11).
+pub fn nvme_power_states_w(cfg: &HealthConfig) -> [u8; 3] {
+    let max = cfg.max_power_w.clamp(1, 127);
+    let min = cfg.min_power_w.clamp(1, max);
+    [max, min + (max - min) / 2, min]
+}
+
+/// The NVMe power state a DSSD power state of `watts` runs at: the highest
+/// powered one whose Maximum Power is at most `watts` (OCP 2.7 section
+/// 4.8.11, DSSDPSD-3, DSSDPSS-1); `None` below the lowest (invalid state).
+pub fn nvme_ps_for_dssd(states_w: &[u8; 3], watts: u8) -> Option<u8> {
+    states_w.iter().position(|&mp| mp <= watts).map(|i| i as u8)
+}
+
 /// Which commands the device really supports, as the engine implements
 /// them; reported by the C4h page.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -216,6 +285,8 @@ pub struct DeviceIdentity {
     pub security_version: u64,
     /// Lowest permitted firmware revision (C0h), ASCII, 8 bytes.
     pub lowest_permitted_fw_rev: [u8; 8],
+    /// OCP specification version the drive follows.
+    pub ocp_version: OcpVersion,
 }
 
 impl Default for DeviceIdentity {
@@ -235,6 +306,7 @@ impl Default for DeviceIdentity {
             },
             security_version: 0,
             lowest_permitted_fw_rev: *b"1.0     ",
+            ocp_version: OcpVersion::V2_7,
         }
     }
 }
@@ -778,6 +850,15 @@ pub(crate) mod tests_common {
 
     pub fn state() -> OcpState {
         OcpState::new(&HealthConfig::default(), &DeviceIdentity::default())
+    }
+
+    /// A fresh drive of OCP version `v`.
+    pub fn state_version(v: OcpVersion) -> OcpState {
+        let id = DeviceIdentity {
+            ocp_version: v,
+            ..DeviceIdentity::default()
+        };
+        OcpState::new(&HealthConfig::default(), &id)
     }
 
     pub fn stats() -> DeviceStats {
