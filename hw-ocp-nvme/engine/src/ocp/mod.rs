@@ -547,11 +547,12 @@ impl OcpState {
     /// module does not serve (the engine then fails with Invalid Log Page).
     pub fn log_page(&mut self, lid: u8, stats: &DeviceStats, now_ns: u64) -> Option<Vec<u8>> {
         self.advance(stats, now_ns);
+        let v = self.identity.ocp_version;
         match lid {
             smart_ext::LID => Some(smart_ext::build(self, stats).to_bytes()),
             error_recovery::LID => Some(self.recovery.page().to_bytes()),
             fw_history::LID => Some(self.fw_history.to_bytes()),
-            latency::LID => Some(self.latency.page(now_ns).to_bytes()),
+            latency::LID => Some(self.latency.page(now_ns).to_bytes_for(v)),
             capabilities::LID => Some(capabilities::build(self).to_bytes()),
             unsupported::LID => Some(unsupported::UnsupportedRequirements::emulation().to_bytes()),
             hw_component::LID => Some(hw_component::build(&self.identity).to_bytes()),
@@ -960,23 +961,27 @@ mod tests {
 
     #[test]
     fn every_log_page_has_its_size() {
+        for v in OcpVersion::ALL {
+            let mut s = state_version(v);
+            let c3 = if v == OcpVersion::V2_7 { 4096 } else { 512 };
+            for (lid, len) in [
+                (0xc0u8, 512usize),
+                (0xc1, 512),
+                (0xc2, 4096),
+                (0xc3, c3),
+                (0xc4, 4096),
+                (0xc5, 4096),
+                (0xc7, 512),
+            ] {
+                assert_eq!(
+                    s.log_page(lid, &stats(), 0).map(|p| p.len()),
+                    Some(len),
+                    "{lid:x} {v:?}"
+                );
+            }
+        }
         let mut s = state();
         let st = stats();
-        for (lid, len) in [
-            (0xc0u8, 512usize),
-            (0xc1, 512),
-            (0xc2, 4096),
-            (0xc3, 512),
-            (0xc4, 4096),
-            (0xc5, 4096),
-            (0xc7, 512),
-        ] {
-            assert_eq!(
-                s.log_page(lid, &st, 0).map(|p| p.len()),
-                Some(len),
-                "{lid:x}"
-            );
-        }
         assert!(s.log_page(0xc6, &st, 0).unwrap().len() > 64);
         assert!(s.log_page(0xc9, &st, 0).unwrap().len() >= 432);
         assert_eq!(s.log_page(0xc8, &st, 0), None);
