@@ -556,7 +556,7 @@ impl OcpState {
             capabilities::LID => Some(capabilities::build(self).to_bytes()),
             unsupported::LID => Some(unsupported::UnsupportedRequirements::emulation().to_bytes()),
             hw_component::LID => Some(hw_component::build(&self.identity).to_bytes()),
-            tcg::LID => Some(tcg::TcgConfiguration::no_tcg().to_bytes()),
+            tcg::LID => Some(tcg::TcgConfiguration::no_tcg().to_bytes_for(v)),
             telemetry::STRING_LID => Some(telemetry::string_log()),
             _ => None,
         }
