@@ -313,8 +313,8 @@ fn ocp_features_round_trip() {
             .is(Status::FEATURE_NOT_SAVEABLE));
         assert!(d.admin(sf(fid, false, 1 << 31, 1)).ok());
     }
-    // C7h out of range.
-    assert!(d.admin(sf(0xc7, false, 200, 1)).is(Status::INVALID_FIELD));
+    // C7h below the Minimum Valid DSSD Power State (DSSDPSS-2).
+    assert!(d.admin(sf(0xc7, false, 9, 1)).is(Status::INVALID_FIELD));
     // C0h: two entries in, the same two out (4064 bytes).
     inject(&mut d, &[erri(0, 14, 5), erri(2, 7, 0)]);
     let (c, data) = d.admin_read(gf(0xc0, 0, 1), 4064);

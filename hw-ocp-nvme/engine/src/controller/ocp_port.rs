@@ -153,6 +153,9 @@ impl Controller {
             self.ocp.advance(&stats, now);
         }
         let r = self.ocp.set_feature(fid, cdw11, sv, &data, now);
+        if fid == ocp::features::FID_DSSD_POWER_STATE && r.is_ok() {
+            self.follow_dssd_power_state(sv);
+        }
         self.check_health_events(host);
         match r {
             Ok(dw0) => Outcome::dw0(dw0),
@@ -184,6 +187,21 @@ impl Controller {
                 }
             }
             Err(e) => feature_error_status(e).into(),
+        }
+    }
+
+    /// The DSSD power state (FID C7h) drives the NVMe power state (feature
+    /// 02h): the highest powered state whose Maximum Power fits (OCP 2.7
+    /// section 4.8.11, DSSDPSS-1); a change counts as a power state change
+    /// (SMART-31). With `save` the saved 02h value follows too.
+    fn follow_dssd_power_state(&mut self, save: bool) {
+        let ps = self.ocp.dssd_nvme_power_state();
+        if self.feat.power_mgmt.ps != ps {
+            self.feat.power_mgmt.ps = ps;
+            self.counters.power_state_changes += 1;
+        }
+        if save {
+            self.saved_feat.power_mgmt.ps = ps;
         }
     }
 
@@ -300,6 +318,13 @@ impl Controller {
         self.timed_out.clear();
         if power_cycle {
             self.ocp.record_power_cycle(now_ns);
+            // Saved features are current again: a saved DSSD power state
+            // selects its NVMe power state, else C7h follows feature 02h.
+            if self.ocp.features.dssd_power_state.saved.is_some() {
+                self.feat.power_mgmt.ps = self.ocp.dssd_nvme_power_state();
+            } else {
+                self.ocp.nvme_power_state_selected(self.feat.power_mgmt.ps);
+            }
             self.telemetry.ctrl_data.clear();
             self.telemetry.ctrl_available = false;
         } else {

@@ -120,18 +120,24 @@ pub struct FeatureStore {
     pub telemetry_profile: Saved<u8>,
     /// C9h: panic notices enabled.
     pub async_panic: Saved<bool>,
-    /// Lowest valid DSSD power state, watts.
+    /// Lowest valid DSSD power state, watts (C4h DCLP-8): the Maximum
+    /// Power of the lowest powered NVMe power state.
     pub min_power_w: u8,
-    /// Highest DSSD power state, watts.
+    /// Highest DSSD power state with its own NVMe power state, watts (the
+    /// Maximum Power of NVMe power state 0; the default).
     pub max_power_w: u8,
+    /// Maximum Power of each NVMe power state in watts, PS0 first.
+    pub nvme_states_w: [u8; 3],
 }
 
 impl FeatureStore {
     /// Factory defaults for a device with `cfg`'s power range.
     pub fn new(cfg: &HealthConfig) -> Self {
-        let max = cfg.max_power_w.clamp(1, 127);
-        let min = cfg.min_power_w.clamp(1, max);
+        let nvme_states_w = super::nvme_power_states_w(cfg);
+        let max = nvme_states_w[0];
+        let min = nvme_states_w[2];
         FeatureStore {
+            nvme_states_w,
             eol_mode: Saved::new(eol_plp::READ_ONLY),
             ieee1667: Saved::new(false),
             latency: Saved::new(LatencyMonitorConfig::default()),
@@ -195,7 +201,7 @@ impl FeatureStore {
                 Ok(0)
             }
             dssd_power_state::FID => {
-                let w = dssd_power_state::parse(cdw11, self.min_power_w, self.max_power_w)?;
+                let w = dssd_power_state::parse(cdw11, self.min_power_w)?;
                 self.dssd_power_state.set(w, save);
                 Ok(0)
             }
@@ -298,24 +304,25 @@ pub mod plp_interval {
     }
 }
 
-/// FID C7h DSSD Power State (OCP 2.0 "DSSD Power State"): CDW11\[6:0\] = power state in
-/// watts (nvme-cli "DSSD Power State to set in watts"), CDW11\[31:7\] reserved.
+/// FID C7h DSSD Power State (OCP 2.7 section 4.15.15, SDSSDPS-14): CDW11\[6:0\] =
+/// DSSD power state in watts, CDW11\[31:7\] reserved (ignored, NVMe-OPT-14).
 /// Valid states are every whole watt from the C4h Minimum Valid DSSD Power
-/// State to the maximum; others fail with Invalid Field. Get DW0 = watts.
-/// Saveable. The state caps modelled power and heat (C0h Current Max
-/// Average Power) and adds latency below the maximum.
+/// State (DCLP-8) to 127; lower ones fail with Invalid Field (DSSDPSS-2).
+/// The device then runs at the highest powered NVMe power state whose
+/// Maximum Power is at most that many watts (DSSDPSS-1, section 4.8.11), and
+/// feature 02h reports that state; Set Features 02h in turn makes C7h report
+/// that state's Maximum Power (DSSDPSG-2). Get DW0 = watts. Saveable
+/// (SDSSDPS-10). The NVMe power state caps modelled power and heat and adds
+/// latency below the maximum.
 pub mod dssd_power_state {
     use super::FeatureError;
     /// Feature identifier.
     pub const FID: u8 = 0xc7;
 
-    /// Watts in CDW11 if valid.
-    pub fn parse(cdw11: u32, min: u8, max: u8) -> Result<u8, FeatureError> {
-        if cdw11 > 0x7f {
-            return Err(FeatureError::InvalidField);
-        }
-        let w = cdw11 as u8;
-        if w < min || w > max {
+    /// Watts in CDW11\[6:0\] if a valid DSSD power state (at least `min`).
+    pub fn parse(cdw11: u32, min: u8) -> Result<u8, FeatureError> {
+        let w = (cdw11 & 0x7f) as u8;
+        if w < min {
             return Err(FeatureError::InvalidField);
         }
         Ok(w)
@@ -379,22 +386,31 @@ mod tests {
         assert_eq!(s.get_feature(0xc7, 4, 0), Err(FeatureError::InvalidField));
     }
 
+    /// DSSDPSS-2: below the Minimum Valid DSSD Power State fails; every state
+    /// up to 127 W is valid and runs at the highest NVMe power state that
+    /// fits (DSSDPSS-1); reserved CDW11 bits are ignored (NVMe-OPT-14).
     #[test]
-    fn dssd_power_state_validation() {
+    fn dssdpss_1_2_dssd_power_state_validation() {
         let mut s = state();
-        assert_eq!(
-            s.set_feature(0xc7, 9, false, &[], 0),
-            Err(FeatureError::InvalidField)
-        );
-        assert_eq!(
-            s.set_feature(0xc7, 26, false, &[], 0),
-            Err(FeatureError::InvalidField)
-        );
-        assert_eq!(
-            s.set_feature(0xc7, 0x100 | 12, false, &[], 0),
-            Err(FeatureError::InvalidField)
-        );
+        for w in [0, 1, 9] {
+            assert_eq!(
+                s.set_feature(0xc7, w, false, &[], 0),
+                Err(FeatureError::InvalidField)
+            );
+        }
+        assert_eq!(s.set_feature(0xc7, 26, false, &[], 0), Ok(0));
+        assert_eq!(s.dssd_nvme_power_state(), 0);
+        assert_eq!(s.get_feature(0xc7, 0, 0).unwrap().0, 26, "DSSDPSG-1");
+        assert_eq!(s.set_feature(0xc7, 0x100 | 12, false, &[], 0), Ok(0));
+        assert_eq!(s.get_feature(0xc7, 0, 0).unwrap().0, 12);
+        assert_eq!(s.dssd_nvme_power_state(), 2);
         assert_eq!(s.set_feature(0xc7, 10, false, &[], 0), Ok(0));
+        assert_eq!(s.set_feature(0xc7, 127, false, &[], 0), Ok(0));
+        // DSSDPSG-2: an NVMe power state chosen with feature 02h is reported
+        // as its Maximum Power.
+        s.nvme_power_state_selected(1);
+        assert_eq!(s.get_feature(0xc7, 0, 0).unwrap().0, 17);
+        assert_eq!(s.dssd_nvme_power_state(), 1);
     }
 
     #[test]

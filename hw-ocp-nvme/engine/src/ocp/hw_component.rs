@@ -177,7 +177,6 @@ pub fn build(identity: &DeviceIdentity) -> HwComponentLog {
 mod tests {
     use super::*;
 
-    #[test]
     /// Version 2 (OCP 2.6, 2.7): size in bytes, GUID (HWCLOG-1, -3, -4).
     #[test]
     fn hwclog_1_3_4_version2() {

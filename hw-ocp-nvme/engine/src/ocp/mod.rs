@@ -422,7 +422,6 @@ pub(crate) struct ModelCounters {
     pub sys_uncorr_read: u32,
     pub sys_erase_fail: u32,
     pub dies_offline: u16,
-    pub dssd_ps_changes: u64,
 }
 
 impl OcpState {
@@ -518,7 +517,7 @@ impl OcpState {
             host_bytes_written: stats.host_bytes_written,
             host_bytes_read: stats.host_bytes_read,
             power_on_seconds: stats.power_on_seconds,
-            power_cap_w: self.features.dssd_power_state.current,
+            power_cap_w: self.nvme_power_state_w(),
             plp_check_interval_min: self.features.plp_interval.current,
         };
         self.health.advance(&inp, now_ns);
@@ -685,12 +684,9 @@ impl OcpState {
                 Ok(0)
             }
             features::FID_DSSD_POWER_STATE => {
-                let before = self.features.dssd_power_state.current;
-                let r = self.features.set(fid, cdw11, save)?;
-                if self.features.dssd_power_state.current != before {
-                    self.counters.dssd_ps_changes += 1;
-                }
-                Ok(r)
+                // The engine moves the NVMe power state (feature 02h) to
+                // `dssd_nvme_power_state` and counts the change (SMART-31).
+                self.features.set(fid, cdw11, save)
             }
             _ => self.features.set(fid, cdw11, save),
         }
@@ -741,6 +737,30 @@ impl OcpState {
             .push_common(telemetry::CLASS_BOOT_SEQUENCE, 0x0000);
     }
 
+    /// The NVMe power state (feature 02h) the current DSSD power state
+    /// (FID C7h) runs at: the highest powered one whose Maximum Power is at
+    /// most the DSSD state's watts (OCP 2.7 section 4.8.11, DSSDPSS-1).
+    pub fn dssd_nvme_power_state(&self) -> u8 {
+        let f = &self.features;
+        nvme_ps_for_dssd(&f.nvme_states_w, f.dssd_power_state.current).unwrap_or(2)
+    }
+
+    /// Maximum Power in watts of the NVMe power state the drive runs at.
+    fn nvme_power_state_w(&self) -> u8 {
+        let f = &self.features;
+        f.nvme_states_w[usize::from(self.dssd_nvme_power_state()).min(2)]
+    }
+
+    /// The host selected NVMe power state `ps` with Set Features 02h: the
+    /// DSSD power state (FID C7h) becomes the lowest one whose number is at
+    /// least that state's Maximum Power, i.e. the Maximum Power itself
+    /// (DSSDPSG-2). Out-of-range states are ignored.
+    pub fn nvme_power_state_selected(&mut self, ps: u8) {
+        if let Some(&w) = self.features.nvme_states_w.get(usize::from(ps)) {
+            self.features.dssd_power_state.current = w;
+        }
+    }
+
     /// Whether the device is panicked (CSTS.CFS should read 1).
     pub fn cfs(&self) -> bool {
         self.recovery.cfs
@@ -776,7 +796,7 @@ impl OcpState {
                 inj.added_latency_ns += 200_000 * u64::from(self.health.throttling_status());
             }
             let max = self.health.cfg.max_power_w;
-            let ps = self.features.dssd_power_state.current.min(max);
+            let ps = self.nvme_power_state_w().min(max);
             inj.added_latency_ns += u64::from(max - ps) * 10_000;
             if self.write_policy() == WritePolicy::WriteThrough && kind == CommandKind::Write {
                 inj.added_latency_ns += 50_000;

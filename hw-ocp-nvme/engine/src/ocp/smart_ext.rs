@@ -43,7 +43,7 @@ pub fn dssd_version(v: OcpVersion) -> (u8, u16, u16, u8) {
 }
 
 /// Form factor reported in C0h byte 223 (SMART-40): the Form Factor (FF)
-/// field of the NVMe-MI MultiRecord Area. An emulated drive has no
+/// field of the NVMe-MI `MultiRecord` Area. An emulated drive has no
 /// physical form factor; 0 = not reported (*interpretation*).
 pub const FORM_FACTOR: u8 = 0;
 /// Log page GUID, printed form `AFD514C97C6F4F9CA4F2BFEA2810AFC5h`.
@@ -314,7 +314,7 @@ pub fn build(s: &OcpState, st: &DeviceStats) -> SmartExtendedLog {
         plp_start_count: u128::from(st.plp_start_count),
         endurance_estimate: h.endurance_estimate(),
         pcie_link_retaining_count: st.pcie_link_retrainings,
-        power_state_change_count: st.power_state_changes.saturating_add(c.dssd_ps_changes),
+        power_state_change_count: st.power_state_changes,
         lowest_permitted_fw_rev: s.identity.lowest_permitted_fw_rev,
         total_media_dies: h.cfg.total_media_dies,
         total_die_failure_tolerance: h.cfg.die_failure_tolerance,
@@ -554,16 +554,16 @@ mod tests {
             dies_in_use_bad_blocks_normalized: 0x3939,
             ..build(&s, &stats())
         };
-        let b = l.to_bytes();
-        assert_eq!(le(&b, 134, 2), 0x3636, "SMART-30");
-        assert_eq!(b[223], 0x37, "SMART-40");
-        assert_eq!(le(&b, 358, 6), 0x3838, "SMART-52 raw");
-        assert_eq!(le(&b, 364, 2), 0x3939, "SMART-52 normalized");
-        assert!(b[366..494].iter().all(|&x| x == 0), "SMART-26 reserved");
+        let b2 = l.to_bytes();
+        assert_eq!(le(&b2, 134, 2), 0x3636, "SMART-30");
+        assert_eq!(b2[223], 0x37, "SMART-40");
+        assert_eq!(le(&b2, 358, 6), 0x3838, "SMART-52 raw");
+        assert_eq!(le(&b2, 364, 2), 0x3939, "SMART-52 normalized");
+        assert!(b2[366..494].iter().all(|&x| x == 0), "SMART-26 reserved");
         // A fresh drive: no bad blocks in the dies in use, normalized 100 %.
-        let b = s.log_page(LID, &stats(), 0).unwrap();
-        assert_eq!(le(&b, 358, 6), 0);
-        assert_eq!(le(&b, 364, 2), 100);
+        let b3 = s.log_page(LID, &stats(), 0).unwrap();
+        assert_eq!(le(&b3, 358, 6), 0);
+        assert_eq!(le(&b3, 364, 2), 100);
     }
 
     /// Each version's page: version 4 (2.5) has nothing from byte 216 on,
@@ -676,10 +676,14 @@ mod tests {
 
     #[test]
     fn dssd_power_state_changes_count_and_cap_power() {
+        // The change count is the engine's count of NVMe power state changes,
+        // DSSD-caused ones included (SMART-31; tests/ocp.rs
+        // `dclp_9_dssd_power_state_drives_nvme_power_state`).
         let mut s = state();
-        let st = stats();
+        let mut st = stats();
         s.set_feature(0xc7, 12, false, &[], 0).unwrap();
         s.set_feature(0xc7, 12, false, &[], 0).unwrap();
+        st.power_state_changes = 1;
         let b = s.log_page(LID, &st, 0).unwrap();
         assert_eq!(le(&b, 200, 8), 1);
         let mut st2 = st;

@@ -35,8 +35,10 @@ pub const LPA: u8 = 1 << 1 | 1 << 2 | 1 << 3 | 1 << 5;
 
 /// Size of a Power State Descriptor (NVMe 2.0 Base, Figure 276).
 const POWER_STATE_SIZE: usize = 32;
-/// Power state descriptors: (max power in centiwatts, entry latency us, exit latency us).
-pub const POWER_STATES: [(u16, u32, u32); 3] = [(2500, 0, 0), (1800, 10, 10), (1200, 50, 50)];
+/// Entry and exit latencies (us) of the power states; their Maximum Power
+/// comes from `max-power` / `min-power` ([`crate::ocp::nvme_power_states_w`]),
+/// so that the OCP DSSD power states (FID C7h, C4h) map onto them.
+pub const POWER_STATE_LATENCIES: [(u32, u32); 3] = [(0, 0), (10, 10), (50, 50)];
 
 /// A 64-bit EUI and 128-bit NGUID derived from the serial number, stable
 /// across runs, so hosts see unique identifiers.
@@ -107,10 +109,12 @@ impl Controller {
                 format!("nqn.2019-08.org.qemu:{}", cfg.serial).as_bytes(),
                 0,
             );
-        for (i, &(mp, enlat, exlat)) in POWER_STATES.iter().enumerate() {
+        let mps = crate::ocp::nvme_power_states_w(&self.cfg.health);
+        for (i, &(enlat, exlat)) in POWER_STATE_LATENCIES.iter().enumerate() {
             let o = 2048 + i * POWER_STATE_SIZE;
             let rel = i as u8;
-            w.u16(o, mp)
+            // MP in 0.01 W units (MXPS 0).
+            w.u16(o, u16::from(mps[i]) * 100)
                 .u32(o + 4, enlat)
                 .u32(o + 8, exlat)
                 // RRT, RRL, RWT, RWL.

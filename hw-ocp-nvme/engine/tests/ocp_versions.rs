@@ -1,0 +1,156 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+//! OCP specification fidelity through admin commands, per `ocp-version`
+//! (2.5, 2.6, 2.7). Each test names the OCP 2.7 requirement it shows
+//! (`docs/ocp-conformance.md` lists them).
+#![allow(clippy::shadow_unrelated, clippy::cognitive_complexity)] // long test scripts reuse names
+
+use ocp_nvme_engine::ocp::OcpVersion;
+use ocp_nvme_engine::spec::cmd::Sqe;
+use ocp_nvme_engine::spec::status::Status;
+use ocp_nvme_engine::testing::{sqe_of, Driver};
+
+const ALL: u32 = 0xffff_ffff;
+
+fn up_version(v: OcpVersion) -> Driver {
+    let mut cfg = Driver::small_config();
+    cfg.ocp_version = v;
+    let mut d = Driver::new(cfg);
+    d.bring_up(1);
+    d
+}
+
+fn up() -> Driver {
+    up_version(OcpVersion::V2_7)
+}
+
+fn u16_at(b: &[u8], o: usize) -> u16 {
+    u16::from_le_bytes(b[o..o + 2].try_into().unwrap())
+}
+fn u64_at(b: &[u8], o: usize) -> u64 {
+    u64::from_le_bytes(b[o..o + 8].try_into().unwrap())
+}
+
+fn log(d: &mut Driver, lid: u8, len: usize) -> Vec<u8> {
+    let numd = (len / 4) as u32 - 1;
+    let sqe = sqe_of(
+        0x02,
+        ALL,
+        &[
+            (10, (numd & 0xffff) << 16 | u32::from(lid)),
+            (11, numd >> 16),
+            (14, 1),
+        ],
+        0,
+    );
+    let (c, b) = d.admin_read(sqe, len);
+    assert!(c.ok(), "lid {lid:#x}: {c:?}");
+    b
+}
+
+fn sf(fid: u8, sv: bool, cdw11: u32) -> Sqe {
+    sqe_of(
+        0x09,
+        0,
+        &[
+            (10, u32::from(sv) << 31 | u32::from(fid)),
+            (11, cdw11),
+            (14, 1),
+        ],
+        0,
+    )
+}
+
+fn gf(fid: u8, sel: u32) -> Sqe {
+    sqe_of(0x0a, 0, &[(10, sel << 8 | u32::from(fid)), (14, 1)], 0)
+}
+
+fn get(d: &mut Driver, fid: u8, sel: u32) -> u32 {
+    let c = d.admin(gf(fid, sel));
+    assert!(c.ok(), "fid {fid:#x} sel {sel}: {c:?}");
+    c.dw0
+}
+
+fn power_cycle(d: &mut Driver) {
+    {
+        let mut h = d.env.host();
+        d.ctrl.reset(&mut h);
+    }
+    d.bring_up(1);
+}
+
+/// DCLP-8, DCLP-9, DSSDPSD-1/3, DSSDPSS-1/2, DSSDPSG-1/2, SMART-31: the DSSD
+/// power state (FID C7h) drives the NVMe power state (feature 02h) and the
+/// other way round, as section 4.8.11 describes, with the C4h descriptors
+/// in increasing order matching Identify's power states.
+#[test]
+fn dclp_9_dssd_power_state_drives_nvme_power_state() {
+    let mut d = up();
+    // Identify: three power states of 25, 17 and 10 W (max-power,
+    // midpoint, min-power).
+    let (c, id) = d.admin_read(sqe_of(0x06, 0, &[(10, 1)], 0), 4096);
+    assert!(c.ok());
+    let mp: Vec<u16> = (0..3).map(|i| u16_at(&id, 2048 + 32 * i) / 100).collect();
+    assert_eq!(mp, [25, 17, 10]);
+    let c4 = log(&mut d, 0xc4, 4096);
+    assert_eq!(u16_at(&c4, 14), 10, "DCLP-8 = lowest NVMe power state's MP");
+    for n in 1..=127usize {
+        let desc = c4[16 + n];
+        let want = mp.iter().position(|&w| usize::from(w) <= n);
+        match want {
+            Some(ps) => assert_eq!(desc, 0x80 | ps as u8, "DSSD {n}"),
+            None => assert_eq!(desc, 0, "DSSD {n} invalid"),
+        }
+    }
+    // 20 W: NVMe power state 1 (17 W), C7h reports 20 (DSSDPSG-1).
+    assert!(d.admin(sf(0xc7, false, 20)).ok());
+    assert_eq!(get(&mut d, 0x02, 0) & 0x1f, 1);
+    assert_eq!(get(&mut d, 0xc7, 0), 20);
+    // Below the lowest valid state: Invalid Field (DSSDPSS-2), nothing moves.
+    assert!(d.admin(sf(0xc7, false, 9)).is(Status::INVALID_FIELD));
+    assert_eq!(get(&mut d, 0x02, 0) & 0x1f, 1);
+    // Feature 02h PS2: C7h reports its Maximum Power (DSSDPSG-2).
+    assert!(d.admin(sf(0x02, false, 2)).ok());
+    assert_eq!(get(&mut d, 0xc7, 0), 10);
+    // 60 W: PS0.
+    assert!(d.admin(sf(0xc7, false, 60)).ok());
+    assert_eq!(get(&mut d, 0x02, 0) & 0x1f, 0);
+    // Three NVMe power state changes (1, 2, 0), DSSD-caused ones included
+    // (SMART-31); setting the same state again is no change.
+    assert!(d.admin(sf(0xc7, false, 30)).ok());
+    let c0 = log(&mut d, 0xc0, 512);
+    assert_eq!(u64_at(&c0, 200), 3);
+    // Saved DSSD state: after a power cycle both features follow it.
+    assert!(d.admin(sf(0xc7, true, 18)).ok());
+    assert!(d.admin(sf(0xc7, false, 40)).ok());
+    power_cycle(&mut d);
+    assert_eq!(get(&mut d, 0xc7, 0), 18);
+    assert_eq!(get(&mut d, 0x02, 0) & 0x1f, 1);
+}
+
+/// NVMe-OPT-4: a timestamp set by the host survives Controller Level Resets
+/// (CC.EN 1 -> 0) and function level resets, with Timestamp Origin 001b.
+#[test]
+fn nvme_opt_4_timestamp_survives_resets_and_flr() {
+    let mut d = up();
+    let mut ts = [0u8; 8];
+    ts[..6].copy_from_slice(&5_000_000u64.to_le_bytes()[..6]);
+    assert!(d.admin_write(sqe_of(0x09, 0, &[(10, 0x0e)], 0), &ts).ok());
+    let read = |d: &mut Driver| {
+        let (c, b) = d.admin_read(sqe_of(0x0a, 0, &[(10, 0x0e)], 0), 8);
+        assert!(c.ok());
+        let mut v = [0u8; 8];
+        v[..6].copy_from_slice(&b[..6]);
+        (u64::from_le_bytes(v), b[6] >> 1 & 7)
+    };
+    d.advance(3_000_000);
+    d.disable();
+    d.bring_up(1);
+    let (ms, origin) = read(&mut d);
+    assert!(ms >= 5_000_003, "{ms}");
+    assert_eq!(origin, 1, "origin 001b after CC.EN 1 -> 0");
+    d.advance(2_000_000);
+    power_cycle(&mut d); // function level reset: the device's reset
+    let (ms, origin) = read(&mut d);
+    assert!(ms >= 5_000_005, "{ms}");
+    assert_eq!(origin, 1, "origin 001b after a function level reset");
+}
