@@ -18,6 +18,16 @@ fn up() -> Driver {
     d
 }
 
+/// An OCP 2.6 drive: several error injection entries at once, saveable
+/// FID C9h (OCP 2.7's rules are in `tests/ocp_versions.rs`).
+fn up_26() -> Driver {
+    let mut cfg = Driver::small_config();
+    cfg.ocp_version = ocp::OcpVersion::V2_6;
+    let mut d = Driver::new(cfg);
+    d.bring_up(1);
+    d
+}
+
 fn u16_at(b: &[u8], o: usize) -> u16 {
     u16::from_le_bytes(b[o..o + 2].try_into().unwrap())
 }
@@ -277,7 +287,7 @@ fn c2_history_follows_firmware_commits() {
 
 #[test]
 fn ocp_features_round_trip() {
-    let mut d = up();
+    let mut d = up_26();
     let dw0 = |d: &mut Driver, fid: u8, sel: u32| {
         let c = d.admin(gf(fid, sel, 1));
         assert!(c.ok(), "fid {fid:#x} sel {sel}: {c:?}");
@@ -607,7 +617,7 @@ fn health_properties_reach_smart_and_c0() {
 
 #[test]
 fn admin_injection_spares_fid_c0() {
-    let mut d = up();
+    let mut d = up_26();
     // Admin command failure (type 17), enabled, not single-shot.
     inject(&mut d, &[erri(1, 17, 0)]);
     // Get/Set Features FID C0h still work (to read and disarm the injection).

@@ -655,7 +655,7 @@ impl OcpState {
                 if save {
                     return Err(FeatureError::FeatureNotSaveable);
                 }
-                self.injection.set(cdw11, data)?;
+                self.injection.set(cdw11, data, self.identity.ocp_version)?;
                 Ok(0)
             }
             latency::FID => {
