@@ -369,7 +369,8 @@ fn injected_media_error_counts_once() {
 
 #[test]
 fn injected_panic_sets_cfs_fills_c1_and_notifies() {
-    let mut d = up();
+    // Before OCP 2.7 a panic sets CSTS.CFS and, with C9h, also notifies.
+    let mut d = up_26();
     assert!(d.admin(sf(0xc9, false, 1, 1)).ok());
     let aer = d.submit(0, sqe_of(0x0c, 0, &[], 0));
     // Firmware error (type 2) on the next command.

@@ -154,3 +154,86 @@ fn nvme_opt_4_timestamp_survives_resets_and_flr() {
     assert!(ms >= 5_000_005, "{ms}");
     assert_eq!(origin, 1, "origin 001b after a function level reset");
 }
+
+fn erri(flags: u8, kind: u16) -> [u8; 32] {
+    let mut e = [0u8; 32];
+    e[0] = flags;
+    e[2..4].copy_from_slice(&kind.to_le_bytes());
+    e
+}
+
+fn rd(d: &mut Driver, lba: u64) -> Sqe {
+    let buf = d.alloc(512);
+    sqe_of(0x02, 1, &[(10, lba as u32), (11, (lba >> 32) as u32)], buf)
+}
+
+/// SDAEC-14, DSSD-AEN-1, NVMe-AD-31, EVTREC-1: under OCP 2.7 a panic with
+/// the (default) Error Reporting AEN enabled sends the AEN (vendor specific,
+/// information 01h, log C1h) instead of setting CSTS.CFS; admin commands
+/// keep running so the host reads C1h, I/O waits for the reset. With C9h
+/// bit 0 cleared, CSTS.CFS is set and no AEN is sent.
+#[test]
+fn sdaec_14_error_reporting_aen_replaces_cfs() {
+    let mut d = up();
+    let aer = d.submit(0, sqe_of(0x0c, 0, &[], 0));
+    let inj = erri(3, 4); // logical firmware error, recovery type 1
+    assert!(d
+        .admin_write(sqe_of(0x09, 0, &[(10, 0xc0), (11, 1), (14, 1)], 0), &inj)
+        .ok());
+    let s = rd(&mut d, 0);
+    let io = d.submit(1, s);
+    assert!(
+        d.wait(1, io).is_none(),
+        "the panicking command never completes"
+    );
+    assert_eq!(d.csts() & 0b10, 0, "CSTS.CFS stays 0");
+    let e = d.wait(0, aer).expect("Error Reporting AEN");
+    assert_eq!(e.dw0 & 0x7, 7, "vendor specific");
+    assert_eq!((e.dw0 >> 8) & 0xff, 1, "information 01h");
+    assert_eq!((e.dw0 >> 16) & 0xff, 0xc1, "log C1h");
+    let c1 = log(&mut d, 0xc1, 512);
+    assert_ne!(u64_at(&c1, 0x04), 0, "panic in progress");
+    let s = rd(&mut d, 0);
+    let io2 = d.submit(1, s);
+    assert!(d.wait(1, io2).is_none(), "I/O waits for the reset");
+    d.disable();
+    d.bring_up(1);
+    let s = rd(&mut d, 0);
+    let c = d.io(1, s);
+    assert!(c.ok(), "{c:?}");
+    // Error Reporting AENs disabled: CSTS.CFS, no AEN.
+    assert!(d.admin(sf(0xc9, false, 0)).ok());
+    let aer = d.submit(0, sqe_of(0x0c, 0, &[], 0));
+    assert!(d
+        .admin_write(sqe_of(0x09, 0, &[(10, 0xc0), (11, 1), (14, 1)], 0), &inj)
+        .ok());
+    let s = rd(&mut d, 0);
+    let io = d.submit(1, s);
+    assert!(d.wait(1, io).is_none());
+    assert_eq!(d.csts() & 0b10, 0b10, "CSTS.CFS");
+    // Only the telemetry notice (controller-initiated data), no vendor
+    // specific Error Reporting AEN.
+    if let Some(e) = d.wait(0, aer) {
+        assert_ne!(e.dw0 & 0x7, 7, "no Error Reporting AEN: {:#x}", e.dw0);
+    }
+}
+
+/// NVMe-AD-31 and SDAEC-10 through admin commands, per version: C9h
+/// defaults to 1 and is not saveable under 2.7; 0 and saveable before.
+/// CAh/CBh exist only under 2.7 (Feature Identifiers Supported log too).
+#[test]
+fn nvme_ad_31_feature_set_per_version() {
+    for v in OcpVersion::ALL {
+        let mut d = up_version(v);
+        let v27 = v == OcpVersion::V2_7;
+        assert_eq!(get(&mut d, 0xc9, 1), u32::from(v27), "{v:?}");
+        let c = d.admin(sf(0xc9, true, 1));
+        assert_eq!(c.is(Status::FEATURE_NOT_SAVEABLE), v27, "{v:?}");
+        for fid in [0xca, 0xcb] {
+            assert_eq!(d.admin(gf(fid, 0)).ok(), v27, "{fid:#x} {v:?}");
+        }
+        let fe = log(&mut d, 0x12, 1024);
+        assert_eq!(fe[0xca * 4] & 1 == 1, v27, "FID CAh supported {v:?}");
+        assert_eq!(fe[0xc9 * 4] & 1, 1);
+    }
+}

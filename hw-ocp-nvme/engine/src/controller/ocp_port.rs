@@ -134,7 +134,7 @@ impl Controller {
         host: &mut Host,
     ) -> Outcome {
         let SetFeaturesCmd { fid, sv, cdw11, .. } = cmd;
-        if !ocp::FEATURE_IDS.contains(&fid) {
+        if !self.ocp.feature_supported(fid) {
             return Status::INVALID_FIELD.into();
         }
         let len = OcpState::feature_data_len(fid, true, cdw11);
@@ -173,7 +173,7 @@ impl Controller {
         let GetFeaturesCmd {
             fid, sel, cdw11, ..
         } = cmd;
-        if !ocp::FEATURE_IDS.contains(&fid) {
+        if !self.ocp.feature_supported(fid) {
             return Status::INVALID_FIELD.into();
         }
         match self.ocp.get_feature(fid, sel, cdw11) {
@@ -259,7 +259,12 @@ impl Controller {
                     crate::spec::ids::lid::TELEMETRY_CONTROLLER,
                     host,
                 );
-                self.fatal();
+                // OCP 2.7 with Error Reporting AENs enabled: the AEN replaces
+                // CSTS.CFS (SDAEC-14); admin commands keep running so that the
+                // host can read C1h and recover (section 4.8.7 workflow).
+                if !self.ocp.error_aen_replaces_cfs() {
+                    self.fatal();
+                }
             }
             return Gate::Hold;
         }

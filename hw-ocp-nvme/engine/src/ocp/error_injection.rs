@@ -339,6 +339,7 @@ mod tests {
 
     /// SERRI-14, ERRI-1, ERRI-2, ERRI-4, ERRIE-1, EVTDEF-7/9/13 under OCP 2.7.
     #[test]
+    #[allow(clippy::shadow_unrelated)]
     fn erri_1_one_event_at_a_time() {
         let mut s = state_version(OcpVersion::V2_7);
         // Two entries: Invalid Field (SERRI-14, ERRI-1).

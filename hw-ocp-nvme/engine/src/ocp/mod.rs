@@ -74,7 +74,9 @@ pub const OCP_UUID_INDEX: u8 = 1;
 /// Log identifiers served by [`OcpState::log_page`].
 pub const LOG_IDS: [u8; 9] = [0xc0, 0xc1, 0xc2, 0xc3, 0xc4, 0xc5, 0xc6, 0xc7, 0xc9];
 /// Feature identifiers served by [`OcpState::get_feature`] / [`OcpState::set_feature`].
-pub const FEATURE_IDS: [u8; 10] = [0xc0, 0xc1, 0xc2, 0xc3, 0xc4, 0xc5, 0xc6, 0xc7, 0xc8, 0xc9];
+pub const FEATURE_IDS: [u8; 12] = [
+    0xc0, 0xc1, 0xc2, 0xc3, 0xc4, 0xc5, 0xc6, 0xc7, 0xc8, 0xc9, 0xca, 0xcb,
+];
 
 /// Why a Get/Set Features of an OCP feature failed. Map with
 /// [`FeatureError::sct_sc`].
@@ -429,7 +431,7 @@ impl OcpState {
     /// out-of-range values are clamped, never a panic.
     pub fn new(cfg: &HealthConfig, identity: &DeviceIdentity) -> Self {
         let health = HealthModel::new(cfg, identity.capacity_bytes);
-        let features = features::FeatureStore::new(cfg);
+        let features = features::FeatureStore::new(cfg, identity.ocp_version);
         let mut s = OcpState {
             identity: identity.clone(),
             last_pct_used: health.percentage_used(),
@@ -761,9 +763,23 @@ impl OcpState {
         }
     }
 
-    /// Whether the device is panicked (CSTS.CFS should read 1).
+    /// Whether the device is panicked (CSTS.CFS should read 1 unless
+    /// [`OcpState::error_aen_replaces_cfs`]).
     pub fn cfs(&self) -> bool {
         self.recovery.cfs
+    }
+
+    /// OCP 2.7 with FID C9h bit 0 set: an error event is reported with the
+    /// Error Reporting AEN and CSTS.CFS stays 0 (SDAEC-14); before 2.7 a
+    /// panic always sets CSTS.CFS.
+    pub fn error_aen_replaces_cfs(&self) -> bool {
+        self.identity.ocp_version >= OcpVersion::V2_7 && self.features.async_panic.current
+    }
+
+    /// Whether Set/Get Features of OCP feature `fid` exist on this drive
+    /// (C0h-`C9h`, and `CAh`, `CBh` from OCP 2.7).
+    pub fn feature_supported(&self, fid: u8) -> bool {
+        FEATURE_IDS.contains(&fid) && self.features.exists(fid)
     }
 
     /// The next asynchronous event to report (panic notice when FID C9h
@@ -777,6 +793,14 @@ impl OcpState {
     /// (FID C0h); end-of-life read-only mode for writes; throttling delay.
     pub fn injection(&mut self, kind: CommandKind) -> Injection {
         if self.recovery.cfs {
+            if self.error_aen_replaces_cfs() {
+                // The host recovers in band: admin commands run, I/O waits
+                // for the reset the C1h log asks for.
+                return Injection {
+                    timeout: kind != CommandKind::Admin,
+                    ..Injection::default()
+                };
+            }
             return Injection {
                 status: Some(InjectedStatus::INTERNAL_ERROR),
                 panic: true,
@@ -811,9 +835,11 @@ impl OcpState {
             .push_common(telemetry::CLASS_FIRMWARE_ASSERT, 0x0006);
         self.events.push(telemetry::CLASS_NVME, 0x0009, &[0u8; 8]);
         if self.features.async_panic.current {
+            // DSSD-AEN-1: vendor specific, information 01h, log C1h (OCP 2.7).
+            let info = u8::from(self.identity.ocp_version >= OcpVersion::V2_7);
             self.pending_aer = Some(AsyncEvent {
                 event_type: 7,
-                info: 0,
+                info,
                 log_page: error_recovery::LID,
             });
         }

@@ -184,7 +184,9 @@ impl Controller {
             w.u32(f as usize * 4, FSUPP | UUID_SEL | scope | udcc);
         }
         for f in crate::ocp::FEATURE_IDS {
-            w.u32(f as usize * 4, FSUPP | UUID_SEL | SCOPE_CTRL);
+            if self.ocp.feature_supported(f) {
+                w.u32(f as usize * 4, FSUPP | UUID_SEL | SCOPE_CTRL);
+            }
         }
         w.finish()
     }
