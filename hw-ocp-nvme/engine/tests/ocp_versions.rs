@@ -170,7 +170,8 @@ fn rd(d: &mut Driver, lba: u64) -> Sqe {
 /// SDAEC-14, DSSD-AEN-1, NVMe-AD-31, EVTREC-1: under OCP 2.7 a panic with
 /// the (default) Error Reporting AEN enabled sends the AEN (vendor specific,
 /// information 01h, log C1h) instead of setting CSTS.CFS; admin commands
-/// keep running so the host reads C1h, I/O waits for the reset. With C9h
+/// keep running so the host reads C1h, I/O fails with Internal Error until
+/// the reset (section 4.8.7.1). With C9h
 /// bit 0 cleared, CSTS.CFS is set and no AEN is sent.
 #[test]
 fn sdaec_14_error_reporting_aen_replaces_cfs() {
@@ -193,9 +194,13 @@ fn sdaec_14_error_reporting_aen_replaces_cfs() {
     assert_eq!((e.dw0 >> 16) & 0xff, 0xc1, "log C1h");
     let c1 = log(&mut d, 0xc1, 512);
     assert_ne!(u64_at(&c1, 0x04), 0, "panic in progress");
+    assert_eq!(c1[3], 0x01, "EREC-3: no action required");
     let s = rd(&mut d, 0);
-    let io2 = d.submit(1, s);
-    assert!(d.wait(1, io2).is_none(), "I/O waits for the reset");
+    let c = d.io(1, s);
+    assert!(
+        c.is(Status::INTERNAL_ERROR),
+        "I/O fails until the reset: {c:?}"
+    );
     d.disable();
     d.bring_up(1);
     let s = rd(&mut d, 0);

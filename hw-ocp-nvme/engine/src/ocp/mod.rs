@@ -794,10 +794,14 @@ impl OcpState {
     pub fn injection(&mut self, kind: CommandKind) -> Injection {
         if self.recovery.cfs {
             if self.error_aen_replaces_cfs() {
-                // The host recovers in band: admin commands run, I/O waits
-                // for the reset the C1h log asks for.
+                // The host recovers in band (section 4.8.7.1): admin
+                // commands run; I/O fails with Internal Error until the
+                // reset the C1h log asks for.
+                if kind == CommandKind::Admin {
+                    return Injection::default();
+                }
                 return Injection {
-                    timeout: kind != CommandKind::Admin,
+                    status: Some(InjectedStatus::INTERNAL_ERROR),
                     ..Injection::default()
                 };
             }
