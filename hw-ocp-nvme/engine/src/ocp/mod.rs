@@ -555,7 +555,7 @@ impl OcpState {
             fw_history::LID => Some(self.fw_history.to_bytes()),
             latency::LID => Some(self.latency.page(now_ns).to_bytes_for(v)),
             capabilities::LID => Some(capabilities::build(self).to_bytes()),
-            unsupported::LID => Some(unsupported::UnsupportedRequirements::emulation().to_bytes()),
+            unsupported::LID => Some(unsupported::UnsupportedRequirements::emulation(v).to_bytes()),
             hw_component::LID => Some(hw_component::build(&self.identity).to_bytes()),
             tcg::LID => Some(tcg::TcgConfiguration::no_tcg().to_bytes_for(v)),
             telemetry::STRING_LID => Some(telemetry::string_log()),
