@@ -501,7 +501,8 @@ fn telemetry_host_initiated_data_area1() {
     let t = log_chunked(&mut d, 0x07, 0, len, 0);
     assert_eq!(&t[..512], &hdr[..]);
     let da1 = &t[512..];
-    assert_eq!(u16_at(da1, 0), 2, "DA1 major version");
+    assert_eq!(u16_at(da1, 0), 3, "DA1 major version (TELDF-1, OCP 2.7)");
+    assert_eq!(u16_at(da1, 2), 1, "DA1 minor version (TELDF-2)");
     assert_eq!(&da1[16..32], &ocp::telemetry::DA1_GUID);
     // Statistics descriptors walk to their size (parse_statistics).
     let start = u64_at(da1, 96) as usize * 4;
