@@ -242,3 +242,38 @@ fn nvme_ad_31_feature_set_per_version() {
         assert_eq!(fe[0xc9 * 4] & 1, 1);
     }
 }
+
+/// SLOG-6: reading SMART 02h or C0h is a plain read: how often the host
+/// reads them changes no value (except the temperature, SLOG-8).
+#[test]
+fn slog_6_reading_logs_changes_nothing() {
+    let run = |reads_between: usize| {
+        let mut d = up();
+        let mut out = Vec::new();
+        for step in 0..20u64 {
+            // Some writes, then time passes.
+            let buf = d.alloc(64 * 1024);
+            let s = sqe_of(0x01, 1, &[(10, (step * 128) as u32), (12, 127)], buf);
+            let mut s2 = s;
+            ocp_nvme_engine::testing::set_prps(&mut d, &mut s2, buf, 64 * 1024);
+            assert!(d.io(1, s2).ok());
+            for _ in 0..reads_between {
+                let _ = log(&mut d, 0x02, 512);
+                let _ = log(&mut d, 0xc0, 512);
+                d.advance(700_000_000);
+            }
+            d.advance(10_000_000_000 - 700_000_000 * reads_between as u64);
+        }
+        let mut s = log(&mut d, 0x02, 512);
+        s[1] = 0;
+        s[2] = 0; // composite temperature (SLOG-8)
+        out.extend_from_slice(&s);
+        out.extend_from_slice(&log(&mut d, 0xc0, 512));
+        out
+    };
+    let once = run(0);
+    let often = run(3);
+    for (i, (a, b)) in once.iter().zip(&often).enumerate() {
+        assert_eq!(a, b, "byte {i} ({})", if i < 512 { "02h" } else { "C0h" });
+    }
+}

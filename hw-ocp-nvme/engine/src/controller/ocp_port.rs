@@ -52,7 +52,9 @@ pub fn new_ocp_state(cfg: &ControllerConfig) -> OcpState {
         lowest_permitted_fw_rev: wire::ascii(&cfg.firmware_rev),
         ocp_version: cfg.ocp_version,
     };
-    OcpState::new(&cfg.health, &identity)
+    let mut s = OcpState::new(&cfg.health, &identity);
+    s.set_background_model(true);
+    s
 }
 
 impl Controller {
@@ -118,9 +120,9 @@ impl Controller {
 
     /// NVMe SMART / Health Information (02h) from the health model and the
     /// engine's counters, with the engine's own critical warning bits.
-    pub(crate) fn smart_log(&mut self, now: u64) -> Vec<u8> {
+    pub(crate) fn smart_log(&self, now: u64) -> Vec<u8> {
+        // A plain read (SLOG-6): the model advances in the background.
         let stats = self.device_stats(now);
-        self.ocp.advance(&stats, now);
         let mut b = self.ocp.smart_log(&stats);
         b[0] = self.critical_warning();
         b

@@ -455,6 +455,29 @@ impl HealthModel {
         self.nand_written
     }
 
+    /// NAND bytes written counting host writes since the last advance at
+    /// the configured write amplification: the current value of the
+    /// counter, read without advancing the model (SLOG-6).
+    pub fn nand_bytes_written_now(&self, host_bytes_written: u128) -> u128 {
+        // Before the first advance everything so far counts, as there.
+        let d = match self.last_host_written {
+            Some(l) => host_bytes_written.saturating_sub(l),
+            None => host_bytes_written,
+        };
+        self.nand_written
+            .saturating_add(d.saturating_mul(u128::from(self.cfg.write_amplification_pct)) / 100)
+    }
+
+    /// NAND bytes read counting host reads since the last advance (SLOG-6).
+    pub fn nand_bytes_read_now(&self, host_bytes_read: u128) -> u128 {
+        match self.last_host_read {
+            Some(l) => self
+                .nand_read
+                .saturating_add(host_bytes_read.saturating_sub(l)),
+            None => host_bytes_read,
+        }
+    }
+
     /// Total NAND bytes read.
     pub fn nand_bytes_read(&self) -> u128 {
         self.nand_read

@@ -407,6 +407,7 @@ pub struct OcpState {
     ts_base_ms: u64,
     ts_base_ns: u64,
     last_pct_used: u8,
+    background: bool,
 }
 
 /// Counters the OCP model keeps itself (injected errors, clear baselines).
@@ -446,9 +447,28 @@ impl OcpState {
             pending_aer: None,
             ts_base_ms: 0,
             ts_base_ns: 0,
+            background: false,
         };
         s.events.push_common(telemetry::CLASS_BOOT_SEQUENCE, 0x0000);
         s
+    }
+
+    /// The health model advances only when [`OcpState::advance`] is called
+    /// (the engine's background tick, SLOG-7), never because a log is read:
+    /// SMART 02h, C0h and the other pages are then plain reads of the
+    /// current data (SLOG-6). Off by default (every read advances).
+    pub fn set_background_model(&mut self, on: bool) {
+        self.background = on;
+    }
+
+    /// Advance for a log read: only without the background model.
+    fn advance_for_read(&mut self, stats: &DeviceStats, now_ns: u64) {
+        if self.background {
+            self.sync_time(stats, now_ns);
+            self.latency.tick(now_ns);
+        } else {
+            self.advance(stats, now_ns);
+        }
     }
 
     /// The identity given at creation.
@@ -547,7 +567,7 @@ impl OcpState {
     /// The whole log page `lid` (C0h–C7h, C9h), or `None` for an LID this
     /// module does not serve (the engine then fails with Invalid Log Page).
     pub fn log_page(&mut self, lid: u8, stats: &DeviceStats, now_ns: u64) -> Option<Vec<u8>> {
-        self.advance(stats, now_ns);
+        self.advance_for_read(stats, now_ns);
         let v = self.identity.ocp_version;
         match lid {
             smart_ext::LID => Some(smart_ext::build(self, stats).to_bytes()),
@@ -572,7 +592,7 @@ impl OcpState {
     /// OCP telemetry Data Area 1 for logs 07h/08h (header, SMART 02h, C0h,
     /// statistics and the event FIFO), a multiple of 512 bytes.
     pub fn telemetry_data_area1(&mut self, stats: &DeviceStats, now_ns: u64) -> Vec<u8> {
-        self.advance(stats, now_ns);
+        self.advance_for_read(stats, now_ns);
         telemetry::data_area1(self, stats, now_ns)
     }
 

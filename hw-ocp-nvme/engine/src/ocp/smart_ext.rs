@@ -277,8 +277,8 @@ pub fn build(s: &OcpState, st: &DeviceStats) -> SmartExtendedLog {
     label[..text.len()].copy_from_slice(text);
     label[text.len()..text.len() + 8].copy_from_slice(&s.identity.firmware_rev);
     let mut l = SmartExtendedLog {
-        physical_media_units_written: h.nand_bytes_written(),
-        physical_media_units_read: h.nand_bytes_read(),
+        physical_media_units_written: h.nand_bytes_written_now(st.host_bytes_written),
+        physical_media_units_read: h.nand_bytes_read_now(st.host_bytes_read),
         bad_user_nand_blocks_raw: h.bad_user_blocks(),
         bad_user_nand_blocks_normalized: h.bad_user_normalized(),
         bad_system_nand_blocks_raw: h.bad_system_blocks(),

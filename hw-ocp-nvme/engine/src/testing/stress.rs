@@ -590,7 +590,8 @@ impl<'c> Stress<'c> {
                 if matches!(kind, 16 | 18) {
                     self.timeout_injection = true;
                 }
-                if matches!(kind, 1 | 2 | 4 | 5 | 9 | 17 | 18) {
+                // OCP 2.7 panics on 6, 8 and 12 too (recovery type 1).
+                if matches!(kind, 1 | 2 | 4 | 5 | 6 | 8 | 9 | 12 | 17 | 18) {
                     self.admin_injection = true;
                 }
             }
