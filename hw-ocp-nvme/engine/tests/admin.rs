@@ -707,10 +707,21 @@ fn health_properties_raise_smart_events() {
     assert_eq!(d.wait(0, aer).unwrap().dw0, 0x0002_0201);
     assert_eq!(d.ctrl.health_property("available-spare"), Some(5));
     let (_, smart) = d.admin_read(glp(0x02, 128, 0, 0, 0, 0), 512);
-    // Spare below threshold: end of life, read-only (C2h default).
-    assert_eq!(smart[0], 0x09);
+    // Spare below threshold: the spare warning only; the drive stays
+    // read/write until the spare reaches 0 % (OCP EOL-4).
+    assert_eq!(smart[0], 0x01);
     assert_eq!(smart[3], 5);
-    // The read-only bit raised a reliability event too (queued).
+    {
+        let mut h = d.env.host();
+        d.ctrl
+            .set_health_property("available-spare", 0, &mut h)
+            .unwrap();
+    }
+    let (_, smart) = d.admin_read(glp(0x02, 128, 0, 0, 0, 0), 512);
+    // Spare 0 %: end of life, read-only (C2h default, OCP EOL-5).
+    assert_eq!(smart[0], 0x09);
+    assert_eq!(smart[3], 0);
+    // The read-only bit raised a reliability event too.
     let aer = d.submit(0, sqe_of(0x0c, 0, &[], 0));
     assert_eq!(d.wait(0, aer).unwrap().dw0, 0x0002_0001);
     {

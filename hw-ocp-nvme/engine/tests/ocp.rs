@@ -465,14 +465,27 @@ fn eol_failure_modes() {
             .set_health_property("percentage-used", 100, &mut h)
             .unwrap();
     }
+    // Worn out with spare left: still read/write (OCP EOL-4), and no
+    // critical warning for Percentage Used alone (SLOG-12).
+    let s = rw(&mut d, 0x01, 0, 1);
+    assert!(d.io(1, s).ok(), "EOL-4");
+    let smart = log(&mut d, 0x02, 512, 0);
+    assert_eq!(smart[0], 0, "SLOG-12");
+    assert_eq!(smart[5], 100);
+    // Available Spare 0 %: end of life (EOL-5).
+    {
+        let mut h = d.env.host();
+        d.ctrl
+            .set_health_property("available-spare", 0, &mut h)
+            .unwrap();
+    }
     let s = rw(&mut d, 0x01, 0, 1);
     let c = d.io(1, s);
     assert_eq!((c.sf >> 1) & 0x7ff, 1 << 8 | 0x82, "{c:?}");
     let s = rw(&mut d, 0x02, 0, 1);
     assert!(d.io(1, s).ok(), "reads still work");
     let smart = log(&mut d, 0x02, 512, 0);
-    assert_eq!(smart[0] & 0x0c, 0x0c, "reliability + read-only");
-    assert_eq!(smart[5], 100);
+    assert_eq!(smart[0] & 0x09, 0x09, "spare + read-only");
     // Write-through (C2h = 2): writes are FUA (and a little slower).
     assert!(d.admin(sf(0xc2, false, 2 << 30, 1)).ok());
     let s = rw(&mut d, 0x01, 0, 1);

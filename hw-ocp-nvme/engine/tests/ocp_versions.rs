@@ -277,3 +277,32 @@ fn slog_6_reading_logs_changes_nothing() {
         assert_eq!(a, b, "byte {i} ({})", if i < 512 { "02h" } else { "C0h" });
     }
 }
+
+fn set_prop(d: &mut Driver, name: &str, v: u64) {
+    let mut h = d.env.host();
+    d.ctrl.set_health_property(name, v, &mut h).unwrap();
+}
+
+/// SLOG-12, EOL-4, EOL-5 on every version: no critical warning for
+/// Percentage Used alone; read/write until Available Spare is 0 %, then
+/// read-only (C2h default).
+#[test]
+fn slog_12_eol_4_eol_5_read_only_only_at_spare_0() {
+    for v in OcpVersion::ALL {
+        let mut d = up_version(v);
+        set_prop(&mut d, "percentage-used", 100);
+        let w = |d: &mut Driver| {
+            let buf = d.alloc(512);
+            d.io(1, sqe_of(0x01, 1, &[], buf))
+        };
+        assert!(w(&mut d).ok(), "EOL-4 {v:?}");
+        assert_eq!(log(&mut d, 0x02, 512)[0], 0, "SLOG-12 {v:?}");
+        set_prop(&mut d, "available-spare", 1);
+        assert!(w(&mut d).ok(), "EOL-4 below threshold {v:?}");
+        assert_eq!(log(&mut d, 0x02, 512)[0], 0x01, "spare warning only");
+        set_prop(&mut d, "available-spare", 0);
+        let c = w(&mut d);
+        assert_eq!((c.sf >> 1) & 0x7ff, 1 << 8 | 0x82, "EOL-5 {v:?}: {c:?}");
+        assert_eq!(log(&mut d, 0x02, 512)[0] & 0x08, 0x08, "read-only bit");
+    }
+}

@@ -894,10 +894,8 @@ impl OcpState {
         if t >= h.cfg.warning_temp_k {
             w |= 2;
         }
-        if self.counters.dies_offline > h.cfg.die_failure_tolerance
-            || self.recovery.cfs
-            || h.percentage_used() >= 100
-        {
+        // Not for Percentage Used alone (SLOG-12).
+        if self.counters.dies_offline > h.cfg.die_failure_tolerance || self.recovery.cfs {
             w |= 4;
         }
         if self.write_policy() == WritePolicy::ReadOnly {
@@ -1093,7 +1091,18 @@ mod tests {
         let mut s = state();
         assert_eq!(s.write_policy(), WritePolicy::Normal);
         s.set_health_property("percentage-used", 100).unwrap();
-        // Default EOL mode is read-only.
+        // EOL-4: worn out, spare left: read/write; SLOG-12: no critical
+        // warning for Percentage Used alone.
+        assert_eq!(s.write_policy(), WritePolicy::Normal);
+        assert_eq!(s.critical_warning(), 0, "SLOG-12");
+        s.set_health_property("available-spare", 5).unwrap();
+        assert_eq!(
+            s.write_policy(),
+            WritePolicy::Normal,
+            "EOL-4: below threshold"
+        );
+        // EOL-5: Available Spare 0 %: read-only (the default EOL mode).
+        s.set_health_property("available-spare", 0).unwrap();
         assert_eq!(s.write_policy(), WritePolicy::ReadOnly);
         assert_eq!(
             s.injection(CommandKind::Write).status,
