@@ -474,8 +474,14 @@ fn firmware_download_and_commit() {
     assert!(d.admin(commit(3, 2)).is(Status::INVALID_FIRMWARE_IMAGE));
     // Out-of-order download poisons the image.
     assert!(d.admin_write(dl(0, 0), &[1, 2, 3, 4]).ok());
-    assert!(d.admin_write(dl(0, 5), &[1, 2, 3, 4]).ok());
+    assert!(d.admin_write(dl(0, 2048), &[1, 2, 3, 4]).ok());
     assert!(d.admin(commit(3, 0)).is(Status::INVALID_FIRMWARE_IMAGE));
+    // FWUG 01h: pieces start on 4 KiB boundaries (OCP FWUP-29).
+    let (_, id) = d.admin_read(sqe_of(0x06, 0, &[(10, 1)], 0), 4096);
+    assert_eq!(id[319], 1, "FWUG");
+    assert!(d
+        .admin_write(dl(0, 5), &[1, 2, 3, 4])
+        .is(Status::INVALID_FIELD));
     // Too large.
     assert!(d.admin(dl(0, 0x10_0000)).is(Status::INVALID_FIELD));
 }

@@ -306,3 +306,70 @@ fn slog_12_eol_4_eol_5_read_only_only_at_spare_0() {
         assert_eq!(log(&mut d, 0x02, 512)[0] & 0x08, 0x08, "read-only bit");
     }
 }
+
+/// NVMe-AD-11: a non-zero NSID on an admin command that does not use it is
+/// Invalid Field in Command; commands that use it still accept it.
+#[test]
+fn nvme_ad_11_nsid_on_commands_that_do_not_use_it() {
+    let mut d = up();
+    for (op, cdw10) in [
+        (0x0cu8, 0u32),
+        (0x18, 0),
+        (0x10, 1 << 3 | 2),
+        (0x08, 0),
+        (0x04, 9),
+    ] {
+        let c = d.admin(sqe_of(op, 1, &[(10, cdw10)], 0));
+        assert!(c.is(Status::INVALID_FIELD), "opcode {op:#x}: {c:?}");
+    }
+    let c = d.admin(sqe_of(0x18, 0, &[], 0));
+    assert!(c.ok(), "Keep Alive with NSID 0");
+    let (c, _) = d.admin_read(sqe_of(0x06, 1, &[(10, 0)], 0), 4096);
+    assert!(c.ok(), "Identify Namespace uses the NSID");
+}
+
+/// NVMe-CFG-18: 256 Error Information log entries (ELPE = 255).
+#[test]
+fn nvme_cfg_18_256_error_log_entries() {
+    let mut d = up();
+    let (_, id) = d.admin_read(sqe_of(0x06, 0, &[(10, 1)], 0), 4096);
+    assert_eq!(id[262], 255, "ELPE");
+    for _ in 0..300 {
+        assert!(d
+            .admin(sqe_of(0x0a, 0, &[(10, 0xff)], 0))
+            .is(Status::INVALID_FIELD));
+    }
+    let e = log(&mut d, 0x01, 256 * 64);
+    let count = |i: usize| u64_at(&e, i * 64);
+    assert_eq!(count(0), 300);
+    assert_eq!(count(255), 45, "the 256th newest");
+}
+
+/// NVMe-AD-2 (FPI, OPTPERF), NVMe-OPT-7 (NPWG = the indirection unit),
+/// NVMe-OPT-17 (AWUPF >= NPWG) for both LBA formats.
+#[test]
+fn nvme_ad_2_opt_7_opt_17_identify_hints() {
+    let mut d = up();
+    let (_, id) = d.admin_read(sqe_of(0x06, 0, &[(10, 1)], 0), 4096);
+    let awupf = u16_at(&id, 528);
+    for lbaf in [0u32, 1] {
+        if lbaf == 1 {
+            let c = d.admin(sqe_of(0x80, 1, &[(10, 1)], 0));
+            d.complete_storage();
+            assert!(c.ok() || d.reap(0).iter().any(|c| c.ok()), "format");
+        }
+        let (_, ns) = d.admin_read(sqe_of(0x06, 1, &[(10, 0)], 0), 4096);
+        assert_eq!(ns[24] & 0x10, 0x10, "OPTPERF");
+        assert_eq!(ns[32] & 0x80, 0x80, "FPI supported");
+        let lbads = ns[128 + 4 * usize::from(ns[26] & 0xf) + 2];
+        let npwg = u32::from(u16_at(&ns, 64)) + 1;
+        assert_eq!(npwg << lbads, 4096, "NPWG = 4 KiB indirection unit");
+        assert!(
+            (u32::from(awupf) + 1) * 512 >= npwg << lbads,
+            "AWUPF covers NPWG"
+        );
+        let (_, ind) = d.admin_read(sqe_of(0x06, 1, &[(10, 8)], 0), 4096);
+        assert_eq!(ind[0] & 0x10, 0x10);
+        assert_eq!(ind[3] & 0x80, 0x80, "FPI in the independent structure");
+    }
+}
