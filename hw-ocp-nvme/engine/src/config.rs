@@ -15,7 +15,8 @@ pub struct ControllerConfig {
     pub model: String,
     /// Firmware Revision of slot 1 (Identify FR, at most 8 ASCII characters).
     pub firmware_rev: String,
-    /// Number of I/O queue pairs (1..=1024).
+    /// Number of I/O queue pairs (1..=1024; OCP NVMe-CFG-6 asks for 1,023,
+    /// the default).
     pub max_ioqpairs: u16,
     /// Number of MSI-X vectors (1..=2048).
     pub msix_vectors: u16,
@@ -70,7 +71,7 @@ impl Default for ControllerConfig {
             serial: "OCPNVME0001".into(),
             model: "QEMU OCP NVMe Ctrl".into(),
             firmware_rev: "1.0".into(),
-            max_ioqpairs: 64,
+            max_ioqpairs: 1023,
             msix_vectors: 65,
             mqes: 1023,
             mdts: 7,

@@ -356,7 +356,10 @@ fn nvme_ad_2_opt_7_opt_17_identify_hints() {
         if lbaf == 1 {
             let c = d.admin(sqe_of(0x80, 1, &[(10, 1)], 0));
             d.complete_storage();
-            assert!(c.ok() || d.reap(0).iter().any(ocp_nvme_engine::testing::RawCqe::ok), "format");
+            assert!(
+                c.ok() || d.reap(0).iter().any(ocp_nvme_engine::testing::RawCqe::ok),
+                "format"
+            );
         }
         let (_, ns) = d.admin_read(sqe_of(0x06, 1, &[(10, 0)], 0), 4096);
         assert_eq!(ns[24] & 0x10, 0x10, "OPTPERF");
@@ -372,4 +375,27 @@ fn nvme_ad_2_opt_7_opt_17_identify_hints() {
         assert_eq!(ind[0] & 0x10, 0x10);
         assert_eq!(ind[3] & 0x80, 0x80, "FPI in the independent structure");
     }
+}
+
+/// NVMe-CFG-6: 1,023 I/O queue pairs by default, all of them usable, and
+/// the register file (doorbells) fits 16 KiB of BAR0.
+#[test]
+fn nvme_cfg_6_1023_io_queue_pairs() {
+    let cfg = ocp_nvme_engine::ControllerConfig {
+        capacity_bytes: 4 << 20,
+        ..Default::default()
+    };
+    assert_eq!(cfg.max_ioqpairs, 1023);
+    let mut d = Driver::new(cfg);
+    assert!(d.ctrl.bar_size() <= 0x4000, "{:#x}", d.ctrl.bar_size());
+    assert!(d.enable());
+    let c = d.admin(sqe_of(0x09, 0, &[(10, 7), (11, 1022 << 16 | 1022)], 0));
+    assert!(c.ok());
+    assert_eq!(c.dw0, 1022 << 16 | 1022, "1,023 SQs and CQs allocated");
+    // The last pair works: create it and do one read on it.
+    assert!(d.create_cq(1023, 16, 0).ok());
+    assert!(d.create_sq(1023, 16, 1023).ok());
+    let s = rd(&mut d, 0);
+    let c = d.io(1023, s);
+    assert!(c.ok(), "{c:?}");
 }
