@@ -399,3 +399,28 @@ fn nvme_cfg_6_1023_io_queue_pairs() {
     let c = d.io(1023, s);
     assert!(c.ok(), "{c:?}");
 }
+
+/// Device self-test results follow the health model (NVMe-AD-12 with the
+/// health model): a healthy drive passes; a failed PLP capacitor fails the
+/// volatile memory backup segment (3), a spare at 0 % the SMART check (2).
+#[test]
+fn nvme_ad_12_self_test_follows_health_model() {
+    let mut d = up();
+    let run = |d: &mut Driver| {
+        assert!(d.admin(sqe_of(0x14, ALL, &[(10, 1)], 0)).ok());
+        d.advance(3_000_000_000);
+        let l = log(d, 0x06, 564);
+        (l[4] & 0xf, l[5])
+    };
+    assert_eq!(run(&mut d), (0, 0), "passes");
+    // EOL/PLP failure mode "normal": a failed capacitor does not make the
+    // drive read-only, so only the backup segment fails.
+    assert!(d.admin(sf(0xc2, false, 3 << 30)).ok());
+    set_prop(&mut d, "capacitor-health", 5);
+    assert_eq!(run(&mut d), (7, 3), "volatile memory backup segment");
+    set_prop(&mut d, "capacitor-health", 100);
+    set_prop(&mut d, "available-spare", 0);
+    assert_eq!(run(&mut d), (7, 2), "SMART check segment");
+    set_prop(&mut d, "available-spare", 100);
+    assert_eq!(run(&mut d), (0, 0), "passes again");
+}
