@@ -424,3 +424,37 @@ fn nvme_ad_12_self_test_follows_health_model() {
     set_prop(&mut d, "available-spare", 100);
     assert_eq!(run(&mut d), (0, 0), "passes again");
 }
+
+/// SMART-42: C0h Command Timeouts counts reads and writes with Limited
+/// Retry set that took longer than TLER (feature 05h, 100 ms units).
+#[test]
+fn smart_42_command_timeouts_per_tler() {
+    let mut d = up();
+    assert!(
+        d.admin(sqe_of(0x09, 1, &[(10, 0x05), (11, 1)], 0)).ok(),
+        "TLER 100 ms"
+    );
+    let slow_read = |d: &mut Driver, lr: bool| {
+        let mut e = erri(3, 14); // latency spike, single-shot
+        e[4..8].copy_from_slice(&200u32.to_le_bytes());
+        assert!(d
+            .admin_write(sqe_of(0x09, 0, &[(10, 0xc0), (11, 1), (14, 1)], 0), &e)
+            .ok());
+        let buf = d.alloc(512);
+        let s = sqe_of(0x02, 1, &[(12, u32::from(lr) << 31)], buf);
+        let cid = d.submit(1, s);
+        d.advance(250_000_000);
+        d.complete_storage();
+        assert!(d.wait(1, cid).expect("completes").ok());
+    };
+    slow_read(&mut d, false);
+    assert_eq!(
+        u32::from_le_bytes(log(&mut d, 0xc0, 512)[232..236].try_into().unwrap()),
+        0
+    );
+    slow_read(&mut d, true);
+    assert_eq!(
+        u32::from_le_bytes(log(&mut d, 0xc0, 512)[232..236].try_into().unwrap()),
+        1
+    );
+}

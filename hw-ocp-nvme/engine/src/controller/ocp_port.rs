@@ -91,8 +91,9 @@ impl Controller {
             power_state_changes: k.power_state_changes,
             nvme_power_state: self.power_state(),
             unaligned_io: k.unaligned_io,
-            // Injected timeouts are counted by the OCP module itself.
-            command_timeouts: 0,
+            // Limited Retry commands beyond TLER (SMART-42); injected
+            // timeouts are counted by the OCP module itself.
+            command_timeouts: k.tler_timeouts,
             plp_start_count: 0,
             // No thin provisioning: NUSE = NSZE.
             total_nuse: self.ns.nsze(),
