@@ -14,7 +14,10 @@ use std::{
     ptr::{addr_of, addr_of_mut},
 };
 
-use ocp_nvme_engine::{ocp::HealthConfig, Controller, ControllerConfig, Host, IoResult, IoToken};
+use ocp_nvme_engine::{
+    ocp::{HealthConfig, OcpVersion},
+    Controller, ControllerConfig, Host, IoResult, IoToken,
+};
 use qemu_api::{
     bh::BottomHalf,
     bindings::{
@@ -47,16 +50,20 @@ use crate::host::with_host;
 
 /// Size of BAR0.
 pub const BAR0_SIZE: u64 = 0x10000;
-/// Bytes of BAR0 given to the engine (registers and doorbells).
-pub const REGS_SIZE: u64 = 0x2000;
+/// Bytes of BAR0 given to the engine (registers and doorbells of up to
+/// 1,024 I/O queue pairs).
+pub const REGS_SIZE: u64 = 0x4000;
 /// Offset of the MSI-X table in BAR0.
-pub const MSIX_TABLE_OFFSET: u32 = 0x2000;
+pub const MSIX_TABLE_OFFSET: u32 = 0x4000;
 /// Offset of the MSI-X pending bit array in BAR0.
 pub const MSIX_PBA_OFFSET: u32 = 0xc000;
 /// Most MSI-X vectors: the engine's limit, and they fit between the table
 /// and PBA offsets.
 pub const MAX_MSIX_VECTORS: u32 = 2048;
 const _: () = assert!(MAX_MSIX_VECTORS * 16 <= MSIX_PBA_OFFSET - MSIX_TABLE_OFFSET);
+const _: () = assert!(REGS_SIZE <= MSIX_TABLE_OFFSET as u64);
+/// Most I/O queue pairs: the engine's limit, whose doorbells fit REGS_SIZE.
+pub const MAX_IOQPAIRS: u32 = ocp_nvme_engine::config::MAX_IOQPAIRS_LIMIT as u32;
 
 /// PCI identity: Red Hat's QEMU vendor ID and the next device ID not
 /// listed in QEMU 10.0's `docs/specs/pci-ids.rst`.
@@ -94,6 +101,8 @@ pub struct OcpNvmeState {
     serial: *mut c_char,
     model: *mut c_char,
     firmware_rev: *mut c_char,
+    /// OCP specification version (2.5, 2.6 or 2.7; unset = 2.7).
+    ocp_version: *mut c_char,
     max_ioqpairs: u32,
     msix_qsize: u32,
     mqes: u32,
@@ -281,12 +290,18 @@ impl OcpNvmeState {
         let capacity = blk
             .length()
             .map_err(|e| format!("cannot get the size of drive: error {e}"))?;
-        if self.max_ioqpairs == 0 || self.max_ioqpairs > 511 {
+        if self.max_ioqpairs == 0 || self.max_ioqpairs > MAX_IOQPAIRS {
             return Err(format!(
-                "property 'max_ioqpairs' must be between 1 and 511, not {}",
+                "property 'max_ioqpairs' must be between 1 and {MAX_IOQPAIRS}, not {}",
                 self.max_ioqpairs
             ));
         }
+        let ocp_version = match prop_str(self.ocp_version) {
+            Some(v) => OcpVersion::parse(&v).map_err(|_| {
+                format!("property 'ocp-version' must be 2.5, 2.6 or 2.7, not '{v}'")
+            })?,
+            None => OcpVersion::default(),
+        };
         if self.msix_qsize == 0 || self.msix_qsize > MAX_MSIX_VECTORS {
             return Err(format!(
                 "property 'msix_qsize' must be between 1 and {MAX_MSIX_VECTORS}, not {}",
@@ -318,6 +333,7 @@ impl OcpNvmeState {
             health: *self.health.borrow(),
             pci_vendor_id: PCI_VENDOR_ID_REDHAT,
             pci_subsys_vendor_id: PCI_VENDOR_ID_REDHAT,
+            ocp_version,
             ..ControllerConfig::default()
         };
         if let Some(model) = prop_str(self.model) {
@@ -649,10 +665,16 @@ static OCP_NVME_PROPERTIES: [Property; 16] = [
         None,
     ),
     prop(
+        c_str!("ocp-version"),
+        unsafe { &qdev_prop_string },
+        offset_of!(OcpNvmeState, ocp_version),
+        None,
+    ),
+    prop(
         c_str!("max_ioqpairs"),
         unsafe { &qdev_prop_uint32 },
         offset_of!(OcpNvmeState, max_ioqpairs),
-        Some(64),
+        Some(1023),
     ),
     prop(
         c_str!("msix_qsize"),
