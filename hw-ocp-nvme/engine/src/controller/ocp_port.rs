@@ -228,6 +228,8 @@ impl Controller {
             host_generation: self.telemetry.host_generation,
             ctrl_available: self.telemetry.ctrl_available,
             ctrl_generation: self.telemetry.ctrl_generation,
+            // Host Behavior Support byte 1: ETDAS.
+            data_area_4: self.feat.host_behavior[1] == 1,
         }
     }
 

@@ -431,6 +431,9 @@ pub struct TelemetryGeneration {
     pub ctrl_available: bool,
     /// Telemetry Controller-Initiated Data Generation Number (byte 383).
     pub ctrl_generation: u8,
+    /// The host enabled Telemetry Data Area 4 (Host Behavior Support
+    /// ETDAS): DA4LB (bytes 19:16) is reported, equal to DA3LB (empty).
+    pub data_area_4: bool,
 }
 
 /// A whole NVMe telemetry log 07h or 08h (NVMe Base 2.0 "Telemetry Host-Initiated" /
@@ -448,7 +451,7 @@ pub fn telemetry_log(da1: &[u8], lid: u8, g: &TelemetryGeneration, last_panic_id
         .u16(8, blocks)
         .u16(10, blocks)
         .u16(12, blocks)
-        .u32(16, 0);
+        .u32(16, if g.data_area_4 { u32::from(blocks) } else { 0 });
     if lid == 0x07 {
         w.u8(381, g.host_generation);
     }
@@ -614,6 +617,7 @@ mod tests {
             host_generation: 3,
             ctrl_available: false,
             ctrl_generation: 0,
+            data_area_4: false,
         };
         let log = s.telemetry_log(0x07, &stats(), 0, &g);
         assert_eq!(log[0], 0x07); // LogIdentifier
@@ -626,6 +630,15 @@ mod tests {
         assert_eq!(log[381], 3); // host_initiated_gen_number
         assert_eq!(&log[384..398], b"HOST-INITIATED"); // reason_id.error_id
         assert_eq!(&log[512 + 16..512 + 32], &DA1_GUID);
+        assert_eq!(&log[16..20], &[0; 4], "DA4LB without ETDAS");
+        // Host Behavior Support ETDAS set: Data Area 4 (empty) is reported.
+        let g4 = TelemetryGeneration {
+            data_area_4: true,
+            ..g
+        };
+        let log4 = s.telemetry_log(0x07, &stats(), 0, &g4);
+        let da4lb = u32::from_le_bytes(log4[16..20].try_into().unwrap()) as usize;
+        assert_eq!(da4lb * 512 + 512, log4.len(), "DA4LB = DA3LB");
     }
 
     #[test]

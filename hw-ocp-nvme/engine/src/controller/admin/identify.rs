@@ -30,8 +30,9 @@ pub const ONCS: u16 = 1 << 2 | 1 << 3 | 1 << 4 | 1 << 6 | 1 << 7;
 /// ONCS Compare bit.
 pub const ONCS_COMPARE: u16 = 1;
 /// LPA: Commands Supported and Effects (1), extended data (2), telemetry (3),
-/// Supported Log Pages... (5).
-pub const LPA: u8 = 1 << 1 | 1 << 2 | 1 << 3 | 1 << 5;
+/// Supported Log Pages... (5), Telemetry Data Area 4 (6, enabled by Host
+/// Behavior Support ETDAS; `nvme ocp internal-log -a 4`).
+pub const LPA: u8 = 1 << 1 | 1 << 2 | 1 << 3 | 1 << 5 | 1 << 6;
 
 /// The drive's indirection unit (OCP NVMe-OPT-7): 4 KiB.
 pub const INDIRECTION_UNIT: u32 = 4096;
