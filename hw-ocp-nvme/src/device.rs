@@ -615,7 +615,7 @@ macro_rules! conf_offset {
 
 // SAFETY (for each `unsafe { &qdev_prop_* }`): the PropertyInfo statics are
 // immutable C data that live for the whole program.
-static OCP_NVME_PROPERTIES: [Property; 16] = [
+static OCP_NVME_PROPERTIES: [Property; 17] = [
     prop(
         c_str!("drive"),
         unsafe { &qdev_prop_drive },

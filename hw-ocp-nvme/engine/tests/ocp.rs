@@ -229,10 +229,18 @@ fn c3_counts_real_io_latency() {
     let mut cfg = ocp::latency::LatencyMonitorConfig::default().to_bytes();
     cfg.resize(4096, 0);
     assert!(d.admin_write(sf(0xc5, true, 0, 0), &cfg).ok());
+    // OCP 2.7: Get Features C5h completes with DW0 0 and no data (LMGF-1);
+    // a buffer the host gives is left alone.
     let (c, got) = d.admin_read(gf(0xc5, 0, 1), 4096);
+    assert!(c.ok() && c.dw0 == 0);
+    assert!(got.iter().all(|&b| b == 0));
+    // An OCP 2.6 drive returns the configuration, current and saved.
+    let mut d6 = up_26();
+    assert!(d6.admin_write(sf(0xc5, true, 0, 0), &cfg).ok());
+    let (c, got) = d6.admin_read(gf(0xc5, 0, 1), 4096);
     assert!(c.ok());
     assert_eq!(&got[..16], &cfg[..16]);
-    let (_, saved) = d.admin_read(gf(0xc5, 2, 1), 4096);
+    let (_, saved) = d6.admin_read(gf(0xc5, 2, 1), 4096);
     assert_eq!(&saved[..16], &cfg[..16]);
     d.auto_complete = false;
     // Thresholds 30/100/155/235 ms: read 40 ms (bucket 0), write 120 ms

@@ -495,8 +495,12 @@ mod tests {
         assert_eq!(later[0x20 + 2 * 4], 0, "active restarted");
         assert_eq!(later[0xf0 + 2 * 4], 1, "static kept");
         assert_eq!(u16::from_le_bytes([b[2], b[3]]), 0);
-        // Get returns the configuration, saved too.
-        let (_, data) = s.get_feature(FID, 2, 0).unwrap();
+        // OCP 2.7: Get returns DW0 0 and no data (LMGF-1).
+        assert_eq!(s.get_feature(FID, 2, 0), Ok((0, None)));
+        // Before 2.7 it returns the configuration, saved too.
+        let mut s6 = super::super::tests_common::state_version(super::super::OcpVersion::V2_6);
+        s6.set_feature(FID, 0, true, &cfg.to_bytes(), 0).unwrap();
+        let (_, data) = s6.get_feature(FID, 2, 0).unwrap();
         assert_eq!(data.unwrap()[0], 1);
     }
 

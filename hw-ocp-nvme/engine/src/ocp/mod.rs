@@ -655,6 +655,12 @@ impl OcpState {
                 if select == 3 {
                     return Ok((features::CAP_SAVEABLE | features::CAP_CHANGEABLE, None));
                 }
+                // OCP 2.7 (LMGF-1): DW0 0 and no data (nvme-cli 2.16's
+                // get-latency-monitor sends no buffer). Before, the
+                // configuration is returned in a 4096-byte buffer.
+                if self.identity.ocp_version >= OcpVersion::V2_7 {
+                    return Ok((0, None));
+                }
                 let cfg = self.features.latency.select(select);
                 Ok((0, Some(cfg.to_bytes())))
             }
