@@ -458,3 +458,21 @@ fn smart_42_command_timeouts_per_tler() {
         1
     );
 }
+
+/// Host Behavior Support ETDAS (nvme-cli 2.16's internal-log -a 4) reaches
+/// the telemetry header: DA4LB reported while it is set (LPA bit 6).
+#[test]
+fn telemetry_data_area_4_with_etdas() {
+    let mut d = up();
+    let (_, id) = d.admin_read(sqe_of(0x06, 0, &[(10, 1)], 0), 4096);
+    assert_eq!(id[261] & 0x40, 0x40, "LPA: data area 4");
+    let mut hb = [0u8; 512];
+    hb[1] = 1;
+    let c = d.admin_write(sqe_of(0x09, 0, &[(10, 0x16)], 0), &hb);
+    assert!(c.ok(), "{c:?}");
+    let numd = 512 / 4 - 1;
+    let (c, h) = d.admin_read(sqe_of(0x02, ALL, &[(10, numd << 16 | 1 << 8 | 0x07)], 0), 512);
+    assert!(c.ok());
+    let da3 = u16_at(&h, 12);
+    assert_eq!(u32::from_le_bytes(h[16..20].try_into().unwrap()), u32::from(da3));
+}
