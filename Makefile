@@ -48,8 +48,12 @@ test-qemu:
 	  rust/qemu-api/src/property.rs rust/qemu-api/src/runstate.rs
 
 # Linux guest (kernel, busybox, nvme-cli, fio from Debian packages) under TCG.
+# Every case on the default drive (OCP 2.7), then the OCP cases (nvme-cli
+# 2.13 and 2.16) on drives with ocp-version=2.5 and 2.6.
 test-guest: qemu
 	tests/guest/run-tests.sh
+	tests/guest/run-tests.sh --ocp-version 2.5 ocp
+	tests/guest/run-tests.sh --ocp-version 2.6 ocp
 
 bench: qemu
 	tests/guest/bench.sh
