@@ -62,7 +62,7 @@ pub const MSIX_PBA_OFFSET: u32 = 0xc000;
 pub const MAX_MSIX_VECTORS: u32 = 2048;
 const _: () = assert!(MAX_MSIX_VECTORS * 16 <= MSIX_PBA_OFFSET - MSIX_TABLE_OFFSET);
 const _: () = assert!(REGS_SIZE <= MSIX_TABLE_OFFSET as u64);
-/// Most I/O queue pairs: the engine's limit, whose doorbells fit REGS_SIZE.
+/// Most I/O queue pairs: the engine's limit, whose doorbells fit `REGS_SIZE`.
 pub const MAX_IOQPAIRS: u32 = ocp_nvme_engine::config::MAX_IOQPAIRS_LIMIT as u32;
 
 /// PCI identity: Red Hat's QEMU vendor ID and the next device ID not

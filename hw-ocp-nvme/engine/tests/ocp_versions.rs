@@ -471,8 +471,14 @@ fn telemetry_data_area_4_with_etdas() {
     let c = d.admin_write(sqe_of(0x09, 0, &[(10, 0x16)], 0), &hb);
     assert!(c.ok(), "{c:?}");
     let numd = 512 / 4 - 1;
-    let (c, h) = d.admin_read(sqe_of(0x02, ALL, &[(10, numd << 16 | 1 << 8 | 0x07)], 0), 512);
+    let (c, h) = d.admin_read(
+        sqe_of(0x02, ALL, &[(10, numd << 16 | 1 << 8 | 0x07)], 0),
+        512,
+    );
     assert!(c.ok());
     let da3 = u16_at(&h, 12);
-    assert_eq!(u32::from_le_bytes(h[16..20].try_into().unwrap()), u32::from(da3));
+    assert_eq!(
+        u32::from_le_bytes(h[16..20].try_into().unwrap()),
+        u32::from(da3)
+    );
 }
