@@ -55,7 +55,9 @@ impl Controller {
         if self.running() && !self.quiesced && now >= self.health_tick_ns {
             // The health model's background update (SLOG-7); log reads
             // never advance it (SLOG-6).
-            self.health_tick_ns = (now / HEALTH_TICK_NS + 1) * HEALTH_TICK_NS;
+            self.health_tick_ns = (now / HEALTH_TICK_NS)
+                .saturating_add(1)
+                .saturating_mul(HEALTH_TICK_NS);
             self.advance_health(host);
         }
         self.self_test_tick(now);
