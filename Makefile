@@ -37,15 +37,17 @@ test-engine:
 	cargo clippy --all-targets --quiet -- -D warnings
 	cargo fmt --all --check
 
+# The crates of QEMU's tree that the series adds or extends.
+QEMU_RUST_FILES = hw-ocp-nvme/src/*.rs rust/hw/core/src/*.rs rust/system/src/*.rs \
+  rust/util/src/*.rs rust/qom/src/*.rs rust/block/src/*.rs
+
 test-qemu:
 	$(PYTHON) scripts/qemu-tree.py --targets qemu-system-x86_64 tests/qtest/ocp-nvme-test \
-	  rust/qemu-api/rust-qemu-api-tests rust/qemu-api/rust-qemu-api-integration
+	  rust/hw/core/rust-hwcore-tests rust/system/rust-system-tests rust/block/rust-block-tests \
+	  rust/util/rust-util-tests rust/hw/core/rust-hwcore-rs-integration rust/tests/rust-integration
 	scripts/run-qtests.sh
 	scripts/clippy-qemu.sh
-	rustfmt --edition 2021 --check hw-ocp-nvme/src/*.rs \
-	  rust/qemu-api/src/pci.rs rust/qemu-api/src/dma.rs rust/qemu-api/src/block.rs \
-	  rust/qemu-api/src/bh.rs rust/qemu-api/src/log.rs rust/qemu-api/src/error.rs \
-	  rust/qemu-api/src/property.rs rust/qemu-api/src/runstate.rs
+	rustfmt --edition 2021 --check $(QEMU_RUST_FILES)
 
 # Linux guest (kernel, busybox, nvme-cli, fio from Debian packages) under TCG.
 # Every case on the default drive (OCP 2.7), then the OCP cases (nvme-cli

@@ -5,53 +5,44 @@
 //! (handled by the engine) from offset 0, the MSI-X table at
 //! [`MSIX_TABLE_OFFSET`] and the MSI-X PBA at [`MSIX_PBA_OFFSET`].
 
-use std::{
-    collections::VecDeque,
-    ffi::CStr,
-    mem::offset_of,
-    os::raw::c_char,
-    pin::Pin,
-    ptr::{addr_of, addr_of_mut},
-};
+use std::{collections::VecDeque, ffi::CStr, pin::Pin};
 
+use block::{BlockBackend, BlockConf, BlockSize, DriveProperty};
+use bql::{BqlCell, BqlRefCell};
+use common::uninit_field_mut;
+use hwcore::{
+    bindings::{
+        DeviceCategory, ON_OFF_AUTO_AUTO, PCI_BASE_ADDRESS_MEM_TYPE_64,
+        PCI_BASE_ADDRESS_SPACE_MEMORY, PCI_CLASS_STORAGE_EXPRESS,
+    },
+    DeviceImpl, DeviceReentrancyGuard, DeviceState, OnOffAutoProperty, PCIDevice, PCIDeviceClass,
+    PCIDeviceImpl, PCIDeviceMethods, PropString, ResetType, ResettablePhasesImpl, Size32,
+    VmStateChangeHandler, PCIE_DEVICE_INTERFACES, PCI_CLASS_PROG, PCI_INTERRUPT_PIN,
+};
+use migration::{VMStateDescription, VMStateDescriptionBuilder};
 use ocp_nvme_engine::{
     ocp::{HealthConfig, OcpVersion},
     Controller, ControllerConfig, Host, IoResult, IoToken,
 };
-use qemu_api::{
+use qom::{
+    object_property::add_u64_property, prelude::*, InterfaceInfo, ObjectImpl, ParentField,
+    ParentInit,
+};
+use system::{hwaddr, MemoryRegion, MemoryRegionOps, MemoryRegionOpsBuilder};
+use util::{
     bh::BottomHalf,
-    bindings::{
-        qdev_prop_blocksize, qdev_prop_bool, qdev_prop_drive, qdev_prop_on_off_auto,
-        qdev_prop_size32, qdev_prop_string, qdev_prop_uint32, qdev_prop_uint8, DeviceCategory,
-        PropertyInfo, Property__bindgen_ty_1, ON_OFF_AUTO_AUTO, PCI_BASE_ADDRESS_MEM_TYPE_64,
-        PCI_BASE_ADDRESS_SPACE_MEMORY, PCI_CLASS_STORAGE_EXPRESS,
-    },
-    block::{blkconf_apply_backend_options, blkconf_blocksizes, BlockBackend, BlockConf},
-    c_str,
-    cell::{BqlCell, BqlRefCell},
+    ensure,
     log::Log,
-    memory::{hwaddr, MemoryRegion, MemoryRegionOps, MemoryRegionOpsBuilder},
-    pci::{
-        PCIDevice, PCIDeviceClass, PCIDeviceImpl, PciRealizeFn, PCIE_DEVICE_INTERFACES,
-        PCI_CLASS_PROG, PCI_INTERRUPT_PIN,
-    },
-    prelude::*,
-    property::add_u64_property,
-    qdev::{DeviceImpl, DeviceState, Property, ResetType, ResettablePhasesImpl},
-    qemu_log_mask,
-    qom::{ObjectImpl, ParentField},
-    runstate::VmStateChangeHandler,
+    log_mask_ln,
     timer::{Timer, CLOCK_VIRTUAL},
-    vmstate::VMStateDescription,
-    zeroable::Zeroable,
+    Error, Result,
 };
 
-use crate::host::with_host;
+use crate::{host::with_host, trace};
 
 /// Size of BAR0.
 pub const BAR0_SIZE: u64 = 0x10000;
-/// Bytes of BAR0 given to the engine (registers and doorbells of up to
-/// 1,024 I/O queue pairs).
+/// Bytes of BAR0 given to the engine (registers and doorbells).
 pub const REGS_SIZE: u64 = 0x4000;
 /// Offset of the MSI-X table in BAR0.
 pub const MSIX_TABLE_OFFSET: u32 = 0x4000;
@@ -62,11 +53,12 @@ pub const MSIX_PBA_OFFSET: u32 = 0xc000;
 pub const MAX_MSIX_VECTORS: u32 = 2048;
 const _: () = assert!(MAX_MSIX_VECTORS * 16 <= MSIX_PBA_OFFSET - MSIX_TABLE_OFFSET);
 const _: () = assert!(REGS_SIZE <= MSIX_TABLE_OFFSET as u64);
-/// Most I/O queue pairs: the engine's limit, whose doorbells fit `REGS_SIZE`.
+/// Most I/O queue pairs: the engine's limit, whose doorbells fit `REGS_SIZE`
+/// (OCP NVMe-CFG-6 asks for 1,023).
 pub const MAX_IOQPAIRS: u32 = ocp_nvme_engine::config::MAX_IOQPAIRS_LIMIT as u32;
 
 /// PCI identity: Red Hat's QEMU vendor ID and the next device ID not
-/// listed in QEMU 10.0's `docs/specs/pci-ids.rst`.
+/// listed in QEMU 10.2's `docs/specs/pci-ids.rst`.
 pub const PCI_VENDOR_ID_REDHAT: u16 = 0x1b36;
 pub const PCI_DEVICE_ID_REDHAT_OCP_NVME: u16 = 0x0015;
 /// Programming interface of an NVM Express I/O controller (class 010802h).
@@ -80,44 +72,55 @@ type EngineCall = Box<dyn FnOnce(&mut Controller, &mut Host)>;
 /// bytes of a buffered read.
 type Completion = (IoToken, IoResult, Vec<u8>);
 
-/// The device refuses migration and snapshots until it saves its state
-/// (`savevm`/`migrate` fail naming it), as QEMU's C `nvme` did before
-/// 11.1: a destination would otherwise get a reset controller under a
-/// guest that believes it is enabled.
-static VMSTATE_OCP_NVME: VMStateDescription = VMStateDescription {
-    name: c_str!("ocp-nvme").as_ptr(),
-    unmigratable: true,
-    ..Zeroable::ZERO
-};
-
-/// Instance state.  Properties are plain fields (QEMU writes them before
+/// Instance state.  Properties are plain fields (qdev writes them before
 /// realize); everything that changes afterwards sits in a BQL cell.
 #[repr(C)]
-#[derive(qemu_api_macros::Object)]
+#[derive(qom::Object, hwcore::Device)]
 pub struct OcpNvmeState {
     parent_obj: ParentField<PCIDevice>,
     bar0: MemoryRegion,
-    pub conf: BlockConf,
-    serial: *mut c_char,
-    model: *mut c_char,
-    firmware_rev: *mut c_char,
-    /// OCP specification version (2.5, 2.6 or 2.7; unset = 2.7).
-    ocp_version: *mut c_char,
+    #[property(rename = "drive")]
+    drive: DriveProperty,
+    #[property(rename = "logical_block_size")]
+    logical_block_size: BlockSize,
+    #[property(rename = "physical_block_size")]
+    physical_block_size: BlockSize,
+    #[property(rename = "discard_granularity", default = u32::MAX)]
+    discard_granularity: Size32,
+    #[property(rename = "write-cache", default = ON_OFF_AUTO_AUTO)]
+    write_cache_mode: OnOffAutoProperty,
+    #[property(rename = "serial")]
+    serial: PropString,
+    #[property(rename = "model")]
+    model: PropString,
+    #[property(rename = "firmware_rev")]
+    firmware_rev: PropString,
+    /// OCP specification version: 2.5, 2.6 or 2.7 (unset: 2.7).
+    #[property(rename = "ocp-version")]
+    ocp_version: PropString,
+    #[property(rename = "max_ioqpairs", default = 1023)]
     max_ioqpairs: u32,
+    #[property(rename = "msix_qsize", default = 65)]
     msix_qsize: u32,
+    #[property(rename = "mqes", default = 0x7ff)]
     mqes: u32,
+    #[property(rename = "mdts", default = 7)]
     mdts: u8,
+    #[property(rename = "aerl", default = 3)]
     aerl: u8,
+    #[property(rename = "aer_max_queued", default = 64)]
     aer_max_queued: u32,
     /// Process doorbells in a bottom half instead of in the MMIO write.
+    #[property(rename = "x-doorbell-bh", default = false)]
     doorbell_bh: bool,
+    /// Signal MSI-X vectors from a bottom half, once for all completions
+    /// of one main loop iteration, instead of once per completion.
+    #[property(rename = "x-irq-batch", default = true)]
+    irq_batch: bool,
     /// Health model settings given before realize (QOM properties).
     health: BqlRefCell<HealthConfig>,
     /// Runs deferred doorbell processing when `doorbell_bh` is on.
     bh: BqlRefCell<Option<BottomHalf>>,
-    /// Signal MSI-X vectors from a bottom half, once for all completions
-    /// of one main loop iteration, instead of once per completion.
-    irq_batch: bool,
     /// MSI-X vectors to signal from `irq_bh`.
     pending_vectors: BqlRefCell<Vec<u16>>,
     irq_bh: BqlRefCell<Option<BottomHalf>>,
@@ -141,11 +144,6 @@ pub struct OcpNvmeState {
 
 qom_isa!(OcpNvmeState : PCIDevice, DeviceState, Object);
 
-// SAFETY: the raw pointers are qdev property storage (strings, the drive)
-// written before realize; everything else is only touched under the BQL,
-// through BqlCell/BqlRefCell.
-unsafe impl Sync for OcpNvmeState {}
-
 unsafe impl ObjectType for OcpNvmeState {
     type Class = PCIDeviceClass;
     const TYPE_NAME: &'static CStr = crate::TYPE_OCP_NVME;
@@ -154,20 +152,14 @@ unsafe impl ObjectType for OcpNvmeState {
 impl ObjectImpl for OcpNvmeState {
     type ParentType = PCIDevice;
 
-    const INSTANCE_INIT: Option<unsafe fn(&mut Self)> = Some(Self::init);
+    const INSTANCE_INIT: Option<unsafe fn(ParentInit<Self>)> = Some(Self::init);
     const INSTANCE_POST_INIT: Option<fn(&Self)> = Some(Self::post_init);
-    const INTERFACES: &'static [qemu_api::bindings::InterfaceInfo] = PCIE_DEVICE_INTERFACES;
+    const INTERFACES: &'static [InterfaceInfo] = PCIE_DEVICE_INTERFACES;
     const CLASS_INIT: fn(&mut Self::Class) = Self::class_init;
 }
 
 impl DeviceImpl for OcpNvmeState {
-    fn properties() -> &'static [Property] {
-        &OCP_NVME_PROPERTIES
-    }
-
-    fn vmsd() -> Option<&'static VMStateDescription> {
-        Some(&VMSTATE_OCP_NVME)
-    }
+    const VMSTATE: Option<VMStateDescription<Self>> = Some(VMSTATE_OCP_NVME);
 }
 
 impl ResettablePhasesImpl for OcpNvmeState {
@@ -181,37 +173,35 @@ impl PCIDeviceImpl for OcpNvmeState {
     const CLASS_ID: u16 = PCI_CLASS_STORAGE_EXPRESS as u16;
     const SUBSYSTEM_VENDOR_ID: u16 = PCI_VENDOR_ID_REDHAT;
     const SUBSYSTEM_ID: u16 = PCI_DEVICE_ID_REDHAT_OCP_NVME;
-    const PCI_REALIZE: Option<PciRealizeFn<Self>> = Some(Self::realize);
+    const PCI_REALIZE: Option<fn(&Self) -> Result<()>> = Some(Self::realize);
     const PCI_EXIT: Option<fn(&Self)> = Some(Self::exit);
-    const PCI_CONFIG_WRITE: Option<fn(&Self, u32, u32, u32)> = Some(Self::config_write);
+    const CONFIG_WRITE: Option<fn(&Self, u32, u32, u32)> = Some(Self::config_write);
 }
 
-/// A string property's value, if set.
-fn prop_str(ptr: *const c_char) -> Option<String> {
-    if ptr.is_null() {
-        return None;
-    }
-    // SAFETY: qdev string properties are NUL-terminated C strings owned by
-    // the device.
-    Some(
-        unsafe { CStr::from_ptr(ptr) }
-            .to_string_lossy()
-            .into_owned(),
-    )
-}
+/// The device refuses migration and snapshots until it saves its state
+/// (`savevm`/`migrate` fail naming it), as QEMU's C `nvme` did before
+/// 11.1: a destination would otherwise get a reset controller under a
+/// guest that believes it is enabled.
+const VMSTATE_OCP_NVME: VMStateDescription<OcpNvmeState> =
+    VMStateDescriptionBuilder::<OcpNvmeState>::new()
+        .name(c"ocp-nvme")
+        .unmigratable()
+        .build();
 
 impl OcpNvmeState {
     fn class_init(klass: &mut PCIDeviceClass) {
         klass.class_init::<Self>();
         let dc = &mut klass.parent_class;
-        dc.desc = c_str!("OCP Datacenter NVMe SSD").as_ptr();
+        dc.desc = c"OCP Datacenter NVMe SSD".as_ptr();
         dc.categories[0] |= 1 << (DeviceCategory::DEVICE_CATEGORY_STORAGE as u32);
     }
 
+    /// Initializes a freshly allocated instance.
+    ///
     /// # Safety
     ///
-    /// Called once by QOM on a freshly allocated instance.
-    unsafe fn init(&mut self) {
+    /// Called once by QOM; every field but `parent_obj` is uninitialized.
+    unsafe fn init(mut this: ParentInit<Self>) {
         static BAR0_OPS: MemoryRegionOps<OcpNvmeState> =
             MemoryRegionOpsBuilder::<OcpNvmeState>::new()
                 .read(&OcpNvmeState::mmio_read)
@@ -222,38 +212,37 @@ impl OcpNvmeState {
                 .build();
 
         MemoryRegion::init_io(
-            // SAFETY: the field is valid and not yet initialized.
-            unsafe { &mut *addr_of_mut!(self.bar0) },
-            addr_of_mut!(*self),
+            &mut uninit_field_mut!(*this, bar0),
             &BAR0_OPS,
             "ocp-nvme-bar0",
             BAR0_SIZE,
         );
-        // SAFETY: the fields hold garbage; write them without dropping.
-        unsafe {
-            addr_of_mut!(self.engine).write(BqlRefCell::new(None));
-            addr_of_mut!(self.health).write(BqlRefCell::new(HealthConfig::default()));
-            addr_of_mut!(self.bh).write(BqlRefCell::new(None));
-            addr_of_mut!(self.pending_vectors).write(BqlRefCell::new(Vec::new()));
-            addr_of_mut!(self.irq_bh).write(BqlRefCell::new(None));
-            addr_of_mut!(self.pending).write(BqlRefCell::new(VecDeque::new()));
-            addr_of_mut!(self.deferred).write(BqlRefCell::new(VecDeque::new()));
-            addr_of_mut!(self.vm_state).write(BqlRefCell::new(None));
-            addr_of_mut!(self.in_engine).write(BqlCell::new(false));
-            addr_of_mut!(self.write_cache).write(BqlCell::new(false));
-            addr_of_mut!(self.timer).write(Timer::new());
-        }
-        let this: *const Self = self;
-        // SAFETY: the instance is pinned by QOM (never moves) and outlives
-        // its timer, which it deletes when dropped.
-        let timer = unsafe { Pin::new_unchecked(&mut self.timer) };
-        timer.init_full(
+        uninit_field_mut!(*this, health).write(BqlRefCell::new(HealthConfig::default()));
+        uninit_field_mut!(*this, bh).write(BqlRefCell::new(None));
+        uninit_field_mut!(*this, pending_vectors).write(BqlRefCell::new(Vec::new()));
+        uninit_field_mut!(*this, irq_bh).write(BqlRefCell::new(None));
+        uninit_field_mut!(*this, engine).write(BqlRefCell::new(None));
+        uninit_field_mut!(*this, pending).write(BqlRefCell::new(VecDeque::new()));
+        uninit_field_mut!(*this, deferred).write(BqlRefCell::new(VecDeque::new()));
+        uninit_field_mut!(*this, vm_state).write(BqlRefCell::new(None));
+        uninit_field_mut!(*this, write_cache).write(BqlCell::new(false));
+        uninit_field_mut!(*this, in_engine).write(BqlCell::new(false));
+        let this_ptr: *const Self = (*this).as_ptr();
+        // SAFETY: the timer is initialized in two steps, like HPET's: first
+        // the zeroed Timer, then timer_init_full() in place.
+        let mut timer_field = uninit_field_mut!(*this, timer);
+        let timer = timer_field.write(unsafe { Timer::new() });
+        // SAFETY: QOM objects never move, so the timer is pinned; the
+        // callback only runs once the object is fully initialized (the
+        // timer is armed from the engine, after realize), and the timer is
+        // deleted when the object is dropped.
+        unsafe { Pin::new_unchecked(timer) }.init_full(
             None,
             CLOCK_VIRTUAL,
             Timer::NS,
             0,
             Self::timer_fired,
-            unsafe { &*this },
+            unsafe { &*this_ptr },
         );
     }
 
@@ -275,18 +264,30 @@ impl OcpNvmeState {
         value.unwrap_or_default()
     }
 
-    fn health_set(&self, tag: usize, value: u64) -> Result<(), String> {
+    fn health_set(&self, tag: usize, value: u64) -> Result<()> {
         let name = HealthConfig::PROPERTIES[tag];
         if self.engine.borrow().is_none() {
-            return self.health.borrow_mut().set(name, value);
+            return self
+                .health
+                .borrow_mut()
+                .set(name, value)
+                .map_err(Error::msg);
         }
         self.run_engine_now(|engine, host| engine.set_health_property(name, value, host))
             .unwrap_or_else(|| Err("the device is busy".to_string()))
+            .map_err(Error::msg)
     }
 
     /// The engine's configuration from the properties and the drive.
-    fn controller_config(&self, blk: &BlockBackend) -> Result<ControllerConfig, String> {
-        let serial = prop_str(self.serial).ok_or("property 'serial' is required")?;
+    fn controller_config(
+        &self,
+        blk: &BlockBackend,
+        conf: &BlockConf,
+    ) -> std::result::Result<ControllerConfig, String> {
+        let serial = self
+            .serial
+            .to_string_lossy()
+            .ok_or("property 'serial' is required")?;
         let capacity = blk
             .length()
             .map_err(|e| format!("cannot get the size of drive: error {e}"))?;
@@ -296,7 +297,7 @@ impl OcpNvmeState {
                 self.max_ioqpairs
             ));
         }
-        let ocp_version = match prop_str(self.ocp_version) {
+        let ocp_version = match self.ocp_version.to_string_lossy() {
             Some(v) => OcpVersion::parse(&v).map_err(|_| {
                 format!("property 'ocp-version' must be 2.5, 2.6 or 2.7, not '{v}'")
             })?,
@@ -325,7 +326,7 @@ impl OcpNvmeState {
             aerl: self.aerl,
             aer_max_queued,
             capacity_bytes: capacity,
-            lba_size: self.conf.logical_block_size,
+            lba_size: conf.logical_block_size,
             read_only: !blk.is_writable(),
             volatile_write_cache: blk.write_cache_enabled(),
             discard: true,
@@ -336,29 +337,35 @@ impl OcpNvmeState {
             ocp_version,
             ..ControllerConfig::default()
         };
-        if let Some(model) = prop_str(self.model) {
+        if let Some(model) = self.model.to_string_lossy() {
             cfg.model = model;
         }
-        if let Some(fw) = prop_str(self.firmware_rev) {
+        if let Some(fw) = self.firmware_rev.to_string_lossy() {
             cfg.firmware_rev = fw;
         }
         cfg.validate()?;
         Ok(cfg)
     }
 
-    fn realize(&self) -> Result<(), String> {
-        let blk = BlockBackend::from_conf(&self.conf).ok_or("property 'drive' is required")?;
-        let conf = addr_of!(self.conf).cast_mut();
-        // SAFETY: conf is this device's property storage; realize runs once
-        // under the BQL and nothing else refers to it meanwhile.
-        unsafe {
-            blkconf_blocksizes(conf)?;
-            blkconf_apply_backend_options(conf, !blk.supports_write_perm(), false)?;
-        }
-        let controller = Controller::new(self.controller_config(blk)?)?;
-        if controller.bar_size() > REGS_SIZE {
-            return Err("too many queues for BAR0".to_string());
-        }
+    fn realize(&self) -> Result<()> {
+        let Some(blk) = self.drive.backend() else {
+            return Err(Error::msg("property 'drive' is required"));
+        };
+        let mut conf = BlockConf::new(
+            &self.drive,
+            self.logical_block_size,
+            self.physical_block_size,
+            self.discard_granularity,
+            self.write_cache_mode,
+        );
+        conf.blocksizes()?;
+        conf.apply_backend_options(!blk.supports_write_perm(), false)?;
+        let controller = Controller::new(self.controller_config(blk, &conf).map_err(Error::msg)?)
+            .map_err(Error::msg)?;
+        ensure!(
+            controller.bar_size() <= REGS_SIZE,
+            "too many queues for BAR0"
+        );
 
         self.config_write_byte(PCI_CLASS_PROG, PROG_IF_NVM_EXPRESS);
         self.config_write_byte(PCI_INTERRUPT_PIN, 1);
@@ -378,49 +385,39 @@ impl OcpNvmeState {
             MSIX_PBA_OFFSET,
         )?;
         for vector in 0..self.msix_qsize as u16 {
-            self.msix_vector_use(vector);
+            // msix_init() created msix_qsize entries.
+            self.msix_vector_use(vector)?;
         }
+        let guard = Some(self.upcast::<DeviceState>().mem_reentrancy_guard());
         if self.doorbell_bh {
             // SAFETY: the device outlives its bottom half (dropped at exit).
             let bh = unsafe {
-                BottomHalf::new(
-                    self,
-                    self.as_device(),
-                    c_str!("ocp-nvme-doorbells"),
-                    Self::process_doorbells,
-                )
+                BottomHalf::new(c"ocp-nvme-doorbells", Self::process_doorbells, self, guard)
             };
             *self.bh.borrow_mut() = Some(bh);
         }
         if self.irq_batch {
             // SAFETY: as for the doorbell bottom half.
-            let bh = unsafe {
-                BottomHalf::new(
-                    self,
-                    self.as_device(),
-                    c_str!("ocp-nvme-irq"),
-                    Self::send_vectors,
-                )
-            };
+            let bh = unsafe { BottomHalf::new(c"ocp-nvme-irq", Self::send_vectors, self, guard) };
             *self.irq_bh.borrow_mut() = Some(bh);
         }
         self.write_cache.set(blk.write_cache_enabled());
         *self.engine.borrow_mut() = Some(controller);
         // SAFETY: the device outlives the handler, dropped at exit.
         let handler =
-            unsafe { VmStateChangeHandler::new(self, self.as_device(), Self::vm_state_changed) };
+            unsafe { VmStateChangeHandler::new(self.upcast(), Self::vm_state_changed, self) };
         *self.vm_state.borrow_mut() = Some(handler);
         Ok(())
     }
 
     /// Unrealize (hot-unplug): nothing new may start, since the block layer
-    /// would run it after the device is gone. The engine is quiesced first,
+    /// would run it after the device is gone.  The engine is quiesced first,
     /// so completions arriving during the drain post their CQEs but fetch
     /// and submit nothing.
     fn exit(&self) {
         *self.vm_state.borrow_mut() = None;
         self.run_engine(|engine, _| engine.quiesce());
-        if let Some(blk) = BlockBackend::from_conf(&self.conf) {
+        if let Some(blk) = self.drive.backend() {
             blk.drain();
         }
         self.timer.delete();
@@ -428,7 +425,8 @@ impl OcpNvmeState {
         *self.irq_bh.borrow_mut() = None;
         self.pending_vectors.borrow_mut().clear();
         for vector in 0..self.msix_qsize as u16 {
-            self.msix_vector_unuse(vector);
+            // Used in realize, so within the table.
+            let _ = self.msix_vector_unuse(vector);
         }
         self.msix_uninit(&self.bar0);
         *self.engine.borrow_mut() = None;
@@ -457,6 +455,7 @@ impl OcpNvmeState {
     }
 
     fn reset_hold(&self, _typ: ResetType) {
+        trace::trace_ocp_nvme_reset();
         self.run_engine(Controller::reset);
     }
 
@@ -464,17 +463,21 @@ impl OcpNvmeState {
         if addr >= REGS_SIZE {
             return 0;
         }
-        self.run_engine_now(|engine, host| engine.mmio_read(addr, size, host))
+        let value = self
+            .run_engine_now(|engine, host| engine.mmio_read(addr, size, host))
             .unwrap_or_else(|| {
-                qemu_log_mask!(
+                log_mask_ln!(
                     Log::GuestError,
                     "ocp-nvme: register read at {addr:#x} from inside the device refused"
                 );
                 0
-            })
+            });
+        trace::trace_ocp_nvme_mmio_read(addr, size, value);
+        value
     }
 
     fn mmio_write(&self, addr: hwaddr, value: u64, size: u32) {
+        trace_doorbell_or_register(addr, value, size);
         if addr < REGS_SIZE {
             self.run_engine(move |engine, host| engine.mmio_write(addr, value, size, host));
         }
@@ -483,7 +486,7 @@ impl OcpNvmeState {
     /// Follow Set Features Volatile Write Cache with the backend's cache.
     fn apply_write_cache(&self, enabled: bool) {
         if self.write_cache.replace(enabled) != enabled {
-            if let Some(blk) = BlockBackend::from_conf(&self.conf) {
+            if let Some(blk) = self.drive.backend() {
                 blk.set_write_cache(enabled);
             }
         }
@@ -494,7 +497,7 @@ impl OcpNvmeState {
     pub fn notify_vector(&self, vector: u16) {
         let bh = self.irq_bh.borrow();
         let Some(bh) = bh.as_ref() else {
-            self.msix_notify(vector);
+            self.signal_vector(vector);
             return;
         };
         let mut pending = self.pending_vectors.borrow_mut();
@@ -507,7 +510,17 @@ impl OcpNvmeState {
     fn send_vectors(&self) {
         let vectors = std::mem::take(&mut *self.pending_vectors.borrow_mut());
         for vector in vectors {
-            self.msix_notify(vector);
+            self.signal_vector(vector);
+        }
+    }
+
+    /// Send MSI-X `vector`; the engine only uses vectors below
+    /// `msix_qsize`, but a vector outside the table is traced and dropped
+    /// rather than trusted.
+    fn signal_vector(&self, vector: u16) {
+        match self.msix_notify(vector) {
+            Ok(()) => trace::trace_ocp_nvme_irq_msix(vector),
+            Err(e) => trace::trace_ocp_nvme_irq_msix_error(vector, e.entries),
         }
     }
 
@@ -517,6 +530,11 @@ impl OcpNvmeState {
 
     fn timer_fired(&self) {
         self.run_engine(Controller::timer_fired);
+    }
+
+    /// The drive; realize fails without one.
+    pub fn backend(&self) -> &BlockBackend {
+        self.drive.backend().expect("realized device has a drive")
     }
 
     /// A storage request finished: hand it to the engine now, or, if the
@@ -586,136 +604,19 @@ impl OcpNvmeState {
     }
 }
 
-/// A qdev property at byte `offset` of [`OcpNvmeState`].
-const fn prop(
-    name: &'static CStr,
-    info: &'static PropertyInfo,
-    offset: usize,
-    default: Option<u64>,
-) -> Property {
-    let mut p = Property {
-        name: name.as_ptr(),
-        info,
-        offset: offset as isize,
-        ..Zeroable::ZERO
-    };
-    if let Some(value) = default {
-        p.set_default = true;
-        p.defval = Property__bindgen_ty_1 { u: value };
+/// First doorbell register in BAR0 (CAP.DSTRD is 0: 4-byte stride).
+const DOORBELL_BASE: u64 = 0x1000;
+
+fn trace_doorbell_or_register(addr: hwaddr, value: u64, size: u32) {
+    if (DOORBELL_BASE..REGS_SIZE).contains(&addr) {
+        let index = (addr - DOORBELL_BASE) / 4;
+        let queue = if index % 2 == 0 {
+            c"SQ tail"
+        } else {
+            c"CQ head"
+        };
+        trace::trace_ocp_nvme_doorbell(queue, (index / 2) as u16, value as u32);
+    } else {
+        trace::trace_ocp_nvme_mmio_write(addr, size, value);
     }
-    p
 }
-
-/// Offset of a `BlockConf` field inside the device state.
-macro_rules! conf_offset {
-    ($field:ident) => {
-        offset_of!(OcpNvmeState, conf) + offset_of!(BlockConf, $field)
-    };
-}
-
-// SAFETY (for each `unsafe { &qdev_prop_* }`): the PropertyInfo statics are
-// immutable C data that live for the whole program.
-static OCP_NVME_PROPERTIES: [Property; 17] = [
-    prop(
-        c_str!("drive"),
-        unsafe { &qdev_prop_drive },
-        conf_offset!(blk),
-        None,
-    ),
-    prop(
-        c_str!("logical_block_size"),
-        unsafe { &qdev_prop_blocksize },
-        conf_offset!(logical_block_size),
-        None,
-    ),
-    prop(
-        c_str!("physical_block_size"),
-        unsafe { &qdev_prop_blocksize },
-        conf_offset!(physical_block_size),
-        None,
-    ),
-    prop(
-        c_str!("discard_granularity"),
-        unsafe { &qdev_prop_size32 },
-        conf_offset!(discard_granularity),
-        Some(u32::MAX as u64),
-    ),
-    prop(
-        c_str!("write-cache"),
-        unsafe { &qdev_prop_on_off_auto },
-        conf_offset!(wce),
-        Some(ON_OFF_AUTO_AUTO as u64),
-    ),
-    prop(
-        c_str!("serial"),
-        unsafe { &qdev_prop_string },
-        offset_of!(OcpNvmeState, serial),
-        None,
-    ),
-    prop(
-        c_str!("model"),
-        unsafe { &qdev_prop_string },
-        offset_of!(OcpNvmeState, model),
-        None,
-    ),
-    prop(
-        c_str!("firmware_rev"),
-        unsafe { &qdev_prop_string },
-        offset_of!(OcpNvmeState, firmware_rev),
-        None,
-    ),
-    prop(
-        c_str!("ocp-version"),
-        unsafe { &qdev_prop_string },
-        offset_of!(OcpNvmeState, ocp_version),
-        None,
-    ),
-    prop(
-        c_str!("max_ioqpairs"),
-        unsafe { &qdev_prop_uint32 },
-        offset_of!(OcpNvmeState, max_ioqpairs),
-        Some(1023),
-    ),
-    prop(
-        c_str!("msix_qsize"),
-        unsafe { &qdev_prop_uint32 },
-        offset_of!(OcpNvmeState, msix_qsize),
-        Some(65),
-    ),
-    prop(
-        c_str!("mqes"),
-        unsafe { &qdev_prop_uint32 },
-        offset_of!(OcpNvmeState, mqes),
-        Some(0x7ff),
-    ),
-    prop(
-        c_str!("mdts"),
-        unsafe { &qdev_prop_uint8 },
-        offset_of!(OcpNvmeState, mdts),
-        Some(7),
-    ),
-    prop(
-        c_str!("aerl"),
-        unsafe { &qdev_prop_uint8 },
-        offset_of!(OcpNvmeState, aerl),
-        Some(3),
-    ),
-    prop(
-        c_str!("aer_max_queued"),
-        unsafe { &qdev_prop_uint32 },
-        offset_of!(OcpNvmeState, aer_max_queued),
-        Some(64),
-    ),
-    prop(
-        c_str!("x-doorbell-bh"),
-        unsafe { &qdev_prop_bool },
-        offset_of!(OcpNvmeState, doorbell_bh),
-        Some(0),
-    ),
-    prop(
-        c_str!("x-irq-batch"),
-        unsafe { &qdev_prop_bool },
-        offset_of!(OcpNvmeState, irq_batch),
-        Some(1),
-    ),
-];

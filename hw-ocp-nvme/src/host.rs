@@ -3,23 +3,24 @@
 //! bus-master address space, BlockBackend AIO over scatter-gather lists
 //! (zero copy), MSI-X or INTx, and the virtual clock.
 
-use std::ptr::NonNull;
+use std::{ffi::CString, ptr::NonNull};
 
+use block::{
+    bindings::{BLOCK_ACCT_FLUSH, BLOCK_ACCT_READ, BLOCK_ACCT_UNMAP, BLOCK_ACCT_WRITE},
+    AioRequest, BlockAcctCookie, BlockBackend, BufferRequest, DmaRequest, IoBuffer, SgList,
+};
+use hwcore::{DeviceState, PCIDeviceMethods};
 use ocp_nvme_engine::traits::{
     Clock, DmaError, GuestLog, GuestMemory, GuestRange, Host, Interrupts, IoError, IoKind,
     IoRequest, IoResult, IoToken, Storage,
 };
-use qemu_api::{
-    bindings,
-    block::{AioRequest, BlockAcctCookie, BlockBackend, BufferRequest, DmaRequest, IoBuffer},
-    dma::SgList,
-    log::Log,
-    prelude::*,
-    qemu_log_mask,
-    timer::CLOCK_VIRTUAL,
-};
+use qom::prelude::*;
+use util::{log::Log, log_mask_ln, timer::CLOCK_VIRTUAL};
 
-use crate::device::{OcpNvmeState, BAR0_SIZE};
+use crate::{
+    device::{OcpNvmeState, BAR0_SIZE},
+    trace,
+};
 
 /// Alignment the block layer may assume for guest buffers.
 const DMA_ALIGN: u32 = 512;
@@ -32,15 +33,16 @@ impl PciDma<'_> {
     /// wherever the DMA runs, outside the engine's guard (QEMU's C `nvme`
     /// refuses the same: `nvme_addr_is_iomem()`, CVE-2021-3929).
     fn check(&self, addr: u64, len: u64) -> Result<(), DmaError> {
-        let Some(bar) = self.0.bar_address(0) else {
+        let Some(bar) = self.0.bar_addr(0) else {
             return Ok(());
         };
         let end = addr.checked_add(len).ok_or(DmaError)?;
         if addr < bar.saturating_add(BAR0_SIZE) && bar < end {
-            qemu_log_mask!(
+            log_mask_ln!(
                 Log::GuestError,
                 "ocp-nvme: DMA to {addr:#x}+{len:#x} refused: it is the device's own BAR0"
             );
+            trace::trace_ocp_nvme_dma_error(c"to BAR0", addr, len, 0);
             return Err(DmaError);
         }
         Ok(())
@@ -49,13 +51,21 @@ impl PciDma<'_> {
 
 impl GuestMemory for PciDma<'_> {
     fn read(&mut self, addr: u64, buf: &mut [u8]) -> Result<(), DmaError> {
+        trace::trace_ocp_nvme_dma_read(addr, buf.len() as u64);
         self.check(addr, buf.len() as u64)?;
-        self.0.dma_read(addr, buf).map_err(|_| DmaError)
+        self.0.pci_dma_read(addr, buf).map_err(|e| {
+            trace::trace_ocp_nvme_dma_error(c"read", addr, buf.len() as u64, e.0);
+            DmaError
+        })
     }
 
     fn write(&mut self, addr: u64, data: &[u8]) -> Result<(), DmaError> {
+        trace::trace_ocp_nvme_dma_write(addr, data.len() as u64);
         self.check(addr, data.len() as u64)?;
-        self.0.dma_write(addr, data).map_err(|_| DmaError)
+        self.0.pci_dma_write(addr, data).map_err(|e| {
+            trace::trace_ocp_nvme_dma_error(c"write", addr, data.len() as u64, e.0);
+            DmaError
+        })
     }
 
     fn check_range(&self, range: GuestRange) -> Result<(), DmaError> {
@@ -75,16 +85,21 @@ impl Interrupts for PciInterrupts<'_> {
     }
 
     fn set_intx(&mut self, level: bool) {
+        trace::trace_ocp_nvme_irq_intx(level);
         self.0.set_irq(level);
     }
 }
 
-/// Guest mistakes go to QEMU's log with `-d guest_errors`.
+/// Guest mistakes go to QEMU's log with `-d guest_errors` and to the
+/// `ocp_nvme_guest_error` trace point.
 struct GuestErrorLog;
 
 impl GuestLog for GuestErrorLog {
     fn guest_error(&mut self, msg: &str) {
-        qemu_log_mask!(Log::GuestError, "ocp-nvme: {msg}");
+        log_mask_ln!(Log::GuestError, "ocp-nvme: {msg}");
+        if let Ok(cmsg) = CString::new(msg) {
+            trace::trace_ocp_nvme_guest_error(&cmsg);
+        }
     }
 }
 
@@ -122,15 +137,32 @@ fn io_result(ret: i32) -> IoResult {
     })
 }
 
+/// Trace the outcome of a storage request and map it for the engine.
+fn traced_io_result(token: IoToken, ret: i32) -> IoResult {
+    trace::trace_ocp_nvme_complete(token, ret);
+    let result = io_result(ret);
+    if let IoResult::Error(e) = result {
+        let status = match e {
+            IoError::MediaError => c"media error",
+            IoError::NoSpace => c"no space",
+            IoError::ReadOnly => c"read only",
+            _ => c"internal error",
+        };
+        trace::trace_ocp_nvme_io_error(token, ret, status);
+    }
+    result
+}
+
 impl AioRequest for BlockJob {
     fn complete(mut self: Box<Self>, ret: i32) {
         let dev = self.dev;
         // SAFETY: see the `dev` field.
         let dev = unsafe { dev.as_ref() };
-        let blk = BlockBackend::from_conf(&dev.conf).expect("realized device has a drive");
+        let blk = dev.backend();
         blk.acct_done(&mut self.cookie, ret >= 0);
+        let result = traced_io_result(self.token, ret);
         let data = self.buffer.take().map(|b| b.data().to_vec());
-        dev.storage_completed(self.token, io_result(ret), data.unwrap_or_default());
+        dev.storage_completed(self.token, result, data.unwrap_or_default());
     }
 }
 
@@ -150,14 +182,15 @@ struct BlockStorage<'a>(&'a OcpNvmeState);
 
 impl BlockStorage<'_> {
     fn backend(&self) -> &BlockBackend {
-        BlockBackend::from_conf(&self.0.conf).expect("realized device has a drive")
+        self.0.backend()
     }
 }
 
 impl Storage for BlockStorage<'_> {
     fn submit(&mut self, req: IoRequest) {
         let blk = self.backend();
-        let mut sg = SgList::new(self.0.upcast(), req.sg.len());
+        let dev: &DeviceState = self.0.upcast();
+        let mut sg = SgList::new(dev, self.0.bus_master_as(), req.sg.len());
         for range in &req.sg {
             sg.add(range.addr, range.len);
         }
@@ -168,20 +201,29 @@ impl Storage for BlockStorage<'_> {
             buffer: None,
             cookie: BlockAcctCookie::default(),
         });
+        let op = match req.kind {
+            IoKind::Read => c"read",
+            IoKind::ReadBuffered => c"read-buffered",
+            IoKind::Write { .. } => c"write",
+            IoKind::Flush => c"flush",
+            IoKind::Discard => c"discard",
+            IoKind::WriteZeroes { .. } => c"write-zeroes",
+        };
+        trace::trace_ocp_nvme_submit(req.token, op, req.offset, req.len, req.sg.len() as u32);
         match req.kind {
             IoKind::Read => {
-                blk.acct_start(&mut job.cookie, req.len, bindings::BLOCK_ACCT_READ);
+                blk.acct_start(&mut job.cookie, req.len, BLOCK_ACCT_READ);
                 blk.dma_read(req.offset, DMA_ALIGN, job);
             }
             IoKind::ReadBuffered => {
                 // The engine bounds the length by MDTS.
                 let len = usize::try_from(req.len).unwrap_or(0);
                 job.buffer = Some(IoBuffer::new(len));
-                blk.acct_start(&mut job.cookie, req.len, bindings::BLOCK_ACCT_READ);
+                blk.acct_start(&mut job.cookie, req.len, BLOCK_ACCT_READ);
                 blk.aio_read_buffer(req.offset, job);
             }
             IoKind::Write { fua } => {
-                blk.acct_start(&mut job.cookie, req.len, bindings::BLOCK_ACCT_WRITE);
+                blk.acct_start(&mut job.cookie, req.len, BLOCK_ACCT_WRITE);
                 if fua {
                     blk.dma_write_fua(req.offset, DMA_ALIGN, job);
                 } else {
@@ -189,15 +231,15 @@ impl Storage for BlockStorage<'_> {
                 }
             }
             IoKind::Flush => {
-                blk.acct_start(&mut job.cookie, 0, bindings::BLOCK_ACCT_FLUSH);
+                blk.acct_start(&mut job.cookie, 0, BLOCK_ACCT_FLUSH);
                 blk.aio_flush(job);
             }
             IoKind::Discard => {
-                blk.acct_start(&mut job.cookie, req.len, bindings::BLOCK_ACCT_UNMAP);
+                blk.acct_start(&mut job.cookie, req.len, BLOCK_ACCT_UNMAP);
                 blk.aio_pdiscard(req.offset, req.len, job);
             }
             IoKind::WriteZeroes { may_unmap } => {
-                blk.acct_start(&mut job.cookie, req.len, bindings::BLOCK_ACCT_WRITE);
+                blk.acct_start(&mut job.cookie, req.len, BLOCK_ACCT_WRITE);
                 blk.aio_pwrite_zeroes(req.offset, req.len, may_unmap, job);
             }
         }

@@ -11,5 +11,7 @@ mod host;
 
 pub use device::OcpNvmeState;
 
+::trace::include_trace!("hw_nvme");
+
 /// QOM type name, as used with `-device`.
-pub const TYPE_OCP_NVME: &::std::ffi::CStr = qemu_api::c_str!("ocp-nvme");
+pub const TYPE_OCP_NVME: &::std::ffi::CStr = c"ocp-nvme";

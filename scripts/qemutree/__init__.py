@@ -1,4 +1,4 @@
-"""Build a patched QEMU 10.0.x tree that carries the ocp-nvme device.
+"""Build a patched QEMU 10.2.x tree that carries the ocp-nvme device.
 
 Modules:
   source   -- obtain pristine QEMU source (Debian source package or QEMU_SRC)

@@ -35,76 +35,152 @@ SERIES = [
           '    { 0x0108, "NVM Express controller", "nvme"},\n')],
     ),
     (
-        "rust: qemu-api: let classes written in Rust declare QOM interfaces",
+        "rust: qom: let classes written in Rust declare QOM interfaces",
         "ObjectImpl::INTERFACES fills TypeInfo.interfaces; a PCI device must\n"
         "declare INTERFACE_PCIE_DEVICE or INTERFACE_CONVENTIONAL_PCI_DEVICE.",
         [],
         [
-            ("rust/qemu-api/src/qom.rs", "    const TYPE_INFO: TypeInfo = TypeInfo {\n",
+            ("rust/qom/src/qom.rs",
+             "pub use crate::bindings::{type_register_static, ObjectClass};\n",
+             "pub use crate::bindings::{type_register_static, InterfaceInfo, ObjectClass};\n",
+             "replace"),
+            ("rust/qom/src/qom.rs", "    const TYPE_INFO: TypeInfo = TypeInfo {\n",
              "    /// QOM interfaces the class implements, ending with an entry whose\n"
-             "    /// `type_` is NULL (for example\n"
-             "    /// [`PCIE_DEVICE_INTERFACES`](crate::pci::PCIE_DEVICE_INTERFACES)).\n"
-             "    const INTERFACES: &'static [bindings::InterfaceInfo] = &[];\n\n",
+             "    /// `type_` is NULL; empty for none.\n"
+             "    const INTERFACES: &'static [InterfaceInfo] = &[];\n\n",
              "before"),
-            ("rust/qemu-api/src/qom.rs", "        interfaces: core::ptr::null_mut(),\n",
+            ("rust/qom/src/qom.rs", "        interfaces: core::ptr::null(),\n",
              "        interfaces: if Self::INTERFACES.is_empty() {\n"
-             "            core::ptr::null_mut()\n"
+             "            core::ptr::null()\n"
              "        } else {\n"
-             "            core::ptr::addr_of!(Self::INTERFACES[0]) as *mut _\n"
+             "            Self::INTERFACES.as_ptr()\n"
              "        },\n",
              "replace"),
         ],
     ),
     (
-        "rust: qemu-api: add PCI, DMA, block backend, bottom half, logging and property bindings",
-        "What a PCI block device written in Rust needs: PCIDevice class setup,\n"
-        "realize/exit/config_write, BARs, PCIe, PM and FLR capabilities, INTx,\n"
-        "MSI-X, DMA through the bus-master address space, BlockBackend AIO with\n"
-        "scatter-gather lists and accounting, bottom halves, run state change\n"
-        "handlers, guest-error logging, C Error conversion and uint64 QOM\n"
-        "properties with callbacks.",
-        [("rust/qemu-api/src", "rust/qemu-api/src")],
+        "rust: qom: add run-time uint64 properties",
+        "add_u64_property() wraps object_property_add() with a getter and a\n"
+        "setter, so that qom-get and qom-set reach live device state.  qdev\n"
+        "properties (#[property]) cannot be set once a device is realized.",
+        [("rust/qom/src/object_property.rs", "rust/qom/src/object_property.rs")],
         [
-            ("rust/wrapper.h", '#include "hw/char/pl011.h"\n',
+            ("rust/qom/wrapper.h", '#include "qom/object.h"\n',
+             '#include "qapi/visitor.h"\n'),
+            ("rust/qom/src/lib.rs", "mod qom;\n", "pub mod object_property;\n\n", "before"),
+            ("rust/qom/meson.build", "      'src/bindings.rs',\n",
+             "      'src/object_property.rs',\n"),
+            ("rust/qom/meson.build", "  link_with: [_bql_rs, _migration_rs],\n",
+             "  link_with: [_bql_rs, _migration_rs, _util_rs],\n", "replace"),
+        ],
+    ),
+    (
+        "rust: util: add bottom halves",
+        "BottomHalf wraps qemu_bh_new_full(), with the memory reentrancy guard\n"
+        "of a device, and deletes the bottom half when dropped.",
+        [("rust/util/src/bh.rs", "rust/util/src/bh.rs")],
+        [
+            ("rust/util/wrapper.h", '#include "qemu/log.h"\n',
+             '#include "qemu/main-loop.h"\n'),
+            ("rust/util/src/lib.rs", "pub mod bindings;\n", "pub mod bh;\n", "before"),
+            # main-loop.h brings in QOM and AioContext types that use glib.
+            ("rust/util/src/bindings.rs", "use glib_sys::{guint, GPollFD, GString};\n",
+             "use glib_sys::{\n"
+             "    guint, GArray, GHashTable, GHashTableIter, GPollFD, GPtrArray, GSList, GSource, GString,\n"
+             "};\n", "replace"),
+            ("rust/util/meson.build", "      'src/bindings.rs',\n", "      'src/bh.rs',\n",
+             "before"),
+        ],
+    ),
+    (
+        "rust: system: add DMA through an AddressSpace",
+        "AddressSpace::dma_read() and dma_write() order the access with a full\n"
+        "barrier like dma_memory_read() and dma_memory_write(), and report\n"
+        "failed transactions as MemTxError.",
+        [("rust/system/src/dma.rs", "rust/system/src/dma.rs")],
+        [
+            ("rust/system/src/lib.rs", "mod memory;\n", "mod dma;\npub use dma::*;\n\n",
+             "before"),
+            ("rust/system/meson.build", "      'src/memory.rs',\n", "      'src/dma.rs',\n",
+             "before"),
+            ("rust/system/meson.build", "system_rs = declare_dependency",
+             "rust.test('rust-system-tests', _system_rs,\n"
+             "          dependencies: [qemuutil, qom, hwcore],\n"
+             "          suite: ['unit', 'rust'])\n\n", "before"),
+        ],
+    ),
+    (
+        "rust: hwcore: add PCI device bindings",
+        "PCIDeviceImpl fills PCIDeviceClass (identity, realize returning a\n"
+        "Result, exit, config_write); PCIDeviceMethods covers configuration\n"
+        "space, BARs, the PCI Express, power management and FLR capabilities,\n"
+        "INTx, MSI-X with vectors checked against the table (the C functions\n"
+        "assert) and DMA through the bus-master address space.",
+        [("rust/hw/core/src/pci.rs", "rust/hw/core/src/pci.rs")],
+        [
+            ("rust/hw/core/wrapper.h", '#include "hw/irq.h"\n',
              '#include "hw/pci/pci_device.h"\n'
-             '#include "hw/pci/msi.h"\n'
              '#include "hw/pci/msix.h"\n'
              '#include "hw/pci/pcie.h"\n'
-             '#include "hw/pci/pci_ids.h"\n'
-             '#include "system/block-backend.h"\n'
-             '#include "system/dma.h"\n'
-             '#include "hw/block/block.h"\n'
-             '#include "block/accounting.h"\n'
-             '#include "qemu/iov.h"\n'
-             '#include "qemu/log.h"\n'
-             '#include "qemu/main-loop.h"\n'
-             '#include "qapi/visitor.h"\n'
-             '#include "system/runstate.h"\n'),
-            ("rust/qemu-api/meson.build", "      'src/bitops.rs',\n",
-             "      'src/block.rs',\n"),
-            ("rust/qemu-api/meson.build", "      'src/cell.rs',\n",
-             "      'src/bh.rs',\n"),
-            ("rust/qemu-api/meson.build", "      'src/chardev.rs',\n",
-             "      'src/dma.rs',\n"),
-            ("rust/qemu-api/meson.build", "      'src/errno.rs',\n",
-             "      'src/error.rs',\n"),
-            ("rust/qemu-api/meson.build", "      'src/prelude.rs',\n",
-             "      'src/property.rs',\n"),
-            ("rust/qemu-api/meson.build", "      'src/irq.rs',\n",
-             "      'src/log.rs',\n"),
-            ("rust/qemu-api/meson.build", "      'src/offset_of.rs',\n",
-             "      'src/pci.rs',\n"),
-            ("rust/qemu-api/meson.build", "      'src/qom.rs',\n",
-             "      'src/runstate.rs',\n"),
-            ("rust/qemu-api/src/lib.rs", "pub mod bitops;\n", "pub mod block;\npub mod bh;\n"),
-            ("rust/qemu-api/src/lib.rs", "pub mod chardev;\n", "pub mod dma;\n"),
-            ("rust/qemu-api/src/lib.rs", "pub mod irq;\n", "pub mod log;\n"),
-            ("rust/qemu-api/src/lib.rs", "pub mod offset_of;\n", "pub mod pci;\n"),
-            ("rust/qemu-api/src/lib.rs", "pub mod errno;\n", "pub mod error;\n"),
-            ("rust/qemu-api/src/lib.rs", "pub mod prelude;\n", "pub mod property;\n"),
-            ("rust/qemu-api/src/lib.rs", "pub mod qom;\n", "pub mod runstate;\n"),
-            ("rust/qemu-api/src/prelude.rs", "pub use crate::qom_isa;\n",
-             "\npub use crate::pci::PCIDeviceMethods;\n"),
+             '#include "hw/pci/pci_ids.h"\n'),
+            ("rust/hw/core/src/lib.rs", "mod qdev;\n", "mod pci;\npub use pci::*;\n\n",
+             "before"),
+            # The PCI headers bring in main-loop and AioContext types.
+            ("rust/hw/core/src/bindings.rs",
+             "use glib_sys::{GArray, GByteArray, GHashTable, GHashTableIter, GList, GPtrArray, GSList, GString};\n",
+             "use glib_sys::{\n"
+             "    guint, GArray, GByteArray, GHashTable, GHashTableIter, GList, GPollFD, GPtrArray, GSList,\n"
+             "    GSource, GString,\n"
+             "};\n", "replace"),
+            ("rust/hw/core/src/bindings.rs", "    clippy::too_many_arguments\n)]\n",
+             "    clippy::too_many_arguments,\n    clippy::type_complexity\n)]\n", "replace"),
+            # hw/pci/pci_device.h includes linux/iommufd.h, from linux-headers/.
+            ("rust/hw/core/meson.build", "  include_directories: bindings_incdir,\n",
+             "  include_directories: [bindings_incdir, include_directories('../../../linux-headers')],\n",
+             "replace"),
+            ("rust/hw/core/meson.build", "      'src/qdev.rs',\n", "      'src/pci.rs',\n",
+             "before"),
+            ("rust/hw/core/meson.build", "hwcore_rs = declare_dependency",
+             "rust.test('rust-hwcore-tests', _hwcore_rs,\n"
+             "          dependencies: [qemuutil, qom, hwcore],\n"
+             "          suite: ['unit', 'rust'])\n\n", "before"),
+        ],
+    ),
+    (
+        "rust: hwcore: add string, size and OnOffAuto property types",
+        "PropString, Size32 and OnOffAutoProperty let #[derive(Device)] structs\n"
+        "declare qdev_prop_string, qdev_prop_size32 and qdev_prop_on_off_auto\n"
+        "properties; DeviceReentrancyGuard gives bottom halves a device's\n"
+        "memory reentrancy guard.",
+        [("rust/hw/core/src/qdev_props.rs", "rust/hw/core/src/qdev_props.rs")],
+        [
+            ("rust/hw/core/src/lib.rs", "mod qdev;\n",
+             "mod qdev_props;\npub use qdev_props::*;\n\n", "before"),
+            ("rust/hw/core/meson.build", "      'src/qdev.rs',\n", "      'src/qdev_props.rs',\n"),
+        ],
+    ),
+    (
+        "rust: hwcore: add run state change handlers for devices",
+        "VmStateChangeHandler wraps qdev_add_vm_change_state_handler(), so that\n"
+        "a device can stop starting work while the machine is stopped, and\n"
+        "removes the handler when dropped.",
+        [("rust/hw/core/src/runstate.rs", "rust/hw/core/src/runstate.rs")],
+        [
+            ("rust/hw/core/wrapper.h", '#include "hw/irq.h"\n', '#include "system/runstate.h"\n'),
+            ("rust/hw/core/src/lib.rs", "mod qdev;\n",
+             "mod runstate;\npub use runstate::*;\n\n", "before"),
+            ("rust/hw/core/meson.build", "      'src/qdev.rs',\n", "      'src/runstate.rs',\n"),
+        ],
+    ),
+    (
+        "rust: add the block crate",
+        "Bindings for block devices: BlockBackend AIO (reads and writes over\n"
+        "scatter-gather lists of guest memory, flush, discard, write zeroes)\n"
+        "with completion callbacks that own their request, I/O accounting,\n"
+        "and BlockConf with the drive and block size property types.",
+        [("rust/block", "rust/block")],
+        [
+            ("rust/meson.build", "subdir('hw/core')\n", "subdir('block')\n"),
         ],
     ),
     (
@@ -121,11 +197,11 @@ SERIES = [
     (
         "hw/nvme: add the ocp-nvme device",
         "A QOM PCIe device that plugs the engine into QEMU: BAR0, MSI-X, DMA,\n"
-        "BlockBackend AIO.  It holds no NVMe logic of its own.",
+        "BlockBackend AIO, trace points.  It holds no NVMe logic of its own.",
         [("hw-ocp-nvme/Cargo.toml", DEVICE_DIR + "/Cargo.toml"),
          ("hw-ocp-nvme/clippy.toml", DEVICE_DIR + "/clippy.toml"),
          ("hw-ocp-nvme/src", DEVICE_DIR + "/src")],
-        [],
+        [("hw/nvme/trace-events", None, "TRACE_EVENTS", "append")],
     ),
     (
         "hw/nvme: build the ocp-nvme device",
@@ -138,6 +214,19 @@ SERIES = [
             ("rust/hw/Kconfig", "source char/Kconfig\n", "source nvme/Kconfig\n"),
             ("rust/Cargo.toml", '    "hw/char/pl011",\n',
              '    "hw/nvme/ocp-nvme",\n    "hw/nvme/ocp-nvme/engine",\n'),
+            # What cargo adds to the lock file for the new members.
+            ("rust/Cargo.lock", '[[package]]\nname = "bql"\n',
+             '[[package]]\nname = "block"\nversion = "0.1.0"\ndependencies = [\n'
+             ' "bql",\n "common",\n "glib-sys",\n "hwcore",\n "qom",\n "system",\n'
+             ' "util",\n]\n\n', "before"),
+            ("rust/Cargo.lock", '[[package]]\nname = "hwcore"\n',
+             '[[package]]\nname = "hw-ocp-nvme"\nversion = "0.1.0"\ndependencies = [\n'
+             ' "block",\n "bql",\n "common",\n "hwcore",\n "libc",\n "migration",\n'
+             ' "ocp-nvme-engine",\n "qom",\n "system",\n "trace",\n "util",\n]\n\n',
+             "before"),
+            ("rust/Cargo.lock", '[[package]]\nname = "pkg-config"\n',
+             '[[package]]\nname = "ocp-nvme-engine"\nversion = "0.1.0"\ndependencies = [\n'
+             ' "bilge",\n]\n\n', "before"),
             ("MAINTAINERS", "ufs\nM: Jeuk Kim",
              "ocp-nvme\n"
              "M: ocp-nvme developers <dev@ocp-nvme.invalid>\n"
@@ -145,6 +234,7 @@ SERIES = [
              "L: qemu-rust@nongnu.org\n"
              "S: Maintained\n"
              "F: rust/hw/nvme/\n"
+             "F: rust/block/\n"
              "F: tests/qtest/ocp-nvme-test.c\n"
              "F: docs/system/devices/ocp-nvme.rst\n\n",
              "before"),
@@ -152,8 +242,9 @@ SERIES = [
     ),
     (
         "tests/qtest: add ocp-nvme tests",
-        "PCI identity, BAR0 registers, the enable handshake, MSI-X and the\n"
-        "startup errors for missing properties.",
+        "PCI identity, BAR0 registers, the enable handshake, MSI-X, I/O,\n"
+        "malformed guest input, resets, FLR and the startup errors for bad\n"
+        "properties.",
         [("tests/qtest/ocp-nvme-test.c", "tests/qtest/ocp-nvme-test.c")],
         [
             ("tests/qtest/meson.build",
@@ -165,7 +256,7 @@ SERIES = [
     ),
     (
         "docs: document the ocp-nvme device",
-        "User page: usage, properties and OCP support.",
+        "User page: usage, properties, tracing and OCP support.",
         [("docs/qemu/ocp-nvme.rst", "docs/system/devices/ocp-nvme.rst")],
         [("docs/system/device-emulation.rst", "   devices/nvme.rst\n",
           "   devices/ocp-nvme.rst\n"),
@@ -173,6 +264,10 @@ SERIES = [
           "1b36:0015\n  PCI OCP Datacenter NVMe SSD (``-device ocp-nvme``)\n")],
     ),
 ]
+
+# Trace events of the device, appended to hw/nvme/trace-events (the C nvme
+# device's file: tracetool groups events by directory of trace-events).
+TRACE_EVENTS_FILE = "hw-ocp-nvme/trace-events"
 
 
 def run(args, tree, env=None, text=True, input_data=None):
@@ -192,12 +287,17 @@ def expand_copies(project, copies):
             yield dst, path.read_bytes()
 
 
-def apply_edits(tree, base, edits, desired):
+def apply_edits(tree, base, edits, desired, project=None):
     """Apply anchored insertions to the base version of QEMU's files."""
     for path, anchor, text, *mode in edits:
         if path not in desired:
             desired[path] = run(["git", "show", "%s:%s" % (base, path)], tree)
         content = desired[path]
+        if mode and mode[0] == "append":
+            # text names a project file whose content goes at the end.
+            extra = (project / TRACE_EVENTS_FILE).read_text() if text == "TRACE_EVENTS" else text
+            desired[path] = content.rstrip("\n") + "\n\n" + extra
+            continue
         at = content.find(anchor)
         if at < 0:
             sys.exit("overlay: anchor %r not found in %s" % (anchor.strip(), path))
@@ -209,11 +309,15 @@ def apply_edits(tree, base, edits, desired):
             desired[path] = content[:at] + text + content[at:]
         else:
             desired[path] = content[:at] + text + content[end:]
-    return {p: c.encode() for p, c in desired.items()}
+    return {p: desired[p].encode() for p, *_ in edits}
 
 
-def commit_tree(tree, base, paths, parent, message):
-    """Commit base + the working-tree versions of paths, without checkout."""
+def commit_tree(tree, base, contents, parent, message):
+    """Commit base + `contents` (QEMU path -> bytes), without checkout.
+
+    Each commit gets the content of its own patch, not the working tree's:
+    a QEMU file that later patches edit again must not show their edits
+    early."""
     with tempfile.TemporaryDirectory() as tmp:
         env = {"GIT_INDEX_FILE": os.path.join(tmp, "index"),
                "GIT_AUTHOR_NAME": "ocp-nvme developers",
@@ -223,8 +327,13 @@ def commit_tree(tree, base, paths, parent, message):
                "GIT_AUTHOR_DATE": "2025-01-01T00:00:00Z",
                "GIT_COMMITTER_DATE": "2025-01-01T00:00:00Z"}
         run(["git", "read-tree", base], tree, env)
-        run(["git", "update-index", "--add", "--stdin"], tree, env,
-            input_data="\n".join(sorted(paths)) + "\n")
+        entries = []
+        for path in sorted(contents):
+            blob = run(["git", "hash-object", "-w", "--stdin"], tree, env, text=False,
+                       input_data=contents[path]).decode().strip()
+            entries.append("100644 %s\t%s" % (blob, path))
+        run(["git", "update-index", "--add", "--index-info"], tree, env,
+            input_data="\n".join(entries) + "\n")
         tree_id = run(["git", "write-tree"], tree, env).strip()
         return run(["git", "commit-tree", tree_id, "-p", parent, "-m", message],
                    tree, env).strip()
@@ -242,18 +351,25 @@ def apply(project, tree, base_tag):
     base = run(["git", "rev-parse", base_tag + "^{commit}"], tree).strip()
     previous = set(run(["git", "diff", "--name-only", base, "HEAD"], tree).split())
     groups = []
+    # QEMU files as edited so far: a later patch edits on top of an
+    # earlier one's version.
+    edited = {}
     for subject, body, copies, edits in SERIES:
         files = dict(expand_copies(project, copies))
         if copies and not files:
             continue  # not written yet: its edits would refer to nothing
-        files.update(apply_edits(tree, base, edits, {}))
+        files.update(apply_edits(tree, base, edits, edited, project))
         groups.append((subject, body, files))
-    changed = 0
-    wanted = set()
+    # The working tree gets each file's last version (a file that several
+    # patches edit must not be rewritten with an intermediate version, or
+    # ninja would rebuild what depends on it every time).
+    final = {}
     for _, _, files in groups:
-        for path, content in files.items():
-            changed += write_if_changed(tree / path, content)
-            wanted.add(path)
+        final.update(files)
+    changed = 0
+    wanted = set(final)
+    for path, content in final.items():
+        changed += write_if_changed(tree / path, content)
     for stale in sorted(previous - wanted):
         try:
             original = run(["git", "show", "%s:%s" % (base, stale)], tree, text=False)
@@ -262,12 +378,12 @@ def apply(project, tree, base_tag):
             (tree / stale).unlink(missing_ok=True)
         changed += 1
     head = base
-    paths = []
+    contents = {}
     for subject, body, files in groups:
         if not files:
             continue
-        paths += list(files)
-        head = commit_tree(tree, base, paths, head,
+        contents.update(files)
+        head = commit_tree(tree, base, contents, head,
                            "%s\n\n%s\n\n%s\n" % (subject, body, SIGNOFF))
     run(["git", "update-ref", "refs/heads/ocp-nvme", head], tree)
     run(["git", "symbolic-ref", "HEAD", "refs/heads/ocp-nvme"], tree)

@@ -17,7 +17,8 @@ import sys
 from pathlib import Path
 
 # Python wheels QEMU's configure installs offline (see pythondeps.toml).
-WHEELS = ["meson==1.5.0", "pycotap==1.3.1"]
+# QEMU 10.2 with Rust needs meson >= 1.9.0 (configure disables Rust otherwise).
+WHEELS = ["meson==1.9.0", "pycotap==1.3.1"]
 
 # The crates behind subprojects/*-rs.wrap: how each is compiled.  Fields:
 # crate name as rustc sees it, edition, kind ("lib" or "proc-macro"),
@@ -66,6 +67,18 @@ CRATES = {
     "bilge-0.2-rs": dict(crate="bilge", edition="2021", kind="lib", native=False,
                          deps=["arbitrary-int-1-rs", "bilge-impl-0.2-rs"],
                          cfgs=[]),
+    "anyhow-1-rs": dict(crate="anyhow", edition="2018", kind="lib", native=False,
+                        deps=[], cfgs=['feature="std"', "std_backtrace"],
+                        # build.rs: core::error::Error arrived in Rust 1.81.
+                        cfgs_before={"1.81.0": ["anyhow_no_core_error"]}),
+    "attrs-0.2-rs": dict(crate="attrs", edition="2021", kind="lib", native=True,
+                         deps=["proc-macro2-1-rs", "syn-2-rs"], cfgs=[]),
+    "foreign-0.3-rs": dict(crate="foreign", edition="2021", kind="lib",
+                           native=False, deps=["libc-0.2-rs"], cfgs=[]),
+    # QEMU requires glib 2.66; the feature list mirrors glib-sys's Cargo.toml.
+    "glib-sys-0.21-rs": dict(crate="glib_sys", edition="2021", kind="lib",
+                             native=False, deps=["libc-0.2-rs"],
+                             cfgs=['feature="v2_%d"' % v for v in (58, 60, 62, 64, 66)]),
     "libc-0.2-rs": dict(crate="libc", edition="2015", kind="lib", native=False,
                         deps=[],
                         cfgs=["libc_priv_mod_use", "libc_union",
@@ -76,6 +89,12 @@ CRATES = {
                               "libc_underscore_const_names",
                               "libc_const_extern_fn"]),
 }
+
+
+def rustc_version():
+    out = subprocess.run(["rustc", "--version"], check=True, capture_output=True,
+                         text=True).stdout
+    return tuple(int(x) for x in re.search(r"(\d+)\.(\d+)\.(\d+)", out).groups())
 
 
 def log(msg):
@@ -111,7 +130,11 @@ def meson_overlay(wrap_name, version):
                      (var, dep, ", native: true" if CRATES[dep]["native"] else ""))
         dep_vars.append(var)
     args = ["'--cap-lints', 'allow'"]
-    for cfg in spec["cfgs"]:
+    cfgs = list(spec["cfgs"])
+    for version, extra in spec.get("cfgs_before", {}).items():
+        if rustc_version() < tuple(int(x) for x in version.split(".")):
+            cfgs += extra
+    for cfg in cfgs:
         args.append("'--cfg', '%s'" % cfg.replace("'", "\\'"))
     std = "['rust_std=%s', 'build.rust_std=%s']" % (spec["edition"], spec["edition"])
     lines.append("")
@@ -164,9 +187,25 @@ def disable_edk2_unpack(tree):
     """pc-bios/meson.build unpacks edk2 blobs the repack removed."""
     path = tree / "pc-bios" / "meson.build"
     text = path.read_text()
-    if "if unpack_edk2_blobs\n" in text:
-        path.write_text(text.replace("if unpack_edk2_blobs\n",
-                                     "if unpack_edk2_blobs and false  # blobs not in source\n", 1))
+    anchor = "if unpack_edk2_blobs\n"
+    if anchor not in text:
+        sys.exit("qemu-tree: pc-bios/meson.build has no %r any more; update "
+                 "scripts/qemutree/repack.py's disable_edk2_unpack" % anchor.strip())
+    path.write_text(text.replace(anchor,
+                                 "if unpack_edk2_blobs and false  # blobs not in source\n", 1))
+
+
+def skip_missing_dtbs(tree):
+    """pc-bios/dtb/meson.build installs prebuilt .dtb files when dtc is
+    missing; the repack removed them (QEMU 10.2 fails at configure time)."""
+    path = tree / "pc-bios" / "dtb" / "meson.build"
+    if not path.exists():
+        return
+    text = path.read_text()
+    anchor = "    install_data(dtbs, install_dir: qemu_datadir / 'dtb')\n"
+    if anchor in text:
+        path.write_text(text.replace(
+            anchor, "    # prebuilt .dtb files are not in the source: nothing to install\n", 1))
 
 
 def cargo_registry_cache():
@@ -218,6 +257,8 @@ def repair_source(tree):
         write_packagefiles(tree)
     if not list((tree / "pc-bios").glob("edk2-*.fd.bz2")):
         disable_edk2_unpack(tree)
+    if not list((tree / "pc-bios" / "dtb").glob("*.dtb")):
+        skip_missing_dtbs(tree)
 
 
 def provide_downloads(tree):

@@ -847,7 +847,8 @@ static void test_stop_cont(void)
     posted++;
     g_usleep(100 * 1000);
     for (int i = 0; i < posted; i++) {
-        uint16_t st = qtest_readw(n.f.qts, IOCQ_ADDR + ((n.iocq_head + i) % QDEPTH) * 16 + 14);
+        uint64_t cqe = IOCQ_ADDR + ((n.iocq_head + i) % QDEPTH) * 16;
+        uint16_t st = qtest_readw(n.f.qts, cqe + 14);
         if ((st & 1) == n.iocq_phase) {
             done++;
         }
