@@ -50,8 +50,12 @@ test-qemu:
 	rustfmt --edition 2021 --check $(QEMU_RUST_FILES)
 
 # Linux guest (kernel, busybox, nvme-cli, fio from Debian packages) under TCG.
+# Every case on the default drive (OCP 2.7), then the OCP cases (nvme-cli
+# 2.13 and 2.16) on drives with ocp-version=2.5 and 2.6.
 test-guest: qemu
 	tests/guest/run-tests.sh
+	tests/guest/run-tests.sh --ocp-version 2.5 ocp
+	tests/guest/run-tests.sh --ocp-version 2.6 ocp
 	tests/guest/migrate-tests.sh
 	tests/guest/state-tests.sh
 

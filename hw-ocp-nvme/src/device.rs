@@ -21,7 +21,10 @@ use hwcore::{
     VmStateChangeHandler, PCIE_DEVICE_INTERFACES, PCI_CLASS_PROG, PCI_INTERRUPT_PIN,
 };
 use migration::{vmstate_fields, vmstate_of, VMStateDescription, VMStateDescriptionBuilder};
-use ocp_nvme_engine::{ocp::HealthConfig, Controller, ControllerConfig, Host, IoResult, IoToken};
+use ocp_nvme_engine::{
+    ocp::{HealthConfig, OcpVersion},
+    Controller, ControllerConfig, Host, IoResult, IoToken,
+};
 use qom::{
     object_property::add_u64_property, prelude::*, InterfaceInfo, ObjectImpl, ParentField,
     ParentInit,
@@ -48,15 +51,19 @@ use ocp_nvme_engine::persist::{
 /// Size of BAR0.
 pub const BAR0_SIZE: u64 = 0x10000;
 /// Bytes of BAR0 given to the engine (registers and doorbells).
-pub const REGS_SIZE: u64 = 0x2000;
+pub const REGS_SIZE: u64 = 0x4000;
 /// Offset of the MSI-X table in BAR0.
-pub const MSIX_TABLE_OFFSET: u32 = 0x2000;
+pub const MSIX_TABLE_OFFSET: u32 = 0x4000;
 /// Offset of the MSI-X pending bit array in BAR0.
 pub const MSIX_PBA_OFFSET: u32 = 0xc000;
 /// Most MSI-X vectors: the engine's limit, and they fit between the table
 /// and PBA offsets.
 pub const MAX_MSIX_VECTORS: u32 = 2048;
 const _: () = assert!(MAX_MSIX_VECTORS * 16 <= MSIX_PBA_OFFSET - MSIX_TABLE_OFFSET);
+const _: () = assert!(REGS_SIZE <= MSIX_TABLE_OFFSET as u64);
+/// Most I/O queue pairs: the engine's limit, whose doorbells fit `REGS_SIZE`
+/// (OCP NVMe-CFG-6 asks for 1,023).
+pub const MAX_IOQPAIRS: u32 = ocp_nvme_engine::config::MAX_IOQPAIRS_LIMIT as u32;
 
 /// PCI identity: Red Hat's QEMU vendor ID and the next device ID not
 /// listed in QEMU 10.2's `docs/specs/pci-ids.rst`.
@@ -96,7 +103,10 @@ pub struct OcpNvmeState {
     model: PropString,
     #[property(rename = "firmware_rev")]
     firmware_rev: PropString,
-    #[property(rename = "max_ioqpairs", default = 64)]
+    /// OCP specification version: 2.5, 2.6 or 2.7 (unset: 2.7).
+    #[property(rename = "ocp-version")]
+    ocp_version: PropString,
+    #[property(rename = "max_ioqpairs", default = 1023)]
     max_ioqpairs: u32,
     #[property(rename = "msix_qsize", default = 65)]
     msix_qsize: u32,
@@ -344,12 +354,18 @@ impl OcpNvmeState {
         let capacity = blk
             .length()
             .map_err(|e| format!("cannot get the size of drive: error {e}"))?;
-        if self.max_ioqpairs == 0 || self.max_ioqpairs > 511 {
+        if self.max_ioqpairs == 0 || self.max_ioqpairs > MAX_IOQPAIRS {
             return Err(format!(
-                "property 'max_ioqpairs' must be between 1 and 511, not {}",
+                "property 'max_ioqpairs' must be between 1 and {MAX_IOQPAIRS}, not {}",
                 self.max_ioqpairs
             ));
         }
+        let ocp_version = match self.ocp_version.to_string_lossy() {
+            Some(v) => OcpVersion::parse(&v).map_err(|_| {
+                format!("property 'ocp-version' must be 2.5, 2.6 or 2.7, not '{v}'")
+            })?,
+            None => OcpVersion::default(),
+        };
         if self.msix_qsize == 0 || self.msix_qsize > MAX_MSIX_VECTORS {
             return Err(format!(
                 "property 'msix_qsize' must be between 1 and {MAX_MSIX_VECTORS}, not {}",
@@ -381,6 +397,7 @@ impl OcpNvmeState {
             health: *self.health.borrow(),
             pci_vendor_id: PCI_VENDOR_ID_REDHAT,
             pci_subsys_vendor_id: PCI_VENDOR_ID_REDHAT,
+            ocp_version,
             ..ControllerConfig::default()
         };
         if let Some(model) = self.model.to_string_lossy() {

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Build the Linux test guest: a Debian trixie kernel and an initramfs holding
-# busybox, nvme-cli and fio with exactly the shared libraries they need.
+# busybox, nvme-cli and fio with exactly the shared libraries they need, and
+# nvme-cli 2.16 from Debian unstable as /bin/nvme-2.16.
 #
 # Everything comes from Debian trixie binary packages fetched with
 # `apt-get download` through a private apt configuration and unpacked with
@@ -279,6 +280,107 @@ with open(manifest, "a") as m:
     m.write("## libraries\n")
     for l in sorted(libs): m.write(l + "\n")
 PY
+
+# --- nvme-cli 2.16 from Debian unstable (sid): its own private apt
+# configuration (the sid line added to the same mirror; sid's Release file
+# has a Valid-Until, so the check is off), unpacked into its own staging dir
+# and installed as /opt/nvme-2.16 with sid's loader and libraries (sid's
+# glibc is newer than trixie's), run through that loader by /bin/nvme-2.16.
+# trixie's nvme-cli 2.13 stays /bin/nvme.
+SID_SUITE=${DEBIAN_SID_SUITE:-sid}
+SID_TOP="nvme-cli libnvme1t64"
+SIDDIR=$OUT/apt-sid
+mkdir -p "$SIDDIR/lists/partial" "$SIDDIR/cache/archives/partial" "$SIDDIR/debs"
+echo "deb [signed-by=$KEYRING] $MIRROR $SID_SUITE main" > "$SIDDIR/sources.list"
+SID_OPTS=("${APT_OPTS[@]}"
+  -o "Dir::Etc::SourceList=$SIDDIR/sources.list"
+  -o "Dir::State::Lists=$SIDDIR/lists"
+  -o "Dir::Cache=$SIDDIR/cache"
+  -o Acquire::Check-Valid-Until=false)
+log "apt-get update ($SID_SUITE, for nvme-cli 2.16)"
+apt-get -q "${SID_OPTS[@]}" update >"$SIDDIR/update.log" 2>&1 \
+  || { cat "$SIDDIR/update.log" >&2; die "apt-get update ($SID_SUITE) failed"; }
+SID_DEPS=$(apt-cache "${SID_OPTS[@]}" depends --recurse --no-recommends --no-suggests \
+         --no-conflicts --no-breaks --no-replaces --no-enhances $SID_TOP \
+       | grep -v '^ ' | grep -v '^<' | sort -u \
+       | grep -E '^(lib[a-z0-9].*|zlib1g)$' | grep -Ev "$SKIP_RE" || true)
+declare -A SIDV=()
+while read -r p v; do SIDV[$p]=$v; done < <(apt-cache "${SID_OPTS[@]}" policy $SID_TOP $SID_DEPS \
+  | awk '/^[^ ].*:$/ { sub(/:$/, ""); p = $0 } /Candidate:/ { print p, $2 }')
+SIDSTAGE=$OUT/stage-sid
+rm -rf "$SIDSTAGE"; mkdir -p "$SIDSTAGE"
+cd "$SIDDIR/debs"
+sid_need=()
+for p in $SID_TOP $SID_DEPS; do
+  v=${SIDV[$p]:-}
+  [ -n "$v" ] && [ "$v" != "(none)" ] || die "package $p has no candidate in $SID_SUITE"
+  ls "${p}_${v//:/%3a}_"*.deb >/dev/null 2>&1 || sid_need+=("$p=$v")
+done
+if [ ${#sid_need[@]} -gt 0 ]; then
+  log "downloading ${#sid_need[@]} $SID_SUITE packages"
+  apt-get -q "${SID_OPTS[@]}" download "${sid_need[@]}" >"$SIDDIR/download.log" 2>&1 \
+    || { cat "$SIDDIR/download.log" >&2; die "apt-get download ($SID_SUITE) failed"; }
+fi
+for p in $SID_TOP $SID_DEPS; do
+  v=${SIDV[$p]}
+  dpkg-deb -x "$(ls "${p}_${v//:/%3a}_"*.deb | head -n1)" "$SIDSTAGE"
+done
+cd "$OUT"
+{
+  echo "## $SID_SUITE packages (/opt/nvme-2.16)"
+  for p in $SID_TOP $SID_DEPS; do echo "$p ${SIDV[$p]}"; done
+} >> "$OUT/manifest.new"
+mkdir -p "$ROOT/opt/nvme-2.16/lib"
+cp "$SIDSTAGE/usr/sbin/nvme" "$ROOT/opt/nvme-2.16/nvme"
+python3 - "$SIDSTAGE" "$ROOT/opt/nvme-2.16" <<'PY'
+import os, shutil, struct, sys
+stage, dest = sys.argv[1:3]
+libdirs = ["usr/lib/x86_64-linux-gnu", "lib/x86_64-linux-gnu", "usr/lib", "lib"]
+def needed(path):
+    d = open(path, "rb").read()
+    phoff, = struct.unpack_from("<Q", d, 0x20)
+    phentsize, phnum = struct.unpack_from("<HH", d, 0x36)
+    loads, dyn, interp = [], None, None
+    for i in range(phnum):
+        t, _, off, va, _, sz, _, _ = struct.unpack_from("<IIQQQQQQ", d, phoff + i * phentsize)
+        if t == 1: loads.append((va, off, sz))
+        elif t == 2: dyn = (off, sz)
+        elif t == 3: interp = d[off:off + sz].rstrip(b"\0").decode()
+    if not dyn: return [], interp
+    v2o = lambda v: next(v - va + off for va, off, sz in loads if va <= v < va + sz)
+    ents, strtab = [], None
+    for i in range(dyn[1] // 16):
+        tag, val = struct.unpack_from("<qQ", d, dyn[0] + 16 * i)
+        if tag == 0: break
+        if tag == 1: ents.append(val)
+        if tag == 5: strtab = v2o(val)
+    return [d[strtab + o:d.index(b"\0", strtab + o)].decode() for o in ents], interp
+def find(name):
+    for ld in libdirs:
+        p = os.path.join(stage, ld, name)
+        if os.path.exists(p): return os.path.realpath(p)
+    return None
+todo, seen = [os.path.join(dest, "nvme")], set()
+while todo:
+    names, interp = needed(todo.pop())
+    if interp and "ld" not in seen:
+        seen.add("ld")
+        src = find(os.path.basename(interp))
+        if not src: sys.exit("build-guest: error: no %s in the sid packages" % interp)
+        shutil.copy2(src, os.path.join(dest, "lib", "ld.so"))
+    for n in names:
+        if n in seen: continue
+        seen.add(n)
+        src = find(n)
+        if not src: sys.exit("build-guest: error: %s not in the sid packages" % n)
+        shutil.copy2(src, os.path.join(dest, "lib", n))
+        todo.append(os.path.join(dest, "lib", n))
+PY
+cat > "$ROOT/bin/nvme-2.16" <<'SH'
+#!/bin/sh
+exec /opt/nvme-2.16/lib/ld.so --library-path /opt/nvme-2.16/lib /opt/nvme-2.16/nvme "$@"
+SH
+chmod 0755 "$ROOT/bin/nvme-2.16"
 
 # --- kernel and modules
 KVER=$(ls "$STAGE/usr/lib/modules" 2>/dev/null | head -n1)

@@ -122,7 +122,7 @@ static void test_msix_table_size(void)
     g_assert_cmpuint(qpci_config_readw(f.dev, cap + PCI_MSIX_FLAGS) &
                      PCI_MSIX_FLAGS_QSIZE, ==, 16);
     /* Table and PBA in BAR0, after the registers. */
-    g_assert_cmphex(qpci_config_readl(f.dev, cap + PCI_MSIX_TABLE), ==, 0x2000);
+    g_assert_cmphex(qpci_config_readl(f.dev, cap + PCI_MSIX_TABLE), ==, 0x4000);
     g_assert_cmphex(qpci_config_readl(f.dev, cap + PCI_MSIX_PBA), ==, 0xc000);
     qpci_msix_enable(f.dev);
     g_assert_true(f.dev->msix_enabled);
@@ -443,7 +443,7 @@ static void test_msix_delivery(void)
     cap = qpci_find_capability(n.f.dev, PCI_CAP_ID_MSIX, 0);
     g_assert_cmpuint(cap, !=, 0);
     /* Mask vector 0: a completion on the admin CQ sets its pending bit. */
-    qpci_io_writel(n.f.dev, n.f.bar0, 0x2000 + PCI_MSIX_ENTRY_VECTOR_CTRL,
+    qpci_io_writel(n.f.dev, n.f.bar0, 0x4000 + PCI_MSIX_ENTRY_VECTOR_CTRL,
                    PCI_MSIX_ENTRY_CTRL_MASKBIT);
     g_assert_false(qpci_msix_pending(n.f.dev, 0));
     g_assert_cmphex(nvme_admin(&n, 0x06, 0, DATA_ADDR, 1, 0, 0).status, ==, 0);
@@ -653,7 +653,11 @@ static void test_keep_alive_after_fatal(void)
     uint8_t entry[32] = { 3, 0, 1, 0 };   /* enabled, single; type 1 */
     uint32_t cmd[16] = { 0x06 };
 
-    nvme_start(&n, NULL);
+    /*
+     * OCP 2.6: a panic sets CSTS.CFS (2.7 reports it with an AEN unless
+     * FID C9h bit 0 is cleared).
+     */
+    nvme_start(&n, ",ocp-version=2.6");
     /* Set Features Keep Alive Timer (0Fh): 1 s. */
     g_assert_cmphex(nvme_admin(&n, 0x09, 0, 0, 0x0f, 1000, 0).status, ==, 0);
     /* Set Features C0h, one entry, UUID index 1 (the OCP UUID). */
@@ -909,7 +913,7 @@ static void test_dma_to_own_bar(void)
     cc = reg_read(&n.f, NVME_REG_CC);
     /* A read into CC (a disable) and a write from the MSI-X table. */
     g_assert_cmphex(nvme_rw(&n, 0x02, 0, 0, bar + NVME_REG_CC).status, ==, 0x004);
-    g_assert_cmphex(nvme_rw(&n, 0x01, 0, 0, bar + 0x2000).status, ==, 0x004);
+    g_assert_cmphex(nvme_rw(&n, 0x01, 0, 0, bar + 0x4000).status, ==, 0x004);
     /* Admin data (Identify) into the doorbells. */
     g_assert_cmphex(nvme_admin(&n, 0x06, 0, bar + 0x1000, 1, 0, 0).status,
                     ==, 0x004);
@@ -1296,10 +1300,36 @@ static void test_missing_serial(void)
 static void test_bad_property(void)
 {
     g_autofree char *err = NULL;
+    g_autofree char *err2 = NULL;
 
     g_assert_cmpint(run_qemu("ocp-nvme,drive=d0,serial=X,msix_qsize=0", &err),
                     !=, 0);
     g_assert_nonnull(strstr(err, "'msix_qsize'"));
+    g_assert_cmpint(run_qemu("ocp-nvme,drive=d0,serial=X,ocp-version=2.8", &err2),
+                    !=, 0);
+    g_assert_nonnull(strstr(err2, "'ocp-version'"));
+}
+
+/*
+ * ocp-version selects the OCP log page versions: C0h log page version 4
+ * (OCP 2.5), 5 (2.6) or 6 (2.7, the default), at byte 494.
+ */
+static void test_ocp_version(void)
+{
+    static const struct { const char *arg; uint8_t lpv; } v[] = {
+        { ",ocp-version=2.5", 4 }, { ",ocp-version=2.6", 5 },
+        { ",ocp-version=2.7", 6 }, { NULL, 6 },
+    };
+
+    for (int i = 0; i < ARRAY_SIZE(v); i++) {
+        Nvme n;
+
+        nvme_start(&n, v[i].arg);
+        g_assert_cmphex(nvme_admin(&n, 0x02, 0xffffffff, DATA_ADDR,
+                                   (127 << 16) | 0xc0, 0, 1).status, ==, 0);
+        g_assert_cmpuint(qtest_readb(n.f.qts, DATA_ADDR + 494), ==, v[i].lpv);
+        fixture_stop(&n.f);
+    }
 }
 
 int main(int argc, char **argv)
@@ -1319,6 +1349,7 @@ int main(int argc, char **argv)
     qtest_add_func("/ocp-nvme/identify", test_identify);
     qtest_add_func("/ocp-nvme/io", test_io);
     qtest_add_func("/ocp-nvme/ocp-logs", test_ocp_logs);
+    qtest_add_func("/ocp-nvme/ocp-version", test_ocp_version);
     qtest_add_func("/ocp-nvme/msix-delivery", test_msix_delivery);
     qtest_add_func("/ocp-nvme/malformed", test_malformed);
     qtest_add_func("/ocp-nvme/reset-inflight", test_reset_inflight);

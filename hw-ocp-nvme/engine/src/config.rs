@@ -15,7 +15,8 @@ pub struct ControllerConfig {
     pub model: String,
     /// Firmware Revision of slot 1 (Identify FR, at most 8 ASCII characters).
     pub firmware_rev: String,
-    /// Number of I/O queue pairs (1..=1024).
+    /// Number of I/O queue pairs (1..=1024; OCP NVMe-CFG-6 asks for 1,023,
+    /// the default).
     pub max_ioqpairs: u16,
     /// Number of MSI-X vectors (1..=2048).
     pub msix_vectors: u16,
@@ -58,6 +59,10 @@ pub struct ControllerConfig {
     pub aerl: u8,
     /// Most asynchronous events kept while no request is outstanding.
     pub aer_max_queued: u16,
+    /// OCP Datacenter NVMe SSD Specification version (QOM property
+    /// `ocp-version`: 2.5, 2.6 or 2.7, default 2.7; parse it with
+    /// [`crate::ocp::OcpVersion::parse`]).
+    pub ocp_version: crate::ocp::OcpVersion,
 }
 
 impl Default for ControllerConfig {
@@ -66,7 +71,7 @@ impl Default for ControllerConfig {
             serial: "OCPNVME0001".into(),
             model: "QEMU OCP NVMe Ctrl".into(),
             firmware_rev: "1.0".into(),
-            max_ioqpairs: 64,
+            max_ioqpairs: 1023,
             msix_vectors: 65,
             mqes: 1023,
             mdts: 7,
@@ -85,6 +90,7 @@ impl Default for ControllerConfig {
             health: crate::ocp::HealthConfig::default(),
             aerl: 3,
             aer_max_queued: 64,
+            ocp_version: crate::ocp::OcpVersion::V2_7,
         }
     }
 }
@@ -161,6 +167,19 @@ mod tests {
     #[test]
     fn default_is_valid() {
         ControllerConfig::default().validate().unwrap();
+    }
+
+    #[test]
+    fn ocp_version_property_values() {
+        use crate::ocp::OcpVersion;
+        assert_eq!(ControllerConfig::default().ocp_version, OcpVersion::V2_7);
+        for v in OcpVersion::ALL {
+            assert_eq!(OcpVersion::parse(v.as_str()), Ok(v));
+        }
+        for bad in ["", "2.4", "2.8", "27", "v2.7"] {
+            let e = OcpVersion::parse(bad).unwrap_err();
+            assert!(e.starts_with("ocp-version"), "{e}");
+        }
     }
 
     #[test]

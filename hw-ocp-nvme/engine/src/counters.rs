@@ -76,6 +76,9 @@ pub struct Counters {
     pub power_state_changes: u64,
     /// Read/Write commands whose byte offset or length is not 4 KiB aligned.
     pub unaligned_io: u64,
+    /// Reads and writes with Limited Retry set that took longer than the
+    /// Time Limited Error Recovery value (feature 05h; OCP SMART-42).
+    pub tler_timeouts: u32,
     /// Format NVM commands completed (user data erase count).
     pub formats: u64,
     /// Logical blocks deallocated (DSM deallocate, Write Zeroes with DEAC).
@@ -107,6 +110,7 @@ crate::persist::persist_struct!(Counters {
     formats,
     deallocated_blocks,
     latency,
+    tler_timeouts,
 });
 
 impl Counters {

@@ -302,7 +302,9 @@ fn features_select_and_save() {
             "fid {fid:#x}"
         );
     }
-    for fid in [0xcau32, 0xff] {
+    // CAh and CBh are OCP 2.7 features (the default drive has them); CCh and
+    // above are not OCP features.
+    for fid in [0xccu32, 0xff] {
         let mut s = gf(fid, 0, 0);
         s.dw[14] = 1;
         assert!(d.admin(s).is(Status::INVALID_FIELD));
@@ -472,8 +474,14 @@ fn firmware_download_and_commit() {
     assert!(d.admin(commit(3, 2)).is(Status::INVALID_FIRMWARE_IMAGE));
     // Out-of-order download poisons the image.
     assert!(d.admin_write(dl(0, 0), &[1, 2, 3, 4]).ok());
-    assert!(d.admin_write(dl(0, 5), &[1, 2, 3, 4]).ok());
+    assert!(d.admin_write(dl(0, 2048), &[1, 2, 3, 4]).ok());
     assert!(d.admin(commit(3, 0)).is(Status::INVALID_FIRMWARE_IMAGE));
+    // FWUG 01h: pieces start on 4 KiB boundaries (OCP FWUP-29).
+    let (_, id) = d.admin_read(sqe_of(0x06, 0, &[(10, 1)], 0), 4096);
+    assert_eq!(id[319], 1, "FWUG");
+    assert!(d
+        .admin_write(dl(0, 5), &[1, 2, 3, 4])
+        .is(Status::INVALID_FIELD));
     // Too large.
     assert!(d.admin(dl(0, 0x10_0000)).is(Status::INVALID_FIELD));
 }
@@ -705,10 +713,21 @@ fn health_properties_raise_smart_events() {
     assert_eq!(d.wait(0, aer).unwrap().dw0, 0x0002_0201);
     assert_eq!(d.ctrl.health_property("available-spare"), Some(5));
     let (_, smart) = d.admin_read(glp(0x02, 128, 0, 0, 0, 0), 512);
-    // Spare below threshold: end of life, read-only (C2h default).
-    assert_eq!(smart[0], 0x09);
+    // Spare below threshold: the spare warning only; the drive stays
+    // read/write until the spare reaches 0 % (OCP EOL-4).
+    assert_eq!(smart[0], 0x01);
     assert_eq!(smart[3], 5);
-    // The read-only bit raised a reliability event too (queued).
+    {
+        let mut h = d.env.host();
+        d.ctrl
+            .set_health_property("available-spare", 0, &mut h)
+            .unwrap();
+    }
+    let (_, smart) = d.admin_read(glp(0x02, 128, 0, 0, 0, 0), 512);
+    // Spare 0 %: end of life, read-only (C2h default, OCP EOL-5).
+    assert_eq!(smart[0], 0x09);
+    assert_eq!(smart[3], 0);
+    // The read-only bit raised a reliability event too.
     let aer = d.submit(0, sqe_of(0x0c, 0, &[], 0));
     assert_eq!(d.wait(0, aer).unwrap().dw0, 0x0002_0001);
     {

@@ -18,6 +18,16 @@ fn up() -> Driver {
     d
 }
 
+/// An OCP 2.6 drive: several error injection entries at once, saveable
+/// FID C9h (OCP 2.7's rules are in `tests/ocp_versions.rs`).
+fn up_26() -> Driver {
+    let mut cfg = Driver::small_config();
+    cfg.ocp_version = ocp::OcpVersion::V2_6;
+    let mut d = Driver::new(cfg);
+    d.bring_up(1);
+    d
+}
+
 fn u16_at(b: &[u8], o: usize) -> u16 {
     u16::from_le_bytes(b[o..o + 2].try_into().unwrap())
 }
@@ -151,8 +161,11 @@ fn every_log_page_with_both_uuid_indexes_and_in_chunks() {
         let chunked = log_chunked(&mut d, lid, 0, len, u32::from(OCP_UUID_INDEX));
         assert_eq!(whole, chunked, "lid {lid:#x}");
         if let Some(g) = guid {
-            // nvme-cli compares the last 16 bytes of the 512/4096-byte page.
-            assert_eq!(&whole[len - 16..], &g, "lid {lid:#x}");
+            // nvme-cli compares the last 16 bytes of the 512/4096-byte page;
+            // C3h keeps its GUID at 496 when OCP 2.7 makes it 4096 bytes
+            // (LMDATA-36, LMDATA-38).
+            let end = if lid == 0xc3 { 512 } else { len };
+            assert_eq!(&whole[end - 16..end], &g, "lid {lid:#x}");
         }
     }
     // C6h: header, then read again at LPO 64 (nvme-cli's hardware-component-log).
@@ -216,10 +229,18 @@ fn c3_counts_real_io_latency() {
     let mut cfg = ocp::latency::LatencyMonitorConfig::default().to_bytes();
     cfg.resize(4096, 0);
     assert!(d.admin_write(sf(0xc5, true, 0, 0), &cfg).ok());
+    // OCP 2.7: Get Features C5h completes with DW0 0 and no data (LMGF-1);
+    // a buffer the host gives is left alone.
     let (c, got) = d.admin_read(gf(0xc5, 0, 1), 4096);
+    assert!(c.ok() && c.dw0 == 0);
+    assert!(got.iter().all(|&b| b == 0));
+    // An OCP 2.6 drive returns the configuration, current and saved.
+    let mut d6 = up_26();
+    assert!(d6.admin_write(sf(0xc5, true, 0, 0), &cfg).ok());
+    let (c, got) = d6.admin_read(gf(0xc5, 0, 1), 4096);
     assert!(c.ok());
     assert_eq!(&got[..16], &cfg[..16]);
-    let (_, saved) = d.admin_read(gf(0xc5, 2, 1), 4096);
+    let (_, saved) = d6.admin_read(gf(0xc5, 2, 1), 4096);
     assert_eq!(&saved[..16], &cfg[..16]);
     d.auto_complete = false;
     // Thresholds 30/100/155/235 ms: read 40 ms (bucket 0), write 120 ms
@@ -274,7 +295,7 @@ fn c2_history_follows_firmware_commits() {
 
 #[test]
 fn ocp_features_round_trip() {
-    let mut d = up();
+    let mut d = up_26();
     let dw0 = |d: &mut Driver, fid: u8, sel: u32| {
         let c = d.admin(gf(fid, sel, 1));
         assert!(c.ok(), "fid {fid:#x} sel {sel}: {c:?}");
@@ -310,8 +331,8 @@ fn ocp_features_round_trip() {
             .is(Status::FEATURE_NOT_SAVEABLE));
         assert!(d.admin(sf(fid, false, 1 << 31, 1)).ok());
     }
-    // C7h out of range.
-    assert!(d.admin(sf(0xc7, false, 200, 1)).is(Status::INVALID_FIELD));
+    // C7h below the Minimum Valid DSSD Power State (DSSDPSS-2).
+    assert!(d.admin(sf(0xc7, false, 9, 1)).is(Status::INVALID_FIELD));
     // C0h: two entries in, the same two out (4064 bytes).
     inject(&mut d, &[erri(0, 14, 5), erri(2, 7, 0)]);
     let (c, data) = d.admin_read(gf(0xc0, 0, 1), 4064);
@@ -356,7 +377,8 @@ fn injected_media_error_counts_once() {
 
 #[test]
 fn injected_panic_sets_cfs_fills_c1_and_notifies() {
-    let mut d = up();
+    // Before OCP 2.7 a panic sets CSTS.CFS and, with C9h, also notifies.
+    let mut d = up_26();
     assert!(d.admin(sf(0xc9, false, 1, 1)).ok());
     let aer = d.submit(0, sqe_of(0x0c, 0, &[], 0));
     // Firmware error (type 2) on the next command.
@@ -451,14 +473,27 @@ fn eol_failure_modes() {
             .set_health_property("percentage-used", 100, &mut h)
             .unwrap();
     }
+    // Worn out with spare left: still read/write (OCP EOL-4), and no
+    // critical warning for Percentage Used alone (SLOG-12).
+    let s = rw(&mut d, 0x01, 0, 1);
+    assert!(d.io(1, s).ok(), "EOL-4");
+    let smart = log(&mut d, 0x02, 512, 0);
+    assert_eq!(smart[0], 0, "SLOG-12");
+    assert_eq!(smart[5], 100);
+    // Available Spare 0 %: end of life (EOL-5).
+    {
+        let mut h = d.env.host();
+        d.ctrl
+            .set_health_property("available-spare", 0, &mut h)
+            .unwrap();
+    }
     let s = rw(&mut d, 0x01, 0, 1);
     let c = d.io(1, s);
     assert_eq!((c.sf >> 1) & 0x7ff, 1 << 8 | 0x82, "{c:?}");
     let s = rw(&mut d, 0x02, 0, 1);
     assert!(d.io(1, s).ok(), "reads still work");
     let smart = log(&mut d, 0x02, 512, 0);
-    assert_eq!(smart[0] & 0x0c, 0x0c, "reliability + read-only");
-    assert_eq!(smart[5], 100);
+    assert_eq!(smart[0] & 0x09, 0x09, "spare + read-only");
     // Write-through (C2h = 2): writes are FUA (and a little slower).
     assert!(d.admin(sf(0xc2, false, 2 << 30, 1)).ok());
     let s = rw(&mut d, 0x01, 0, 1);
@@ -487,7 +522,8 @@ fn telemetry_host_initiated_data_area1() {
     let t = log_chunked(&mut d, 0x07, 0, len, 0);
     assert_eq!(&t[..512], &hdr[..]);
     let da1 = &t[512..];
-    assert_eq!(u16_at(da1, 0), 2, "DA1 major version");
+    assert_eq!(u16_at(da1, 0), 3, "DA1 major version (TELDF-1, OCP 2.7)");
+    assert_eq!(u16_at(da1, 2), 1, "DA1 minor version (TELDF-2)");
     assert_eq!(&da1[16..32], &ocp::telemetry::DA1_GUID);
     // Statistics descriptors walk to their size (parse_statistics).
     let start = u64_at(da1, 96) as usize * 4;
@@ -604,7 +640,7 @@ fn health_properties_reach_smart_and_c0() {
 
 #[test]
 fn admin_injection_spares_fid_c0() {
-    let mut d = up();
+    let mut d = up_26();
     // Admin command failure (type 17), enabled, not single-shot.
     inject(&mut d, &[erri(1, 17, 0)]);
     // Get/Set Features FID C0h still work (to read and disarm the injection).

@@ -60,6 +60,11 @@ fn reset_brings_it_back(d: &mut Driver) {
 fn keep_alive_after_a_fatal_error_does_not_refire() {
     let mut d = up();
     assert!(d.admin(set_features(0x0f, 1000, 0)).ok(), "KATO 1 s");
+    // OCP 2.7 reports panics with an AEN unless FID C9h bit 0 is cleared
+    // (SDAEC-14): clear it so that the panic sets CSTS.CFS.
+    assert!(d
+        .admin(set_features(0xc9, 0, u32::from(OCP_UUID_INDEX)))
+        .ok());
     // CPU/controller hang injection: the next admin command panics the
     // drive (CSTS.CFS) and never completes.
     inject(&mut d, 1, 0);

@@ -231,6 +231,16 @@ impl Controller {
             _ => LatencyClass::Other,
         };
         let latency = now.saturating_sub(c.req.submit_ns);
+        // OCP SMART-42: a Limited Retry read or write beyond TLER (100 ms units).
+        let limited_retry = c.req.sqe.dw[12] & (1 << 31) != 0;
+        let tler_ns = u64::from(self.feat.error_recovery.tler) * 100_000_000;
+        if limited_retry
+            && tler_ns != 0
+            && latency > tler_ns
+            && matches!(class, LatencyClass::Read | LatencyClass::Write)
+        {
+            self.counters.tler_timeouts = self.counters.tler_timeouts.saturating_add(1);
+        }
         self.counters.record_latency(class, latency, now);
         self.command_completed(class, latency, now);
         self.complete_request(&c.req, c.status, 0, host);

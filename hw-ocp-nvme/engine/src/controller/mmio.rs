@@ -231,10 +231,10 @@ impl Controller {
         self.abort_self_test_on_reset(now);
         self.activate_firmware_on_reset(now);
         self.feat = self.saved_feat.clone();
-        // The Timestamp is cleared by a Controller Level Reset (origin 000b).
-        self.timestamp_ms = 0;
-        self.timestamp_set_ns = now;
-        self.timestamp_origin = 0;
+        // The Timestamp survives every Controller Level Reset, CC.EN 1 -> 0
+        // and function level / conventional resets alike (OCP NVMe-OPT-4: only
+        // an NVM Subsystem Reset, which this controller does not support
+        // (CAP.NSSRS = 0), may clear it); its origin stays 001b once set.
         self.nsqa = self.cfg.max_ioqpairs - 1;
         self.ncqa = self.cfg.max_ioqpairs - 1;
         self.io_queues_created = false;

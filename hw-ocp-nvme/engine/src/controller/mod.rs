@@ -121,6 +121,9 @@ pub struct Controller {
     telemetry: TelemetryState,
     changed_ns: Vec<u32>,
     keep_alive_deadline: Option<u64>,
+    /// Next background update of the health model (1 s grid while running;
+    /// SLOG-6, SLOG-7).
+    health_tick_ns: u64,
     /// Timestamp feature: host value (ms) and the time it was set.
     timestamp_ms: u64,
     timestamp_set_ns: u64,
@@ -198,6 +201,7 @@ impl Controller {
             telemetry: TelemetryState::default(),
             changed_ns: Vec::new(),
             keep_alive_deadline: None,
+            health_tick_ns: 0,
             timestamp_ms: 0,
             timestamp_set_ns: 0,
             timestamp_origin: 0,

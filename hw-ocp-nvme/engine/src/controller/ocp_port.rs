@@ -50,8 +50,11 @@ pub fn new_ocp_state(cfg: &ControllerConfig) -> OcpState {
         },
         security_version: 0,
         lowest_permitted_fw_rev: wire::ascii(&cfg.firmware_rev),
+        ocp_version: cfg.ocp_version,
     };
-    OcpState::new(&cfg.health, &identity)
+    let mut s = OcpState::new(&cfg.health, &identity);
+    s.set_background_model(true);
+    s
 }
 
 impl Controller {
@@ -88,8 +91,9 @@ impl Controller {
             power_state_changes: k.power_state_changes,
             nvme_power_state: self.power_state(),
             unaligned_io: k.unaligned_io,
-            // Injected timeouts are counted by the OCP module itself.
-            command_timeouts: 0,
+            // Limited Retry commands beyond TLER (SMART-42); injected
+            // timeouts are counted by the OCP module itself.
+            command_timeouts: k.tler_timeouts,
             plp_start_count: 0,
             // No thin provisioning: NUSE = NSZE.
             total_nuse: self.ns.nsze(),
@@ -117,9 +121,9 @@ impl Controller {
 
     /// NVMe SMART / Health Information (02h) from the health model and the
     /// engine's counters, with the engine's own critical warning bits.
-    pub(crate) fn smart_log(&mut self, now: u64) -> Vec<u8> {
+    pub(crate) fn smart_log(&self, now: u64) -> Vec<u8> {
+        // A plain read (SLOG-6): the model advances in the background.
         let stats = self.device_stats(now);
-        self.ocp.advance(&stats, now);
         let mut b = self.ocp.smart_log(&stats);
         b[0] = self.critical_warning();
         b
@@ -133,7 +137,7 @@ impl Controller {
         host: &mut Host,
     ) -> Outcome {
         let SetFeaturesCmd { fid, sv, cdw11, .. } = cmd;
-        if !ocp::FEATURE_IDS.contains(&fid) {
+        if !self.ocp.feature_supported(fid) {
             return Status::INVALID_FIELD.into();
         }
         let len = OcpState::feature_data_len(fid, true, cdw11);
@@ -152,6 +156,9 @@ impl Controller {
             self.ocp.advance(&stats, now);
         }
         let r = self.ocp.set_feature(fid, cdw11, sv, &data, now);
+        if fid == ocp::features::FID_DSSD_POWER_STATE && r.is_ok() {
+            self.follow_dssd_power_state(sv);
+        }
         self.check_health_events(host);
         match r {
             Ok(dw0) => Outcome::dw0(dw0),
@@ -169,7 +176,7 @@ impl Controller {
         let GetFeaturesCmd {
             fid, sel, cdw11, ..
         } = cmd;
-        if !ocp::FEATURE_IDS.contains(&fid) {
+        if !self.ocp.feature_supported(fid) {
             return Status::INVALID_FIELD.into();
         }
         match self.ocp.get_feature(fid, sel, cdw11) {
@@ -183,6 +190,21 @@ impl Controller {
                 }
             }
             Err(e) => feature_error_status(e).into(),
+        }
+    }
+
+    /// The DSSD power state (FID C7h) drives the NVMe power state (feature
+    /// 02h): the highest powered state whose Maximum Power fits (OCP 2.7
+    /// section 4.8.11, DSSDPSS-1); a change counts as a power state change
+    /// (SMART-31). With `save` the saved 02h value follows too.
+    fn follow_dssd_power_state(&mut self, save: bool) {
+        let ps = self.ocp.dssd_nvme_power_state();
+        if self.feat.power_mgmt.ps != ps {
+            self.feat.power_mgmt.ps = ps;
+            self.counters.power_state_changes += 1;
+        }
+        if save {
+            self.saved_feat.power_mgmt.ps = ps;
         }
     }
 
@@ -206,6 +228,8 @@ impl Controller {
             host_generation: self.telemetry.host_generation,
             ctrl_available: self.telemetry.ctrl_available,
             ctrl_generation: self.telemetry.ctrl_generation,
+            // Host Behavior Support byte 1: ETDAS.
+            data_area_4: self.feat.host_behavior[1] == 1,
         }
     }
 
@@ -240,7 +264,12 @@ impl Controller {
                     crate::spec::ids::lid::TELEMETRY_CONTROLLER,
                     host,
                 );
-                self.fatal();
+                // OCP 2.7 with Error Reporting AENs enabled: the AEN replaces
+                // CSTS.CFS (SDAEC-14); admin commands keep running so that the
+                // host can read C1h and recover (section 4.8.7 workflow).
+                if !self.ocp.error_aen_replaces_cfs() {
+                    self.fatal();
+                }
             }
             return Gate::Hold;
         }
@@ -299,6 +328,13 @@ impl Controller {
         self.timed_out.clear();
         if power_cycle {
             self.ocp.record_power_cycle(now_ns);
+            // Saved features are current again: a saved DSSD power state
+            // selects its NVMe power state, else C7h follows feature 02h.
+            if self.ocp.features.dssd_power_state.saved.is_some() {
+                self.feat.power_mgmt.ps = self.ocp.dssd_nvme_power_state();
+            } else {
+                self.ocp.nvme_power_state_selected(self.feat.power_mgmt.ps);
+            }
             self.telemetry.ctrl_data.clear();
             self.telemetry.ctrl_available = false;
         } else {

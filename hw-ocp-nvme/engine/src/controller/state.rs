@@ -116,6 +116,7 @@ pub fn fingerprint(cfg: &ControllerConfig) -> Vec<(String, String)> {
         health,
         aerl,
         aer_max_queued,
+        ocp_version,
     } = cfg;
     let pairs: Vec<(&str, String)> = vec![
         ("serial", serial.clone()),
@@ -149,6 +150,7 @@ pub fn fingerprint(cfg: &ControllerConfig) -> Vec<(String, String)> {
         ("health model", format!("{health:?}")),
         ("AERL", aerl.to_string()),
         ("queued events", aer_max_queued.to_string()),
+        ("OCP version", ocp_version.as_str().to_string()),
     ];
     pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
 }
@@ -237,6 +239,7 @@ controller_state!(
     shutdown_clean,
     counters,
     persist_request,
+    health_tick_ns,
 );
 
 impl Controller {

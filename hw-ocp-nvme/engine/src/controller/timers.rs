@@ -35,6 +35,9 @@ impl Controller {
         if self.running() {
             take(self.keep_alive_deadline);
             if !self.quiesced {
+                take(Some(self.health_tick_ns));
+            }
+            if !self.quiesced {
                 for dl in &self.delayed {
                     take(Some(dl.due_ns));
                 }
@@ -49,6 +52,14 @@ impl Controller {
     /// Run the timers that are due.
     pub fn timer_fired(&mut self, host: &mut Host) {
         let now = self.now(host);
+        if self.running() && !self.quiesced && now >= self.health_tick_ns {
+            // The health model's background update (SLOG-7); log reads
+            // never advance it (SLOG-6).
+            self.health_tick_ns = (now / HEALTH_TICK_NS)
+                .saturating_add(1)
+                .saturating_mul(HEALTH_TICK_NS);
+            self.advance_health(host);
+        }
         self.self_test_tick(now);
         if !self.quiesced {
             self.run_delayed(now, host);
@@ -87,3 +98,6 @@ impl Controller {
         }
     }
 }
+
+/// Period of the health model's background update.
+pub const HEALTH_TICK_NS: u64 = 1_000_000_000;

@@ -42,7 +42,7 @@
 //! | 22 die offline | C0h media dies offline + 1 |
 
 use super::telemetry::{injected_data, CLASS_MEDIA};
-use super::{CommandKind, FeatureError, InjectedStatus, Injection, OcpState};
+use super::{CommandKind, FeatureError, InjectedStatus, Injection, OcpState, OcpVersion};
 use crate::wire::{rd_u16, rd_u32, LeWriter};
 
 /// Feature identifier.
@@ -140,9 +140,18 @@ impl ErrorInjection {
 
     /// Set Features: replaces the list. Invalid count, short data or an
     /// unknown type fail with Invalid Field and change nothing.
-    pub fn set(&mut self, cdw11: u32, data: &[u8]) -> Result<(), FeatureError> {
+    ///
+    /// OCP 2.7 allows one event at a time: the Number of Event Injections is
+    /// 1, or 0 to clear an untriggered event (SERRI-14, ERRI-1, ERRI-2); an
+    /// all-zero entry is ignored (ERRI-4); an entry must have both Single
+    /// Instance and Enable set (ERRIE-1); reserved CDW11 bits are ignored.
+    pub fn set(&mut self, cdw11: u32, data: &[u8], v: OcpVersion) -> Result<(), FeatureError> {
         let n = (cdw11 & 0x7f) as usize;
-        if cdw11 & !0x7f != 0 || n > MAX_ENTRIES {
+        let v27 = v >= OcpVersion::V2_7;
+        if v27 && n > 1 {
+            return Err(FeatureError::InvalidField);
+        }
+        if (!v27 && cdw11 & !0x7f != 0) || n > MAX_ENTRIES {
             return Err(FeatureError::InvalidField);
         }
         if data.len() < n * ENTRY_SIZE {
@@ -151,6 +160,12 @@ impl ErrorInjection {
         let mut list = Vec::with_capacity(n);
         for chunk in data.chunks(ENTRY_SIZE).take(n) {
             let e = ErrorInjectionEntry::from_bytes(chunk);
+            if v27 && chunk.iter().take(4).all(|&b| b == 0) {
+                continue;
+            }
+            if v27 && !(e.enabled() && e.single()) {
+                return Err(FeatureError::InvalidField);
+            }
             if e.enabled() && (e.kind == 0 || e.kind > MAX_TYPE) {
                 return Err(FeatureError::InvalidField);
             }
@@ -175,9 +190,15 @@ fn is_io(kind: CommandKind) -> bool {
     !matches!(kind, CommandKind::Admin)
 }
 
-/// Panic cause codes, used as the low bits of the C1h panic ID.
-fn is_panic_type(t: u16) -> bool {
-    matches!(t, 1 | 2 | 4 | 5 | 9)
+/// Types that panic the device (panic cause codes, the low bits of the C1h
+/// panic ID). OCP 2.7 gives recovery type 1 (error recovery with the host,
+/// EVTREC-1) also to DRAM corruption non-critical (6), SRAM corruption (8)
+/// and metadata corruption (12) (EVTDEF-7, EVTDEF-9, EVTDEF-13).
+fn is_panic_type(t: u16, v: OcpVersion) -> bool {
+    match v {
+        OcpVersion::V2_7 => matches!(t, 1 | 2 | 4 | 5 | 6 | 8 | 9 | 12),
+        _ => matches!(t, 1 | 2 | 4 | 5 | 9),
+    }
 }
 
 /// Applies armed entries to a command of `kind`.
@@ -211,7 +232,7 @@ fn fire(
 ) -> bool {
     let c = &mut s.counters;
     match e.kind {
-        t if is_panic_type(t) => {
+        t if is_panic_type(t, s.identity.ocp_version) => {
             let n = e.nrtdp();
             if n > 0 {
                 if kind != CommandKind::Read {
@@ -318,8 +339,68 @@ fn fire(
 
 #[cfg(test)]
 mod tests {
-    use super::super::tests_common::*;
+    use super::super::tests_common::{state_version, stats};
     use super::*;
+
+    /// The pre-2.7 rules (several entries, persistent ones): an OCP 2.6
+    /// drive. OCP 2.7's one-event rules are in `erri_1_one_event_at_a_time`.
+    fn state() -> OcpState {
+        state_version(OcpVersion::V2_6)
+    }
+
+    /// SERRI-14, ERRI-1, ERRI-2, ERRI-4, ERRIE-1, EVTDEF-7/9/13 under OCP 2.7.
+    #[test]
+    #[allow(clippy::shadow_unrelated)]
+    fn erri_1_one_event_at_a_time() {
+        let mut s = state_version(OcpVersion::V2_7);
+        // Two entries: Invalid Field (SERRI-14, ERRI-1).
+        let two = [entry(3, 14, 0), entry(3, 15, 0)].concat();
+        assert_eq!(
+            s.set_feature(FID, 2, false, &two, 0),
+            Err(FeatureError::InvalidField)
+        );
+        // Enable without Single Instance, or the reverse: Invalid Field (ERRIE-1).
+        for flags in [1u8, 2] {
+            assert_eq!(
+                s.set_feature(FID, 1, false, &entry(flags, 14, 0), 0),
+                Err(FeatureError::InvalidField)
+            );
+        }
+        // An all-zero entry is ignored (ERRI-4).
+        s.set_feature(FID, 1, false, &[0u8; 32], 0).unwrap();
+        assert!(s.injection.entries().is_empty());
+        // One event; 0 clears it while untriggered (ERRI-2).
+        s.set_feature(FID, 1, false, &entry(3, 15, 0), 0).unwrap();
+        assert_eq!(s.get_feature(FID, 0, 0).unwrap().0, 1);
+        s.set_feature(FID, 0, false, &[], 0).unwrap();
+        assert_eq!(s.get_feature(FID, 0, 0).unwrap().0, 0);
+        // Unsupported types are refused (ERRI-5).
+        assert_eq!(
+            s.set_feature(FID, 1, false, &entry(3, 0x1d, 0), 0),
+            Err(FeatureError::InvalidField)
+        );
+        // DRAM corruption non-critical, SRAM and metadata corruption are
+        // recovery type 1 in 2.7: the device panics (EVTDEF-7, -9, -13).
+        for t in [6u16, 8, 12] {
+            let mut s = state_version(OcpVersion::V2_7);
+            s.set_feature(FID, 1, false, &entry(3, t, 0), 0).unwrap();
+            let inj = s.injection(if t == 12 {
+                CommandKind::Read
+            } else {
+                CommandKind::Admin
+            });
+            assert!(inj.panic, "type {t}");
+            // ... but not in 2.6.
+            let mut s6 = state_version(OcpVersion::V2_6);
+            s6.set_feature(FID, 1, false, &entry(3, t, 0), 0).unwrap();
+            let inj = s6.injection(if t == 12 {
+                CommandKind::Read
+            } else {
+                CommandKind::Admin
+            });
+            assert!(!inj.panic, "type {t} 2.6");
+        }
+    }
 
     fn entry(flags: u8, kind: u16, nrtdp: u16) -> [u8; 32] {
         let mut e = [0u8; 32];

@@ -25,10 +25,11 @@
 //!
 //! Values: the Panic ID is non-zero while a panic is in progress (CSTS.CFS
 //! set); a controller reset ends the panic and moves its ID to the previous
-//! panic IDs. Panic Reset Action bit 0 (NVMe controller reset) and bit 1
-//! (NVM subsystem reset) both recover this device. Device Recovery Action 1
-//! is 00h (no further action) for firmware panics and 04h (device
-//! replacement) for an injected hardware malfunction (type 9).
+//! panic IDs. Error Reset Action (EREC-2) bit 0 (NVMe controller reset) and
+//! bit 2 (function level reset) recover this device. Device Recovery Action
+//! 1 (EREC-3, one bit set) is 01h (no action required, data intact) for
+//! firmware panics and 10h (device replacement required) for an injected
+//! hardware malfunction (type 9).
 //! Device Capabilities bit 0: panic AEN supported, bit 1: panic CFS
 //! supported.
 
@@ -43,8 +44,16 @@ pub const VERSION: u16 = 3;
 /// Log page GUID, printed form 5A1983BA3DFD4DABAE3430FE2131D944h.
 pub const GUID: [u8; 16] = guid_le(0x5A1983BA_3DFD_4DAB_AE34_30FE2131D944);
 
-/// Panic reset action: controller reset (bit 0) or NVM subsystem reset (bit 1).
-pub const PANIC_RESET_ACTION: u8 = 0x03;
+/// Error Reset Action (EREC-2): an NVMe Controller Reset (bit 0) or a PCIe
+/// Function Level Reset (bit 2) ends the panic; this controller has no NVM
+/// Subsystem Reset (CAP.NSSRS = 0), so bit 1 stays clear.
+pub const PANIC_RESET_ACTION: u8 = 0x05;
+/// Device Recovery Action 1 (EREC-3), one bit: no action required, data
+/// integrity intact (bit 0).
+pub const RECOVERY_NO_ACTION: u8 = 0x01;
+/// Device Recovery Action 1 (EREC-3): device replacement required (bit 4), a
+/// persistent hardware failure.
+pub const RECOVERY_REPLACE_DEVICE: u8 = 0x10;
 /// Device capabilities: panic AEN (bit 0) and panic CFS (bit 1).
 pub const DEVICE_CAPABILITIES: u32 = 0x03;
 /// Panic reset wait time, ms.
@@ -176,8 +185,8 @@ impl ErrorRecovery {
             panic_reset_action: PANIC_RESET_ACTION,
             device_recover_action_1: match (self.panic_id, self.cause) {
                 (0, _) => 0,
-                (_, 9) => 0x04,
-                _ => 0x00,
+                (_, 9) => RECOVERY_REPLACE_DEVICE,
+                _ => RECOVERY_NO_ACTION,
             },
             panic_id: self.panic_id,
             device_capabilities: DEVICE_CAPABILITIES,
@@ -231,6 +240,32 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::shadow_unrelated)]
+    fn erec_2_3_5_encodings() {
+        let mut r = ErrorRecovery::default();
+        let p = r.page();
+        assert_eq!((p.panic_reset_action, p.device_recover_action_1), (0x05, 0));
+        assert_eq!(p.device_capabilities, 0x03, "EREC-5: AEN and CFS supported");
+        r.panic(4);
+        let p = r.page();
+        assert_eq!(
+            p.device_recover_action_1, 0x01,
+            "EREC-3: no action required"
+        );
+        assert_eq!(p.device_recover_action_1.count_ones(), 1);
+        assert_eq!(
+            p.panic_reset_action & 0x02,
+            0,
+            "EREC-2: no NVM subsystem reset"
+        );
+        assert_eq!(
+            p.panic_reset_action & 0x01,
+            0x01,
+            "EREC-2: controller reset"
+        );
+    }
+
+    #[test]
     fn panic_history() {
         let mut r = ErrorRecovery::default();
         assert_eq!(r.page().panic_id, 0);
@@ -243,7 +278,8 @@ mod tests {
         assert_eq!((p.panic_id, p.prev_panic_id[0], p.panic_count), (0, a, 1));
         let b = r.panic(9);
         assert_ne!(a, b);
-        assert_eq!(r.page().device_recover_action_1, 4);
+        // EREC-3: a hardware malfunction needs the device replaced (bit 4).
+        assert_eq!(r.page().device_recover_action_1, RECOVERY_REPLACE_DEVICE);
         r.reset();
         assert_eq!(r.page().prev_panic_id[..2], [b, a]);
     }

@@ -133,12 +133,25 @@ pub struct FeatureStore {
     pub dssd_power_state: Saved<u8>,
     /// C8h: telemetry profile.
     pub telemetry_profile: Saved<u8>,
-    /// C9h: panic notices enabled.
+    /// C9h: Error Reporting AEN (bit 0, panic notices before 2.7) enabled.
     pub async_panic: Saved<bool>,
-    /// Lowest valid DSSD power state, watts.
+    /// C9h bit 1 (OCP 2.7): Media Ready AEN enabled.
+    pub media_ready_aen: Saved<bool>,
+    /// FID `CAh` (OCP 2.7): Idle Wake Up Time, ms (0 = disabled).
+    pub idle_wake: Saved<u16>,
+    /// FID `CBh` (OCP 2.7): Max PCIe Interface Configuration; `current` is what
+    /// the device runs with, a Set takes effect at the next power cycle.
+    pub pcie_config: Saved<u16>,
+    /// The OCP version whose feature set applies.
+    pub version: super::OcpVersion,
+    /// Lowest valid DSSD power state, watts (C4h DCLP-8): the Maximum
+    /// Power of the lowest powered NVMe power state.
     pub min_power_w: u8,
-    /// Highest DSSD power state, watts.
+    /// Highest DSSD power state with its own NVMe power state, watts (the
+    /// Maximum Power of NVMe power state 0; the default).
     pub max_power_w: u8,
+    /// Maximum Power of each NVMe power state in watts, PS0 first.
+    pub nvme_states_w: [u8; 3],
 }
 
 crate::persist::persist_struct!(FeatureStore {
@@ -149,23 +162,35 @@ crate::persist::persist_struct!(FeatureStore {
     dssd_power_state,
     telemetry_profile,
     async_panic,
+    media_ready_aen,
+    idle_wake,
+    pcie_config,
+    version,
     min_power_w,
     max_power_w,
+    nvme_states_w,
 });
 
 impl FeatureStore {
     /// Factory defaults for a device with `cfg`'s power range.
-    pub fn new(cfg: &HealthConfig) -> Self {
-        let max = cfg.max_power_w.clamp(1, 127);
-        let min = cfg.min_power_w.clamp(1, max);
+    pub fn new(cfg: &HealthConfig, version: super::OcpVersion) -> Self {
+        let nvme_states_w = super::nvme_power_states_w(cfg);
+        let max = nvme_states_w[0];
+        let min = nvme_states_w[2];
         FeatureStore {
+            nvme_states_w,
             eol_mode: Saved::new(eol_plp::READ_ONLY),
             ieee1667: Saved::new(false),
             latency: Saved::new(LatencyMonitorConfig::default()),
             plp_interval: Saved::new(plp_interval::DEFAULT_MIN),
             dssd_power_state: Saved::new(max),
             telemetry_profile: Saved::new(0),
-            async_panic: Saved::new(false),
+            // NVMe-AD-31: Error Reporting AENs enabled by default in 2.7.
+            async_panic: Saved::new(version >= super::OcpVersion::V2_7),
+            media_ready_aen: Saved::new(false),
+            idle_wake: Saved::new(idle_wake::MIN_MS),
+            pcie_config: Saved::new(pcie_config::DEVICE_MAX),
+            version,
             min_power_w: min,
             max_power_w: max,
         }
@@ -180,6 +205,18 @@ impl FeatureStore {
         self.dssd_power_state.power_cycle();
         self.telemetry_profile.power_cycle();
         self.async_panic.power_cycle();
+        self.media_ready_aen.power_cycle();
+        self.idle_wake.power_cycle();
+        self.pcie_config.power_cycle();
+    }
+
+    /// Whether FID `fid` exists in this drive's OCP version (`CAh` and `CBh`
+    /// are OCP 2.7 features).
+    pub fn exists(&self, fid: u8) -> bool {
+        match fid {
+            idle_wake::FID | pcie_config::FID => self.version >= super::OcpVersion::V2_7,
+            _ => true,
+        }
     }
 
     /// Get Features DW0 for the CDW11-only features.
@@ -199,8 +236,23 @@ impl FeatureStore {
             dssd_power_state::FID => Ok(u32::from(self.dssd_power_state.select(sel))),
             telemetry_profile::FID if sel == 3 => Ok(saveable_cap),
             telemetry_profile::FID => Ok(u32::from(self.telemetry_profile.select(sel))),
+            async_event::FID if self.version >= super::OcpVersion::V2_7 => {
+                // Not saveable (SDAEC-10): SEL 2 returns the default (GDAEC-2/3).
+                if sel == 3 {
+                    return Ok(CAP_CHANGEABLE);
+                }
+                let sel = if sel == 2 { 1 } else { sel };
+                Ok(u32::from(self.async_panic.select(sel))
+                    | u32::from(self.media_ready_aen.select(sel)) << 1)
+            }
             async_event::FID if sel == 3 => Ok(saveable_cap),
             async_event::FID => Ok(u32::from(self.async_panic.select(sel))),
+            idle_wake::FID if !self.exists(fid) => Err(FeatureError::InvalidField),
+            idle_wake::FID if sel == 3 => Ok(saveable_cap),
+            idle_wake::FID => Ok(u32::from(self.idle_wake.select(sel))),
+            pcie_config::FID if !self.exists(fid) => Err(FeatureError::InvalidField),
+            pcie_config::FID if sel == 3 => Ok(saveable_cap),
+            pcie_config::FID => Ok(u32::from(self.pcie_config.select(sel))),
             _ => Err(FeatureError::InvalidField),
         }
     }
@@ -222,7 +274,7 @@ impl FeatureStore {
                 Ok(0)
             }
             dssd_power_state::FID => {
-                let w = dssd_power_state::parse(cdw11, self.min_power_w, self.max_power_w)?;
+                let w = dssd_power_state::parse(cdw11, self.min_power_w)?;
                 self.dssd_power_state.set(w, save);
                 Ok(0)
             }
@@ -231,8 +283,25 @@ impl FeatureStore {
                 self.telemetry_profile.set(p, save);
                 Ok(0)
             }
+            async_event::FID if self.version >= super::OcpVersion::V2_7 => {
+                check_not_saveable(save)?;
+                self.async_panic.set(async_event::parse(cdw11), false);
+                self.media_ready_aen.set(cdw11 & 2 != 0, false);
+                Ok(0)
+            }
             async_event::FID => {
                 self.async_panic.set(async_event::parse(cdw11), save);
+                Ok(0)
+            }
+            idle_wake::FID if self.exists(fid) => {
+                self.idle_wake.set(idle_wake::parse(cdw11), save);
+                Ok(0)
+            }
+            pcie_config::FID if self.exists(fid) => {
+                // Takes effect at the next power cycle; SV is treated as 1
+                // (MPCS-10, MPCS-14).
+                let v = pcie_config::parse(cdw11);
+                self.pcie_config.saved = Some(v);
                 Ok(0)
             }
             _ => Err(FeatureError::InvalidField),
@@ -325,24 +394,25 @@ pub mod plp_interval {
     }
 }
 
-/// FID C7h DSSD Power State (OCP 2.0 "DSSD Power State"): CDW11\[6:0\] = power state in
-/// watts (nvme-cli "DSSD Power State to set in watts"), CDW11\[31:7\] reserved.
+/// FID C7h DSSD Power State (OCP 2.7 section 4.15.15, SDSSDPS-14): CDW11\[6:0\] =
+/// DSSD power state in watts, CDW11\[31:7\] reserved (ignored, NVMe-OPT-14).
 /// Valid states are every whole watt from the C4h Minimum Valid DSSD Power
-/// State to the maximum; others fail with Invalid Field. Get DW0 = watts.
-/// Saveable. The state caps modelled power and heat (C0h Current Max
-/// Average Power) and adds latency below the maximum.
+/// State (DCLP-8) to 127; lower ones fail with Invalid Field (DSSDPSS-2).
+/// The device then runs at the highest powered NVMe power state whose
+/// Maximum Power is at most that many watts (DSSDPSS-1, section 4.8.11), and
+/// feature 02h reports that state; Set Features 02h in turn makes C7h report
+/// that state's Maximum Power (DSSDPSG-2). Get DW0 = watts. Saveable
+/// (SDSSDPS-10). The NVMe power state caps modelled power and heat and adds
+/// latency below the maximum.
 pub mod dssd_power_state {
     use super::FeatureError;
     /// Feature identifier.
     pub const FID: u8 = 0xc7;
 
-    /// Watts in CDW11 if valid.
-    pub fn parse(cdw11: u32, min: u8, max: u8) -> Result<u8, FeatureError> {
-        if cdw11 > 0x7f {
-            return Err(FeatureError::InvalidField);
-        }
-        let w = cdw11 as u8;
-        if w < min || w > max {
+    /// Watts in CDW11\[6:0\] if a valid DSSD power state (at least `min`).
+    pub fn parse(cdw11: u32, min: u8) -> Result<u8, FeatureError> {
+        let w = (cdw11 & 0x7f) as u8;
+        if w < min {
             return Err(FeatureError::InvalidField);
         }
         Ok(w)
@@ -372,7 +442,13 @@ pub mod telemetry_profile {
 /// FID C9h DSSD Asynchronous Event Configuration (OCP 2.5 "DSSD Asynchronous Event
 /// Configuration"): CDW11
 /// bit 0 = Enable Panic Notices. When set, a device panic queues a vendor
-/// specific asynchronous event pointing at log C1h. Get DW0 bit 0. Saveable.
+/// specific asynchronous event pointing at log C1h. Get DW0 bit 0. Saveable
+/// before 2.7. OCP 2.7 (section 4.15.19/20): bit 0 Enable Error Reporting
+/// AENs, default 1 (NVMe-AD-31), bit 1 Enable Media Ready AENs, default 0
+/// (NVMe-AD-32); not saveable (SDAEC-10: SV = 1 fails with Feature
+/// Identifier Not Saveable; SEL 2 returns the default). With bit 0 set a
+/// panic sends the Error Reporting AEN (DSSD-AEN-1) instead of setting
+/// CSTS.CFS (SDAEC-14).
 pub mod async_event {
     /// Feature identifier.
     pub const FID: u8 = 0xc9;
@@ -380,6 +456,51 @@ pub mod async_event {
     /// Enable Panic Notices.
     pub fn parse(cdw11: u32) -> bool {
         cdw11 & 1 != 0
+    }
+}
+
+/// FID `CAh` Idle Wake Up Time Configuration (OCP 2.7 sections 4.15.21/22):
+/// CDW11\[15:0\] = the longest time in ms a 4 KiB read may take when the
+/// drive wakes from low power idle; 0 disables; a non-zero value below the
+/// minimum supported becomes the minimum (SIDLE-14), which is the factory
+/// default (GIDLE-2). Saveable (SIDLE-10). The emulated drive has no idle
+/// power mode, so it never needs that long: stored and reported.
+pub mod idle_wake {
+    /// Feature identifier.
+    pub const FID: u8 = 0xca;
+    /// Minimum supported (and default) wake up time, ms.
+    pub const MIN_MS: u16 = 5;
+
+    /// The wake up time to store for CDW11.
+    pub fn parse(cdw11: u32) -> u16 {
+        match cdw11 as u16 {
+            0 => 0,
+            t => t.max(MIN_MS),
+        }
+    }
+}
+
+/// FID `CBh` Max PCIe Interface Configuration (OCP 2.7 sections 4.15.23/24):
+/// CDW11\[15:0\]: bit 8 factory default revert, bits 7:4 lanes (0 x1, 1 x2,
+/// 2 x4, 3 x8), bits 3:0 speed (0 Gen 3 ... 4 Gen 7). Unsupported
+/// combinations select the next lower supported value; the setting takes
+/// effect at the next power cycle and SV is treated as 1 (MPCS-10,
+/// MPCS-14). The emulated link is x4 Gen 5 at most (default 0022h); the
+/// value is reported, QEMU's PCIe link registers do not change.
+pub mod pcie_config {
+    /// Feature identifier.
+    pub const FID: u8 = 0xcb;
+    /// Lanes x4 (2h), Gen 5 (2h): the device's maximum and factory default.
+    pub const DEVICE_MAX: u16 = 0x22;
+
+    /// The configuration CDW11 asks for, clamped to what the device supports.
+    pub fn parse(cdw11: u32) -> u16 {
+        if cdw11 & (1 << 8) != 0 {
+            return DEVICE_MAX;
+        }
+        let lanes = ((cdw11 >> 4) & 0xf).min(2) as u16;
+        let speed = (cdw11 & 0xf).min(2) as u16;
+        lanes << 4 | speed
     }
 }
 
@@ -406,22 +527,31 @@ mod tests {
         assert_eq!(s.get_feature(0xc7, 4, 0), Err(FeatureError::InvalidField));
     }
 
+    /// DSSDPSS-2: below the Minimum Valid DSSD Power State fails; every state
+    /// up to 127 W is valid and runs at the highest NVMe power state that
+    /// fits (DSSDPSS-1); reserved CDW11 bits are ignored (NVMe-OPT-14).
     #[test]
-    fn dssd_power_state_validation() {
+    fn dssdpss_1_2_dssd_power_state_validation() {
         let mut s = state();
-        assert_eq!(
-            s.set_feature(0xc7, 9, false, &[], 0),
-            Err(FeatureError::InvalidField)
-        );
-        assert_eq!(
-            s.set_feature(0xc7, 26, false, &[], 0),
-            Err(FeatureError::InvalidField)
-        );
-        assert_eq!(
-            s.set_feature(0xc7, 0x100 | 12, false, &[], 0),
-            Err(FeatureError::InvalidField)
-        );
+        for w in [0, 1, 9] {
+            assert_eq!(
+                s.set_feature(0xc7, w, false, &[], 0),
+                Err(FeatureError::InvalidField)
+            );
+        }
+        assert_eq!(s.set_feature(0xc7, 26, false, &[], 0), Ok(0));
+        assert_eq!(s.dssd_nvme_power_state(), 0);
+        assert_eq!(s.get_feature(0xc7, 0, 0).unwrap().0, 26, "DSSDPSG-1");
+        assert_eq!(s.set_feature(0xc7, 0x100 | 12, false, &[], 0), Ok(0));
+        assert_eq!(s.get_feature(0xc7, 0, 0).unwrap().0, 12);
+        assert_eq!(s.dssd_nvme_power_state(), 2);
         assert_eq!(s.set_feature(0xc7, 10, false, &[], 0), Ok(0));
+        assert_eq!(s.set_feature(0xc7, 127, false, &[], 0), Ok(0));
+        // DSSDPSG-2: an NVMe power state chosen with feature 02h is reported
+        // as its Maximum Power.
+        s.nvme_power_state_selected(1);
+        assert_eq!(s.get_feature(0xc7, 0, 0).unwrap().0, 17);
+        assert_eq!(s.dssd_nvme_power_state(), 1);
     }
 
     #[test]
@@ -461,7 +591,8 @@ mod tests {
 
     #[test]
     fn ieee1667_plp_profile_async() {
-        let mut s = state();
+        // C9h saveable, bit 0 only, default 0: OCP 2.5 and 2.6.
+        let mut s = state_version(super::super::OcpVersion::V2_6);
         assert_eq!(s.get_feature(0xc4, 0, 0).unwrap().0, 0);
         s.set_feature(0xc4, 1 << 31, false, &[], 0).unwrap();
         assert_eq!(s.get_feature(0xc4, 0, 0).unwrap().0, 1);
@@ -483,12 +614,92 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::shadow_unrelated)]
     fn unknown_fid() {
+        // CAh and CBh do not exist before OCP 2.7; CCh never.
+        let mut s = state_version(super::super::OcpVersion::V2_6);
+        for fid in [0xca, 0xcb] {
+            assert!(!s.feature_supported(fid));
+            assert_eq!(s.get_feature(fid, 0, 0), Err(FeatureError::InvalidField));
+            assert_eq!(
+                s.set_feature(fid, 0, false, &[], 0),
+                Err(FeatureError::InvalidField)
+            );
+        }
         let mut s = state();
-        assert_eq!(s.get_feature(0xca, 0, 0), Err(FeatureError::InvalidField));
+        assert!(!s.feature_supported(0xcc));
+        assert_eq!(s.get_feature(0xcc, 0, 0), Err(FeatureError::InvalidField));
         assert_eq!(
-            s.set_feature(0xca, 0, false, &[], 0),
+            s.set_feature(0xcc, 0, false, &[], 0),
             Err(FeatureError::InvalidField)
         );
+    }
+
+    /// NVMe-AD-31, NVMe-AD-32, SDAEC-10, GDAEC-2, GDAEC-3: FID C9h under OCP 2.7.
+    #[test]
+    #[allow(clippy::shadow_unrelated)]
+    fn nvme_ad_31_c9_default_enabled_not_saveable() {
+        let mut s = state();
+        assert_eq!(s.get_feature(0xc9, 0, 0).unwrap().0, 1, "NVMe-AD-31/32");
+        assert_eq!(s.get_feature(0xc9, 1, 0).unwrap().0, 1);
+        assert_eq!(s.get_feature(0xc9, 3, 0).unwrap().0, CAP_CHANGEABLE);
+        assert_eq!(
+            s.set_feature(0xc9, 3, true, &[], 0),
+            Err(FeatureError::FeatureNotSaveable),
+            "SDAEC-10"
+        );
+        s.set_feature(0xc9, 2, false, &[], 0).unwrap();
+        assert_eq!(s.get_feature(0xc9, 0, 0).unwrap().0, 2, "GDAEC-3");
+        assert_eq!(s.get_feature(0xc9, 2, 0).unwrap().0, 1, "saved = default");
+        assert!(!s.error_aen_replaces_cfs());
+        s.record_power_cycle(0);
+        assert_eq!(s.get_feature(0xc9, 0, 0).unwrap().0, 1);
+        assert!(s.error_aen_replaces_cfs());
+    }
+
+    /// SIDLE-10, SIDLE-14, GIDLE-2 (FID `CAh`); MPCS-10, MPCS-14 (FID `CBh`).
+    #[test]
+    #[allow(clippy::shadow_unrelated)]
+    fn sidle_14_mpcs_14_features_of_2_7() {
+        let mut s = state();
+        assert!(s.feature_supported(0xca) && s.feature_supported(0xcb));
+        let min = u32::from(idle_wake::MIN_MS);
+        assert_eq!(
+            s.get_feature(0xca, 1, 0).unwrap().0,
+            min,
+            "default = minimum"
+        );
+        s.set_feature(0xca, 1, false, &[], 0).unwrap();
+        assert_eq!(
+            s.get_feature(0xca, 0, 0).unwrap().0,
+            min,
+            "raised to the minimum"
+        );
+        s.set_feature(0xca, 0, false, &[], 0).unwrap();
+        assert_eq!(s.get_feature(0xca, 0, 0).unwrap().0, 0, "disabled");
+        s.set_feature(0xca, 250, true, &[], 0).unwrap();
+        assert_eq!(s.get_feature(0xca, 2, 0).unwrap().0, 250);
+        assert_eq!(
+            s.get_feature(0xca, 3, 0).unwrap().0,
+            CAP_SAVEABLE | CAP_CHANGEABLE
+        );
+        // CBh: x2 Gen 4 at the next power cycle, SV treated as 1.
+        assert_eq!(s.get_feature(0xcb, 0, 0).unwrap().0, 0x22);
+        s.set_feature(0xcb, 0x11, false, &[], 0).unwrap();
+        assert_eq!(
+            s.get_feature(0xcb, 0, 0).unwrap().0,
+            0x22,
+            "not before a power cycle"
+        );
+        assert_eq!(s.get_feature(0xcb, 2, 0).unwrap().0, 0x11);
+        s.record_power_cycle(0);
+        assert_eq!(s.get_feature(0xcb, 0, 0).unwrap().0, 0x11);
+        assert_eq!(s.get_feature(0xca, 0, 0).unwrap().0, 250);
+        // x8 Gen 7 is beyond the device: the next lower supported values.
+        s.set_feature(0xcb, 0x34, false, &[], 0).unwrap();
+        assert_eq!(s.get_feature(0xcb, 2, 0).unwrap().0, 0x22);
+        // Factory default revert.
+        s.set_feature(0xcb, 0x100, false, &[], 0).unwrap();
+        assert_eq!(s.get_feature(0xcb, 2, 0).unwrap().0, 0x22);
     }
 }

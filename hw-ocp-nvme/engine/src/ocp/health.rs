@@ -510,6 +510,29 @@ impl HealthModel {
         self.nand_written
     }
 
+    /// NAND bytes written counting host writes since the last advance at
+    /// the configured write amplification: the current value of the
+    /// counter, read without advancing the model (SLOG-6).
+    pub fn nand_bytes_written_now(&self, host_bytes_written: u128) -> u128 {
+        // Before the first advance everything so far counts, as there.
+        let d = match self.last_host_written {
+            Some(l) => host_bytes_written.saturating_sub(l),
+            None => host_bytes_written,
+        };
+        self.nand_written
+            .saturating_add(d.saturating_mul(u128::from(self.cfg.write_amplification_pct)) / 100)
+    }
+
+    /// NAND bytes read counting host reads since the last advance (SLOG-6).
+    pub fn nand_bytes_read_now(&self, host_bytes_read: u128) -> u128 {
+        match self.last_host_read {
+            Some(l) => self
+                .nand_read
+                .saturating_add(host_bytes_read.saturating_sub(l)),
+            None => host_bytes_read,
+        }
+    }
+
     /// Total NAND bytes read.
     pub fn nand_bytes_read(&self) -> u128 {
         self.nand_read
@@ -607,9 +630,11 @@ impl HealthModel {
         self.cap_defect || self.cap_reported < PLP_FAILED_BELOW
     }
 
-    /// Whether the media reached end of life (worn out or out of spares).
+    /// Whether the media reached end of life: Available Spare is 0 % (EOL-5).
+    /// Wear alone (Percentage Used at or past 100 %) or spare below the
+    /// threshold keeps the drive read/write (EOL-4).
     pub fn end_of_life(&self) -> bool {
-        self.percentage_used() >= 100 || self.available_spare() < self.cfg.available_spare_threshold
+        self.available_spare() == 0
     }
 
     /// Current average power in watts (last interval).
@@ -833,7 +858,9 @@ mod tests {
         assert!(!m.end_of_life());
         m.advance(&inputs(raw * 100, 0), 2_000_000_000);
         assert_eq!(m.percentage_used(), 100);
-        assert!(m.end_of_life());
+        // EOL-4: worn out but spare left: still read/write.
+        assert!(m.available_spare() > 0);
+        assert!(!m.end_of_life());
     }
 
     #[test]
@@ -849,9 +876,11 @@ mod tests {
         assert_eq!(m.percentage_used(), 90);
         m.set_property("available-spare", 3).unwrap();
         assert_eq!(m.available_spare(), 3);
-        assert!(m.end_of_life());
+        assert!(!m.end_of_life(), "EOL-4: below the threshold is not EOL");
+        m.set_property("available-spare", 0).unwrap();
+        assert!(m.end_of_life(), "EOL-5: spare 0 %");
         assert!(m.set_property("available-spare", 101).is_err());
-        assert_eq!(m.available_spare(), 3);
+        assert_eq!(m.available_spare(), 0);
         // Wear keeps eating into a spare set at runtime.
         m.set_property("available-spare", 50).unwrap();
         let raw = u128::from(m.raw_capacity);

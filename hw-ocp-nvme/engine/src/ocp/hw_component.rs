@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 //! Log page C6h, Hardware Component (OCP Datacenter NVMe SSD Specification
 //! 2.5, "Hardware Component Log Page"),
-//! log page version 1.
+//! log page version 1 (OCP 2.5: size in dwords, GUID zero) or 2 (OCP 2.6 and
+//! 2.7: size in bytes, GUID `BCB6821F30CD4ED0B76B31B99F0F57DCh`, HWCLOG-1,
+//! HWCLOG-3, HWCLOG-4); nvme-cli multiplies the size by 4 only for version 1.
 //!
 //! Layout (nvme-cli 2.13 `struct hwcomp_log`): version (u16) @0, reserved,
 //! GUID @16, log size (128 bits) @32 (in dwords for version 1, which nvme-cli
@@ -19,13 +21,18 @@
 //! component carries the device serial. The GUID of this page is not known
 //! to nvme-cli (it does not check it) and is left zero.
 
-use super::DeviceIdentity;
-use crate::wire::LeWriter;
+use super::{DeviceIdentity, OcpVersion};
+use crate::wire::{guid_le, LeWriter};
 
 /// Log identifier.
 pub const LID: u8 = 0xc6;
-/// Log page version (size in dwords).
+/// Log page version of OCP 2.5 (size in dwords).
 pub const VERSION: u16 = 1;
+/// Log page version of OCP 2.6 and 2.7 (size in bytes, HWCLOG-1).
+pub const VERSION_2: u16 = 2;
+/// Log page GUID of version 2, printed form
+/// `BCB6821F30CD4ED0B76B31B99F0F57DCh` (HWCLOG-3).
+pub const GUID: [u8; 16] = guid_le(0xBCB6821F_30CD_4ED0_B76B_31B99F0F57DC);
 /// Header size; descriptors start here.
 pub const HEADER_SIZE: usize = 64;
 /// Descriptor header size.
@@ -101,7 +108,9 @@ impl HwComponent {
 /// The C6h page.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HwComponentLog {
-    /// Log page GUID (zero: not defined for this emulation).
+    /// Log page version: 1 (size in dwords) or 2 (size in bytes).
+    pub version: u16,
+    /// Log page GUID (zero in version 1).
     pub guid: [u8; 16],
     /// Components.
     pub components: Vec<HwComponent>,
@@ -116,9 +125,14 @@ impl HwComponentLog {
         }
         let total = HEADER_SIZE + body.len();
         let mut w = LeWriter::new(total);
-        w.u16(0, VERSION)
+        let size = if self.version == VERSION {
+            total / 4
+        } else {
+            total
+        };
+        w.u16(0, self.version)
             .bytes(16, &self.guid)
-            .u128(32, (total / 4) as u128)
+            .u128(32, size as u128)
             .bytes(HEADER_SIZE, &body);
         w.finish()
     }
@@ -138,8 +152,13 @@ pub fn build(identity: &DeviceIdentity) -> HwComponentLog {
     };
     let mut serial = identity.serial.clone();
     serial.truncate(20);
+    let (version, guid) = match identity.ocp_version {
+        OcpVersion::V2_5 => (VERSION, [0; 16]),
+        OcpVersion::V2_6 | OcpVersion::V2_7 => (VERSION_2, GUID),
+    };
     HwComponentLog {
-        guid: [0; 16],
+        version,
+        guid,
         components: vec![
             comp(id::ASIC, b"EMU0", b"emulated controller"),
             comp(id::NAND, b"EMU0", b"modelled TLC NAND"),
@@ -158,9 +177,31 @@ pub fn build(identity: &DeviceIdentity) -> HwComponentLog {
 mod tests {
     use super::*;
 
+    /// Version 2 (OCP 2.6, 2.7): size in bytes, GUID (HWCLOG-1, -3, -4).
+    #[test]
+    fn hwclog_1_3_4_version2() {
+        for v in [OcpVersion::V2_6, OcpVersion::V2_7] {
+            let id = DeviceIdentity {
+                ocp_version: v,
+                ..DeviceIdentity::default()
+            };
+            let b = build(&id).to_bytes();
+            assert_eq!(u16::from_le_bytes([b[0], b[1]]), 2, "HWCLOG-1");
+            assert_eq!(&b[16..32], &GUID, "HWCLOG-3");
+            let mut sz = [0u8; 16];
+            sz.copy_from_slice(&b[32..48]);
+            assert_eq!(u128::from_le_bytes(sz) as usize, b.len(), "HWCLOG-4");
+            assert!(b[48..64].iter().all(|&x| x == 0), "HWCLOG-5");
+        }
+    }
+
     #[test]
     fn header_and_walk_like_nvme_cli() {
-        let b = build(&DeviceIdentity::default()).to_bytes();
+        let id = DeviceIdentity {
+            ocp_version: OcpVersion::V2_5,
+            ..DeviceIdentity::default()
+        };
+        let b = build(&id).to_bytes();
         assert_eq!(u16::from_le_bytes([b[0], b[1]]), 1); // ver
         let mut sz = [0u8; 16];
         sz.copy_from_slice(&b[32..48]); // size

@@ -58,8 +58,12 @@ pub const FID: u8 = 0xc5;
 pub const SIZE: usize = 512;
 /// Feature data size.
 pub const CONFIG_SIZE: usize = 4096;
-/// Log page version.
+/// Log page version of OCP 2.5 and 2.6.
 pub const VERSION: u16 = 4;
+/// Log page version of OCP 2.7 (LMDATA-35).
+pub const VERSION_2_7: u16 = 5;
+/// Page size under OCP 2.7: bytes 512–4095 are reserved (LMDATA-38).
+pub const SIZE_2_7: usize = 4096;
 /// Log page GUID, printed form 85D45E58D4E643709C6C84D08CC07A92h.
 pub const GUID: [u8; 16] = guid_le(0x85D45E58_D4E6_4370_9C6C_84D08CC07A92);
 
@@ -253,7 +257,19 @@ pub struct LatencyMonitorLog {
 }
 
 impl LatencyMonitorLog {
-    /// Serializes the 512-byte page.
+    /// The page of a drive of OCP version `v`: version 4 and 512 bytes
+    /// (2.5, 2.6), version 5 and 4096 bytes (2.7, LMDATA-35, LMDATA-38).
+    pub fn to_bytes_for(&self, v: super::OcpVersion) -> Vec<u8> {
+        if v < super::OcpVersion::V2_7 {
+            return self.to_bytes();
+        }
+        let mut b = self.to_bytes();
+        b[0x1ee..0x1f0].copy_from_slice(&VERSION_2_7.to_le_bytes());
+        b.resize(SIZE_2_7, 0);
+        b
+    }
+
+    /// Serializes the 512-byte page (version 4).
     pub fn to_bytes(&self) -> Vec<u8> {
         let c = &self.config;
         let mut w = LeWriter::page::<SIZE>();
@@ -421,6 +437,26 @@ mod tests {
     }
 
     #[test]
+    fn lmdata_35_38_version_and_size_per_ocp_version() {
+        use super::super::tests_common::state_version;
+        use super::super::OcpVersion;
+        for (v, ver, size) in [
+            (OcpVersion::V2_5, 4u16, 512usize),
+            (OcpVersion::V2_6, 4, 512),
+            (OcpVersion::V2_7, 5, 4096),
+        ] {
+            let mut s = state_version(v);
+            let b = s
+                .log_page(LID, &super::super::tests_common::stats(), 0)
+                .unwrap();
+            assert_eq!(b.len(), size, "{v:?} LMDATA-38");
+            assert_eq!(u16::from_le_bytes([b[0x1ee], b[0x1ef]]), ver, "LMDATA-35");
+            assert_eq!(&b[0x1f0..0x200], &GUID, "LMDATA-36");
+            assert!(b[512..].iter().all(|&x| x == 0));
+        }
+    }
+
+    #[test]
     fn page_offsets_and_counts() {
         let mut s: OcpState = state();
         s.set_timestamp(1_000_000, 0);
@@ -430,7 +466,7 @@ mod tests {
         s.record_latency(LatencyMonitorClass::Deallocate, 300 * MS, 4 * MS);
         s.record_latency(LatencyMonitorClass::Read, MS, 5 * MS); // below A: not counted
         let b = s.log_page(LID, &stats(), 10 * MS).unwrap();
-        assert_eq!(b.len(), 512);
+        assert_eq!(b.len(), SIZE_2_7); // OCP 2.7 (the default); 512 before
         let u32at = |o: usize| u32::from_le_bytes(b[o..o + 4].try_into().unwrap());
         let u16at = |o: usize| u16::from_le_bytes(b[o..o + 2].try_into().unwrap());
         let u64at = |o: usize| u64::from_le_bytes(b[o..o + 8].try_into().unwrap());
@@ -464,8 +500,8 @@ mod tests {
         // Unused timestamp reads as N/A (-1).
         assert_eq!(u64at(0x60 + elem(2, 2) * 8), u64::MAX);
         assert_eq!(u64at(0x1c4), u64::MAX); // debug_log_latency_stamp
-        assert_eq!(u16at(0x1ee), 4); // log_page_version
-        assert_eq!(&b[0x1f0..], &GUID);
+        assert_eq!(u16at(0x1ee), VERSION_2_7); // log_page_version (LMDATA-35)
+        assert_eq!(&b[0x1f0..0x200], &GUID);
     }
 
     #[test]
@@ -483,8 +519,12 @@ mod tests {
         assert_eq!(later[0x20 + 2 * 4], 0, "active restarted");
         assert_eq!(later[0xf0 + 2 * 4], 1, "static kept");
         assert_eq!(u16::from_le_bytes([b[2], b[3]]), 0);
-        // Get returns the configuration, saved too.
-        let (_, data) = s.get_feature(FID, 2, 0).unwrap();
+        // OCP 2.7: Get returns DW0 0 and no data (LMGF-1).
+        assert_eq!(s.get_feature(FID, 2, 0), Ok((0, None)));
+        // Before 2.7 it returns the configuration, saved too.
+        let mut s6 = super::super::tests_common::state_version(super::super::OcpVersion::V2_6);
+        s6.set_feature(FID, 0, true, &cfg.to_bytes(), 0).unwrap();
+        let (_, data) = s6.get_feature(FID, 2, 0).unwrap();
         assert_eq!(data.unwrap()[0], 1);
     }
 

@@ -74,7 +74,9 @@ pub const OCP_UUID_INDEX: u8 = 1;
 /// Log identifiers served by [`OcpState::log_page`].
 pub const LOG_IDS: [u8; 9] = [0xc0, 0xc1, 0xc2, 0xc3, 0xc4, 0xc5, 0xc6, 0xc7, 0xc9];
 /// Feature identifiers served by [`OcpState::get_feature`] / [`OcpState::set_feature`].
-pub const FEATURE_IDS: [u8; 10] = [0xc0, 0xc1, 0xc2, 0xc3, 0xc4, 0xc5, 0xc6, 0xc7, 0xc8, 0xc9];
+pub const FEATURE_IDS: [u8; 12] = [
+    0xc0, 0xc1, 0xc2, 0xc3, 0xc4, 0xc5, 0xc6, 0xc7, 0xc8, 0xc9, 0xca, 0xcb,
+];
 
 /// Why a Get/Set Features of an OCP feature failed. Map with
 /// [`FeatureError::sct_sc`].
@@ -187,6 +189,81 @@ crate::persist::persist_struct!(AsyncEvent {
     log_page
 });
 
+/// The OCP Datacenter NVMe SSD Specification version a drive follows
+/// (QOM property `ocp-version`). Every OCP log page (version, layout, GUID),
+/// feature (set, defaults, saveability), the C5h list, the telemetry Data
+/// Area 1 header and the event injection rules follow it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
+pub enum OcpVersion {
+    /// OCP 2.5 (2023-09-22).
+    V2_5,
+    /// OCP 2.6 (2024-09-11).
+    V2_6,
+    /// OCP 2.7 (2026-01-08): the default.
+    #[default]
+    V2_7,
+}
+
+crate::persist::persist_enum!(OcpVersion {
+    V2_5 = 5,
+    V2_6 = 6,
+    V2_7 = 7
+});
+
+impl OcpVersion {
+    /// Every version, oldest first.
+    pub const ALL: [OcpVersion; 3] = [OcpVersion::V2_5, OcpVersion::V2_6, OcpVersion::V2_7];
+
+    /// Parses the property value `"2.5"`, `"2.6"` or `"2.7"`; the error is one
+    /// line naming the property.
+    pub fn parse(s: &str) -> Result<OcpVersion, String> {
+        match s.trim() {
+            "2.5" => Ok(OcpVersion::V2_5),
+            "2.6" => Ok(OcpVersion::V2_6),
+            "2.7" => Ok(OcpVersion::V2_7),
+            _ => Err(format!(
+                "ocp-version must be 2.5, 2.6 or 2.7 (got \"{}\")",
+                s.escape_default()
+            )),
+        }
+    }
+
+    /// The property value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OcpVersion::V2_5 => "2.5",
+            OcpVersion::V2_6 => "2.6",
+            OcpVersion::V2_7 => "2.7",
+        }
+    }
+
+    /// Minor version number (5, 6, 7); the major is 2.
+    pub fn minor(self) -> u16 {
+        match self {
+            OcpVersion::V2_5 => 5,
+            OcpVersion::V2_6 => 6,
+            OcpVersion::V2_7 => 7,
+        }
+    }
+}
+
+/// Maximum Power of each NVMe power state (Identify power state
+/// descriptors, PS0 first) in watts: `max-power`, the midpoint and
+/// `min-power`. DSSD power states (FID C7h, C4h descriptors) map onto them
+/// (OCP 2.7 section 4.8.11).
+pub fn nvme_power_states_w(cfg: &HealthConfig) -> [u8; 3] {
+    let max = cfg.max_power_w.clamp(1, 127);
+    let min = cfg.min_power_w.clamp(1, max);
+    [max, min + (max - min) / 2, min]
+}
+
+/// The NVMe power state a DSSD power state of `watts` runs at: the highest
+/// powered one whose Maximum Power is at most `watts` (OCP 2.7 section
+/// 4.8.11, DSSDPSD-3, DSSDPSS-1); `None` below the lowest (invalid state).
+pub fn nvme_ps_for_dssd(states_w: &[u8; 3], watts: u8) -> Option<u8> {
+    states_w.iter().position(|&mp| mp <= watts).map(|i| i as u8)
+}
+
 /// Which commands the device really supports, as the engine implements
 /// them; reported by the C4h page.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -230,6 +307,8 @@ pub struct DeviceIdentity {
     pub security_version: u64,
     /// Lowest permitted firmware revision (C0h), ASCII, 8 bytes.
     pub lowest_permitted_fw_rev: [u8; 8],
+    /// OCP specification version the drive follows.
+    pub ocp_version: OcpVersion,
 }
 
 crate::persist::persist_struct!(DeviceIdentity {
@@ -241,6 +320,7 @@ crate::persist::persist_struct!(DeviceIdentity {
     commands,
     security_version,
     lowest_permitted_fw_rev,
+    ocp_version,
 });
 
 impl Default for DeviceIdentity {
@@ -260,6 +340,7 @@ impl Default for DeviceIdentity {
             },
             security_version: 0,
             lowest_permitted_fw_rev: *b"1.0     ",
+            ocp_version: OcpVersion::V2_7,
         }
     }
 }
@@ -358,6 +439,7 @@ pub struct OcpState {
     ts_base_ms: u64,
     ts_base_ns: u64,
     last_pct_used: u8,
+    background: bool,
 }
 
 crate::persist::persist_struct!(OcpState {
@@ -374,6 +456,7 @@ crate::persist::persist_struct!(OcpState {
     ts_base_ms,
     ts_base_ns,
     last_pct_used,
+    background,
 });
 
 /// Counters the OCP model keeps itself (injected errors, clear baselines).
@@ -391,7 +474,6 @@ pub(crate) struct ModelCounters {
     pub sys_uncorr_read: u32,
     pub sys_erase_fail: u32,
     pub dies_offline: u16,
-    pub dssd_ps_changes: u64,
 }
 
 crate::persist::persist_struct!(ModelCounters {
@@ -407,7 +489,6 @@ crate::persist::persist_struct!(ModelCounters {
     sys_uncorr_read,
     sys_erase_fail,
     dies_offline,
-    dssd_ps_changes,
 });
 
 impl OcpState {
@@ -415,7 +496,7 @@ impl OcpState {
     /// out-of-range values are clamped, never a panic.
     pub fn new(cfg: &HealthConfig, identity: &DeviceIdentity) -> Self {
         let health = HealthModel::new(cfg, identity.capacity_bytes);
-        let features = features::FeatureStore::new(cfg);
+        let features = features::FeatureStore::new(cfg, identity.ocp_version);
         let mut s = OcpState {
             identity: identity.clone(),
             last_pct_used: health.percentage_used(),
@@ -430,9 +511,28 @@ impl OcpState {
             pending_aer: None,
             ts_base_ms: 0,
             ts_base_ns: 0,
+            background: false,
         };
         s.events.push_common(telemetry::CLASS_BOOT_SEQUENCE, 0x0000);
         s
+    }
+
+    /// The health model advances only when [`OcpState::advance`] is called
+    /// (the engine's background tick, SLOG-7), never because a log is read:
+    /// SMART 02h, C0h and the other pages are then plain reads of the
+    /// current data (SLOG-6). Off by default (every read advances).
+    pub fn set_background_model(&mut self, on: bool) {
+        self.background = on;
+    }
+
+    /// Advance for a log read: only without the background model.
+    fn advance_for_read(&mut self, stats: &DeviceStats, now_ns: u64) {
+        if self.background {
+            self.sync_time(stats, now_ns);
+            self.latency.tick(now_ns);
+        } else {
+            self.advance(stats, now_ns);
+        }
     }
 
     /// The identity given at creation.
@@ -503,7 +603,7 @@ impl OcpState {
             host_bytes_written: stats.host_bytes_written,
             host_bytes_read: stats.host_bytes_read,
             power_on_seconds: stats.power_on_seconds,
-            power_cap_w: self.features.dssd_power_state.current,
+            power_cap_w: self.nvme_power_state_w(),
             plp_check_interval_min: self.features.plp_interval.current,
         };
         self.health.advance(&inp, now_ns);
@@ -531,16 +631,17 @@ impl OcpState {
     /// The whole log page `lid` (C0h–C7h, C9h), or `None` for an LID this
     /// module does not serve (the engine then fails with Invalid Log Page).
     pub fn log_page(&mut self, lid: u8, stats: &DeviceStats, now_ns: u64) -> Option<Vec<u8>> {
-        self.advance(stats, now_ns);
+        self.advance_for_read(stats, now_ns);
+        let v = self.identity.ocp_version;
         match lid {
             smart_ext::LID => Some(smart_ext::build(self, stats).to_bytes()),
             error_recovery::LID => Some(self.recovery.page().to_bytes()),
             fw_history::LID => Some(self.fw_history.to_bytes()),
-            latency::LID => Some(self.latency.page(now_ns).to_bytes()),
+            latency::LID => Some(self.latency.page(now_ns).to_bytes_for(v)),
             capabilities::LID => Some(capabilities::build(self).to_bytes()),
-            unsupported::LID => Some(unsupported::UnsupportedRequirements::emulation().to_bytes()),
+            unsupported::LID => Some(unsupported::UnsupportedRequirements::emulation(v).to_bytes()),
             hw_component::LID => Some(hw_component::build(&self.identity).to_bytes()),
-            tcg::LID => Some(tcg::TcgConfiguration::no_tcg().to_bytes()),
+            tcg::LID => Some(tcg::TcgConfiguration::no_tcg().to_bytes_for(v)),
             telemetry::STRING_LID => Some(telemetry::string_log()),
             _ => None,
         }
@@ -555,7 +656,7 @@ impl OcpState {
     /// OCP telemetry Data Area 1 for logs 07h/08h (header, SMART 02h, C0h,
     /// statistics and the event FIFO), a multiple of 512 bytes.
     pub fn telemetry_data_area1(&mut self, stats: &DeviceStats, now_ns: u64) -> Vec<u8> {
-        self.advance(stats, now_ns);
+        self.advance_for_read(stats, now_ns);
         telemetry::data_area1(self, stats, now_ns)
     }
 
@@ -618,6 +719,12 @@ impl OcpState {
                 if select == 3 {
                     return Ok((features::CAP_SAVEABLE | features::CAP_CHANGEABLE, None));
                 }
+                // OCP 2.7 (LMGF-1): DW0 0 and no data (nvme-cli 2.16's
+                // get-latency-monitor sends no buffer). Before, the
+                // configuration is returned in a 4096-byte buffer.
+                if self.identity.ocp_version >= OcpVersion::V2_7 {
+                    return Ok((0, None));
+                }
                 let cfg = self.features.latency.select(select);
                 Ok((0, Some(cfg.to_bytes())))
             }
@@ -640,7 +747,7 @@ impl OcpState {
                 if save {
                     return Err(FeatureError::FeatureNotSaveable);
                 }
-                self.injection.set(cdw11, data)?;
+                self.injection.set(cdw11, data, self.identity.ocp_version)?;
                 Ok(0)
             }
             latency::FID => {
@@ -669,12 +776,9 @@ impl OcpState {
                 Ok(0)
             }
             features::FID_DSSD_POWER_STATE => {
-                let before = self.features.dssd_power_state.current;
-                let r = self.features.set(fid, cdw11, save)?;
-                if self.features.dssd_power_state.current != before {
-                    self.counters.dssd_ps_changes += 1;
-                }
-                Ok(r)
+                // The engine moves the NVMe power state (feature 02h) to
+                // `dssd_nvme_power_state` and counts the change (SMART-31).
+                self.features.set(fid, cdw11, save)
             }
             _ => self.features.set(fid, cdw11, save),
         }
@@ -725,9 +829,47 @@ impl OcpState {
             .push_common(telemetry::CLASS_BOOT_SEQUENCE, 0x0000);
     }
 
-    /// Whether the device is panicked (CSTS.CFS should read 1).
+    /// The NVMe power state (feature 02h) the current DSSD power state
+    /// (FID C7h) runs at: the highest powered one whose Maximum Power is at
+    /// most the DSSD state's watts (OCP 2.7 section 4.8.11, DSSDPSS-1).
+    pub fn dssd_nvme_power_state(&self) -> u8 {
+        let f = &self.features;
+        nvme_ps_for_dssd(&f.nvme_states_w, f.dssd_power_state.current).unwrap_or(2)
+    }
+
+    /// Maximum Power in watts of the NVMe power state the drive runs at.
+    fn nvme_power_state_w(&self) -> u8 {
+        let f = &self.features;
+        f.nvme_states_w[usize::from(self.dssd_nvme_power_state()).min(2)]
+    }
+
+    /// The host selected NVMe power state `ps` with Set Features 02h: the
+    /// DSSD power state (FID C7h) becomes the lowest one whose number is at
+    /// least that state's Maximum Power, i.e. the Maximum Power itself
+    /// (DSSDPSG-2). Out-of-range states are ignored.
+    pub fn nvme_power_state_selected(&mut self, ps: u8) {
+        if let Some(&w) = self.features.nvme_states_w.get(usize::from(ps)) {
+            self.features.dssd_power_state.current = w;
+        }
+    }
+
+    /// Whether the device is panicked (CSTS.CFS should read 1 unless
+    /// [`OcpState::error_aen_replaces_cfs`]).
     pub fn cfs(&self) -> bool {
         self.recovery.cfs
+    }
+
+    /// OCP 2.7 with FID C9h bit 0 set: an error event is reported with the
+    /// Error Reporting AEN and CSTS.CFS stays 0 (SDAEC-14); before 2.7 a
+    /// panic always sets CSTS.CFS.
+    pub fn error_aen_replaces_cfs(&self) -> bool {
+        self.identity.ocp_version >= OcpVersion::V2_7 && self.features.async_panic.current
+    }
+
+    /// Whether Set/Get Features of OCP feature `fid` exist on this drive
+    /// (C0h-`C9h`, and `CAh`, `CBh` from OCP 2.7).
+    pub fn feature_supported(&self, fid: u8) -> bool {
+        FEATURE_IDS.contains(&fid) && self.features.exists(fid)
     }
 
     /// The next asynchronous event to report (panic notice when FID C9h
@@ -741,6 +883,18 @@ impl OcpState {
     /// (FID C0h); end-of-life read-only mode for writes; throttling delay.
     pub fn injection(&mut self, kind: CommandKind) -> Injection {
         if self.recovery.cfs {
+            if self.error_aen_replaces_cfs() {
+                // The host recovers in band (section 4.8.7.1): admin
+                // commands run; I/O fails with Internal Error until the
+                // reset the C1h log asks for.
+                if kind == CommandKind::Admin {
+                    return Injection::default();
+                }
+                return Injection {
+                    status: Some(InjectedStatus::INTERNAL_ERROR),
+                    ..Injection::default()
+                };
+            }
             return Injection {
                 status: Some(InjectedStatus::INTERNAL_ERROR),
                 panic: true,
@@ -760,7 +914,7 @@ impl OcpState {
                 inj.added_latency_ns += 200_000 * u64::from(self.health.throttling_status());
             }
             let max = self.health.cfg.max_power_w;
-            let ps = self.features.dssd_power_state.current.min(max);
+            let ps = self.nvme_power_state_w().min(max);
             inj.added_latency_ns += u64::from(max - ps) * 10_000;
             if self.write_policy() == WritePolicy::WriteThrough && kind == CommandKind::Write {
                 inj.added_latency_ns += 50_000;
@@ -775,9 +929,11 @@ impl OcpState {
             .push_common(telemetry::CLASS_FIRMWARE_ASSERT, 0x0006);
         self.events.push(telemetry::CLASS_NVME, 0x0009, &[0u8; 8]);
         if self.features.async_panic.current {
+            // DSSD-AEN-1: vendor specific, information 01h, log C1h (OCP 2.7).
+            let info = u8::from(self.identity.ocp_version >= OcpVersion::V2_7);
             self.pending_aer = Some(AsyncEvent {
                 event_type: 7,
-                info: 0,
+                info,
                 log_page: error_recovery::LID,
             });
         }
@@ -808,10 +964,8 @@ impl OcpState {
         if t >= h.cfg.warning_temp_k {
             w |= 2;
         }
-        if self.counters.dies_offline > h.cfg.die_failure_tolerance
-            || self.recovery.cfs
-            || h.percentage_used() >= 100
-        {
+        // Not for Percentage Used alone (SLOG-12).
+        if self.counters.dies_offline > h.cfg.die_failure_tolerance || self.recovery.cfs {
             w |= 4;
         }
         if self.write_policy() == WritePolicy::ReadOnly {
@@ -835,6 +989,15 @@ pub(crate) mod tests_common {
 
     pub fn state() -> OcpState {
         OcpState::new(&HealthConfig::default(), &DeviceIdentity::default())
+    }
+
+    /// A fresh drive of OCP version `v`.
+    pub fn state_version(v: OcpVersion) -> OcpState {
+        let id = DeviceIdentity {
+            ocp_version: v,
+            ..DeviceIdentity::default()
+        };
+        OcpState::new(&HealthConfig::default(), &id)
     }
 
     pub fn stats() -> DeviceStats {
@@ -936,23 +1099,27 @@ mod tests {
 
     #[test]
     fn every_log_page_has_its_size() {
+        for v in OcpVersion::ALL {
+            let mut s = state_version(v);
+            let c3 = if v == OcpVersion::V2_7 { 4096 } else { 512 };
+            for (lid, len) in [
+                (0xc0u8, 512usize),
+                (0xc1, 512),
+                (0xc2, 4096),
+                (0xc3, c3),
+                (0xc4, 4096),
+                (0xc5, 4096),
+                (0xc7, 512),
+            ] {
+                assert_eq!(
+                    s.log_page(lid, &stats(), 0).map(|p| p.len()),
+                    Some(len),
+                    "{lid:x} {v:?}"
+                );
+            }
+        }
         let mut s = state();
         let st = stats();
-        for (lid, len) in [
-            (0xc0u8, 512usize),
-            (0xc1, 512),
-            (0xc2, 4096),
-            (0xc3, 512),
-            (0xc4, 4096),
-            (0xc5, 4096),
-            (0xc7, 512),
-        ] {
-            assert_eq!(
-                s.log_page(lid, &st, 0).map(|p| p.len()),
-                Some(len),
-                "{lid:x}"
-            );
-        }
         assert!(s.log_page(0xc6, &st, 0).unwrap().len() > 64);
         assert!(s.log_page(0xc9, &st, 0).unwrap().len() >= 432);
         assert_eq!(s.log_page(0xc8, &st, 0), None);
@@ -994,7 +1161,18 @@ mod tests {
         let mut s = state();
         assert_eq!(s.write_policy(), WritePolicy::Normal);
         s.set_health_property("percentage-used", 100).unwrap();
-        // Default EOL mode is read-only.
+        // EOL-4: worn out, spare left: read/write; SLOG-12: no critical
+        // warning for Percentage Used alone.
+        assert_eq!(s.write_policy(), WritePolicy::Normal);
+        assert_eq!(s.critical_warning(), 0, "SLOG-12");
+        s.set_health_property("available-spare", 5).unwrap();
+        assert_eq!(
+            s.write_policy(),
+            WritePolicy::Normal,
+            "EOL-4: below threshold"
+        );
+        // EOL-5: Available Spare 0 %: read-only (the default EOL mode).
+        s.set_health_property("available-spare", 0).unwrap();
         assert_eq!(s.write_policy(), WritePolicy::ReadOnly);
         assert_eq!(
             s.injection(CommandKind::Write).status,

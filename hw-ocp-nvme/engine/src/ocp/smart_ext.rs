@@ -1,7 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 //! Log page C0h, SMART / Health Information Extended (OCP Datacenter NVMe
 //! SSD Specification 2.0, "SMART / Health Information Extended",
-//! requirements SMART-1 ff.; log page version 5 = OCP 2.6 fields).
+//! requirements SMART-1 ff.). The page follows the drive's OCP version:
+//! log page version 4 (OCP 2.5: the fields from 216 on are reserved), 5
+//! (OCP 2.6) or 6 (OCP 2.7: SMART-30 proactive bad die retirement, SMART-40
+//! form factor, SMART-52 dies in use bad NAND blocks, SMART-47 current
+//! average power, SMART-48 lifetime power in kWh).
 //!
 //! Layout: nvme-cli 2.13 `struct ocp_smart_extended_log`
 //! (`plugins/ocp/ocp-smart-extended-log.h`), 512 bytes; offsets are in
@@ -14,19 +18,36 @@
 //! counted here (injections, clears) or fixed.
 
 use super::health::HealthModel;
-use super::{DeviceStats, OcpState};
+use super::{DeviceStats, OcpState, OcpVersion};
 use crate::wire::{guid_le, LeWriter};
 
 /// Log identifier.
 pub const LID: u8 = 0xc0;
 /// Page size.
 pub const SIZE: usize = 512;
-/// Log page version (OCP 2.6).
+/// Log page version of OCP 2.6 (2.5: 4, 2.7: 6, SMART-27).
 pub const VERSION: u16 = 5;
+
+/// Log page version for `v` (SMART-27: 0006h in OCP 2.7).
+pub fn version(v: OcpVersion) -> u16 {
+    match v {
+        OcpVersion::V2_5 => 4,
+        OcpVersion::V2_6 => 5,
+        OcpVersion::V2_7 => 6,
+    }
+}
+
+/// DSSD specification version reported for `v` (SMART-13): 2.x.0, errata 0.
+pub fn dssd_version(v: OcpVersion) -> (u8, u16, u16, u8) {
+    (2, v.minor(), 0, 0)
+}
+
+/// Form factor reported in C0h byte 223 (SMART-40): the Form Factor (FF)
+/// field of the NVMe-MI `MultiRecord` Area. An emulated drive has no
+/// physical form factor; 0 = not reported (*interpretation*).
+pub const FORM_FACTOR: u8 = 0;
 /// Log page GUID, printed form `AFD514C97C6F4F9CA4F2BFEA2810AFC5h`.
 pub const GUID: [u8; 16] = guid_le(0xAFD514C9_7C6F_4F9C_A4F2_BFEA2810AFC5);
-/// DSSD specification version reported: 2.6.0, errata 0.
-pub const DSSD_VERSION: (u8, u16, u16, u8) = (2, 6, 0, 0);
 
 /// The C0h page as typed fields (names as in nvme-cli).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -141,6 +162,16 @@ pub struct SmartExtendedLog {
     pub dssd_firmware_build_uuid: [u8; 16],
     /// \[357:294\] DSSD Firmware Build Label.
     pub dssd_firmware_build_label: [u8; 64],
+    /// \[135:134\] Proactive Bad Die Retirement (OCP 2.7, SMART-30).
+    pub proactive_bad_die_retirement: u16,
+    /// \[223\] Form Factor (OCP 2.7, SMART-40).
+    pub form_factor: u8,
+    /// \[363:358\] Dies In Use Bad NAND Blocks, raw (OCP 2.7, SMART-52).
+    pub dies_in_use_bad_blocks_raw: u64,
+    /// \[365:364\] Dies In Use Bad NAND Blocks, normalized (SMART-52).
+    pub dies_in_use_bad_blocks_normalized: u16,
+    /// \[495:494\] Log Page Version (SMART-27).
+    pub log_page_version: u16,
 }
 
 impl SmartExtendedLog {
@@ -202,7 +233,11 @@ impl SmartExtendedLog {
             .bytes(270, &self.dssd_firmware_revision)
             .bytes(278, &self.dssd_firmware_build_uuid)
             .bytes(294, &self.dssd_firmware_build_label)
-            .version_and_guid(VERSION, &GUID);
+            .u16(134, self.proactive_bad_die_retirement)
+            .u8(223, self.form_factor)
+            .uint_n(358, 6, self.dies_in_use_bad_blocks_raw)
+            .u16(364, self.dies_in_use_bad_blocks_normalized)
+            .version_and_guid(self.log_page_version, &GUID);
         w.finish()
     }
 }
@@ -235,14 +270,15 @@ pub fn firmware_build_uuid(fw: &[u8; 8]) -> [u8; 16] {
 pub fn build(s: &OcpState, st: &DeviceStats) -> SmartExtendedLog {
     let h: &HealthModel = &s.health;
     let c = &s.counters;
-    let (major, minor, point, errata) = DSSD_VERSION;
+    let v = s.identity.ocp_version;
+    let (major, minor, point, errata) = dssd_version(v);
     let mut label = [0u8; 64];
     let text = b"ocp-nvme emulated firmware ";
     label[..text.len()].copy_from_slice(text);
     label[text.len()..text.len() + 8].copy_from_slice(&s.identity.firmware_rev);
-    SmartExtendedLog {
-        physical_media_units_written: h.nand_bytes_written(),
-        physical_media_units_read: h.nand_bytes_read(),
+    let mut l = SmartExtendedLog {
+        physical_media_units_written: h.nand_bytes_written_now(st.host_bytes_written),
+        physical_media_units_read: h.nand_bytes_read_now(st.host_bytes_read),
         bad_user_nand_blocks_raw: h.bad_user_blocks(),
         bad_user_nand_blocks_normalized: h.bad_user_normalized(),
         bad_system_nand_blocks_raw: h.bad_system_blocks(),
@@ -278,7 +314,7 @@ pub fn build(s: &OcpState, st: &DeviceStats) -> SmartExtendedLog {
         plp_start_count: u128::from(st.plp_start_count),
         endurance_estimate: h.endurance_estimate(),
         pcie_link_retaining_count: st.pcie_link_retrainings,
-        power_state_change_count: st.power_state_changes.saturating_add(c.dssd_ps_changes),
+        power_state_change_count: st.power_state_changes,
         lowest_permitted_fw_rev: s.identity.lowest_permitted_fw_rev,
         total_media_dies: h.cfg.total_media_dies,
         total_die_failure_tolerance: h.cfg.die_failure_tolerance,
@@ -298,6 +334,52 @@ pub fn build(s: &OcpState, st: &DeviceStats) -> SmartExtendedLog {
         dssd_firmware_revision: s.identity.firmware_rev,
         dssd_firmware_build_uuid: firmware_build_uuid(&s.identity.firmware_rev),
         dssd_firmware_build_label: label,
+        proactive_bad_die_retirement: 0,
+        form_factor: FORM_FACTOR,
+        dies_in_use_bad_blocks_raw: h.bad_user_blocks(),
+        dies_in_use_bad_blocks_normalized: h.bad_user_normalized(),
+        log_page_version: version(v),
+    };
+    match v {
+        OcpVersion::V2_7 => {
+            // SMART-47: the current average power (1 s window), SMART-48:
+            // lifetime energy in kWh.
+            l.current_max_avg_power = h.current_power_w();
+            l.lifetime_power_consumed = h.lifetime_wh() / 1000;
+        }
+        OcpVersion::V2_6 => {
+            l.dies_in_use_bad_blocks_raw = 0;
+            l.dies_in_use_bad_blocks_normalized = 0;
+        }
+        OcpVersion::V2_5 => l.clear_after_2_5(),
+    }
+    l
+}
+
+impl SmartExtendedLog {
+    /// Log page version 4 (OCP 2.5) ends at the Lowest Permitted Firmware
+    /// Revision: everything from byte 216 on is reserved.
+    fn clear_after_2_5(&mut self) {
+        self.total_media_dies = 0;
+        self.total_die_failure_tolerance = 0;
+        self.media_dies_offline = 0;
+        self.max_temperature_recorded = 0;
+        self.nand_avg_erase_count = 0;
+        self.command_timeouts = 0;
+        self.sys_area_program_fail_count_raw = 0;
+        self.sys_area_program_fail_count_normalized = 0;
+        self.sys_area_uncorr_read_count_raw = 0;
+        self.sys_area_uncorr_read_count_normalized = 0;
+        self.sys_area_erase_fail_count_raw = 0;
+        self.sys_area_erase_fail_count_normalized = 0;
+        self.max_peak_power_capability = 0;
+        self.current_max_avg_power = 0;
+        self.lifetime_power_consumed = 0;
+        self.dssd_firmware_revision = [0; 8];
+        self.dssd_firmware_build_uuid = [0; 16];
+        self.dssd_firmware_build_label = [0; 64];
+        self.dies_in_use_bad_blocks_raw = 0;
+        self.dies_in_use_bad_blocks_normalized = 0;
     }
 }
 
@@ -371,6 +453,12 @@ mod tests {
             dssd_firmware_revision: *b"FWREV001",
             dssd_firmware_build_uuid: [0x34; 16],
             dssd_firmware_build_label: [0x35; 64],
+            // Version 5 (OCP 2.6) layout: the OCP 2.7 fields are reserved.
+            proactive_bad_die_retirement: 0,
+            form_factor: 0,
+            dies_in_use_bad_blocks_raw: 0,
+            dies_in_use_bad_blocks_normalized: 0,
+            log_page_version: 5,
         };
         let b = l.to_bytes();
         assert_eq!(b.len(), 512);
@@ -447,9 +535,94 @@ mod tests {
         assert_eq!(l.to_bytes()[38], 0x04);
     }
 
+    /// OCP 2.7 fields of log page version 6 (SMART-27, SMART-30, SMART-40,
+    /// SMART-52) at their byte addresses.
+    #[test]
+    fn smart_27_version6_fields() {
+        let mut s = state_version(OcpVersion::V2_7);
+        let b = s.log_page(LID, &stats(), 0).unwrap();
+        assert_eq!(le(&b, 494, 2), 6, "SMART-27");
+        assert_eq!(
+            (b[103], le(&b, 101, 2), le(&b, 99, 2), b[98]),
+            (2, 7, 0, 0),
+            "SMART-13"
+        );
+        let l = SmartExtendedLog {
+            proactive_bad_die_retirement: 0x3636,
+            form_factor: 0x37,
+            dies_in_use_bad_blocks_raw: 0x3838,
+            dies_in_use_bad_blocks_normalized: 0x3939,
+            ..build(&s, &stats())
+        };
+        let b2 = l.to_bytes();
+        assert_eq!(le(&b2, 134, 2), 0x3636, "SMART-30");
+        assert_eq!(b2[223], 0x37, "SMART-40");
+        assert_eq!(le(&b2, 358, 6), 0x3838, "SMART-52 raw");
+        assert_eq!(le(&b2, 364, 2), 0x3939, "SMART-52 normalized");
+        assert!(b2[366..494].iter().all(|&x| x == 0), "SMART-26 reserved");
+        // A fresh drive: no bad blocks in the dies in use, normalized 100 %.
+        let b3 = s.log_page(LID, &stats(), 0).unwrap();
+        assert_eq!(le(&b3, 358, 6), 0);
+        assert_eq!(le(&b3, 364, 2), 100);
+    }
+
+    /// Each version's page: version 4 (2.5) has nothing from byte 216 on,
+    /// version 5 (2.6) nothing of 2.7; versions 2.x.0.0 (SMART-13).
+    #[test]
+    fn smart_27_version_per_ocp_version() {
+        for (v, lpv) in [
+            (OcpVersion::V2_5, 4),
+            (OcpVersion::V2_6, 5),
+            (OcpVersion::V2_7, 6),
+        ] {
+            let mut s = state_version(v);
+            let b = s.log_page(LID, &stats(), 0).unwrap();
+            assert_eq!(le(&b, 494, 2), lpv, "{v:?}");
+            assert_eq!(le(&b, 101, 2), u128::from(v.minor()));
+            assert_eq!(&b[496..], &GUID, "SMART-28");
+            match v {
+                OcpVersion::V2_5 => assert!(b[216..494].iter().all(|&x| x == 0)),
+                OcpVersion::V2_6 => {
+                    assert_eq!(le(&b, 216, 2), 32); // total_media_dies
+                    assert!(b[358..494].iter().all(|&x| x == 0));
+                }
+                OcpVersion::V2_7 => assert_eq!(le(&b, 364, 2), 100),
+            }
+        }
+    }
+
+    /// SMART-47 (current average power, not the maximum) and SMART-48
+    /// (lifetime energy in kWh) under OCP 2.7.
+    #[test]
+    fn smart_47_48_units() {
+        let mut s = state_version(OcpVersion::V2_7);
+        let mut st = stats();
+        // Ten hours of writes at full speed: several kWh would need more, so
+        // drive the model directly for a long time.
+        for i in 1..=400u64 {
+            st.host_bytes_written += 3u128 << 30;
+            st.power_on_seconds = i * 3600;
+            s.advance(&st, i * 3_600_000_000_000);
+        }
+        let b = s.log_page(LID, &st, 400 * 3_600_000_000_000).unwrap();
+        let h2 = s.health();
+        assert_eq!(
+            le(&b, 264, 6),
+            u128::from(h2.lifetime_wh() / 1000),
+            "SMART-48 kWh"
+        );
+        assert!(h2.lifetime_wh() >= 1000, "{} Wh", h2.lifetime_wh());
+        assert_eq!(le(&b, 262, 2), u128::from(h2.current_power_w()), "SMART-47");
+        // 2.6 reports the highest average since power-on, in Wh.
+        let mut s6 = state_version(OcpVersion::V2_6);
+        s6.advance(&st, 3_600_000_000_000);
+        let b6 = s6.log_page(LID, &st, 3_600_000_000_000).unwrap();
+        assert_eq!(le(&b6, 264, 6), u128::from(s6.health().lifetime_wh()));
+    }
+
     #[test]
     fn counters_follow_stats() {
-        let mut s = state();
+        let mut s = state_version(OcpVersion::V2_6);
         let mut st = stats();
         st.host_bytes_written = 1 << 30;
         st.host_bytes_read = 2 << 30;
@@ -503,10 +676,14 @@ mod tests {
 
     #[test]
     fn dssd_power_state_changes_count_and_cap_power() {
+        // The change count is the engine's count of NVMe power state changes,
+        // DSSD-caused ones included (SMART-31; tests/ocp.rs
+        // `dclp_9_dssd_power_state_drives_nvme_power_state`).
         let mut s = state();
-        let st = stats();
+        let mut st = stats();
         s.set_feature(0xc7, 12, false, &[], 0).unwrap();
         s.set_feature(0xc7, 12, false, &[], 0).unwrap();
+        st.power_state_changes = 1;
         let b = s.log_page(LID, &st, 0).unwrap();
         assert_eq!(le(&b, 200, 8), 1);
         let mut st2 = st;

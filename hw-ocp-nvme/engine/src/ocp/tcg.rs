@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 //! Log page C7h, TCG Configuration (OCP Datacenter NVMe SSD Specification 2.5,
 //! "TCG Configuration Log Page"),
-//! log page version 1.
+//! log page version 1 (OCP 2.5), 2 (OCP 2.6, same layout) or 3 (OCP 2.7:
+//! expanded field sizes, TCGL-1 to TCGL-23).
 //!
 //! Layout (nvme-cli 2.13 `struct tcg_configuration_log`, 512 bytes): state
 //! @0, locking SP activation count @4, `TPer` revert count @5, locking SP
@@ -20,8 +21,17 @@ use crate::wire::{guid_le, LeWriter};
 pub const LID: u8 = 0xc7;
 /// Page size.
 pub const SIZE: usize = 512;
-/// Log page version.
+/// Log page version of OCP 2.5.
 pub const VERSION: u16 = 1;
+
+/// Log page version for `v` (TCGL-21: 0003h in OCP 2.7).
+pub fn version(v: super::OcpVersion) -> u16 {
+    match v {
+        super::OcpVersion::V2_5 => 1,
+        super::OcpVersion::V2_6 => 2,
+        super::OcpVersion::V2_7 => 3,
+    }
+}
 /// Log page GUID, printed form 54E02A9DFA5447C083E6E07EBD244006h.
 pub const GUID: [u8; 16] = guid_le(0x54E02A9D_FA54_47C0_83E6_E07EBD244006);
 
@@ -58,7 +68,34 @@ impl TcgConfiguration {
         TcgConfiguration::default()
     }
 
-    /// Serializes the 512-byte page.
+    /// The page of a drive of OCP version `v`: the version 1 layout (2.5,
+    /// and 2.6 as version 2), or version 3 (2.7) with 2-byte counts at 4–25
+    /// and 4-byte counters at 26–49 (TCGL-3 to TCGL-23).
+    pub fn to_bytes_for(&self, v: super::OcpVersion) -> Vec<u8> {
+        if v < super::OcpVersion::V2_7 {
+            let mut b = self.to_bytes();
+            b[494..496].copy_from_slice(&version(v).to_le_bytes());
+            return b;
+        }
+        let mut w = LeWriter::page::<SIZE>();
+        w.u8(0, self.state)
+            .u16(4, self.locking_sp_act_count.into())
+            .u16(6, self.type_rev_count.into())
+            .u16(8, self.locking_sp_rev_count.into());
+        for (i, &n) in self.locking_objects.iter().enumerate() {
+            w.u16(10 + 2 * i, n.into());
+        }
+        w.u32(26, self.sid_auth_try_count)
+            .u32(30, self.sid_auth_try_limit)
+            .u32(34, self.pro_tcg_rc)
+            .u32(38, self.pro_rlc)
+            .u32(42, self.tcg_ec)
+            .u32(46, self.no_of_ns_prov_locking_obj_ext.into())
+            .version_and_guid(version(v), &GUID);
+        w.finish()
+    }
+
+    /// Serializes the 512-byte page (version 1 layout).
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut w = LeWriter::page::<SIZE>();
         w.u8(0, self.state)
@@ -80,6 +117,41 @@ impl TcgConfiguration {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// OCP 2.7 version 3 offsets (TCGL-1, TCGL-3 to TCGL-23).
+    #[test]
+    fn tcgl_21_version3_layout() {
+        use super::super::OcpVersion;
+        let t = TcgConfiguration {
+            state: 1,
+            locking_sp_act_count: 2,
+            type_rev_count: 3,
+            locking_sp_rev_count: 4,
+            locking_objects: [5, 6, 7, 8, 9, 10, 11, 12],
+            sid_auth_try_count: 13,
+            sid_auth_try_limit: 14,
+            pro_tcg_rc: 15,
+            pro_rlc: 16,
+            tcg_ec: 17,
+            no_of_ns_prov_locking_obj_ext: 18,
+        };
+        let b = t.to_bytes_for(OcpVersion::V2_7);
+        let at = |o: usize| u16::from_le_bytes([b[o], b[o + 1]]);
+        assert_eq!((b[0], at(4), at(6), at(8)), (1, 2, 3, 4));
+        assert_eq!((at(10), at(24)), (5, 12), "TCGL-6, TCGL-13");
+        assert_eq!(
+            (at(26), at(30), at(34), at(38), at(42), at(46)),
+            (13, 14, 15, 16, 17, 18)
+        );
+        assert_eq!(at(494), 3, "TCGL-21");
+        assert_eq!(&b[496..], &GUID, "TCGL-22");
+        assert_eq!(at_v(&t, OcpVersion::V2_5), 1);
+        assert_eq!(at_v(&t, OcpVersion::V2_6), 2);
+        fn at_v(t: &TcgConfiguration, v: OcpVersion) -> u16 {
+            let b = t.to_bytes_for(v);
+            u16::from_le_bytes([b[494], b[495]])
+        }
+    }
 
     #[test]
     fn layout() {

@@ -51,8 +51,23 @@ pub const STRING_GUID: [u8; 16] = guid_le(0xB13A8369_1A8F_408B_9EA4_95940057AA44
 /// Data Area 1 header GUID, printed form `BA560A9C3043424CBC73719D87E64EFAh`
 /// (OCP 2.5 telemetry; nvme-cli does not check it).
 pub const DA1_GUID: [u8; 16] = guid_le(0xBA560A9C_3043_424C_BC73_719D87E64EFA);
-/// Data Area 1 header version (major, minor).
+/// Data Area 1 header version (major, minor) of OCP 2.5 and 2.6.
 pub const DA1_VERSION: (u16, u16) = (2, 5);
+/// Data Area 1 header version of OCP 2.7 (TELDF-1: 0003h, TELDF-2: 0001h).
+pub const DA1_VERSION_2_7: (u16, u16) = (3, 1);
+
+/// The Data Area 1 header version and the Number of Telemetry Profiles
+/// Supported byte for OCP version `v`: OCP 2.7 makes that number 0's based
+/// (TELDF-6); before, the count itself (*interpretation*, the 2.5 and 2.6
+/// texts were not at hand).
+pub fn da1_header_version(v: super::OcpVersion) -> ((u16, u16), u8) {
+    let n = super::features::telemetry_profile::PROFILES;
+    if v >= super::OcpVersion::V2_7 {
+        (DA1_VERSION_2_7, n - 1)
+    } else {
+        (DA1_VERSION, n)
+    }
+}
 /// Offset of the statistics in Data Area 1.
 pub const DA1_STATS_OFFSET: usize = 1536;
 /// Events kept in FIFO 1.
@@ -384,12 +399,13 @@ pub fn data_area1(s: &OcpState, st: &DeviceStats, now_ns: u64) -> Vec<u8> {
     let total = (fifo_off + fifo.len()).div_ceil(512) * 512;
     let sls = (string_log().len() / 4) as u64;
     let dw = |n: usize| (n / 4) as u64;
+    let ((major, minor), profiles) = da1_header_version(s.identity.ocp_version);
     let mut w = LeWriter::new(total);
-    w.u16(0, DA1_VERSION.0)
-        .u16(2, DA1_VERSION.1)
+    w.u16(0, major)
+        .u16(2, minor)
         .u64(8, s.timestamp_ms(now_ns))
         .bytes(16, &DA1_GUID)
-        .u8(32, super::features::telemetry_profile::PROFILES)
+        .u8(32, profiles)
         .u8(33, profile)
         .u64(40, sls)
         .bytes(56, &s.identity.firmware_rev)
@@ -419,6 +435,9 @@ pub struct TelemetryGeneration {
     pub ctrl_available: bool,
     /// Telemetry Controller-Initiated Data Generation Number (byte 383).
     pub ctrl_generation: u8,
+    /// The host enabled Telemetry Data Area 4 (Host Behavior Support
+    /// ETDAS): DA4LB (bytes 19:16) is reported, equal to DA3LB (empty).
+    pub data_area_4: bool,
 }
 
 /// A whole NVMe telemetry log 07h or 08h (NVMe Base 2.0 "Telemetry Host-Initiated" /
@@ -436,7 +455,7 @@ pub fn telemetry_log(da1: &[u8], lid: u8, g: &TelemetryGeneration, last_panic_id
         .u16(8, blocks)
         .u16(10, blocks)
         .u16(12, blocks)
-        .u32(16, 0);
+        .u32(16, if g.data_area_4 { u32::from(blocks) } else { 0 });
     if lid == 0x07 {
         w.u8(381, g.host_generation);
     }
@@ -515,8 +534,26 @@ mod tests {
     }
 
     #[test]
+    fn teldf_1_2_6_header_of_2_7() {
+        let mut s = state_version(super::super::OcpVersion::V2_7);
+        let da1 = s.telemetry_data_area1(&stats(), 0);
+        assert_eq!(u16::from_le_bytes([da1[0], da1[1]]), 3, "TELDF-1");
+        assert_eq!(u16::from_le_bytes([da1[2], da1[3]]), 1, "TELDF-2");
+        assert_eq!(&da1[16..32], &DA1_GUID, "TELDF-5");
+        assert_eq!(da1[32], 1, "TELDF-6: two profiles, 0's based");
+        for v in [
+            super::super::OcpVersion::V2_5,
+            super::super::OcpVersion::V2_6,
+        ] {
+            let old = state_version(v).telemetry_data_area1(&stats(), 0);
+            assert_eq!((old[0], old[2], old[32]), (2, 5, 2), "{v:?}");
+        }
+    }
+
+    #[test]
     fn data_area1_layout_like_nvme_cli() {
-        let mut s = state();
+        // The OCP 2.5/2.6 header (2.7's: `teldf_1_2_6_header_of_2_7`).
+        let mut s = state_version(super::super::OcpVersion::V2_6);
         let mut st = stats();
         st.host_bytes_written = 1 << 30;
         st.active_namespaces = 1;
@@ -584,6 +621,7 @@ mod tests {
             host_generation: 3,
             ctrl_available: false,
             ctrl_generation: 0,
+            data_area_4: false,
         };
         let log = s.telemetry_log(0x07, &stats(), 0, &g);
         assert_eq!(log[0], 0x07); // LogIdentifier
@@ -596,6 +634,15 @@ mod tests {
         assert_eq!(log[381], 3); // host_initiated_gen_number
         assert_eq!(&log[384..398], b"HOST-INITIATED"); // reason_id.error_id
         assert_eq!(&log[512 + 16..512 + 32], &DA1_GUID);
+        assert_eq!(&log[16..20], &[0; 4], "DA4LB without ETDAS");
+        // Host Behavior Support ETDAS set: Data Area 4 (empty) is reported.
+        let g4 = TelemetryGeneration {
+            data_area_4: true,
+            ..g
+        };
+        let log4 = s.telemetry_log(0x07, &stats(), 0, &g4);
+        let da4lb = u32::from_le_bytes(log4[16..20].try_into().unwrap()) as usize;
+        assert_eq!(da4lb * 512 + 512, log4.len(), "DA4LB = DA3LB");
     }
 
     #[test]

@@ -10,6 +10,7 @@
 //! IDs use the OCP specification's prefixes and numbering as best known;
 //! `docs/ocp-support.md` explains each entry.
 
+use super::OcpVersion;
 use crate::wire::{guid_le, LeWriter};
 
 /// Log identifier.
@@ -23,25 +24,64 @@ pub const GUID: [u8; 16] = guid_le(0xC7BB98B7_D032_4863_BB2C_23990E9C722F);
 /// Entries the page can hold.
 pub const MAX_ENTRIES: usize = 253;
 
-/// Requirements this emulation does not meet, with the reason.
-pub const EMULATION_GAPS: [(&str, &str); 8] = [
-    ("TCG-1", "no TCG Opal / Pyrite security subsystem"),
-    ("SEC-2", "no IEEE 1667 silo behind feature C4h"),
+/// Requirements of OCP 2.7 this emulation does not meet: (requirement ID,
+/// reason, first OCP version that has the requirement among 2.5–2.7).
+/// `docs/ocp-conformance.md` marks each "not yet".
+pub const EMULATION_GAPS: [(&str, &str, OcpVersion); 18] = [
+    (
+        "NSM-1",
+        "one namespace, no Namespace Management",
+        OcpVersion::V2_5,
+    ),
+    ("NSM-4", "one namespace, not 16", OcpVersion::V2_5),
+    ("NVMe-AD-14", "no Lockdown command", OcpVersion::V2_5),
+    (
+        "NVMe-AD-3",
+        "no Namespace Management command",
+        OcpVersion::V2_5,
+    ),
+    (
+        "NVMe-AD-4",
+        "no Namespace Attachment command",
+        OcpVersion::V2_5,
+    ),
+    ("NVMe-AD-6", "no NVMe-MI Send / Receive", OcpVersion::V2_5),
+    ("NVMe-AD-7", "no Sanitize command", OcpVersion::V2_5),
+    (
+        "NVMe-CFG-1",
+        "round robin only, no weighted round robin",
+        OcpVersion::V2_5,
+    ),
+    (
+        "NVMe-CFG-21",
+        "no Power Measurement (TP4199)",
+        OcpVersion::V2_7,
+    ),
+    ("NVMe-IO-9", "no fused Compare and Write", OcpVersion::V2_5),
+    ("NVMe-MI-1", "no NVMe-MI / MCTP endpoint", OcpVersion::V2_5),
+    ("NVMe-OPT-16", "no Copy command", OcpVersion::V2_5),
+    (
+        "NVMe-OPT-18",
+        "no Power Threshold feature (24h)",
+        OcpVersion::V2_7,
+    ),
+    (
+        "NVMe-OPT-19",
+        "no Power Measurement feature (25h)",
+        OcpVersion::V2_7,
+    ),
     (
         "PLP-1",
-        "no physical power-loss protection; capacitor is modelled",
+        "no physical power-loss protection; the capacitor is modelled",
+        OcpVersion::V2_5,
     ),
-    ("NVMe-MI-1", "no NVMe-MI / MCTP out-of-band endpoint"),
+    ("SEC-1", "firmware images are not signed", OcpVersion::V2_5),
+    ("SPDM-1", "no SPDM", OcpVersion::V2_5),
     (
-        "LMDATA-1",
-        "no latency monitor debug telemetry log (LID CAh)",
+        "TCG-FEATURE-1",
+        "no TCG Opal security subsystem",
+        OcpVersion::V2_5,
     ),
-    ("SLOG-1", "no persistent event log"),
-    (
-        "PWR-1",
-        "power and thermal values are modelled, not measured",
-    ),
-    ("BOOT-1", "no boot partitions"),
 ];
 
 /// The C5h page as typed fields.
@@ -52,11 +92,18 @@ pub struct UnsupportedRequirements {
 }
 
 impl UnsupportedRequirements {
-    /// The list for this emulation.
-    pub fn emulation() -> Self {
-        let ids = EMULATION_GAPS
+    /// The list for this emulation under OCP version `v`: the gaps whose
+    /// requirement exists in `v`, in alphabetical (byte) order (URLP-3).
+    pub fn emulation(v: OcpVersion) -> Self {
+        let mut gaps: Vec<&str> = EMULATION_GAPS
             .iter()
-            .map(|(id, _)| {
+            .filter(|(_, _, since)| *since <= v)
+            .map(|(id, _, _)| *id)
+            .collect();
+        gaps.sort_unstable();
+        let ids = gaps
+            .iter()
+            .map(|id| {
                 let mut a = [0u8; 16];
                 let n = id.len().min(15);
                 a[..n].copy_from_slice(&id.as_bytes()[..n]);
@@ -85,11 +132,11 @@ mod tests {
 
     #[test]
     fn layout() {
-        let b = UnsupportedRequirements::emulation().to_bytes();
+        let b = UnsupportedRequirements::emulation(OcpVersion::V2_7).to_bytes();
         assert_eq!(b.len(), 4096);
         let n = u16::from_le_bytes([b[0], b[1]]) as usize; // unsupported_count
         assert_eq!(n, EMULATION_GAPS.len());
-        assert_eq!(&b[16..21], b"TCG-1"); // unsupported_req_list[0]
+        assert_eq!(&b[16..21], b"NSM-1"); // unsupported_req_list[0]
         assert_eq!(b[21], 0, "NUL terminated for nvme-cli's %s");
         for i in 0..n {
             assert_eq!(b[16 + 16 * i + 15], 0);
@@ -97,6 +144,25 @@ mod tests {
         assert!(b[16 + 16 * n..4078].iter().all(|&x| x == 0));
         assert_eq!(&b[4078..4080], &[1, 0]); // log_page_version
         assert_eq!(&b[4080..], &GUID);
+    }
+
+    /// URLP-1, URLP-3: real requirement IDs of the drive's version, in
+    /// alphabetical order; 2.7's new requirements only under 2.7.
+    #[test]
+    fn urlp_3_sorted_ids_per_version() {
+        for v in OcpVersion::ALL {
+            let b = UnsupportedRequirements::emulation(v).to_bytes();
+            let n = usize::from(u16::from_le_bytes([b[0], b[1]]));
+            let ids: Vec<&[u8]> = (0..n).map(|i| &b[16 + 16 * i..32 + 16 * i]).collect();
+            assert!(ids.windows(2).all(|w| w[0] < w[1]), "{v:?} sorted");
+            let has = |id: &str| {
+                ids.iter()
+                    .any(|e| e.starts_with(id.as_bytes()) && e[id.len()] == 0)
+            };
+            assert_eq!(has("NVMe-OPT-18"), v == OcpVersion::V2_7, "{v:?}");
+            assert!(has("NVMe-AD-7"));
+            assert_eq!(&b[4080..], &GUID, "URLP-6");
+        }
     }
 
     #[test]

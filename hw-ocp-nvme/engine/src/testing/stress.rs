@@ -618,7 +618,8 @@ impl<'c> Stress<'c> {
                 if matches!(kind, 16 | 18) {
                     self.timeout_injection = true;
                 }
-                if matches!(kind, 1 | 2 | 4 | 5 | 9 | 17 | 18) {
+                // OCP 2.7 panics on 6, 8 and 12 too (recovery type 1).
+                if matches!(kind, 1 | 2 | 4 | 5 | 6 | 8 | 9 | 12 | 17 | 18) {
                     self.admin_injection = true;
                 }
             }
@@ -953,7 +954,9 @@ impl<'c> Stress<'c> {
     fn check_state(&mut self) {
         let csts = self.d.csts();
         let rdy = csts & 1 != 0;
-        let cfs = csts & 0b10 != 0;
+        // OCP 2.7 reports a panic with the Error Reporting AEN instead of
+        // CSTS.CFS (SDAEC-14): the host resets just the same.
+        let cfs = csts & 0b10 != 0 || self.d.ctrl.ocp().cfs();
         let shst = (csts >> 2) & 3;
         let en = self.d.r32(off::CC) & 1 != 0;
         if !rdy || cfs || shst != 0 || !en {
@@ -981,7 +984,8 @@ impl<'c> Stress<'c> {
             self.reap_all();
             self.advance_by(60 * MS);
             let csts = self.d.csts();
-            if csts & 0b10 != 0 || (csts >> 2) & 3 != 0 || csts & 1 == 0 {
+            let panicked = self.d.ctrl.ocp().cfs();
+            if panicked || csts & 0b10 != 0 || (csts >> 2) & 3 != 0 || csts & 1 == 0 {
                 // Keep alive expiry or shutdown meanwhile: held legitimately.
                 self.check_state();
                 return;

@@ -235,8 +235,12 @@ impl Controller {
                 if let Err(s) = apply(&cfg, &mut self.feat, id, v) {
                     return s.into();
                 }
-                if id == fid::POWER_MANAGEMENT && self.feat.power_mgmt.ps != old_ps {
-                    self.counters.power_state_changes += 1;
+                if id == fid::POWER_MANAGEMENT {
+                    if self.feat.power_mgmt.ps != old_ps {
+                        self.counters.power_state_changes += 1;
+                    }
+                    // DSSDPSG-2: FID C7h now reports this state's Maximum Power.
+                    self.ocp.nvme_power_state_selected(self.feat.power_mgmt.ps);
                 }
                 if sv {
                     let _ = apply(&cfg, &mut self.saved_feat, id, v);

@@ -90,6 +90,12 @@ impl FirmwareState {
     }
 }
 
+/// Identify Controller FWUG: firmware update granularity in 4 KiB units
+/// (OCP FWUP-29: 01h).
+pub const FWUG: u8 = 1;
+/// FWUG in bytes.
+const FWUG_BYTES: u64 = 4096 * FWUG as u64;
+
 impl Controller {
     pub(crate) fn firmware_download(
         &mut self,
@@ -102,6 +108,11 @@ impl Controller {
         let len = (u64::from(numd) + 1) * 4;
         let off = u64::from(ofst) * 4;
         if off + len > MAX_IMAGE_BYTES as u64 || len > self.cfg.max_transfer_bytes() {
+            return Status::INVALID_FIELD.into();
+        }
+        // FWUG 01h: pieces start on 4 KiB boundaries (OCP FWUP-29); the last
+        // one may be shorter.
+        if off % FWUG_BYTES != 0 {
             return Status::INVALID_FIELD.into();
         }
         let data = match self.receive_data(sqe, len as usize, host) {

@@ -17,7 +17,7 @@ use crate::wire::LeWriter;
 pub const IDENTIFY_SIZE: usize = 4096;
 
 /// Error Log Page Entries (0's based): 64 entries.
-pub const ELPE: u8 = 63;
+pub const ELPE: u8 = 255;
 /// Keep Alive Support granularity (100 ms units): 1 s.
 pub const KAS: u16 = 10;
 
@@ -30,13 +30,21 @@ pub const ONCS: u16 = 1 << 2 | 1 << 3 | 1 << 4 | 1 << 6 | 1 << 7;
 /// ONCS Compare bit.
 pub const ONCS_COMPARE: u16 = 1;
 /// LPA: Commands Supported and Effects (1), extended data (2), telemetry (3),
-/// Supported Log Pages... (5).
-pub const LPA: u8 = 1 << 1 | 1 << 2 | 1 << 3 | 1 << 5;
+/// Supported Log Pages... (5), Telemetry Data Area 4 (6, enabled by Host
+/// Behavior Support ETDAS; `nvme ocp internal-log -a 4`).
+pub const LPA: u8 = 1 << 1 | 1 << 2 | 1 << 3 | 1 << 5 | 1 << 6;
+
+/// The drive's indirection unit (OCP NVMe-OPT-7): 4 KiB.
+pub const INDIRECTION_UNIT: u32 = 4096;
+/// AWUN and AWUPF: 4 KiB in 512-byte blocks, 0's based (NVMe-OPT-17).
+pub const AWUPF: u16 = 7;
 
 /// Size of a Power State Descriptor (NVMe 2.0 Base, Figure 276).
 const POWER_STATE_SIZE: usize = 32;
-/// Power state descriptors: (max power in centiwatts, entry latency us, exit latency us).
-pub const POWER_STATES: [(u16, u32, u32); 3] = [(2500, 0, 0), (1800, 10, 10), (1200, 50, 50)];
+/// Entry and exit latencies (us) of the power states; their Maximum Power
+/// comes from `max-power` / `min-power` ([`crate::ocp::nvme_power_states_w`]),
+/// so that the OCP DSSD power states (FID C7h, C4h) map onto them.
+pub const POWER_STATE_LATENCIES: [(u32, u32); 3] = [(0, 0), (10, 10), (50, 50)];
 
 /// A 64-bit EUI and 128-bit NGUID derived from the serial number, stable
 /// across runs, so hosts see unique identifiers.
@@ -91,11 +99,15 @@ impl Controller {
             .u128(280, u128::from(self.ns.capacity_bytes)) // TNVMCAP
             .u16(316, cfg.extended_self_test_min) // EDSTT
             .u8(318, 1) // DSTO: one self-test at a time
-            .u8(319, 0xff) // FWUG: no granularity restriction
+            .u8(319, firmware::FWUG) // FWUG: 4 KiB (OCP FWUP-29)
             .u16(320, KAS)
             .u8(512, 0x66) // SQES
             .u8(513, 0x44) // CQES
             .u32(516, 1) // NN
+            // AWUN, AWUPF: 4 KiB, at least NPWG of every LBA format
+            // (OCP NVMe-OPT-17), 0's based in 512-byte blocks.
+            .u16(526, AWUPF)
+            .u16(528, AWUPF)
             .u16(520, ONCS | ONCS_COMPARE)
             .u8(524, 0) // FNA
             .u8(525, if cfg.volatile_write_cache { 0x07 } else { 0x06 }) // VWC, flush broadcast
@@ -107,10 +119,12 @@ impl Controller {
                 format!("nqn.2019-08.org.qemu:{}", cfg.serial).as_bytes(),
                 0,
             );
-        for (i, &(mp, enlat, exlat)) in POWER_STATES.iter().enumerate() {
+        let mps = crate::ocp::nvme_power_states_w(&self.cfg.health);
+        for (i, &(enlat, exlat)) in POWER_STATE_LATENCIES.iter().enumerate() {
             let o = 2048 + i * POWER_STATE_SIZE;
             let rel = i as u8;
-            w.u16(o, mp)
+            // MP in 0.01 W units (MXPS 0).
+            w.u16(o, u16::from(mps[i]) * 100)
                 .u32(o + 4, enlat)
                 .u32(o + 8, exlat)
                 // RRT, RRL, RWT, RWL.
@@ -123,15 +137,28 @@ impl Controller {
     fn identify_namespace(&self) -> Vec<u8> {
         let ns = &self.ns;
         let (eui, nguid) = ids_from_serial(&self.cfg.serial, self.cfg.ieee_oui);
+        let iu_blocks =
+            u16::try_from((u64::from(INDIRECTION_UNIT) / ns.lba_size()).max(1)).unwrap_or(1);
         let mut w = LeWriter::page::<IDENTIFY_SIZE>();
         w.u64(0, ns.nsze()) // NSZE
             .u64(8, ns.nsze()) // NCAP
             .u64(16, ns.nsze()) // NUSE
-            .u8(24, 1 << 3) // NSFEAT: NGUID/EUI64 never reused
+            // NSFEAT: NGUID/EUI64 never reused, OPTPERF (OCP NVMe-AD-2): the
+            // NPWG..NOWS fields below are valid.
+            .u8(24, 1 << 3 | 1 << 4)
             .u8(25, (LBA_FORMATS.len() - 1) as u8) // NLBAF
             .u8(26, ns.lbaf) // FLBAS
             // DLFEAT: deallocated blocks read zeroes, DEAC in Write Zeroes supported.
             .u8(33, if self.cfg.discard { 0x09 } else { 0x01 })
+            // FPI: supported, percentage remaining (OCP NVMe-AD-2).
+            .u8(32, self.format_progress())
+            // NPWG, NPWA, NPDG, NPDA: the 4 KiB indirection unit, NOWS 128 KiB
+            // (0's based, in logical blocks; OCP NVMe-OPT-7).
+            .u16(64, iu_blocks - 1)
+            .u16(66, iu_blocks - 1)
+            .u16(68, iu_blocks - 1)
+            .u16(70, iu_blocks - 1)
+            .u16(72, iu_blocks * 32 - 1)
             .u128(48, u128::from(ns.capacity_bytes)) // NVMCAP
             .u8(99, u8::from(self.cfg.read_only)) // NSATTR: write protected
             .bytes(104, &nguid)
@@ -169,11 +196,19 @@ impl Controller {
         w.finish()
     }
 
+    /// Format Progress Indicator: bit 7 supported, bits 6:0 percent of the
+    /// current Format NVM remaining (a format runs as one backend request,
+    /// so 100 while it runs, 0 otherwise).
+    fn format_progress(&self) -> u8 {
+        0x80 | if self.formatting { 100 } else { 0 }
+    }
+
     /// I/O Command Set Independent Identify Namespace (NVMe 2.0 Base,
     /// Figure 280).
     fn identify_independent_namespace(&self) -> Vec<u8> {
         let mut w = LeWriter::page::<IDENTIFY_SIZE>();
-        w.u8(0, 1 << 3) // NSFEAT
+        w.u8(0, 1 << 3 | 1 << 4) // NSFEAT: OPTPERF
+            .u8(3, self.format_progress()) // FPI (OCP NVMe-AD-2)
             .u8(8, u8::from(self.cfg.read_only)) // NSATTR
             .u8(14, 1); // NSTAT: ready
         w.finish()

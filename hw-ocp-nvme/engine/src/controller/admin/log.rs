@@ -18,7 +18,8 @@ use crate::wire::LeWriter;
 const ERROR_ENTRY_SIZE: usize = 64;
 /// The Error Information log: ELPE + 1 entries.
 const ERROR_LOG_SIZE: usize = (identify::ELPE as usize + 1) * ERROR_ENTRY_SIZE;
-const _: () = assert!(ERROR_LOG_SIZE == 4096);
+// 256 entries (OCP NVMe-CFG-18).
+const _: () = assert!(ERROR_LOG_SIZE == 16384);
 /// Tables of one dword per log page or feature identifier (Supported Log
 /// Pages, Feature Identifiers Supported and Effects).
 const LID_TABLE_SIZE: usize = 256 * 4;
@@ -203,7 +204,9 @@ impl Controller {
             w.u32(f as usize * 4, FSUPP | UUID_SEL | scope | udcc);
         }
         for f in crate::ocp::FEATURE_IDS {
-            w.u32(f as usize * 4, FSUPP | UUID_SEL | SCOPE_CTRL);
+            if self.ocp.feature_supported(f) {
+                w.u32(f as usize * 4, FSUPP | UUID_SEL | SCOPE_CTRL);
+            }
         }
         w.finish()
     }
@@ -322,7 +325,7 @@ mod tests {
     fn error_log_newest_first_bounded() {
         let mut k = Counters::default();
         let mut l = ErrorLog::default();
-        for i in 0..100u16 {
+        for i in 0..300u16 {
             l.record(
                 &mut k,
                 1,
@@ -331,10 +334,16 @@ mod tests {
                 ErrorContext { nsid: 1, lba: 7 },
             );
         }
-        assert_eq!(l.entries.len(), 64);
+        // 256 entries (OCP NVMe-CFG-18), the newest first.
+        assert_eq!(l.entries.len(), 256);
         let p = l.page();
-        assert_eq!(u64::from_le_bytes(p[0..8].try_into().unwrap()), 100);
-        assert_eq!(u16::from_le_bytes([p[10], p[11]]), 99);
+        assert_eq!(p.len(), 256 * 64);
+        assert_eq!(u64::from_le_bytes(p[0..8].try_into().unwrap()), 300);
+        assert_eq!(u16::from_le_bytes([p[10], p[11]]), 299);
+        assert_eq!(
+            u64::from_le_bytes(p[255 * 64..255 * 64 + 8].try_into().unwrap()),
+            45
+        );
         assert_eq!(
             u16::from_le_bytes([p[12], p[13]]),
             Status::INVALID_FIELD.field()

@@ -26,7 +26,13 @@ impl Controller {
         if sqe.fuse() != 0 || sqe.psdt() != Psdt::Prp {
             return Status::INVALID_FIELD.into();
         }
-        match AdminCmd::parse(sqe) {
+        let cmd = AdminCmd::parse(sqe);
+        // OCP NVMe-AD-11: a non-zero NSID on a command that does not use the
+        // NSID field is Invalid Field in Command.
+        if sqe.nsid() != 0 && !uses_nsid(&cmd) {
+            return Status::INVALID_FIELD.into();
+        }
+        match cmd {
             AdminCmd::DeleteIoSq(cmd) => self.delete_io_sq(req, cmd),
             AdminCmd::CreateIoSq(cmd) => self.create_io_sq(req, cmd),
             AdminCmd::DeleteIoCq(cmd) => self.delete_io_cq(cmd),
@@ -111,6 +117,25 @@ impl Controller {
         t.read_from_guest(host.mem, &mut buf)?;
         Ok(buf)
     }
+}
+
+/// Whether the admin command uses the NSID field (NVMe 2.0 Base, Figure
+/// 28): queue management, Abort, Asynchronous Event Request, Firmware
+/// Commit / Image Download, Keep Alive and Doorbell Buffer Config do not.
+fn uses_nsid(cmd: &AdminCmd) -> bool {
+    !matches!(
+        cmd,
+        AdminCmd::DeleteIoSq(_)
+            | AdminCmd::CreateIoSq(_)
+            | AdminCmd::DeleteIoCq(_)
+            | AdminCmd::CreateIoCq(_)
+            | AdminCmd::Abort(_)
+            | AdminCmd::AsyncEventRequest
+            | AdminCmd::FirmwareCommit(_)
+            | AdminCmd::FirmwareImageDownload(_)
+            | AdminCmd::KeepAlive
+            | AdminCmd::DoorbellBufferConfig(_)
+    )
 }
 
 /// Validate a UUID Index (CDW14 bits 6:0): 0 (none) or the OCP UUID's index.

@@ -19,6 +19,11 @@ pub const RESULT_OK: u8 = 0x0;
 pub const RESULT_ABORTED_BY_COMMAND: u8 = 0x1;
 pub const RESULT_ABORTED_BY_RESET: u8 = 0x2;
 pub const RESULT_ABORTED_BY_FORMAT: u8 = 0x4;
+pub const RESULT_FAILED_SEGMENT: u8 = 0x7;
+
+/// Self-test segments (NVMe 2.0 Base, Figure 215) the health model can fail.
+pub const SEGMENT_SMART_CHECK: u8 = 2;
+pub const SEGMENT_VOLATILE_MEMORY_BACKUP: u8 = 3;
 
 /// Results kept in the log.
 pub const MAX_RESULTS: usize = 20;
@@ -49,6 +54,8 @@ crate::persist::persist_struct!(RunningTest {
 pub struct TestResult {
     pub stc: u8,
     pub result: u8,
+    /// Segment Number of the first failed segment (result 7h), else 0.
+    pub segment: u8,
     pub nsid: u32,
     pub power_on_hours: u64,
 }
@@ -57,7 +64,8 @@ crate::persist::persist_struct!(TestResult {
     stc,
     result,
     nsid,
-    power_on_hours
+    power_on_hours,
+    segment
 });
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -90,6 +98,7 @@ impl SelfTestState {
             match self.results.get(i) {
                 Some(t) => {
                     w.u8(o, t.stc << 4 | t.result)
+                        .u8(o + 1, t.segment)
                         .u8(o + 2, u8::from(t.nsid != 0)) // NSID valid
                         .u64(o + 4, t.power_on_hours)
                         .u32(o + 12, t.nsid);
@@ -110,11 +119,16 @@ impl SelfTestState {
 
 impl Controller {
     fn finish_self_test(&mut self, result: u8, now: u64) {
+        self.finish_self_test_segment(result, 0, now);
+    }
+
+    fn finish_self_test_segment(&mut self, result: u8, segment: u8, now: u64) {
         if let Some(r) = self.selftest.running.take() {
             let power_on_hours = self.counters.power_on_ns(now) / 3_600_000_000_000;
             self.selftest.push(TestResult {
                 stc: r.stc,
                 result,
+                segment,
                 nsid: r.nsid,
                 power_on_hours,
             });
@@ -158,11 +172,26 @@ impl Controller {
         }
     }
 
-    /// Timer: a running test whose time is up completes without error.
+    /// Timer: a running test whose time is up completes. It follows the
+    /// health model: the SMART check segment fails while the model reports
+    /// a spare, reliability or read-only critical warning, the volatile
+    /// memory backup segment while the PLP circuit has failed; else no
+    /// error.
     pub(crate) fn self_test_tick(&mut self, now: u64) {
         if let Some(r) = self.selftest.running {
             if now >= r.end_ns {
-                self.finish_self_test(RESULT_OK, now);
+                let cw = self.ocp.critical_warning();
+                if cw & 0x0d != 0 {
+                    self.finish_self_test_segment(RESULT_FAILED_SEGMENT, SEGMENT_SMART_CHECK, now);
+                } else if cw & 0x10 != 0 {
+                    self.finish_self_test_segment(
+                        RESULT_FAILED_SEGMENT,
+                        SEGMENT_VOLATILE_MEMORY_BACKUP,
+                        now,
+                    );
+                } else {
+                    self.finish_self_test(RESULT_OK, now);
+                }
             }
         }
     }

@@ -1,0 +1,291 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""Write docs/ocp-conformance.md: every requirement ID of the OCP Datacenter
+NVMe SSD Specification 2.7 that applies to an emulated drive, its status and
+the test that shows it.
+
+usage: scripts/ocp/conformance.py SPEC.md > docs/ocp-conformance.md
+
+SPEC.md is a text conversion of the specification (for example
+docs/Datacenter NVMe SSD Specification v2.7 Final.md of the public
+repository circulardrives/cdi-grading-tool); only the requirement IDs are
+taken from it (and whether an ID is marked obsolete). The statuses below are
+this project's own assessment.
+"""
+import re
+import sys
+
+# Groups that concern the physical drive: one "not applicable" line each.
+PHYSICAL = {
+    "FF8639": "U.2 (SFF-8639) form factor",
+    "FFE1L": "E1.L form factor", "FFE1S": "E1.S form factor",
+    "FFE2": "E2 form factor", "FFE3": "E3 form factor", "FFM2": "M.2 form factor",
+    "GFF": "general form factor", "LABL": "labels", "Barcode": "barcode labels",
+    "Barcod": "barcode labels", "EMC": "electromagnetic compatibility",
+    "ESD": "electrostatic discharge", "ROHS": "RoHS", "EYE": "PCIe eye diagrams",
+    "PCM": "power measurement circuitry (peak power)", "REL": "reliability (MTBF, AFR)",
+    "UBER": "uncorrectable bit error rate", "ENDUD": "rated endurance",
+    "SLIFE": "shelf life", "DATAE": "data retention", "THERM": "thermal design",
+    "THRMS": "thermal sensors", "SMBUS": "SMBus / I2C interface", "FRU": "FRU EEPROM",
+    "LPWR": "low power (electrical)",
+    "PCI": "PCI Express electrical, link and slot (QEMU's PCIe model)", "PCIERR": "PCIe error injection hardware",
+    "EVC-SMBUS": "SMBus debug events", "EVC-MCTP": "MCTP debug events",
+    "CERT": "certificates", "SDL": "secure development lifecycle",
+    "SBT": "secure boot",
+    "TP": "", "N": "",
+    "F": "", "FFh": "", "FIPS": "", "SFF": "", "SFF-TA": "", "AES": "", "XTS-AES": "",
+    "SHA": "", "SHA3": "", "SP800": "", "ML-DSA": "", "ML-KEM": "", "UTF": "",
+    "NVM-Express-Management-Interface-Specification-Revision": "", "NVME-MI": "",
+    "NMB": "", "IO": "", "IEC": "", "CFG": "", "NVMe": "", "FEATURE": "", "AEN": "",
+}
+# TCG security subsystem: not yet, as one group line each.
+NOT_YET_GROUPS = {
+    "TCG-ACT", "TCG-ASGN", "TCG-AUTH", "TCG-AUTHM", "TCG-BSID", "TCG-COMM",
+    "TCG-CRYPTO", "TCG-FEATURE", "TCG-LOCKING", "TCG-PSID", "TCG-RACT", "TCG-SES",
+    "TCG-TRAN", "TCGCE", "TCGHST-PE", "FDPDP", "FDPG", "FDPSRG", "FDPSRG2", "DIF", "DIX",
+    "NSM", "LMDS", "NVMe-MI", "SPDM", "SEC", "PLP", "S1667", "G1667", "EVC-SNP", "CTX-CTLR", "CTX-NS", "CTX-QUEUE",
+    "STAT-CSD", "UTIL-FWHST", "UTIL-NM", "UTIL-PI", "DEVLMT", "SUS", "SFM", "SV",
+}
+
+E = "hw-ocp-nvme/engine"
+U = E + "/src/ocp"
+T = E + "/tests"
+# Group defaults: (status, test or note).
+GROUP = {
+    "SMART": ("met", f"{U}/smart_ext.rs `every_field_offset`, `smart_27_version_per_ocp_version`"),
+    "EREC": ("met", f"{U}/error_recovery.rs `field_offsets`, `erec_2_3_5_encodings`"),
+    "EREC-FUNC": ("partial", "panics end with a reset; no autonomous recovery"),
+    "EREC-AEN": ("met", "obsolete"),
+    "LMDATA": ("met", f"{U}/latency.rs `page_offsets_and_counts`, `lmdata_35_38_version_and_size_per_ocp_version`"),
+    "LMLOG": ("partial", f"{U}/latency.rs; no debug telemetry log"),
+    "LMSF": ("met", f"{T}/ocp.rs `c3_counts_real_io_latency` and {U}/latency.rs"),
+    "LMGF": ("met", f"{U}/latency.rs"),
+    "DCLP": ("met", f"{U}/capabilities.rs `layout_and_consistency`, `dclp_11_version_per_ocp_version`"),
+    "DSSDPSD": ("met", f"{T}/ocp_versions.rs `dclp_9_dssd_power_state_drives_nvme_power_state`"),
+    "DSSDPSS": ("met", f"{U}/features.rs `dssdpss_1_2_dssd_power_state_validation`"),
+    "DSSDPSG": ("met", f"{T}/ocp_versions.rs `dclp_9_dssd_power_state_drives_nvme_power_state`"),
+    "SDSSDPS": ("met", f"{T}/ocp_versions.rs `dclp_9_dssd_power_state_drives_nvme_power_state`"),
+    "GDSSDPS": ("met", f"{U}/features.rs `select_semantics_and_save`"),
+    "URLP": ("met", f"{U}/unsupported.rs `layout`, `urlp_3_sorted_ids_per_version`"),
+    "HWCOMP": ("met", f"{U}/hw_component.rs `header_and_walk_like_nvme_cli`"),
+    "HWCLOG": ("met", f"{U}/hw_component.rs `hwclog_1_3_4_version2`"),
+    "CITYPE": ("met", f"{U}/hw_component.rs `header_and_walk_like_nvme_cli`"),
+    "COMPD": ("met", f"{U}/hw_component.rs `header_and_walk_like_nvme_cli`"),
+    "TCGL": ("met", f"{U}/tcg.rs `tcgl_21_version3_layout` (no TCG: counts 0)"),
+    "TELSTR-LOG": ("met", f"{U}/telemetry.rs `string_log_header_and_tables`"),
+    "TELSLG": ("partial", f"{U}/telemetry.rs; statistics and events this drive records"),
+    "TELDF": ("partial", f"{U}/telemetry.rs `teldf_1_2_6_header_of_2_7`; Data Area 2 empty"),
+    "TELRI": ("partial", "reason identifier in log 08h header; no vendor error codes beyond the panic ID"),
+    "TEL": ("partial", f"{T}/ocp.rs `telemetry_host_initiated_data_area1`"),
+    "TEL-CFG": ("met", f"{T}/ocp.rs `ocp_features_round_trip` (FID C8h)"),
+    "TEL-CFG-SF": ("met", f"{T}/ocp.rs `ocp_features_round_trip` (FID C8h)"),
+    "TEL-CFG-GF": ("met", f"{T}/ocp.rs `ocp_features_round_trip` (FID C8h)"),
+    "STATI": ("partial", "statistics 01h, 04h, 0Ah-10h, 13h, 18h-1Dh only"),
+    "STATF": ("partial", f"{U}/telemetry.rs"),
+    "EVF": ("partial", "event FIFO 1 only"),
+    "EVENTD": ("partial", f"{U}/telemetry.rs"),
+    "STR-EV": ("met", f"{U}/telemetry.rs"), "STR-ID": ("met", f"{U}/telemetry.rs"),
+    "STR-VUEV": ("met", f"{U}/telemetry.rs"),
+    "EVC-ASRT": ("partial", "firmware assert on panics"), "EVC-BS": ("partial", "boot complete"),
+    "EVC-MEDIA": ("partial", "die offline"), "EVC-NVME": ("partial", "CC.EN, CSTS.CFS"),
+    "EVC-PCI": ("not yet", "no PCIe events"), "EVC-RST": ("partial", "power cycle"),
+    "EVC-TEMP": ("met", f"{U}/telemetry.rs"), "EVC-TS": ("met", "timestamp set"),
+    "EVC-VF": ("not yet", "no virtual FIFO"), "EVC-VU": ("partial", "vendor events named in C9h"),
+    "EVC-WEAR": ("met", "percentage used changes"),
+    "SERRI": ("met", f"{U}/error_injection.rs `erri_1_one_event_at_a_time`"),
+    "ERRI": ("met", f"{U}/error_injection.rs `erri_1_one_event_at_a_time`"),
+    "ERRIE": ("met", f"{U}/error_injection.rs `erri_1_one_event_at_a_time`"),
+    "ERRIEDP": ("partial", "NRTDP for the panic types"),
+    "GERRI": ("met", f"{T}/ocp.rs `ocp_features_round_trip`"),
+    "EVTREC": ("partial", "recovery types 1-3; type 4 events as persistent"),
+    "EVTDEF": ("partial", f"types 1-22 ({U}/error_injection.rs); 23 and later refused"),
+    "SDAEC": ("met", f"{T}/ocp_versions.rs `sdaec_14_error_reporting_aen_replaces_cfs`"),
+    "GDAEC": ("met", f"{U}/features.rs `nvme_ad_31_c9_default_enabled_not_saveable`"),
+    "DSSD-AEN": ("met", f"{T}/ocp_versions.rs `sdaec_14_error_reporting_aen_replaces_cfs`"),
+    "SIDLE": ("partial", f"{U}/features.rs `sidle_14_mpcs_14_features_of_2_7`: stored, no idle mode"),
+    "GIDLE": ("met", f"{U}/features.rs `sidle_14_mpcs_14_features_of_2_7`"),
+    "MPCS": ("partial", f"{U}/features.rs `sidle_14_mpcs_14_features_of_2_7`: reported, QEMU's link registers unchanged"),
+    "MPCSG": ("met", f"{U}/features.rs `sidle_14_mpcs_14_features_of_2_7`"),
+    "SROWTM": ("met", f"{T}/ocp.rs `eol_failure_modes`"),
+    "GROWTM": ("met", f"{T}/ocp.rs `eol_failure_modes`"), "ROWTM": ("met", f"{T}/ocp.rs `eol_failure_modes`"),
+    "CPCIE": ("met", f"{U}/smart_ext.rs `clear_pcie_correctable_errors`"),
+    "GPCIE": ("met", f"{T}/ocp.rs `ocp_features_round_trip`"),
+    "SPLPI": ("met", f"{T}/ocp.rs `ocp_features_round_trip`"),
+    "GPLPI": ("partial", "default 60 minutes"),
+    "SLOG": ("partial", f"{T}/ocp.rs, {T}/ocp_versions.rs"),
+    "STD-LOG": ("partial", "see docs/engine-support.md"),
+    "UUID": ("met", f"{T}/ocp.rs `every_log_page_with_both_uuid_indexes_and_in_chunks`"),
+    "GETF": ("met", f"{T}/ocp.rs `ocp_features_round_trip`"),
+    "FDEF": ("met", f"{T}/admin.rs `feature_identifiers_effects_log`"),
+    "GLP-ACC": ("met", f"{T}/ocp.rs `every_log_page_with_both_uuid_indexes_and_in_chunks`"),
+    "SELFTST": ("partial", f"{T}/ocp_versions.rs `nvme_ad_12_self_test_follows_health_model`"),
+    "FWUP": ("partial", f"{T}/admin.rs `firmware_download_and_commit`; images are not signed"),
+    "UTIL": ("partial", ""),
+    "EOL": ("partial", f"{T}/ocp_versions.rs `slog_12_eol_4_eol_5_read_only_only_at_spare_0`"),
+    "NUSE": ("not yet", "NUSE equals NSZE (no thin provisioning)"),
+    "SECTOR": ("partial", "512 and 4096-byte LBA formats"),
+    "TRIM": ("partial", f"{T}/nvm.rs; deallocate reads zeroes"),
+    "INCS": ("partial", "incomplete shutdowns counted; no recovery model"),
+    "CRASH": ("partial", "panic telemetry (log 08h)"),
+    "BOOT": ("partial", "no option ROM (BOOT-2 met)"),
+    "CTO": ("partial", "command timeouts from TLER and injection"),
+    "TTR": ("partial", "ready at once"),
+    "TTHROTTLE": ("partial", "modelled throttling"),
+    "PWR": ("partial", "three NVMe power states from max-power/min-power; power is modelled"),
+    "TRPT": ("partial", ""), "RETC": ("partial", ""), "BKGND": ("partial", ""),
+    "WRL": ("partial", ""), "NVMeR": ("met", f"{T}/registers.rs"),
+    "DP-CFG": ("partial", "configuration A/B features as implemented"),
+    "E2E": ("not yet", "no end-to-end protection information"),
+    "NVMe-AD": ("partial", "see docs/engine-support.md"),
+    "NVMe-CFG": ("partial", "see docs/engine-support.md"),
+    "NVMe-IO": ("partial", "see docs/engine-support.md"),
+    "NVMe-OPT": ("partial", "see docs/engine-support.md"),
+}
+V = f"{T}/ocp_versions.rs"
+OVERRIDE = {
+    "NVMe-AD-1": ("met", f"{T}/admin.rs"),
+    "NVMe-AD-2": ("met", f"{V} `nvme_ad_2_opt_7_opt_17_identify_hints`"),
+    "NVMe-AD-3": ("not yet", "in C5h"), "NVMe-AD-4": ("not yet", "in C5h"),
+    "NVMe-AD-5": ("partial", "Format NVM SES 000b-010b"),
+    "NVMe-AD-6": ("not yet", "in C5h"), "NVMe-AD-7": ("not yet", "in C5h"),
+    "NVMe-AD-10": ("met", f"{T}/ocp.rs `every_log_page_with_both_uuid_indexes_and_in_chunks`"),
+    "NVMe-AD-11": ("met", f"{V} `nvme_ad_11_nsid_on_commands_that_do_not_use_it`"),
+    "NVMe-AD-12": ("met", f"{V} `nvme_ad_12_self_test_follows_health_model`"),
+    "NVMe-AD-14": ("not yet", "in C5h"), "NVMe-AD-15": ("not yet", "no Lockdown"),
+    "NVMe-AD-16": ("not yet", "no Lockdown"),
+    "NVMe-AD-24": ("met", "AERL from the aerl property (default 3: 4 outstanding)"),
+    "NVMe-AD-30": ("met", f"{T}/admin.rs"),
+    "NVMe-AD-31": ("met", f"{V} `nvme_ad_31_feature_set_per_version`"),
+    "NVMe-AD-32": ("met", f"{U}/features.rs `nvme_ad_31_c9_default_enabled_not_saveable`"),
+    "NVMe-CFG-1": ("not yet", "round robin only; in C5h"),
+    "NVMe-CFG-2": ("met", "MDTS property (default 512 KiB)"),
+    "NVMe-CFG-3": ("met", f"{T}/reliability.rs"),
+    "NVMe-CFG-5": ("met", "mqes default 2047 (device), 1023 (engine)"),
+    "NVMe-CFG-6": ("met", f"{V} `nvme_cfg_6_1023_io_queue_pairs`"),
+    "NVMe-CFG-9": ("met", f"{T}/registers.rs"), "NVMe-CFG-10": ("met", f"{T}/registers.rs"),
+    "NVMe-CFG-14": ("met", "SQES 66h"), "NVMe-CFG-15": ("met", "CQES 44h"),
+    "NVMe-CFG-16": ("met", f"{T}/registers.rs"),
+    "NVMe-CFG-17": ("not yet", "MPSMAX is 4 KiB"),
+    "NVMe-CFG-18": ("met", f"{V} `nvme_cfg_18_256_error_log_entries`"),
+    "NVMe-CFG-19": ("met", "no Host Memory Buffer"),
+    "NVMe-CFG-21": ("not yet", "in C5h"),
+    "NVMe-CFG-22": ("met", f"{E}/src/testing/stress.rs"), "NVMe-CFG-23": ("met", f"{E}/src/testing/stress.rs"),
+    "NVMe-IO-2": ("met", f"{T}/nvm.rs"), "NVMe-IO-9": ("not yet", "in C5h"),
+    "NVMe-OPT-2": ("met", f"{T}/admin.rs `each_feature_values`"),
+    "NVMe-OPT-4": ("met", f"{V} `nvme_opt_4_timestamp_survives_resets_and_flr`"),
+    "NVMe-OPT-5": ("met", "Synch never set"),
+    "NVMe-OPT-7": ("met", f"{V} `nvme_ad_2_opt_7_opt_17_identify_hints`"),
+    "NVMe-OPT-8": ("met", "LPA bit 3"), "NVMe-OPT-10": ("met", "OAES bit 9"),
+    "NVMe-OPT-13": ("met", f"{T}/admin.rs `features_select_and_save`"),
+    "NVMe-OPT-16": ("not yet", "in C5h"),
+    "NVMe-OPT-17": ("met", f"{V} `nvme_ad_2_opt_7_opt_17_identify_hints`"),
+    "NVMe-OPT-18": ("not yet", "in C5h"), "NVMe-OPT-19": ("not yet", "in C5h"),
+    "NVMe-OPT-21": ("met", "no Power Limit feature"),
+    "SLOG-2": ("met", "saturating arithmetic throughout"), "SLOG-3": ("met", "wire::LeWriter"),
+    "SLOG-6": ("met", f"{V} `slog_6_reading_logs_changes_nothing`"),
+    "SLOG-7": ("met", "1 s background tick"),
+    "SLOG-12": ("met", f"{V} `slog_12_eol_4_eol_5_read_only_only_at_spare_0`"),
+    "SLOG-13": ("not yet", "no OLEC in 02h"), "SLOG-14": ("not yet", "no IPM in 02h"),
+    "SMART-27": ("met", f"{U}/smart_ext.rs `smart_27_version6_fields`"),
+    "SMART-30": ("met", f"{U}/smart_ext.rs `smart_27_version6_fields` (0: no proactive retirement)"),
+    "SMART-40": ("partial", "0: no physical form factor"),
+    "SMART-42": ("met", f"{V} `smart_42_command_timeouts_per_tler`"),
+    "SMART-47": ("met", f"{U}/smart_ext.rs `smart_47_48_units`"),
+    "SMART-48": ("met", f"{U}/smart_ext.rs `smart_47_48_units`"),
+    "SMART-52": ("met", f"{U}/smart_ext.rs `smart_27_version6_fields`"),
+    "EOL-2": ("not yet", "no short stroke"),
+    "EOL-4": ("met", f"{V} `slog_12_eol_4_eol_5_read_only_only_at_spare_0`"),
+    "EOL-5": ("met", f"{V} `slog_12_eol_4_eol_5_read_only_only_at_spare_0`"),
+    "FWUP-29": ("met", f"{T}/admin.rs `firmware_download_and_commit`"),
+    "DCLP-8": ("met", f"{V} `dclp_9_dssd_power_state_drives_nvme_power_state`"),
+    "DCLP-9": ("met", f"{V} `dclp_9_dssd_power_state_drives_nvme_power_state`"),
+    "LMDATA-38": ("met", f"{U}/latency.rs `lmdata_35_38_version_and_size_per_ocp_version`"),
+    "EVTDEF-24": ("not yet", "type 17h refused"),
+    "BOOT-2": ("met", "no option ROM"),
+}
+for n in range(25, 37):
+    OVERRIDE.setdefault(f"EVTDEF-{n}", ("not yet", "type refused (ERRI-5)"))
+
+
+def main():
+    text = open(sys.argv[1], encoding="utf-8").read()
+    end = text.find("19 Revision History")
+    body = text[:end] if end > 0 else text
+    lines = body.split("\n")
+    found = {}
+    rx = re.compile(r"(?<![A-Za-z0-9-])((?:[A-Z][A-Za-z0-9]*-)+[0-9]+)(?![0-9])")
+    for i, l in enumerate(lines):
+        for m in rx.finditer(l):
+            rid = m.group(1)
+            if rid in found:
+                continue
+            near = " ".join(lines[i:i + 2])
+            found[rid] = "Obsolete" in near and rid in near.split("Obsolete")[0] + rid
+    prefix = lambda r: r.rsplit("-", 1)[0]
+    num = lambda r: int(r.rsplit("-", 1)[1])
+    out = []
+    w = out.append
+    w("# OCP 2.7 conformance of ocp-nvme")
+    w("")
+    w("Every requirement ID of the OCP Datacenter NVMe SSD Specification 2.7")
+    w("(2026-01-08) that applies to an emulated drive, with its status for a drive")
+    w("with `ocp-version=2.7` (the default) and the test that shows it. Generated by")
+    w("`scripts/ocp/conformance.py` from the IDs of the specification text; the")
+    w("statuses are this project's assessment.")
+    w("")
+    w("- **met**: implemented as the requirement says, shown by the test named;")
+    w("- **partial**: implemented in part (the note says what is missing);")
+    w("- **not yet**: not implemented (those a host may query are in log C5h);")
+    w("- **obsolete**: the specification marks the ID obsolete.")
+    w("")
+    w("Tests: `T/` is `hw-ocp-nvme/engine/tests/`, `U/` is")
+    w("`hw-ocp-nvme/engine/src/ocp/`; the guest tests (`tests/guest/tests/50-ocp.sh`)")
+    w("check the same pages with nvme-cli.")
+    w("")
+    w("## Not applicable to an emulated drive")
+    w("")
+    w("| group | what | IDs |")
+    w("|---|---|---|")
+    groups = {}
+    for r in found:
+        groups.setdefault(prefix(r), []).append(r)
+    for p in sorted(groups):
+        if p in PHYSICAL and PHYSICAL[p]:
+            ids = sorted(groups[p], key=num)
+            w(f"| {p} | {PHYSICAL[p]} | {p}-{num(ids[0])} to {p}-{num(ids[-1])} |")
+    w("")
+    w("## Not yet implemented as a whole")
+    w("")
+    w("| group | IDs |")
+    w("|---|---|")
+    for p in sorted(groups):
+        if p in NOT_YET_GROUPS:
+            ids = sorted(groups[p], key=num)
+            w(f"| {p} | {p}-{num(ids[0])} to {p}-{num(ids[-1])} (not yet) |")
+    w("")
+    w("## Requirements")
+    w("")
+    w("| ID | status | test / note |")
+    w("|---|---|---|")
+    counts = {}
+    for p in sorted(groups):
+        if p in PHYSICAL or p in NOT_YET_GROUPS:
+            continue
+        for r in sorted(groups[p], key=num):
+            if found[r]:
+                st, note = "obsolete", ""
+            elif r in OVERRIDE:
+                st, note = OVERRIDE[r]
+            elif p in GROUP:
+                st, note = GROUP[p]
+            else:
+                st, note = "partial", "not assessed in detail"
+            counts[st] = counts.get(st, 0) + 1
+            note = note.replace(T + "/", "T/").replace(U + "/", "U/")
+            w(f"| {r} | {st} | {note} |")
+    w("")
+    w("Totals: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) + ".")
+    print("\n".join(out))
+
+
+main()
