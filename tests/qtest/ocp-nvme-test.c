@@ -891,7 +891,7 @@ static void test_migration_incompatible(void)
     unlink(path);
     g_assert_cmpint(status, !=, 0);
     g_assert_nonnull(strstr(err, "incompatible configuration: I/O queue pairs "
-                                 "is 64 in the saved state, 8 here"));
+                                 "is 1023 in the saved state, 8 here"));
 }
 
 /*
