@@ -438,8 +438,7 @@ impl HealthModel {
     /// Maximum user-data erase count (wear levelling keeps it within 1/8).
     pub fn max_erase_count(&self) -> u32 {
         let a = self.avg_erase_count();
-        u32::try_from(a.saturating_add(a / 8).saturating_add(u64::from(a > 0)))
-            .unwrap_or(u32::MAX)
+        u32::try_from(a.saturating_add(a / 8).saturating_add(u64::from(a > 0))).unwrap_or(u32::MAX)
     }
 
     /// Minimum user-data erase count.
