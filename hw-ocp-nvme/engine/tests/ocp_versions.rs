@@ -649,3 +649,36 @@ fn evtdef_34_35_spare_and_backup_conditions() {
         "cleared by a power cycle"
     );
 }
+
+/// SLOG-13, SLOG-14: under OCP 2.7 the SMART / Health log reports lifetime
+/// energy (OLEC, bytes 239:232, Wh rounded up) and the Interval Power
+/// Measurement (bytes 243:240: type 0h NVM subsystem, scale 10b, a non-zero
+/// value); both bytes stay 0 (not reported) before 2.7.
+#[test]
+fn slog_13_14_lifetime_energy_and_interval_power() {
+    for v in OcpVersion::ALL {
+        let mut d = up_version(v);
+        let olec0 = u64_at(&log(&mut d, 0x02, 512), 232);
+        for _ in 0..600 {
+            d.advance(1_000_000_000);
+        }
+        let smart = log(&mut d, 0x02, 512);
+        let olec = u64_at(&smart, 232);
+        let ipm = u32::from_le_bytes(smart[240..244].try_into().unwrap());
+        if v == OcpVersion::V2_7 {
+            assert!(olec > olec0 && olec > 0, "OLEC {olec0} -> {olec}");
+            assert_ne!(ipm & 0xffff, 0, "IPMV");
+            assert_eq!((ipm >> 16) & 3, 0b10, "IPMS: 0.01 W");
+            assert_eq!((ipm >> 20) & 0x3f, 0, "PMT: NVM subsystem");
+            // Ten minutes at the measured power: OLEC rounds its energy up.
+            let watts = f64::from(ipm & 0xffff) / 100.0;
+            assert!(
+                olec as f64 >= watts * 600.0 / 3600.0 - 1.0,
+                "{olec} Wh at {watts} W"
+            );
+        } else {
+            assert_eq!((olec, ipm), (0, 0), "{v:?}");
+        }
+        assert!(smart[244..].iter().all(|&b| b == 0), "reserved bytes");
+    }
+}

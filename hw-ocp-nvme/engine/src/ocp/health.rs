@@ -688,6 +688,20 @@ impl HealthModel {
         u64::try_from(self.energy_mws / 3_600_000).unwrap_or(u64::MAX)
     }
 
+    /// Lifetime energy in watt-hours rounded up (NVMe 2.1 SMART OLEC: 2
+    /// means more than 1 and at most 2 Wh).
+    pub fn lifetime_wh_rounded_up(&self) -> u64 {
+        u64::try_from(self.energy_mws.div_ceil(3_600_000)).unwrap_or(u64::MAX)
+    }
+
+    /// Average power of the last interval in units of 0.01 W, at least 1
+    /// (a powered drive draws power; SLOG-14 wants a non-zero value).
+    pub fn interval_power_cw(&self) -> u16 {
+        u16::try_from(self.last_power_mw.div_ceil(10))
+            .unwrap_or(u16::MAX)
+            .max(1)
+    }
+
     /// Temperature crossings since the last call (for the event FIFO).
     pub fn take_temp_events(&mut self) -> Vec<TempEvent> {
         std::mem::take(&mut self.temp_events)
