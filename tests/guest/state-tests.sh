@@ -33,24 +33,7 @@ trap 'rm -rf "$WORK"' EXIT
 IMG=$WORK/disk.raw STATE=$WORK/state.img
 truncate -s 1G "$IMG"
 
-PASS=0 FAILS=0
-FAILMSG=()
-failed() { FAILMSG+=("$*"); }
-report() {  # NAME LOGS...
-  local name=$1; shift
-  if [ ${#FAILMSG[@]} = 0 ]; then
-    PASS=$((PASS + 1)); echo "ok - $name"
-  else
-    FAILS=$((FAILS + 1)); echo "not ok - $name"
-    for m in "${FAILMSG[@]}"; do echo "#   $m"; done
-    for l in "$@"; do
-      [ -e "$l" ] || continue
-      echo "#   $l (last lines):"
-      tr -d '\r' <"$l" | grep -aE 'FAIL|err=|ocp-nvme|rror|@@' | tail -n 12 | sed 's/^/#     | /'
-    done
-  fi
-  FAILMSG=()
-}
+. "$HERE/host-lib.sh"
 
 # guest SCRIPT-BODY-FILE LOG [--kill-after-io SEC] DEVICE-OPTIONS: boot the
 # guest with lib.sh and the body, the drive and the state store; the
@@ -85,7 +68,6 @@ guest() {
 }
 # value LOG KEY: the last "@@KEY=value" the guest printed.
 value() { tr -d '\r' <"$1" | sed -n "s/^@@$2=//p" | tail -n1; }
-guest_exit() { tr -d '\r' <"$1" | sed -n 's/^GUEST-EXIT=\([0-9][0-9]*\)$/\1/p' | tail -n1; }
 
 # What every boot prints first: the counters as the drive reports them.
 cat >"$WORK/counters.sh" <<'EOF'
@@ -224,5 +206,4 @@ start "" || failed "a blank image did not start: $(head -c 300 "$WORK/start.err"
 grep -aq OCPSTORE "$STATE" || failed "a blank image was not initialised"
 report damaged
 
-echo "$PASS passed, $FAILS failed"
-[ "$FAILS" = 0 ]
+summary
