@@ -77,7 +77,9 @@ impl TcgConfiguration {
         }
     }
 
-    /// Counts of one byte at 4–14, counters at 16–37 (versions 1 and 2).
+    /// Counts of one byte at 4–14, counters at 16–35 (versions 1 and 2);
+    /// version 2 (OCP 2.6) adds the extended namespace-provisioned locking
+    /// object count at 36–37, reserved in version 1 (as nvme-cli decodes it).
     fn byte_counts(&self, page_version: u16) -> Vec<u8> {
         let mut w = LeWriter::page::<SIZE>();
         w.u8(0, self.state)
@@ -90,8 +92,10 @@ impl TcgConfiguration {
             .u32(24, self.pro_tcg_rc)
             .u32(28, self.pro_rlc)
             .u32(32, self.tcg_ec)
-            .u16(36, self.no_of_ns_prov_locking_obj_ext)
             .version_and_guid(page_version, &GUID);
+        if page_version >= 2 {
+            w.u16(36, self.no_of_ns_prov_locking_obj_ext);
+        }
         w.finish()
     }
 
@@ -175,8 +179,10 @@ mod tests {
         assert_eq!(b[24], 15); // pro_tcg_rc
         assert_eq!(b[28], 16); // pro_rlc
         assert_eq!(b[32], 17); // tcg_ec
-        assert_eq!(b[36], 18); // no_of_ns_prov_locking_obj_ext
+        assert_eq!(b[36], 0, "reserved in version 1");
         assert_eq!(&b[494..496], &[1, 0]); // log_page_version
+        let b6 = sample().to_bytes_for(OcpVersion::V2_6);
+        assert_eq!((b6[36], b6[494]), (18, 2), "version 2: extended count");
         assert_eq!(&b[496..], &GUID);
         let z = TcgConfiguration::no_tcg().to_bytes_for(OcpVersion::V2_6);
         assert!(z[..494].iter().all(|&x| x == 0));
