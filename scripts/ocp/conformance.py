@@ -74,7 +74,7 @@ GROUP = {
     "TCGL": ("met", f"{U}/tcg.rs `tcgl_21_version3_layout` (no TCG: counts 0)"),
     "TELSTR-LOG": ("met", f"{U}/telemetry.rs `string_log_header_and_tables`"),
     "TELSLG": ("partial", f"{U}/telemetry.rs; statistics and events this drive records"),
-    "TELDF": ("partial", f"{U}/telemetry.rs `teldf_1_2_6_header_of_2_7`; Data Area 2 empty"),
+    "TELDF": ("partial", f"{U}/telemetry.rs `teldf_1_2_6_header_of_2_6_and_2_7`; Data Area 2 empty"),
     "TELRI": ("partial", "reason identifier in log 08h header; no vendor error codes beyond the panic ID"),
     "TEL": ("partial", f"{T}/ocp.rs `telemetry_host_initiated_data_area1`"),
     "TEL-CFG": ("met", f"{T}/ocp.rs `ocp_features_round_trip` (FID C8h)"),
