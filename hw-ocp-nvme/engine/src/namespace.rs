@@ -390,7 +390,10 @@ impl Namespaces {
             }
             let mut bytes = 0u64;
             for e in &n.extents {
-                if e.sectors == 0 || e.start.checked_add(e.sectors).map_or(true, |x| x > self.sectors)
+                if e.sectors == 0
+                    || e.start
+                        .checked_add(e.sectors)
+                        .map_or(true, |x| x > self.sectors)
                 {
                     return Err(format!("namespace {id}: extent {e:?}"));
                 }

@@ -14,6 +14,9 @@ use crate::spec::status::Status;
 use crate::traits::{GuestRange, Host, IoError, IoKind};
 use crate::transfer::{self, Transfer};
 
+/// One storage request to be: kind, byte offset, length, scatter list.
+type Piece = (IoKind, u64, u64, Vec<GuestRange>);
+
 /// Map a backend error to the completion status.
 pub fn io_error_status(e: IoError, acct: Accounting) -> Status {
     match e {
@@ -108,11 +111,7 @@ impl Controller {
     /// The storage requests of namespace `nsid`'s byte ranges: each range
     /// is split where the namespace's extents end (its scatter list with
     /// it), so one command may become several requests, completed once.
-    fn to_drive(
-        &self,
-        nsid: u32,
-        ios: Vec<(IoKind, u64, u64, Vec<GuestRange>)>,
-    ) -> Result<Vec<(IoKind, u64, u64, Vec<GuestRange>)>, Status> {
+    fn to_drive(&self, nsid: u32, ios: Vec<Piece>) -> Result<Vec<Piece>, Status> {
         let ns = self.io_ns(nsid)?;
         let mut out = Vec::new();
         for (kind, off, len, sg) in ios {
@@ -212,7 +211,8 @@ impl Controller {
                 // The medium has no protection information: verifying is
                 // reading it back without a transfer to the host. Its blocks
                 // count as read (NVMe 2.0 Base, Figure 207, Data Units Read).
-                let ios = self.to_drive(nsid, vec![(IoKind::ReadBuffered, off, len, Vec::new())])?;
+                let ios =
+                    self.to_drive(nsid, vec![(IoKind::ReadBuffered, off, len, Vec::new())])?;
                 self.issue_io(req, Accounting::Read { bytes: len }, &ios, false, host)
             }
             NvmCmd::WriteUncorrectable(VerifyCmd { slba, nlb }) => {
@@ -447,9 +447,9 @@ mod tests {
         let tail = split_sg(&mut sg, 1024);
         assert_eq!(sg, vec![r(0x1000, 512), r(0x8000, 512)]);
         assert_eq!(tail, vec![r(0x8200, 512)]);
-        let mut sg = vec![r(0x1000, 512), r(0x8000, 1024)];
-        let tail = split_sg(&mut sg, 512);
-        assert_eq!(sg, vec![r(0x1000, 512)]);
-        assert_eq!(tail, vec![r(0x8000, 1024)]);
+        let mut whole = vec![r(0x1000, 512), r(0x8000, 1024)];
+        let rest = split_sg(&mut whole, 512);
+        assert_eq!(whole, vec![r(0x1000, 512)]);
+        assert_eq!(rest, vec![r(0x8000, 1024)]);
     }
 }

@@ -26,6 +26,7 @@
 use crate::config::ControllerConfig;
 use crate::controller::{Controller, Delayed, Outcome, Request};
 use crate::counters::LatencyClass;
+use crate::namespace::Namespace;
 use crate::ocp::{self, CommandKind, DeviceIdentity, DeviceStats, FwCommitEvent, OcpState};
 use crate::spec::cmd::{AdminCmd, DatasetManagementCmd, GetFeaturesCmd, NvmCmd, SetFeaturesCmd};
 use crate::spec::ids::aen;
@@ -68,7 +69,7 @@ impl Controller {
         if let Some(since) = self.busy_since {
             busy = busy.saturating_add(now.saturating_sub(since));
         }
-        let lba = self.ns.active(1).map_or(512, |n| n.lba_size());
+        let lba = self.ns.active(1).map_or(512, Namespace::lba_size);
         let dealloc_bytes = u128::from(k.deallocated_blocks) * u128::from(lba);
         let used = k
             .bytes_written

@@ -98,7 +98,7 @@ impl From<Status> for Outcome {
 pub enum PostAction {
     None,
     /// Format NVM: switch namespace `nsid` (every attached one for
-    /// FFFFFFFFh) to this LBA format.
+    /// `FFFFFFFFh`) to this LBA format.
     Format {
         nsid: u32,
         lbaf: u8,

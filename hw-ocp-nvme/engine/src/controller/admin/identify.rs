@@ -4,7 +4,9 @@
 
 use crate::controller::admin::{aer, features, firmware};
 use crate::controller::{Controller, Outcome, Request};
-use crate::namespace::{Namespace, Namespaces, CONTROLLER_ID, GRANULE, LBA_FORMATS, MAX_NAMESPACES};
+use crate::namespace::{
+    Namespace, Namespaces, CONTROLLER_ID, GRANULE, LBA_FORMATS, MAX_NAMESPACES,
+};
 use crate::ocp::OCP_UUID;
 use crate::spec::cmd::IdentifyCmd;
 use crate::spec::ids::cns;
@@ -162,7 +164,7 @@ impl Controller {
         w.finish()
     }
 
-    /// The Identify Namespace fields every namespace shares: NSID FFFFFFFFh
+    /// The Identify Namespace fields every namespace shares: NSID `FFFFFFFFh`
     /// reads them alone (NVMe 2.0 Base, 5.17.2.1), a namespace adds its own.
     fn namespace_capabilities(&self, lba_size: u64) -> LeWriter {
         let iu_blocks = u16::try_from((u64::from(INDIRECTION_UNIT) / lba_size).max(1)).unwrap_or(1);
@@ -240,7 +242,12 @@ impl Controller {
     /// `allocated`, any allocated one) gets its structure, another valid
     /// NSID a zero-filled one (Invalid Namespace for the descriptor list),
     /// anything else Invalid Namespace or Format (NVMe 2.0 Base, 5.17.2).
-    fn identify_ns_structure(&self, cns_v: u8, nsid: u32, allocated: bool) -> Result<Vec<u8>, Status> {
+    fn identify_ns_structure(
+        &self,
+        cns_v: u8,
+        nsid: u32,
+        allocated: bool,
+    ) -> Result<Vec<u8>, Status> {
         let zeroes = || LeWriter::page::<IDENTIFY_SIZE>().finish();
         if nsid == 0xffff_ffff && matches!(cns_v, cns::NAMESPACE | cns::ALLOCATED_NAMESPACE) {
             let lba = self.ns.active(1).map_or(512, Namespace::lba_size);
@@ -311,12 +318,12 @@ impl Controller {
             cns::NS_ATTACHED_CONTROLLERS => {
                 if Namespaces::valid(nsid) {
                     let attached = self.ns.active(nsid).is_some();
-                    Ok(controller_list(attached && cntid <= CONTROLLER_ID))
+                    Ok(controller_list(attached && cntid == CONTROLLER_ID))
                 } else {
                     Err(Status::INVALID_NAMESPACE)
                 }
             }
-            cns::CONTROLLER_LIST => Ok(controller_list(cntid <= CONTROLLER_ID)),
+            cns::CONTROLLER_LIST => Ok(controller_list(cntid == CONTROLLER_ID)),
             cns::NS_GRANULARITY_LIST => Ok(granularity_list()),
             cns::UUID_LIST => Ok(uuid_list()),
             _ => Err(Status::INVALID_FIELD),
@@ -335,7 +342,11 @@ fn nsid_list(start_after: u32, ids: impl Iterator<Item = u32>) -> Result<Vec<u8>
         return Err(Status::INVALID_NAMESPACE);
     }
     let mut w = LeWriter::page::<IDENTIFY_SIZE>();
-    for (i, id) in ids.filter(|&id| id > start_after).take(IDENTIFY_SIZE / 4).enumerate() {
+    for (i, id) in ids
+        .filter(|&id| id > start_after)
+        .take(IDENTIFY_SIZE / 4)
+        .enumerate()
+    {
         w.u32(i * 4, id);
     }
     Ok(w.finish())

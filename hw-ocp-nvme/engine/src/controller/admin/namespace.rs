@@ -158,8 +158,8 @@ impl Controller {
         if !attach && !attached {
             return Status::NS_NOT_ATTACHED.into();
         }
-        if let Some(ns) = self.ns.get_mut(nsid) {
-            ns.attached = attach;
+        if let Some(target) = self.ns.get_mut(nsid) {
+            target.attached = attach;
         }
         let change = if attach {
             NsChange::Attached
