@@ -431,3 +431,27 @@ fn the_namespace_table_survives_a_power_cycle_and_migration() {
     let back = Controller::load_state(cfg, &blob).unwrap();
     assert!(back == d.ctrl);
 }
+
+/// The largest table (NN namespaces, every block set at its range limit)
+/// still fits one copy of the state store.
+#[test]
+fn the_fullest_namespace_table_fits_the_state_store() {
+    use ocp_nvme_engine::lba_ranges::MAX_RANGES;
+    use ocp_nvme_engine::persist::store_encode;
+    let mut cfg = Driver::small_config();
+    cfg.capacity_bytes = 16 << 20;
+    let mut d = Driver::new(cfg);
+    d.bring_up(1);
+    assert!(delete(&mut d, 1).ok());
+    for _ in 0..MAX_NAMESPACES {
+        let n = create(&mut d, 2 * MAX_RANGES as u64 + 16, 0);
+        assert!(attach(&mut d, n).ok());
+        for i in 0..=MAX_RANGES as u32 {
+            let s = sqe_of(0x04, n, &[(10, 2 * i), (12, 0)], 0);
+            assert!(d.io(1, s).ok());
+        }
+    }
+    let rec = d.ctrl.save_persistent(1);
+    assert!(rec.len() > 2 * 32 * MAX_RANGES * 16, "{} bytes", rec.len());
+    store_encode(1, &rec).unwrap();
+}
