@@ -230,7 +230,7 @@ impl Controller {
             return Status::INVALID_FIELD.into();
         }
         let now = self.now(host);
-        let nsid_ok = |n: u32| n == 0 || n == 1 || n == 0xffff_ffff;
+        let nsid_ok = |n: u32| n == 0 || n == 0xffff_ffff || self.ns.active(n).is_some();
         let page: Vec<u8> = match r.lid {
             lid::SUPPORTED_LOG_PAGES => supported_logs(),
             lid::ERROR_INFORMATION => self.errlog.page(),
