@@ -51,7 +51,7 @@ eq "$(( $(field unvmcap) ))" "$(( IMG_BYTES - (128 << 20) ))" "UNVMCAP with two 
 eq "$(nuse 1)" 0 "NUSE of a new namespace"
 DISK=$a fio_run --name=nsa --rw=write --bs=128k --size=8M --iodepth=4 --verify=crc32c --do_verify=1
 eq "$(nuse 1)" 16384 "NUSE after writing 8 MiB"
-must nvme dsm "$CTRL" --namespace-id=1 --slbs=0 --blocks=2048 --ad
+must nvme dsm "$a" --namespace-id=1 --slbs=0 --blocks=2048 --ad
 eq "$(nuse 1)" 14336 "NUSE after deallocating 1 MiB"
 DISK=$b fio_run --name=nsb --rw=randwrite --bsrange=4k-64k --size=16M --iodepth=8 --verify=crc32c --do_verify=1
 ge "$(nuse 2)" 1 "NUSE of NSID 2 after writes"
