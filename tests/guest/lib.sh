@@ -74,3 +74,32 @@ fio_run() {
   expect_not 'err= *[1-9]' fio
   expect_not 'verify: bad|crc32c: verify failed|bad magic' fio
 }
+
+# ns_dev NSID: the block device of namespace NSID on $CTRL, waiting up to
+# 10 s for the kernel to add it (after attach-ns and ns-rescan); empty if
+# it never appears.
+ns_dev() {
+  _i=0
+  while [ $_i -lt 100 ]; do
+    for _b in /sys/block/${CTRL#/dev/}n*; do
+      [ -e "$_b/nsid" ] && [ "$(cat "$_b/nsid")" = "$1" ] && { echo "/dev/${_b##*/}"; return 0; }
+    done
+    sleep 0.1; _i=$((_i + 1))
+  done
+  return 1
+}
+# ns_gone NSID: wait up to 10 s for the kernel to remove namespace NSID.
+ns_gone() {
+  _i=0
+  while [ $_i -lt 100 ]; do
+    _seen=0
+    for _b in /sys/block/${CTRL#/dev/}n*; do
+      [ -e "$_b/nsid" ] && [ "$(cat "$_b/nsid")" = "$1" ] && _seen=1
+    done
+    [ $_seen = 0 ] && return 0
+    sleep 0.1; _i=$((_i + 1))
+  done
+  fail "namespace $1 still has a block device"
+}
+# nuse NSID: Identify Namespace NUSE of NSID, in logical blocks.
+nuse() { run nvme id-ns "$CTRL" -n "$1" >/dev/null && echo $(( $(field nuse) )); }

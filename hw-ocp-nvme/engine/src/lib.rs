@@ -4,7 +4,7 @@
 //! Pure Rust: no QEMU types, no `unsafe`. The device crate feeds it MMIO
 //! accesses and storage completions and implements its host traits
 //! ([`traits`]). The engine advertises NVMe 2.0 with the NVM command set
-//! and one namespace; see `docs/engine-support.md` for the support table.
+//! and up to 32 namespaces; see `docs/engine-support.md` for the support table.
 //!
 //! How a command travels: a doorbell write reaches
 //! [`Controller::mmio_write`]; [`Controller::process_pending`] fetches SQEs
@@ -18,7 +18,8 @@
 //! [`controller`] (registers, state machine, fetch, completion, interrupts,
 //! timers, and the command handlers: one module per admin command family,
 //! the I/O commands and the port to the OCP module), [`queues`] (SQ/CQ
-//! rings), [`transfer`] (PRP/SGL), [`namespace`], [`config`], [`counters`]
+//! rings), [`transfer`] (PRP/SGL), [`namespace`] (the namespace table),
+//! [`lba_ranges`] (block sets: NUSE, uncorrectable blocks), [`config`], [`counters`]
 //! (what the engine measures), [`traits`] (host boundary), [`ocp`] (OCP log pages and
 //! features), [`wire`] (the writer of every spec data structure), `testing` (in-memory host, a Linux-like test driver and the
 //! stress harness; only with `cfg(test)` or the `testing` feature).
@@ -27,6 +28,7 @@
 pub mod config;
 pub mod controller;
 pub mod counters;
+pub mod lba_ranges;
 pub mod namespace;
 pub mod ocp;
 pub mod persist;

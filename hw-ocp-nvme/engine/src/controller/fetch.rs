@@ -144,7 +144,9 @@ impl Controller {
                 "LBA out of range (SLBA {}, NLB {}, NSZE {})",
                 sqe.slba(),
                 (sqe.cdw(12) & 0xffff) + 1,
-                self.ns.nsze()
+                self.ns
+                    .active(sqe.nsid())
+                    .map_or(0, crate::namespace::Namespace::nsze)
             ),
             Status::INVALID_QUEUE_IDENTIFIER => {
                 format!("invalid queue identifier {}", sqe.cdw(10) & 0xffff)

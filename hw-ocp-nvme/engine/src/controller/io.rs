@@ -24,6 +24,7 @@ impl Controller {
             backlog: VecDeque::new(),
             flush_after: false,
             expected: None,
+            parts: Vec::new(),
         });
         if !req.is_admin() {
             if self.io_outstanding == 0 {
@@ -44,9 +45,42 @@ impl Controller {
         len: u64,
         sg: Vec<GuestRange>,
     ) -> bool {
-        let Some(slot) = self.free_io_slots.pop() else {
+        self.submit_slot(host, owner, kind, offset, len, sg)
+            .is_some()
+    }
+
+    /// Issue the request of command `ci` whose data is the part of the
+    /// Compare's expected data at byte `pos`; false if no slot was free.
+    pub(crate) fn submit_part(
+        &mut self,
+        host: &mut Host,
+        ci: u16,
+        pos: u64,
+        kind: IoKind,
+        offset: u64,
+        len: u64,
+    ) -> bool {
+        let Some(slot) = self.submit_slot(host, IoOwner::Cmd(ci), kind, offset, len, Vec::new())
+        else {
             return false;
         };
+        if let Some(c) = self.cmds[ci as usize].as_mut() {
+            c.parts.push((slot, pos));
+        }
+        true
+    }
+
+    /// Issue one storage request; its slot, or `None` if none was free.
+    fn submit_slot(
+        &mut self,
+        host: &mut Host,
+        owner: IoOwner,
+        kind: IoKind,
+        offset: u64,
+        len: u64,
+        sg: Vec<GuestRange>,
+    ) -> Option<u16> {
+        let slot = self.free_io_slots.pop()?;
         self.io_owners[slot as usize] = Some(owner);
         if let IoOwner::Cmd(ci) = owner {
             if let Some(c) = self.cmds[ci as usize].as_mut() {
@@ -66,7 +100,7 @@ impl Controller {
         } else {
             host.storage.submit(req);
         }
-        true
+        Some(slot)
     }
 
     /// Compare: the medium read back by the command's
@@ -187,7 +221,15 @@ impl Controller {
                         c.status = nvm::io_error_status(e, c.acct);
                     }
                 } else if let Some(expected) = &c.expected {
-                    if expected[..] != *data && c.status.is_success() {
+                    let pos = c
+                        .parts
+                        .iter()
+                        .find(|(s, _)| usize::from(*s) == slot)
+                        .map_or(0, |&(_, p)| p as usize);
+                    let want = pos
+                        .checked_add(data.len())
+                        .and_then(|end| expected.get(pos..end));
+                    if want != Some(data) && c.status.is_success() {
                         c.status = Status::COMPARE_FAILURE;
                     }
                 }
@@ -218,8 +260,8 @@ impl Controller {
                 self.account_busy_end(now);
             }
         }
-        if let PostAction::Format { lbaf } = c.post {
-            self.finish_format(lbaf, c.status, host);
+        if let PostAction::Format { nsid, lbaf } = c.post {
+            self.finish_format(nsid, lbaf, c.status, host);
         }
         if c.status.is_success() {
             nvm::account(&mut self.counters, c.acct);

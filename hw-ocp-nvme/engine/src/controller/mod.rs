@@ -36,7 +36,7 @@ use crate::controller::admin::firmware::FirmwareState;
 use crate::controller::admin::log::{ErrorLog, TelemetryState};
 use crate::controller::admin::selftest::SelfTestState;
 use crate::counters::{Counters, LatencyClass};
-use crate::namespace::Namespace;
+use crate::namespace::Namespaces;
 use crate::queues::{CompQueue, SubQueue};
 use crate::spec::cmd::{Sqe, SQE_SIZE};
 use crate::spec::cqe::Cqe;
@@ -78,7 +78,7 @@ pub(crate) fn db_cq_slot(base: u64, qid: u64) -> u64 {
     base.wrapping_add(qid * 8 + 4)
 }
 
-/// An emulated NVMe controller with one namespace. Plain data throughout.
+/// An emulated NVMe controller with its namespaces. Plain data throughout.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Controller {
     cfg: ControllerConfig,
@@ -106,7 +106,8 @@ pub struct Controller {
     io_outstanding: u32,
     busy_since: Option<u64>,
     // Admin state.
-    ns: Namespace,
+    /// The namespace table (NSIDs 1..=NN, extents, NUSE, uncorrectable blocks).
+    ns: Namespaces,
     feat: Features,
     saved_feat: Features,
     /// Allocated I/O queues (0's based NSQA, NCQA) and whether Set Features
@@ -167,7 +168,7 @@ impl Controller {
         let ocp = ocp_port::new_ocp_state(&cfg);
         let aer = AerState::new(cfg.aer_max_queued);
         let mut c = Controller {
-            ns: Namespace::new(cfg.capacity_bytes, cfg.lba_size),
+            ns: Namespaces::new(cfg.capacity_bytes, cfg.lba_size),
             fw: FirmwareState::new(&cfg.firmware_rev),
             saved_feat: feat.clone(),
             feat,

@@ -4,14 +4,18 @@
 
 use crate::controller::{Accounting, Controller, IoOwner, Outcome, PostAction, Request};
 use crate::counters::{Counters, LatencyClass};
+use crate::namespace::Namespace;
 use crate::spec::cmd::{
     DatasetManagementCmd, DsmRange, NvmCmd, Psdt, RwFields, Sqe, VerifyCmd, WriteZeroesCmd,
     DSM_RANGE_SIZE,
 };
 use crate::spec::ids::nvm_op;
 use crate::spec::status::Status;
-use crate::traits::{Host, IoError, IoKind};
+use crate::traits::{GuestRange, Host, IoError, IoKind};
 use crate::transfer::{self, Transfer};
+
+/// One storage request to be: kind, byte offset, length, scatter list.
+type Piece = (IoKind, u64, u64, Vec<GuestRange>);
 
 /// Map a backend error to the completion status.
 pub fn io_error_status(e: IoError, acct: Accounting) -> Status {
@@ -59,13 +63,73 @@ impl Controller {
         self.ocp.write_policy() == crate::ocp::WritePolicy::WriteThrough
     }
 
-    /// Validate a block range and return (byte offset, byte length).
-    fn block_range(&self, slba: u64, nlb: u32) -> Result<(u64, u64), Status> {
-        if !self.ns.range_ok(slba, u64::from(nlb)) {
+    /// The active namespace an I/O command names: an inactive or invalid
+    /// NSID is Invalid Namespace or Format (NVMe 2.0 Base, 6.1).
+    fn io_ns(&self, nsid: u32) -> Result<&Namespace, Status> {
+        self.ns.active(nsid).ok_or(Status::INVALID_NAMESPACE)
+    }
+
+    /// Validate a block range of namespace `nsid` and return (byte offset,
+    /// byte length) inside the namespace.
+    fn block_range(&self, nsid: u32, slba: u64, nlb: u32) -> Result<(u64, u64), Status> {
+        let ns = self.io_ns(nsid)?;
+        if !ns.range_ok(slba, u64::from(nlb)) {
             return Err(Status::LBA_OUT_OF_RANGE);
         }
-        let s = self.ns.lbads();
+        let s = ns.lbads();
         Ok((slba << s, u64::from(nlb) << s))
+    }
+
+    /// A read of blocks Write Uncorrectable marked fails (NVM Command Set
+    /// 1.0, 3.2.5): Unrecovered Read Error.
+    fn readable(&self, nsid: u32, slba: u64, nlb: u32) -> Result<(), Status> {
+        let ns = self.io_ns(nsid)?;
+        if ns.uncorrectable.intersects(slba, u64::from(nlb)) {
+            return Err(Status::UNRECOVERED_READ_ERROR);
+        }
+        Ok(())
+    }
+
+    /// Blocks were written (`deallocated` false) or deallocated: NUSE and
+    /// the uncorrectable blocks follow. Healing uncorrectable blocks is
+    /// kept at once (state store); NUSE goes with the next record.
+    fn blocks_changed(&mut self, nsid: u32, slba: u64, nlb: u64, deallocated: bool) {
+        let Some(ns) = self.ns.active_mut(nsid) else {
+            return;
+        };
+        let healed = ns.uncorrectable.intersects(slba, nlb);
+        if deallocated {
+            ns.deallocated(slba, nlb);
+        } else {
+            ns.wrote(slba, nlb);
+        }
+        if healed {
+            self.persist_request = true;
+        }
+    }
+
+    /// The storage requests of namespace `nsid`'s byte ranges: each range
+    /// is split where the namespace's extents end (its scatter list with
+    /// it), so one command may become several requests, completed once.
+    fn to_drive(&self, nsid: u32, ios: Vec<Piece>) -> Result<Vec<Piece>, Status> {
+        let ns = self.io_ns(nsid)?;
+        let mut out = Vec::new();
+        for (kind, off, len, sg) in ios {
+            let pieces = ns.map(off, len);
+            if sg.is_empty() {
+                out.extend(pieces.into_iter().map(|(o, l)| (kind, o, l, Vec::new())));
+                continue;
+            }
+            let mut rest = sg;
+            for (o, l) in pieces {
+                let tail = split_sg(&mut rest, l);
+                out.push((kind, o, l, std::mem::replace(&mut rest, tail)));
+            }
+        }
+        if out.len() > crate::controller::MAX_REQUESTS_PER_CMD {
+            return Err(Status::INVALID_NUM_SGL_DESCRIPTORS);
+        }
+        Ok(out)
     }
 
     fn writable(&self) -> Result<(), Status> {
@@ -97,8 +161,8 @@ impl Controller {
         }
         match cmd {
             NvmCmd::Flush => {
-                if sqe.nsid() != 1 && sqe.nsid() != 0xffff_ffff {
-                    return Err(Status::INVALID_NAMESPACE);
+                if sqe.nsid() != 0xffff_ffff {
+                    self.io_ns(sqe.nsid())?;
                 }
                 if !self.cfg.volatile_write_cache {
                     self.counters.flush_commands += 1;
@@ -121,36 +185,38 @@ impl Controller {
                 deac,
                 fua,
             }) => {
-                check_nsid(sqe.nsid())?;
-                let (off, len) = self.block_range(slba, nlb)?;
+                let nsid = sqe.nsid();
+                let (off, len) = self.block_range(nsid, slba, nlb)?;
                 self.writable()?;
                 let may_unmap = deac && self.cfg.discard;
                 let kind = IoKind::WriteZeroes { may_unmap };
                 let deallocated = if may_unmap { u64::from(nlb) } else { 0 };
+                let ios = self.to_drive(nsid, vec![(kind, off, len, Vec::new())])?;
+                self.blocks_changed(nsid, slba, u64::from(nlb), may_unmap);
                 self.issue_io(
                     req,
                     Accounting::WriteZeroes { deallocated },
-                    &[(kind, off, len, Vec::new())],
+                    &ios,
                     fua && self.cfg.volatile_write_cache,
                     host,
                 )
             }
             NvmCmd::DatasetManagement(cmd) => self.dataset_management(req, cmd, host),
             NvmCmd::Verify(VerifyCmd { slba, nlb }) => {
-                check_nsid(sqe.nsid())?;
+                let nsid = sqe.nsid();
                 // Verify Size Limit (Identify CNS 06h VSL) equals MDTS.
-                self.data_len(nlb)?;
-                let (off, len) = self.block_range(slba, nlb)?;
+                self.data_len(nsid, nlb)?;
+                let (off, len) = self.block_range(nsid, slba, nlb)?;
+                self.readable(nsid, slba, nlb)?;
                 // The medium has no protection information: verifying is
                 // reading it back without a transfer to the host. Its blocks
                 // count as read (NVMe 2.0 Base, Figure 207, Data Units Read).
-                self.issue_io(
-                    req,
-                    Accounting::Read { bytes: len },
-                    &[(IoKind::ReadBuffered, off, len, Vec::new())],
-                    false,
-                    host,
-                )
+                let ios =
+                    self.to_drive(nsid, vec![(IoKind::ReadBuffered, off, len, Vec::new())])?;
+                self.issue_io(req, Accounting::Read { bytes: len }, &ios, false, host)
+            }
+            NvmCmd::WriteUncorrectable(VerifyCmd { slba, nlb }) => {
+                self.write_uncorrectable(sqe.nsid(), slba, nlb)
             }
             NvmCmd::Unknown { .. } => Err(Status::INVALID_OPCODE),
         }
@@ -184,8 +250,24 @@ impl Controller {
         Ok(Outcome::Pending)
     }
 
-    fn data_len(&self, nlb: u32) -> Result<u64, Status> {
-        let len = u64::from(nlb) << self.ns.lbads();
+    /// Write Uncorrectable (NVM Command Set 1.0, 3.2.5): the blocks read
+    /// back with Unrecovered Read Error until written again (Write, Write
+    /// Zeroes, deallocation); they count as allocated. The marks are part
+    /// of the drive's state record, kept at once.
+    fn write_uncorrectable(&mut self, nsid: u32, slba: u64, nlb: u32) -> Result<Outcome, Status> {
+        self.block_range(nsid, slba, nlb)?;
+        self.writable()?;
+        if let Some(ns) = self.ns.active_mut(nsid) {
+            ns.allocated.insert(slba, u64::from(nlb));
+            ns.uncorrectable.insert(slba, u64::from(nlb));
+        }
+        self.persist_request = true;
+        self.counters.host_write_commands += 1;
+        Ok(Outcome::ok())
+    }
+
+    fn data_len(&self, nsid: u32, nlb: u32) -> Result<u64, Status> {
+        let len = u64::from(nlb) << self.io_ns(nsid)?.lbads();
         if len > self.cfg.max_transfer_bytes() {
             return Err(Status::INVALID_FIELD);
         }
@@ -200,11 +282,13 @@ impl Controller {
         host: &mut Host,
     ) -> Result<Outcome, Status> {
         let sqe = &req.sqe;
-        check_nsid(sqe.nsid())?;
-        self.data_len(f.nlb)?;
-        let (off, len) = self.block_range(f.slba, f.nlb)?;
+        let nsid = sqe.nsid();
+        self.data_len(nsid, f.nlb)?;
+        let (off, len) = self.block_range(nsid, f.slba, f.nlb)?;
         if write {
             self.writable()?;
+        } else {
+            self.readable(nsid, f.slba, f.nlb)?;
         }
         if (off | len) % 4096 != 0 {
             self.counters.unaligned_io += 1;
@@ -227,6 +311,10 @@ impl Controller {
                 (kind, off + pos, l, sg)
             })
             .collect();
+        let ios = self.to_drive(nsid, ios)?;
+        if write {
+            self.blocks_changed(nsid, f.slba, u64::from(f.nlb), false);
+        }
         if ios.is_empty() {
             // Everything went to the bit bucket.
             account(&mut self.counters, acct);
@@ -241,29 +329,28 @@ impl Controller {
     /// Base, Figure 207, Data Units Read).
     fn compare(&mut self, req: &Request, f: RwFields, host: &mut Host) -> Result<Outcome, Status> {
         let sqe = &req.sqe;
-        check_nsid(sqe.nsid())?;
-        self.data_len(f.nlb)?;
-        let (off, len) = self.block_range(f.slba, f.nlb)?;
+        let nsid = sqe.nsid();
+        self.data_len(nsid, f.nlb)?;
+        let (off, len) = self.block_range(nsid, f.slba, f.nlb)?;
+        self.readable(nsid, f.slba, f.nlb)?;
         let t = transfer::resolve(host.mem, sqe, len, true, false)?;
         let mut host_data = vec![0u8; len as usize];
         t.read_from_guest(host.mem, &mut host_data)?;
+        let pieces = self.to_drive(nsid, vec![(IoKind::ReadBuffered, off, len, Vec::new())])?;
         let ci = self
             .begin_cmd(req, Accounting::Read { bytes: len }, PostAction::None, host)
             .ok_or(Status::INTERNAL_ERROR)?;
         self.expect_data(ci, host_data);
-        let issued = self.submit(
-            host,
-            IoOwner::Cmd(ci),
-            IoKind::ReadBuffered,
-            off,
-            len,
-            Vec::new(),
-        );
-        let status = if issued {
-            Status::SUCCESS
-        } else {
-            Status::INTERNAL_ERROR
-        };
+        // Each piece is compared with its part of the host's data.
+        let mut status = Status::SUCCESS;
+        let mut pos = 0u64;
+        for (kind, o, l, _) in pieces {
+            if !self.submit_part(host, ci, pos, kind, o, l) {
+                status = Status::INTERNAL_ERROR;
+                break;
+            }
+            pos += l;
+        }
         self.cmd_issued(ci, status, host);
         Ok(Outcome::Pending)
     }
@@ -277,7 +364,8 @@ impl Controller {
         // IDR and IDW are hints about access frequency: nothing to act on.
         let DatasetManagementCmd { nr, ad, .. } = cmd;
         let sqe = &req.sqe;
-        check_nsid(sqe.nsid())?;
+        let nsid = sqe.nsid();
+        self.io_ns(nsid)?;
         let len = nr as usize * DSM_RANGE_SIZE;
         let t = transfer::resolve(host.mem, sqe, len as u64, true, false)?;
         let mut buf = vec![0u8; len];
@@ -287,14 +375,16 @@ impl Controller {
             return Ok(Outcome::ok());
         }
         let mut ios = Vec::new();
+        let mut ranges = Vec::new();
         let mut blocks = 0u64;
         for chunk in buf.chunks_exact(DSM_RANGE_SIZE) {
             let r = DsmRange::parse(chunk);
             if r.nlb == 0 {
                 continue;
             }
-            let (off, l) = self.block_range(r.slba, r.nlb)?;
+            let (off, l) = self.block_range(nsid, r.slba, r.nlb)?;
             blocks += u64::from(r.nlb);
+            ranges.push((r.slba, u64::from(r.nlb)));
             ios.push((IoKind::WriteZeroes { may_unmap: true }, off, l, Vec::new()));
         }
         self.writable()?;
@@ -303,6 +393,10 @@ impl Controller {
             self.counters.deallocate_commands += 1;
             return Ok(Outcome::ok());
         }
+        let ios = self.to_drive(nsid, ios)?;
+        for (slba, nlb) in ranges {
+            self.blocks_changed(nsid, slba, nlb, true);
+        }
         self.issue_io(req, Accounting::Deallocate { blocks }, &ios, false, host)
     }
 }
@@ -310,16 +404,52 @@ impl Controller {
 pub fn latency_class(sqe: &Sqe) -> LatencyClass {
     match sqe.opcode() {
         nvm_op::READ | nvm_op::COMPARE | nvm_op::VERIFY => LatencyClass::Read,
-        nvm_op::WRITE | nvm_op::WRITE_ZEROES => LatencyClass::Write,
+        nvm_op::WRITE | nvm_op::WRITE_ZEROES | nvm_op::WRITE_UNCORRECTABLE => LatencyClass::Write,
         nvm_op::DATASET_MANAGEMENT => LatencyClass::Deallocate,
         _ => LatencyClass::Other,
     }
 }
 
-fn check_nsid(nsid: u32) -> Result<(), Status> {
-    if nsid == 1 {
-        Ok(())
-    } else {
-        Err(Status::INVALID_NAMESPACE)
+/// Cut the first `len` bytes off a scatter list: `sg` keeps them, the
+/// rest is returned.
+fn split_sg(sg: &mut Vec<GuestRange>, len: u64) -> Vec<GuestRange> {
+    let mut taken = 0u64;
+    for i in 0..sg.len() {
+        let r = sg[i];
+        if taken + r.len > len {
+            let head = len - taken;
+            let mut tail = sg.split_off(i);
+            if head > 0 {
+                sg.push(GuestRange {
+                    addr: r.addr,
+                    len: head,
+                });
+            }
+            tail[0] = GuestRange {
+                addr: r.addr + head,
+                len: r.len - head,
+            };
+            return tail;
+        }
+        taken += r.len;
+    }
+    Vec::new()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scatter_lists_split_at_a_byte() {
+        let r = |addr, len| GuestRange { addr, len };
+        let mut sg = vec![r(0x1000, 512), r(0x8000, 1024)];
+        let tail = split_sg(&mut sg, 1024);
+        assert_eq!(sg, vec![r(0x1000, 512), r(0x8000, 512)]);
+        assert_eq!(tail, vec![r(0x8200, 512)]);
+        let mut whole = vec![r(0x1000, 512), r(0x8000, 1024)];
+        let rest = split_sg(&mut whole, 512);
+        assert_eq!(whole, vec![r(0x1000, 512)]);
+        assert_eq!(rest, vec![r(0x8000, 1024)]);
     }
 }

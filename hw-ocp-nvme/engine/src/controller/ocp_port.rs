@@ -27,6 +27,7 @@ use crate::config::ControllerConfig;
 use crate::controller::admin::features::Features;
 use crate::controller::{Controller, Delayed, Outcome, Request};
 use crate::counters::LatencyClass;
+use crate::namespace::Namespace;
 use crate::ocp::{self, CommandKind, DeviceIdentity, DeviceStats, FwCommitEvent, OcpState};
 use crate::spec::cmd::{AdminCmd, DatasetManagementCmd, GetFeaturesCmd, NvmCmd, SetFeaturesCmd};
 use crate::spec::ids::aen;
@@ -45,7 +46,7 @@ pub fn new_ocp_state(cfg: &ControllerConfig) -> OcpState {
         commands: ocp::CommandSupport {
             write_zeroes: true,
             dataset_management: cfg.discard,
-            write_uncorrectable: false,
+            write_uncorrectable: true,
             sanitize: 0,
             fused_compare_write: false,
         },
@@ -69,7 +70,7 @@ impl Controller {
         if let Some(since) = self.busy_since {
             busy = busy.saturating_add(now.saturating_sub(since));
         }
-        let lba = self.ns.lba_size();
+        let lba = self.ns.active(1).map_or(512, Namespace::lba_size);
         let dealloc_bytes = u128::from(k.deallocated_blocks) * u128::from(lba);
         let used = k
             .bytes_written
@@ -96,10 +97,9 @@ impl Controller {
             // timeouts are counted by the OCP module itself.
             command_timeouts: k.tler_timeouts,
             plp_start_count: 0,
-            // No thin provisioning: NUSE = NSZE.
-            total_nuse: self.ns.nsze(),
+            total_nuse: self.ns.total_nuse(),
             used_bytes: u64::try_from(used).unwrap_or(u64::MAX),
-            active_namespaces: 1,
+            active_namespaces: self.ns.active_ids().count() as u32,
             outstanding_admin_commands: self
                 .sqs
                 .first()

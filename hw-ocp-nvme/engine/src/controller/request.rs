@@ -97,8 +97,10 @@ impl From<Status> for Outcome {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PostAction {
     None,
-    /// Format NVM: switch to this LBA format.
+    /// Format NVM: switch namespace `nsid` (every attached one for
+    /// `FFFFFFFFh`) to this LBA format.
     Format {
+        nsid: u32,
         lbaf: u8,
     },
 }
@@ -140,6 +142,9 @@ pub struct CmdState {
     pub flush_after: bool,
     /// Compare: the host's data, which the medium read back must equal.
     pub expected: Option<Vec<u8>>,
+    /// Compare split over several requests: (request slot, byte position
+    /// of its part in `expected`).
+    pub parts: Vec<(u16, u64)>,
 }
 
 crate::persist::persist_struct!(CmdState {
@@ -151,6 +156,7 @@ crate::persist::persist_struct!(CmdState {
     backlog,
     flush_after,
     expected,
+    parts,
 });
 
 /// A command whose execution injected latency postponed.

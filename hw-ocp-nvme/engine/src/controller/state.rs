@@ -17,7 +17,7 @@ use super::admin::selftest::SelfTestState;
 use super::request::{Accounting, IoOwner, PostAction};
 use super::{Controller, MAX_OUTSTANDING, MAX_REQUESTS};
 use crate::counters::Counters;
-use crate::namespace::{Namespace, LBA_FORMATS};
+use crate::namespace::{Namespaces, LBA_FORMATS};
 
 impl Persist for Accounting {
     fn save(&self, w: &mut LeWriter) {
@@ -51,7 +51,7 @@ impl Persist for PostAction {
     fn save(&self, w: &mut LeWriter) {
         match *self {
             PostAction::None => w.put(&[0, 0]),
-            PostAction::Format { lbaf } => w.put(&[1, lbaf]),
+            PostAction::Format { nsid, lbaf } => w.put(&[1, lbaf]).put(&nsid.to_le_bytes()),
         };
     }
     fn load(r: &mut LeReader<'_>) -> Result<Self, String> {
@@ -59,7 +59,10 @@ impl Persist for PostAction {
         let lbaf = r.u8()?;
         match tag {
             0 => Ok(PostAction::None),
-            1 => Ok(PostAction::Format { lbaf }),
+            1 => Ok(PostAction::Format {
+                nsid: r.u32()?,
+                lbaf,
+            }),
             v => Err(format!("PostAction: unknown tag {v}")),
         }
     }
@@ -473,7 +476,7 @@ impl Controller {
             return bad("admin queues".into());
         }
         for c in self.cmds.iter().flatten() {
-            if let PostAction::Format { lbaf } = c.post {
+            if let PostAction::Format { lbaf, .. } = c.post {
                 if usize::from(lbaf) >= LBA_FORMATS.len() {
                     return bad(format!("format to LBA format {lbaf}"));
                 }
@@ -493,14 +496,12 @@ fn ring_ok(slot: usize, qid: u16, size: u32, head: u32, tail: u32, max: u32) -> 
 /// Invariants of the parts a drive keeps across power cycles.
 fn check_persistent_parts(
     cfg: &ControllerConfig,
-    ns: &Namespace,
+    ns: &Namespaces,
     fw: &FirmwareState,
     feat: &Features,
     saved_feat: &Features,
 ) -> Result<(), String> {
-    if usize::from(ns.lbaf) >= LBA_FORMATS.len() {
-        return Err(format!("LBA format {}", ns.lbaf));
-    }
+    ns.check()?;
     let slot_ok = |s: u8| (1..=FW_SLOTS as u8).contains(&s);
     if !slot_ok(fw.active) || fw.next.is_some_and(|(s, _)| !slot_ok(s)) {
         return Err(format!("firmware slot {} / {:?}", fw.active, fw.next));
@@ -517,11 +518,12 @@ fn check_persistent_parts(
 /// Magic of the power-cycle record (the state store's payload).
 pub const PERSISTENT_MAGIC: [u8; 8] = *b"OCPNVMEP";
 /// Format version of the power-cycle record.
-pub const PERSISTENT_VERSION: u16 = 1;
+pub const PERSISTENT_VERSION: u16 = 2;
 const SEC_DRIVE: u16 = 1;
 const SEC_PERSISTENT: u16 = 2;
 
-/// What a drive keeps across power cycles: the namespace's format, saved
+/// What a drive keeps across power cycles: the namespace table (extents,
+/// formats, attachment, allocated and uncorrectable blocks), saved
 /// features, the error log, firmware slots (and a pending activation), the
 /// self-test log, telemetry, the OCP state (health and wear, firmware
 /// activation history, saved OCP features, error recovery, the event FIFO
@@ -529,7 +531,7 @@ const SEC_PERSISTENT: u16 = 2;
 /// enabled without a completed shutdown (an unsafe shutdown if power goes
 /// now).
 struct Persistent {
-    ns: Namespace,
+    ns: Namespaces,
     saved_feat: Features,
     errlog: ErrorLog,
     fw: FirmwareState,

@@ -137,8 +137,25 @@ pub enum AdminCmd {
     DoorbellBufferConfig(DoorbellBufferConfigCmd),
     /// Format NVM (NVM Command Set 1.0, 4.1).
     FormatNvm(FormatNvmCmd),
+    /// Namespace Management (5.20).
+    NamespaceManagement(NamespaceManagementCmd),
+    /// Namespace Attachment (5.19).
+    NamespaceAttachment(NamespaceAttachmentCmd),
     /// Anything else.
     Unknown { opcode: u8 },
+}
+
+/// 5.20: CDW10 SEL 3:0 (0 create, 1 delete); CDW11 CSI 31:24.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NamespaceManagementCmd {
+    pub sel: u8,
+    pub csi: u8,
+}
+
+/// 5.19: CDW10 SEL 3:0 (0 attach, 1 detach).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NamespaceAttachmentCmd {
+    pub sel: u8,
 }
 
 /// 5.7: CDW10 QID 15:0.
@@ -353,6 +370,17 @@ impl AdminCmd {
                 pil: c10 & (1 << 8) != 0,
                 ses: ((c10 >> 9) & 0x7) as u8,
             }),
+            admin_op::NAMESPACE_MANAGEMENT => {
+                AdminCmd::NamespaceManagement(NamespaceManagementCmd {
+                    sel: (c10 & 0xf) as u8,
+                    csi: (c11 >> 24) as u8,
+                })
+            }
+            admin_op::NAMESPACE_ATTACHMENT => {
+                AdminCmd::NamespaceAttachment(NamespaceAttachmentCmd {
+                    sel: (c10 & 0xf) as u8,
+                })
+            }
             opcode => AdminCmd::Unknown { opcode },
         }
     }
@@ -412,6 +440,8 @@ pub enum NvmCmd {
     DatasetManagement(DatasetManagementCmd),
     /// Verify (3.2.7).
     Verify(VerifyCmd),
+    /// Write Uncorrectable (3.2.5): the same fields as Verify.
+    WriteUncorrectable(VerifyCmd),
     /// Anything else.
     Unknown { opcode: u8 },
 }
@@ -434,7 +464,7 @@ pub struct DatasetManagementCmd {
     pub ad: bool,
 }
 
-/// 3.2.7: CDW12 NLB 15:0.
+/// 3.2.7 (and 3.2.5): CDW10-11 SLBA, CDW12 NLB 15:0.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct VerifyCmd {
     pub slba: u64,
@@ -463,6 +493,7 @@ impl NvmCmd {
                 ad: s.cdw(11) & 4 != 0,
             }),
             nvm_op::VERIFY => NvmCmd::Verify(VerifyCmd { slba, nlb }),
+            nvm_op::WRITE_UNCORRECTABLE => NvmCmd::WriteUncorrectable(VerifyCmd { slba, nlb }),
             opcode => NvmCmd::Unknown { opcode },
         }
     }
@@ -805,8 +836,12 @@ mod tests {
             NvmCmd::Verify(VerifyCmd { slba: 9, nlb: 2 })
         );
         assert_eq!(
-            NvmCmd::parse(&sqe(&[(0, 0x04)])),
-            NvmCmd::Unknown { opcode: 4 }
+            NvmCmd::parse(&sqe(&[(0, 0x04), (10, 7), (12, 3)])),
+            NvmCmd::WriteUncorrectable(VerifyCmd { slba: 7, nlb: 4 })
+        );
+        assert_eq!(
+            NvmCmd::parse(&sqe(&[(0, 0x03)])),
+            NvmCmd::Unknown { opcode: 3 }
         );
     }
 

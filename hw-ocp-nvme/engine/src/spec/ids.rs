@@ -9,6 +9,7 @@ pub mod admin_op {
     pub const DELETE_IO_CQ: u8 = 0x04;
     pub const CREATE_IO_CQ: u8 = 0x05;
     pub const IDENTIFY: u8 = 0x06;
+    pub const NAMESPACE_MANAGEMENT: u8 = 0x0d;
     pub const ABORT: u8 = 0x08;
     pub const SET_FEATURES: u8 = 0x09;
     pub const GET_FEATURES: u8 = 0x0a;
@@ -16,6 +17,7 @@ pub mod admin_op {
     pub const FIRMWARE_COMMIT: u8 = 0x10;
     pub const FIRMWARE_IMAGE_DOWNLOAD: u8 = 0x11;
     pub const DEVICE_SELF_TEST: u8 = 0x14;
+    pub const NAMESPACE_ATTACHMENT: u8 = 0x15;
     pub const KEEP_ALIVE: u8 = 0x18;
     pub const DOORBELL_BUFFER_CONFIG: u8 = 0x7c;
     pub const FORMAT_NVM: u8 = 0x80;
@@ -26,6 +28,7 @@ pub mod nvm_op {
     pub const FLUSH: u8 = 0x00;
     pub const WRITE: u8 = 0x01;
     pub const READ: u8 = 0x02;
+    pub const WRITE_UNCORRECTABLE: u8 = 0x04;
     pub const COMPARE: u8 = 0x05;
     pub const WRITE_ZEROES: u8 = 0x08;
     pub const DATASET_MANAGEMENT: u8 = 0x09;
@@ -77,6 +80,14 @@ pub mod cns {
     pub const CSI_CONTROLLER: u8 = 0x06;
     pub const CSI_ACTIVE_NSID_LIST: u8 = 0x07;
     pub const CSI_INDEPENDENT_NAMESPACE: u8 = 0x08;
+    pub const ALLOCATED_NSID_LIST: u8 = 0x10;
+    pub const ALLOCATED_NAMESPACE: u8 = 0x11;
+    pub const NS_ATTACHED_CONTROLLERS: u8 = 0x12;
+    pub const CONTROLLER_LIST: u8 = 0x13;
+    pub const NS_GRANULARITY_LIST: u8 = 0x16;
+    pub const CSI_ALLOCATED_NSID_LIST: u8 = 0x1a;
+    pub const CSI_ALLOCATED_NAMESPACE: u8 = 0x1b;
+    pub const CSI_INDEPENDENT_ALLOCATED_NAMESPACE: u8 = 0x1f;
     pub const UUID_LIST: u8 = 0x17;
 }
 

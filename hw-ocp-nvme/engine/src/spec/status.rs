@@ -66,7 +66,16 @@ statuses! {
     FW_REQUIRES_NVM_SUBSYSTEM_RESET = (sct::COMMAND_SPECIFIC, 0x10, true);
     FW_REQUIRES_CONTROLLER_RESET = (sct::COMMAND_SPECIFIC, 0x11, true);
     FW_ACTIVATION_PROHIBITED = (sct::COMMAND_SPECIFIC, 0x13, true);
+    /// Namespace Management and Attachment (NVMe 2.0 Base, Figures 312, 306).
+    NS_INSUFFICIENT_CAPACITY = (sct::COMMAND_SPECIFIC, 0x15, true);
+    NS_ID_UNAVAILABLE = (sct::COMMAND_SPECIFIC, 0x16, true);
+    NS_ALREADY_ATTACHED = (sct::COMMAND_SPECIFIC, 0x18, true);
+    NS_IS_PRIVATE = (sct::COMMAND_SPECIFIC, 0x19, true);
+    NS_NOT_ATTACHED = (sct::COMMAND_SPECIFIC, 0x1a, true);
+    THIN_PROVISIONING_NOT_SUPPORTED = (sct::COMMAND_SPECIFIC, 0x1b, true);
+    CONTROLLER_LIST_INVALID = (sct::COMMAND_SPECIFIC, 0x1c, true);
     SELF_TEST_IN_PROGRESS = (sct::COMMAND_SPECIFIC, 0x1d, true);
+    IO_COMMAND_SET_NOT_SUPPORTED = (sct::COMMAND_SPECIFIC, 0x29, true);
     /// NVM Command Set: Compare and Write, Attempted Write to Read Only Range.
     ATTEMPTED_WRITE_TO_RO_RANGE = (sct::COMMAND_SPECIFIC, 0x82, true);
 

@@ -493,10 +493,16 @@ impl<'c> Stress<'c> {
         }
         let qid = 1 + self.ch.pick(u64::from(self.nq)) as u16;
         let max_xfer = (4096u64 << self.cfg.mdts).min(MAX_XFER);
-        let op = [0x02u8, 0x02, 0x01, 0x01, 0x00, 0x08, 0x09, 0x05, 0x0c][self.ch.pick(9) as usize];
+        let op = [0x02u8, 0x02, 0x01, 0x01, 0x00, 0x08, 0x09, 0x05, 0x0c, 0x04]
+            [self.ch.pick(10) as usize];
         let mut sqe = Sqe { dw: [0; 16] };
         sqe.dw[0] = u32::from(op);
-        sqe.dw[1] = NSID;
+        // Mostly the factory namespace, sometimes one the harness created.
+        sqe.dw[1] = if self.ch.pct(85) {
+            NSID
+        } else {
+            1 + self.ch.pick(4) as u32
+        };
         match op {
             0x01 | 0x02 | 0x05 => {
                 let (slba, nlb) = self.lba_range(max_xfer / 512);
@@ -506,8 +512,8 @@ impl<'c> Stress<'c> {
                 sqe.dw[12] = (nlb - 1) | fua;
                 self.data_pointer(&mut sqe, u64::from(nlb) * 512);
             }
-            0x08 | 0x0c => {
-                let (slba, nlb) = self.lba_range(if op == 0x08 { 4096 } else { max_xfer / 512 });
+            0x08 | 0x0c | 0x04 => {
+                let (slba, nlb) = self.lba_range(if op == 0x0c { max_xfer / 512 } else { 4096 });
                 sqe.dw[10] = slba as u32;
                 sqe.dw[11] = (slba >> 32) as u32;
                 let bits = if op == 0x08 {
@@ -555,12 +561,13 @@ impl<'c> Stress<'c> {
         let mut s = Sqe { dw: [0; 16] };
         let mut may_hold = false;
         let buf = JUNK + 0x1000 * self.ch.pick(JUNK_SIZE / 0x1000 - 2);
-        match self.ch.pick(14) {
+        match self.ch.pick(15) {
             0 => {
                 // Identify: controller, namespace, lists, UUID list.
                 s.dw[0] = 0x06;
                 s.dw[1] = [0, 1, 0xffff_ffff][self.ch.pick(3) as usize];
-                s.dw[10] = [0u32, 1, 2, 3, 0x17][self.ch.pick(5) as usize];
+                s.dw[10] =
+                    [0u32, 1, 2, 3, 0x10, 0x11, 0x12, 0x13, 0x16, 0x17][self.ch.pick(10) as usize];
                 s.dw[6] = buf as u32;
             }
             1 => {
@@ -701,10 +708,59 @@ impl<'c> Stress<'c> {
                 }
                 s.dw[0] = 0x18;
             }
+            13 => s = self.namespace_command(buf),
             _ => s.dw[0] = 0x18, // Keep Alive
         }
         self.submit(0, s, may_hold);
         self.check_state();
+    }
+
+    /// Namespace Management (create, delete) or Attachment (attach,
+    /// detach) of NSIDs 1 to 4; the factory namespace is deleted rarely,
+    /// so that creating one finds capacity now and then.
+    fn namespace_command(&mut self, buf: u64) -> Sqe {
+        let mut s = Sqe { dw: [0; 16] };
+        s.dw[6] = buf as u32;
+        let nsid = 1 + self.ch.pick(4) as u32;
+        match self.ch.pick(4) {
+            0 => {
+                let nsze = if self.ch.pct(20) {
+                    self.cfg.capacity_bytes / 512
+                } else {
+                    1 + self.ch.pick(2048)
+                };
+                let ncap = if self.ch.pct(10) { nsze / 2 } else { nsze };
+                let mut data = vec![0u8; 4096];
+                data[0..8].copy_from_slice(&nsze.to_le_bytes());
+                data[8..16].copy_from_slice(&ncap.to_le_bytes());
+                data[26] = self.ch.pick(2) as u8;
+                data[30] = self.ch.pick(2) as u8;
+                self.d.write_mem(buf, &data);
+                s.dw[0] = 0x0d;
+            }
+            1 => {
+                s.dw[0] = 0x0d;
+                s.dw[10] = 1;
+                s.dw[1] = if self.ch.pct(10) {
+                    [1, 0xffff_ffff][self.ch.pick(2) as usize]
+                } else {
+                    2 + self.ch.pick(3) as u32
+                };
+            }
+            _ => {
+                // A controller list of the one controller (ID 0), or junk.
+                let list: [u8; 4] = if self.ch.pct(90) {
+                    [1, 0, 0, 0]
+                } else {
+                    [2, 0, 0, 0]
+                };
+                self.d.write_mem(buf, &list);
+                s.dw[0] = 0x15;
+                s.dw[1] = nsid;
+                s.dw[10] = self.ch.pick(2) as u32;
+            }
+        }
+        s
     }
 
     /// A random entry: any opcode, any fields, data pointers into the junk

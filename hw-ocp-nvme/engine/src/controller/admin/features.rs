@@ -161,11 +161,11 @@ impl Controller {
         let sqe = &req.sqe;
         let nsid = sqe.nsid();
         if cap.ns_specific {
-            if !admin::nsid_is_ns_or_all(nsid) {
+            if !admin::nsid_is_ns_or_all(&self.ns, nsid) {
                 return Status::INVALID_NAMESPACE.into();
             }
         } else if nsid != 0 && nsid != 0xffff_ffff {
-            return if nsid == 1 {
+            return if self.ns.active(nsid).is_some() {
                 Status::FEATURE_NOT_NS_SPECIFIC
             } else {
                 Status::INVALID_NAMESPACE

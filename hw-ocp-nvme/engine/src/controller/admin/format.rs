@@ -1,12 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-//! Format NVM (NVMe 2.0 Base, 5.14; NVM Command Set 1.0, 4.1.1).
-//! The whole namespace is zeroed (deallocated) on the backend, then the new
-//! LBA format takes effect and a Namespace Attribute Changed notice is sent.
+//! Format NVM (NVMe 2.0 Base, 5.14; NVM Command Set 1.0, 4.1) of one
+//! namespace, or of every attached namespace with NSID `FFFFFFFFh` (FNA is 0:
+//! formats are per namespace). The namespace's backend extents are zeroed
+//! (deallocated), then the new LBA format takes effect, NUSE drops to 0,
+//! uncorrectable blocks are forgotten and a Namespace Attribute Changed
+//! notice is sent.
 
+use crate::controller::admin::namespace::NsChange;
 use crate::controller::{Accounting, Controller, Outcome, PostAction, Request};
-use crate::namespace::LBA_FORMATS;
+use crate::namespace::{LBA_FORMATS, SECTOR};
 use crate::spec::cmd::FormatNvmCmd;
-use crate::spec::ids::aen;
 use crate::spec::status::Status;
 use crate::traits::{Host, IoKind};
 
@@ -24,9 +27,13 @@ impl Controller {
         // which no LBA format has (and PI must be 0).
         let FormatNvmCmd { lbaf, pi, ses, .. } = cmd;
         let nsid = req.sqe.nsid();
-        if nsid != 1 && nsid != 0xffff_ffff {
+        let targets: Vec<u32> = if nsid == 0xffff_ffff {
+            self.ns.active_ids().collect()
+        } else if self.ns.active(nsid).is_some() {
+            vec![nsid]
+        } else {
             return Status::INVALID_NAMESPACE.into();
-        }
+        };
         if lbaf as usize >= LBA_FORMATS.len() || pi != 0 {
             return Status::INVALID_FORMAT.into();
         }
@@ -41,29 +48,51 @@ impl Controller {
         }
         let now = self.now(host);
         self.abort_self_test_on_format(now);
-        let Some(ci) = self.begin_cmd(req, Accounting::Admin, PostAction::Format { lbaf }, host)
-        else {
+        let Some(ci) = self.begin_cmd(
+            req,
+            Accounting::Admin,
+            PostAction::Format { nsid, lbaf },
+            host,
+        ) else {
             return Status::INTERNAL_ERROR.into();
         };
         self.formatting = true;
-        // Every whole 512-byte block, whatever the new format.
-        let len = self.ns.capacity_bytes & !511;
-        self.queue_dataless(ci, IoKind::WriteZeroes { may_unmap: true }, 0, len);
+        // Every backend sector of the namespaces, whatever the new format.
+        let extents: Vec<_> = targets
+            .iter()
+            .filter_map(|&n| self.ns.get(n))
+            .flat_map(|n| n.extents.clone())
+            .collect();
+        for e in extents {
+            self.queue_dataless(
+                ci,
+                IoKind::WriteZeroes { may_unmap: true },
+                e.start * SECTOR,
+                e.sectors * SECTOR,
+            );
+        }
         self.cmd_issued(ci, Status::SUCCESS, host);
         Outcome::Pending
     }
 
     /// The backend finished zeroing.
-    pub(crate) fn finish_format(&mut self, lbaf: u8, status: Status, host: &mut Host) {
+    pub(crate) fn finish_format(&mut self, nsid: u32, lbaf: u8, status: Status, host: &mut Host) {
         self.formatting = false;
-        if status.is_success() {
-            self.counters.formats += 1;
-            self.ns.lbaf = lbaf;
-            self.persist_request = true;
-            if !self.changed_ns.contains(&1) {
-                self.changed_ns.push(1);
+        if !status.is_success() {
+            return;
+        }
+        self.counters.formats += 1;
+        let targets: Vec<u32> = if nsid == 0xffff_ffff {
+            self.ns.active_ids().collect()
+        } else {
+            vec![nsid]
+        };
+        for n in targets {
+            if let Some(ns) = self.ns.get_mut(n) {
+                ns.lbaf = lbaf;
+                ns.erased();
+                self.namespace_changed(n, NsChange::Formatted, host);
             }
-            self.raise_event(aen::TYPE_NOTICE, aen::NOTICE_NS_ATTR_CHANGED, 0x04, host);
         }
     }
 }

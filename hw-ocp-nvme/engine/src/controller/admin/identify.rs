@@ -4,7 +4,9 @@
 
 use crate::controller::admin::{aer, features, firmware};
 use crate::controller::{Controller, Outcome, Request};
-use crate::namespace::LBA_FORMATS;
+use crate::namespace::{
+    Namespace, Namespaces, CONTROLLER_ID, GRANULE, LBA_FORMATS, MAX_NAMESPACES,
+};
 use crate::ocp::OCP_UUID;
 use crate::spec::cmd::IdentifyCmd;
 use crate::spec::ids::cns;
@@ -21,12 +23,14 @@ pub const ELPE: u8 = 255;
 /// Keep Alive Support granularity (100 ms units): 1 s.
 pub const KAS: u16 = 10;
 
-/// OACS: Format NVM (1), Firmware Download/Commit (2), Device Self-test (4),
-/// Doorbell Buffer Config (8).
-pub const OACS: u16 = 1 << 1 | 1 << 2 | 1 << 4 | 1 << 8;
-/// ONCS: DSM (2), Write Zeroes (3), Save/Select (4), Timestamp (6), Verify (7);
-/// Compare (0) is added when the storage reads synchronously.
-pub const ONCS: u16 = 1 << 2 | 1 << 3 | 1 << 4 | 1 << 6 | 1 << 7;
+/// OACS: Format NVM (1), Firmware Download/Commit (2), Namespace
+/// Management (3; OCP NVMe-AD-3/4), Device Self-test (4), Doorbell Buffer
+/// Config (8).
+pub const OACS: u16 = 1 << 1 | 1 << 2 | 1 << 3 | 1 << 4 | 1 << 8;
+/// ONCS: Write Uncorrectable (1), DSM (2), Write Zeroes (3), Save/Select
+/// (4), Timestamp (6), Verify (7); Compare (0) is added when the storage
+/// reads synchronously.
+pub const ONCS: u16 = 1 << 1 | 1 << 2 | 1 << 3 | 1 << 4 | 1 << 6 | 1 << 7;
 /// ONCS Compare bit.
 pub const ONCS_COMPARE: u16 = 1;
 /// LPA: Commands Supported and Effects (1), extended data (2), telemetry (3),
@@ -46,12 +50,18 @@ const POWER_STATE_SIZE: usize = 32;
 /// so that the OCP DSSD power states (FID C7h, C4h) map onto them.
 pub const POWER_STATE_LATENCIES: [(u32, u32); 3] = [(0, 0), (10, 10), (50, 50)];
 
-/// A 64-bit EUI and 128-bit NGUID derived from the serial number, stable
-/// across runs, so hosts see unique identifiers.
-pub fn ids_from_serial(serial: &str, oui: [u8; 3]) -> ([u8; 8], [u8; 16]) {
+/// A 64-bit EUI and 128-bit NGUID derived from the serial number and the
+/// namespace's creation number (`uid`, 0 for the factory namespace), stable
+/// across runs, so hosts see unique identifiers, never reused.
+pub fn ids_from_serial(serial: &str, uid: u64, oui: [u8; 3]) -> ([u8; 8], [u8; 16]) {
     // FNV-1a 64.
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in serial.bytes() {
+    let suffix = if uid == 0 {
+        String::new()
+    } else {
+        format!("/{uid}")
+    };
+    for b in serial.bytes().chain(suffix.bytes()) {
         h ^= u64::from(b);
         h = h.wrapping_mul(0x0000_0100_0000_01b3);
     }
@@ -85,7 +95,9 @@ impl Controller {
             .u32(84, 1_000_000) // RTD3R
             .u32(88, 1_000_000) // RTD3E
             .u32(92, 1 << 8 | 1 << 9 | 1 << 10) // OAES: NS attr, FW activation, telemetry
-            .u32(96, 1 << 9) // CTRATT: UUID List
+            // CTRATT: Namespace Granularity (OCP NSM-6), UUID List; no
+            // extended LBA formats (OCP NSM-8).
+            .u32(96, 1 << 7 | 1 << 9)
             .u8(111, 1) // CNTRLTYPE: I/O controller
             .u16(256, OACS)
             .u8(258, aer::ABORT_LIMIT)
@@ -96,14 +108,17 @@ impl Controller {
             .u8(263, features::NPSS)
             .u16(266, self.cfg.health.warning_temp_k)
             .u16(268, self.cfg.health.critical_temp_k)
-            .u128(280, u128::from(self.ns.capacity_bytes)) // TNVMCAP
+            // TNVMCAP, UNVMCAP (OCP NSM-7).
+            .u128(280, u128::from(self.ns.total_bytes()))
+            .u128(296, u128::from(self.ns.unallocated_bytes()))
             .u16(316, cfg.extended_self_test_min) // EDSTT
             .u8(318, 1) // DSTO: one self-test at a time
             .u8(319, firmware::FWUG) // FWUG: 4 KiB (OCP FWUP-29)
             .u16(320, KAS)
             .u8(512, 0x66) // SQES
             .u8(513, 0x44) // CQES
-            .u32(516, 1) // NN
+            .u32(516, MAX_NAMESPACES) // NN
+            .u32(540, MAX_NAMESPACES) // MNAN
             // AWUN, AWUPF: 4 KiB, at least NPWG of every LBA format
             // (OCP NVMe-OPT-17), 0's based in 512-byte blocks.
             .u16(526, AWUPF)
@@ -133,21 +148,31 @@ impl Controller {
         w.finish()
     }
 
-    /// Identify Namespace data structure (NVM Command Set 1.0, Figure 97).
-    fn identify_namespace(&self) -> Vec<u8> {
-        let ns = &self.ns;
-        let (eui, nguid) = ids_from_serial(&self.cfg.serial, self.cfg.ieee_oui);
-        let iu_blocks =
-            u16::try_from((u64::from(INDIRECTION_UNIT) / ns.lba_size()).max(1)).unwrap_or(1);
-        let mut w = LeWriter::page::<IDENTIFY_SIZE>();
+    /// Identify Namespace data structure (NVM Command Set 1.0, Figure 97)
+    /// of an allocated namespace.
+    fn identify_namespace(&self, ns: &Namespace) -> Vec<u8> {
+        let (eui, nguid) = ids_from_serial(&self.cfg.serial, ns.uid, self.cfg.ieee_oui);
+        let mut w = self.namespace_capabilities(ns.lba_size());
         w.u64(0, ns.nsze()) // NSZE
             .u64(8, ns.nsze()) // NCAP
-            .u64(16, ns.nsze()) // NUSE
-            // NSFEAT: NGUID/EUI64 never reused, OPTPERF (OCP NVMe-AD-2): the
-            // NPWG..NOWS fields below are valid.
-            .u8(24, 1 << 3 | 1 << 4)
-            .u8(25, (LBA_FORMATS.len() - 1) as u8) // NLBAF
+            .u64(16, ns.nuse()) // NUSE (OCP 4.4.2)
             .u8(26, ns.lbaf) // FLBAS
+            .u8(30, ns.nmic) // NMIC
+            .u128(48, u128::from(ns.size_bytes)) // NVMCAP
+            .bytes(104, &nguid)
+            .bytes(120, &eui);
+        w.finish()
+    }
+
+    /// The Identify Namespace fields every namespace shares: NSID `FFFFFFFFh`
+    /// reads them alone (NVMe 2.0 Base, 5.17.2.1), a namespace adds its own.
+    fn namespace_capabilities(&self, lba_size: u64) -> LeWriter {
+        let iu_blocks = u16::try_from((u64::from(INDIRECTION_UNIT) / lba_size).max(1)).unwrap_or(1);
+        let mut w = LeWriter::page::<IDENTIFY_SIZE>();
+        // NSFEAT: NGUID/EUI64 never reused, OPTPERF (OCP NVMe-AD-2): the
+        // NPWG..NOWS fields below are valid.
+        w.u8(24, 1 << 3 | 1 << 4)
+            .u8(25, (LBA_FORMATS.len() - 1) as u8) // NLBAF
             // DLFEAT: deallocated blocks read zeroes, DEAC in Write Zeroes supported.
             .u8(33, if self.cfg.discard { 0x09 } else { 0x01 })
             // FPI: supported, percentage remaining (OCP NVMe-AD-2).
@@ -159,20 +184,17 @@ impl Controller {
             .u16(68, iu_blocks - 1)
             .u16(70, iu_blocks - 1)
             .u16(72, iu_blocks * 32 - 1)
-            .u128(48, u128::from(ns.capacity_bytes)) // NVMCAP
-            .u8(99, u8::from(self.cfg.read_only)) // NSATTR: write protected
-            .bytes(104, &nguid)
-            .bytes(120, &eui);
+            .u8(99, u8::from(self.cfg.read_only)); // NSATTR: write protected
         for (i, &lbads) in LBA_FORMATS.iter().enumerate() {
             let rp = u32::from(lbads != 12); // 4 KiB performs best
             w.u32(128 + i * 4, u32::from(lbads) << 16 | rp << 24);
         }
-        w.finish()
+        w
     }
 
     /// Namespace Identification Descriptor list (NVMe 2.0 Base, Figure 278).
-    fn identify_ns_descriptors(&self) -> Vec<u8> {
-        let (eui, nguid) = ids_from_serial(&self.cfg.serial, self.cfg.ieee_oui);
+    fn identify_ns_descriptors(&self, ns: &Namespace) -> Vec<u8> {
+        let (eui, nguid) = ids_from_serial(&self.cfg.serial, ns.uid, self.cfg.ieee_oui);
         let mut w = LeWriter::page::<IDENTIFY_SIZE>();
         // EUI64 (NIDT 1), NGUID (2), CSI (4): type, length, then the value.
         w.u8(0, 1)
@@ -205,70 +227,148 @@ impl Controller {
 
     /// I/O Command Set Independent Identify Namespace (NVMe 2.0 Base,
     /// Figure 280).
-    fn identify_independent_namespace(&self) -> Vec<u8> {
+    fn identify_independent_namespace(&self, ns: &Namespace) -> Vec<u8> {
         let mut w = LeWriter::page::<IDENTIFY_SIZE>();
         w.u8(0, 1 << 3 | 1 << 4) // NSFEAT: OPTPERF
+            .u8(1, ns.nmic) // NMIC
             .u8(3, self.format_progress()) // FPI (OCP NVMe-AD-2)
             .u8(8, u8::from(self.cfg.read_only)) // NSATTR
             .u8(14, 1); // NSTAT: ready
         w.finish()
     }
 
+    /// The namespace data structures (CNS 00h, 03h, 05h, 08h and their
+    /// allocated-NSID forms 11h, 1Bh, 1Fh): an active namespace (or, with
+    /// `allocated`, any allocated one) gets its structure, another valid
+    /// NSID a zero-filled one (Invalid Namespace for the descriptor list),
+    /// anything else Invalid Namespace or Format (NVMe 2.0 Base, 5.17.2).
+    fn identify_ns_structure(
+        &self,
+        cns_v: u8,
+        nsid: u32,
+        allocated: bool,
+    ) -> Result<Vec<u8>, Status> {
+        let zeroes = || LeWriter::page::<IDENTIFY_SIZE>().finish();
+        if nsid == 0xffff_ffff && matches!(cns_v, cns::NAMESPACE | cns::ALLOCATED_NAMESPACE) {
+            let lba = self.ns.active(1).map_or(512, Namespace::lba_size);
+            return Ok(self.namespace_capabilities(lba).finish());
+        }
+        if !Namespaces::valid(nsid) {
+            return Err(Status::INVALID_NAMESPACE);
+        }
+        let ns = if allocated {
+            self.ns.get(nsid)
+        } else {
+            self.ns.active(nsid)
+        };
+        let Some(ns) = ns else {
+            return if cns_v == cns::NS_ID_DESCRIPTORS {
+                Err(Status::INVALID_NAMESPACE)
+            } else {
+                Ok(zeroes())
+            };
+        };
+        Ok(match cns_v {
+            cns::NAMESPACE | cns::ALLOCATED_NAMESPACE => self.identify_namespace(ns),
+            cns::NS_ID_DESCRIPTORS => self.identify_ns_descriptors(ns),
+            cns::CSI_NAMESPACE | cns::CSI_ALLOCATED_NAMESPACE => zeroes(),
+            _ => self.identify_independent_namespace(ns),
+        })
+    }
+
     pub(crate) fn identify(&self, req: &Request, cmd: IdentifyCmd, host: &mut Host) -> Outcome {
         // One controller, no NVM sets or endurance groups and one UUID list
-        // for every index: CNTID, CNSSID and the UUID index select nothing.
+        // for every index: CNSSID and the UUID index select nothing.
         let IdentifyCmd {
-            cns: cns_v, csi, ..
+            cns: cns_v,
+            csi,
+            cntid,
+            ..
         } = cmd;
         let nsid = req.sqe.nsid();
-        let data = match cns_v {
+        let csi_specific = matches!(
+            cns_v,
+            cns::CSI_NAMESPACE
+                | cns::CSI_CONTROLLER
+                | cns::CSI_ACTIVE_NSID_LIST
+                | cns::CSI_ALLOCATED_NSID_LIST
+                | cns::CSI_ALLOCATED_NAMESPACE
+        );
+        if csi_specific && csi != 0 {
+            return Status::INVALID_FIELD.into();
+        }
+        let result = match cns_v {
             cns::NAMESPACE
             | cns::CSI_NAMESPACE
             | cns::CSI_INDEPENDENT_NAMESPACE
-            | cns::NS_ID_DESCRIPTORS => {
-                if cns_v == cns::CSI_NAMESPACE && csi != 0 {
-                    return Status::INVALID_FIELD.into();
-                }
-                if nsid != 1 {
-                    return Status::INVALID_NAMESPACE.into();
-                }
-                match cns_v {
-                    cns::NAMESPACE => self.identify_namespace(),
-                    cns::NS_ID_DESCRIPTORS => self.identify_ns_descriptors(),
-                    cns::CSI_NAMESPACE => LeWriter::page::<IDENTIFY_SIZE>().finish(),
-                    _ => self.identify_independent_namespace(),
-                }
+            | cns::NS_ID_DESCRIPTORS => self.identify_ns_structure(cns_v, nsid, false),
+            cns::ALLOCATED_NAMESPACE
+            | cns::CSI_ALLOCATED_NAMESPACE
+            | cns::CSI_INDEPENDENT_ALLOCATED_NAMESPACE => {
+                self.identify_ns_structure(cns_v, nsid, true)
             }
-            cns::CONTROLLER => self.identify_controller(),
-            cns::CSI_CONTROLLER => {
-                if csi != 0 {
-                    return Status::INVALID_FIELD.into();
-                }
-                self.identify_nvm_controller()
-            }
+            cns::CONTROLLER => Ok(self.identify_controller()),
+            cns::CSI_CONTROLLER => Ok(self.identify_nvm_controller()),
             cns::ACTIVE_NSID_LIST | cns::CSI_ACTIVE_NSID_LIST => {
-                if cns_v == cns::CSI_ACTIVE_NSID_LIST && csi != 0 {
-                    return Status::INVALID_FIELD.into();
-                }
-                if nsid >= 0xffff_fffe {
-                    return Status::INVALID_NAMESPACE.into();
-                }
-                active_list(nsid)
+                nsid_list(nsid, self.ns.active_ids())
             }
-            cns::UUID_LIST => uuid_list(),
-            _ => return Status::INVALID_FIELD.into(),
+            cns::ALLOCATED_NSID_LIST | cns::CSI_ALLOCATED_NSID_LIST => {
+                nsid_list(nsid, self.ns.allocated_ids())
+            }
+            cns::NS_ATTACHED_CONTROLLERS => {
+                if Namespaces::valid(nsid) {
+                    let attached = self.ns.active(nsid).is_some();
+                    Ok(controller_list(attached && cntid == CONTROLLER_ID))
+                } else {
+                    Err(Status::INVALID_NAMESPACE)
+                }
+            }
+            cns::CONTROLLER_LIST => Ok(controller_list(cntid == CONTROLLER_ID)),
+            cns::NS_GRANULARITY_LIST => Ok(granularity_list()),
+            cns::UUID_LIST => Ok(uuid_list()),
+            _ => Err(Status::INVALID_FIELD),
         };
-        self.send_data(&req.sqe, &data, host).into()
+        match result {
+            Ok(data) => self.send_data(&req.sqe, &data, host).into(),
+            Err(s) => s.into(),
+        }
     }
 }
 
-/// Active Namespace ID list (NVMe 2.0 Base, 5.17.2.2): NSID 1 when it is
-/// above `start_after`.
-fn active_list(start_after: u32) -> Vec<u8> {
-    let mut w = LeWriter::page::<IDENTIFY_SIZE>();
-    if start_after < 1 {
-        w.u32(0, 1);
+/// Active or Allocated Namespace ID list (NVMe 2.0 Base, 5.17.2.2, 5.17.2.10):
+/// the NSIDs above `start_after`, ascending.
+fn nsid_list(start_after: u32, ids: impl Iterator<Item = u32>) -> Result<Vec<u8>, Status> {
+    if start_after >= 0xffff_fffe {
+        return Err(Status::INVALID_NAMESPACE);
     }
+    let mut w = LeWriter::page::<IDENTIFY_SIZE>();
+    for (i, id) in ids
+        .filter(|&id| id > start_after)
+        .take(IDENTIFY_SIZE / 4)
+        .enumerate()
+    {
+        w.u32(i * 4, id);
+    }
+    Ok(w.finish())
+}
+
+/// Controller List (NVMe 2.0 Base, Figure 137): the one controller, or none.
+fn controller_list(with_controller: bool) -> Vec<u8> {
+    let mut w = LeWriter::page::<IDENTIFY_SIZE>();
+    if with_controller {
+        w.u16(0, 1).u16(2, CONTROLLER_ID);
+    }
+    w.finish()
+}
+
+/// Namespace Granularity List (NVMe 2.0 Base, Figure 284; OCP NSM-6): one
+/// descriptor, NSZE and NCAP granularity of [`GRANULE`] bytes.
+fn granularity_list() -> Vec<u8> {
+    let mut w = LeWriter::page::<IDENTIFY_SIZE>();
+    w.u32(0, 0) // NGLA
+        .u8(31, 0) // NOD: one descriptor (0's based)
+        .u64(32, GRANULE)
+        .u64(40, GRANULE);
     w.finish()
 }
 
@@ -301,7 +401,9 @@ mod tests {
         assert_eq!(b[96 + 1] & 0x02, 0x02); // CTRATT bit 9
         assert_eq!(b[512], 0x66);
         assert_eq!(b[513], 0x44);
-        assert_eq!(b[516], 1);
+        assert_eq!(b[516], 32); // NN
+        assert_eq!(b[540], 32); // MNAN
+        assert_eq!(b[256] & 0x08, 0x08); // OACS Namespace Management
         assert_eq!(b[263], 2);
         assert_eq!(u16::from_le_bytes([b[2048], b[2049]]), 2500);
         assert!(b[768..].starts_with(b"nqn.2019-08.org.qemu:OCPNVME0001"));
@@ -318,7 +420,7 @@ mod tests {
     #[test]
     fn namespace_formats() {
         let c = Controller::new(ControllerConfig::default()).unwrap();
-        let b = c.identify_namespace();
+        let b = c.identify_namespace(c.ns.get(1).unwrap());
         assert_eq!(
             u64::from_le_bytes(b[0..8].try_into().unwrap()),
             (1 << 30) / 512

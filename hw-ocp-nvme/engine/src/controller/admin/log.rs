@@ -142,7 +142,7 @@ fn effects() -> Vec<u8> {
     const CSE_NS: u32 = 1 << 16;
     const UUID_SEL: u32 = 1 << 19;
     let mut w = LeWriter::page::<EFFECTS_SIZE>();
-    let admin: [(u8, u32); 16] = [
+    let admin: [(u8, u32); 18] = [
         (admin_op::DELETE_IO_SQ, CSUPP),
         (admin_op::CREATE_IO_SQ, CSUPP),
         (admin_op::GET_LOG_PAGE, CSUPP | UUID_SEL),
@@ -159,11 +159,13 @@ fn effects() -> Vec<u8> {
         (admin_op::KEEP_ALIVE, CSUPP),
         (admin_op::DOORBELL_BUFFER_CONFIG, CSUPP),
         (admin_op::FORMAT_NVM, CSUPP | LBCC | NCC | NIC | CSE_NS),
+        (admin_op::NAMESPACE_MANAGEMENT, CSUPP | LBCC | NIC),
+        (admin_op::NAMESPACE_ATTACHMENT, CSUPP | NIC),
     ];
     for (op, v) in admin {
         w.u32(op as usize * 4, v);
     }
-    let io: [(u8, u32); 7] = [
+    let io: [(u8, u32); 8] = [
         (nvm_op::FLUSH, CSUPP),
         (nvm_op::WRITE, CSUPP | LBCC),
         (nvm_op::READ, CSUPP),
@@ -171,6 +173,7 @@ fn effects() -> Vec<u8> {
         (nvm_op::WRITE_ZEROES, CSUPP | LBCC),
         (nvm_op::DATASET_MANAGEMENT, CSUPP | LBCC),
         (nvm_op::VERIFY, CSUPP),
+        (nvm_op::WRITE_UNCORRECTABLE, CSUPP | LBCC),
     ];
     for (op, v) in io {
         w.u32(1024 + op as usize * 4, v);
@@ -227,7 +230,7 @@ impl Controller {
             return Status::INVALID_FIELD.into();
         }
         let now = self.now(host);
-        let nsid_ok = |n: u32| n == 0 || n == 1 || n == 0xffff_ffff;
+        let nsid_ok = |n: u32| n == 0 || n == 0xffff_ffff || self.ns.active(n).is_some();
         let page: Vec<u8> = match r.lid {
             lid::SUPPORTED_LOG_PAGES => supported_logs(),
             lid::ERROR_INFORMATION => self.errlog.page(),

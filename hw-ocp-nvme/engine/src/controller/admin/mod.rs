@@ -7,6 +7,7 @@ pub mod firmware;
 pub mod format;
 pub mod identify;
 pub mod log;
+pub mod namespace;
 pub mod queue;
 pub mod selftest;
 
@@ -61,6 +62,8 @@ impl Controller {
             }
             AdminCmd::DoorbellBufferConfig(cmd) => self.doorbell_buffer_config(cmd, host),
             AdminCmd::FormatNvm(cmd) => self.format_nvm(req, cmd, host),
+            AdminCmd::NamespaceManagement(cmd) => self.namespace_management(req, cmd, host),
+            AdminCmd::NamespaceAttachment(cmd) => self.namespace_attachment(req, cmd, host),
             AdminCmd::Unknown { .. } => Status::INVALID_OPCODE.into(),
         }
     }
@@ -143,7 +146,7 @@ pub fn uuid_index_ok(uuid: u8) -> bool {
     uuid == 0 || uuid == crate::ocp::OCP_UUID_INDEX
 }
 
-/// Is `nsid` the namespace or the broadcast value?
-pub fn nsid_is_ns_or_all(nsid: u32) -> bool {
-    nsid == 1 || nsid == 0xffff_ffff
+/// Is `nsid` an active namespace or the broadcast value?
+pub fn nsid_is_ns_or_all(ns: &crate::namespace::Namespaces, nsid: u32) -> bool {
+    ns.active(nsid).is_some() || nsid == 0xffff_ffff
 }

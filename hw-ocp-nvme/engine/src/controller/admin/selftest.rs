@@ -142,7 +142,7 @@ impl Controller {
         host: &mut Host,
     ) -> Outcome {
         let (nsid, stc) = (req.sqe.nsid(), cmd.stc);
-        if nsid != 0 && nsid != 1 && nsid != 0xffff_ffff {
+        if nsid != 0 && self.ns.active(nsid).is_none() && nsid != 0xffff_ffff {
             return Status::INVALID_NAMESPACE.into();
         }
         let now = self.now(host);

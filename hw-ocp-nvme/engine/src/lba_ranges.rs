@@ -1,0 +1,213 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+//! Sets of logical blocks of one namespace, as sorted disjoint ranges: the
+//! blocks a namespace has allocated (NUSE, OCP 4.4.2; NVM Command Set 1.0,
+//! Figure 97) and the blocks Write Uncorrectable marked (NVM Command Set
+//! 1.0, 3.2.5).
+//!
+//! A set lives in the drive's state record, which has a fixed size, so it
+//! holds at most [`MAX_RANGES`] ranges. An insertion beyond that fills the
+//! smallest gap between two ranges (the set grows by those blocks); a
+//! removal that would split a range beyond that removes nothing of it but
+//! what it can without a split. Both only ever happen after hundreds of
+//! scattered operations, and are documented in docs/engine-support.md.
+
+use std::collections::BTreeMap;
+
+use crate::persist::Persist;
+use crate::wire::{LeReader, LeWriter};
+
+/// Most ranges one set holds (what bounds the drive's state record).
+pub const MAX_RANGES: usize = 128;
+
+/// A set of logical block addresses.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LbaRanges {
+    /// First block of each range -> one past its last block.
+    map: BTreeMap<u64, u64>,
+}
+
+impl LbaRanges {
+    /// Number of blocks in the set.
+    pub fn blocks(&self) -> u64 {
+        self.map.iter().map(|(s, e)| e - s).sum()
+    }
+
+    /// Number of ranges.
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+
+    /// Forget every block.
+    pub fn clear(&mut self) {
+        self.map.clear();
+    }
+
+    /// Whether any of the `n` blocks from `start` is in the set.
+    pub fn intersects(&self, start: u64, n: u64) -> bool {
+        let end = start.saturating_add(n);
+        if n == 0 {
+            return false;
+        }
+        self.map
+            .range(..end)
+            .next_back()
+            .is_some_and(|(_, &e)| e > start)
+    }
+
+    /// The ranges, as (first block, number of blocks).
+    pub fn ranges(&self) -> impl Iterator<Item = (u64, u64)> + '_ {
+        self.map.iter().map(|(&s, &e)| (s, e - s))
+    }
+
+    /// Add the `n` blocks from `start`.
+    pub fn insert(&mut self, start: u64, n: u64) {
+        if n == 0 {
+            return;
+        }
+        let mut s = start;
+        let mut e = start.saturating_add(n);
+        // Merge with every range touching or overlapping [s, e).
+        let touching: Vec<(u64, u64)> = self
+            .map
+            .range(..=e)
+            .rev()
+            .take_while(|(_, &re)| re >= s)
+            .map(|(&rs, &re)| (rs, re))
+            .collect();
+        for (rs, re) in touching {
+            self.map.remove(&rs);
+            s = s.min(rs);
+            e = e.max(re);
+        }
+        self.map.insert(s, e);
+        while self.map.len() > MAX_RANGES {
+            self.fill_smallest_gap();
+        }
+    }
+
+    /// Remove the `n` blocks from `start`.
+    pub fn remove(&mut self, start: u64, n: u64) {
+        if n == 0 {
+            return;
+        }
+        let s = start;
+        let e = start.saturating_add(n);
+        let hit: Vec<(u64, u64)> = self
+            .map
+            .range(..e)
+            .rev()
+            .take_while(|(_, &re)| re > s)
+            .map(|(&rs, &re)| (rs, re))
+            .collect();
+        for (rs, re) in hit {
+            self.map.remove(&rs);
+            let left = rs < s;
+            let right = re > e;
+            if left && right && self.map.len() + 2 > MAX_RANGES {
+                // No room to split: the range stays whole.
+                self.map.insert(rs, re);
+                continue;
+            }
+            if left {
+                self.map.insert(rs, s);
+            }
+            if right {
+                self.map.insert(e, re);
+            }
+        }
+    }
+
+    fn fill_smallest_gap(&mut self) {
+        let ranges: Vec<(u64, u64)> = self.map.iter().map(|(&s, &e)| (s, e)).collect();
+        let best = ranges
+            .windows(2)
+            .min_by_key(|w| w[1].0 - w[0].1)
+            .map(|w| (w[0].0, w[1].0, w[1].1));
+        if let Some((first, second, end)) = best {
+            self.map.remove(&second);
+            self.map.insert(first, end);
+        }
+    }
+
+    /// Whether the set is well formed inside `limit` blocks (a loaded state).
+    pub fn check(&self, limit: u64) -> Result<(), String> {
+        if self.map.len() > MAX_RANGES {
+            return Err(format!("{} LBA ranges", self.map.len()));
+        }
+        let mut prev_end: Option<u64> = None;
+        for (&s, &e) in &self.map {
+            if e <= s || e > limit || prev_end.is_some_and(|p| s <= p) {
+                return Err(format!("LBA range {s}..{e} (limit {limit})"));
+            }
+            prev_end = Some(e);
+        }
+        Ok(())
+    }
+}
+
+impl Persist for LbaRanges {
+    fn save(&self, w: &mut LeWriter) {
+        let v: Vec<(u64, u64)> = self.map.iter().map(|(&s, &e)| (s, e)).collect();
+        v.save(w);
+    }
+    fn load(r: &mut LeReader<'_>) -> Result<Self, String> {
+        let v: Vec<(u64, u64)> = Persist::load(r)?;
+        if v.len() > MAX_RANGES {
+            return Err(format!("{} LBA ranges", v.len()));
+        }
+        let mut map = BTreeMap::new();
+        for (s, e) in v {
+            if map.insert(s, e).is_some() {
+                return Err(format!("LBA range at {s} twice"));
+            }
+        }
+        Ok(LbaRanges { map })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn insert_merges_and_remove_splits() {
+        let mut r = LbaRanges::default();
+        r.insert(10, 5);
+        r.insert(20, 5);
+        assert_eq!(r.blocks(), 10);
+        r.insert(15, 5);
+        assert_eq!(r.ranges().collect::<Vec<_>>(), vec![(10, 15)]);
+        r.remove(12, 2);
+        assert_eq!(r.ranges().collect::<Vec<_>>(), vec![(10, 2), (14, 11)]);
+        assert!(r.intersects(11, 1));
+        assert!(!r.intersects(12, 2));
+        assert!(r.intersects(0, 15));
+        r.remove(0, 100);
+        assert!(r.is_empty());
+        r.check(100).unwrap();
+    }
+
+    #[test]
+    fn bounded_by_filling_the_smallest_gap() {
+        let mut r = LbaRanges::default();
+        for i in 0..MAX_RANGES as u64 + 10 {
+            r.insert(i * 10, 1);
+        }
+        assert_eq!(r.len(), MAX_RANGES);
+        // Every inserted block is still in the set.
+        for i in 0..MAX_RANGES as u64 + 10 {
+            assert!(r.intersects(i * 10, 1));
+        }
+        // A split that would overflow keeps the range.
+        let before = r.blocks();
+        let (s, _) = r.ranges().find(|&(_, n)| n > 2).unwrap();
+        r.remove(s + 1, 1);
+        assert_eq!(r.len(), MAX_RANGES);
+        assert_eq!(r.blocks(), before);
+        r.check(u64::MAX).unwrap();
+    }
+}
