@@ -24,6 +24,8 @@ impl Controller {
             backlog: VecDeque::new(),
             flush_after: false,
             expected: None,
+            copy: None,
+            fused_write: None,
         });
         if !req.is_admin() {
             if self.io_outstanding == 0 {
@@ -44,6 +46,35 @@ impl Controller {
         len: u64,
         sg: Vec<GuestRange>,
     ) -> bool {
+        self.submit_request(host, owner, kind, offset, len, sg, Vec::new())
+    }
+
+    /// Issue an [`IoKind::WriteBuffered`] request of `data` at `offset`;
+    /// false if no request slot was free.
+    pub(crate) fn submit_buffered_write(
+        &mut self,
+        host: &mut Host,
+        owner: IoOwner,
+        fua: bool,
+        offset: u64,
+        data: Vec<u8>,
+    ) -> bool {
+        let len = data.len() as u64;
+        let kind = IoKind::WriteBuffered { fua };
+        self.submit_request(host, owner, kind, offset, len, Vec::new(), data)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn submit_request(
+        &mut self,
+        host: &mut Host,
+        owner: IoOwner,
+        kind: IoKind,
+        offset: u64,
+        len: u64,
+        sg: Vec<GuestRange>,
+        data: Vec<u8>,
+    ) -> bool {
         let Some(slot) = self.free_io_slots.pop() else {
             return false;
         };
@@ -60,6 +91,7 @@ impl Controller {
             offset,
             len,
             sg,
+            data,
         };
         if self.quiesced {
             self.parked.push(req);
@@ -184,12 +216,23 @@ impl Controller {
                 c.pending = c.pending.saturating_sub(1);
                 if let IoResult::Error(e) = result {
                     if c.status.is_success() {
-                        c.status = nvm::io_error_status(e, c.acct);
+                        // A Copy's source reads fail as reads.
+                        let acct = match &c.copy {
+                            Some(k) if !k.writing => Accounting::Read { bytes: 0 },
+                            _ => c.acct,
+                        };
+                        c.status = nvm::io_error_status(e, acct);
                     }
                 } else if let Some(expected) = &c.expected {
                     if expected[..] != *data && c.status.is_success() {
                         c.status = Status::COMPARE_FAILURE;
                     }
+                }
+                if self.cmds[ci as usize]
+                    .as_ref()
+                    .is_some_and(|cmd| cmd.copy.is_some())
+                {
+                    self.copy_next(ci, data, host);
                 }
                 self.pump(ci, host);
             }
@@ -243,6 +286,6 @@ impl Controller {
         }
         self.counters.record_latency(class, latency, now);
         self.command_completed(class, latency, now);
-        self.complete_request(&c.req, c.status, 0, host);
+        self.complete_request(&c.req, c.status, Self::copy_dw0(&c), host);
     }
 }

@@ -10,6 +10,7 @@
 
 mod admin;
 mod completion;
+mod copy;
 mod doorbell;
 mod fetch;
 mod io;
@@ -20,7 +21,7 @@ mod request;
 
 pub use ocp_port::HEALTH_PROPERTIES;
 pub(crate) use request::{
-    Accounting, CmdState, Delayed, ErrorContext, IoOwner, Outcome, PostAction, Request,
+    Accounting, CmdState, CopyState, Delayed, ErrorContext, IoOwner, Outcome, PostAction, Request,
 };
 mod state;
 mod timers;

@@ -55,12 +55,12 @@ pub fn account(k: &mut Counters, acct: Accounting) {
 impl Controller {
     /// Latency class of a command completed without storage.
     /// EOL/PLP failure mode write-through (OCP FID C2h): writes behave as FUA.
-    fn write_through(&self) -> bool {
+    pub(super) fn write_through(&self) -> bool {
         self.ocp.write_policy() == crate::ocp::WritePolicy::WriteThrough
     }
 
     /// Validate a block range and return (byte offset, byte length).
-    fn block_range(&self, slba: u64, nlb: u32) -> Result<(u64, u64), Status> {
+    pub(super) fn block_range(&self, slba: u64, nlb: u32) -> Result<(u64, u64), Status> {
         if !self.ns.range_ok(slba, u64::from(nlb)) {
             return Err(Status::LBA_OUT_OF_RANGE);
         }
@@ -68,7 +68,7 @@ impl Controller {
         Ok((slba << s, u64::from(nlb) << s))
     }
 
-    fn writable(&self) -> Result<(), Status> {
+    pub(super) fn writable(&self) -> Result<(), Status> {
         if self.cfg.read_only {
             Err(Status::NAMESPACE_WRITE_PROTECTED)
         } else {
@@ -152,6 +152,7 @@ impl Controller {
                     host,
                 )
             }
+            NvmCmd::Copy(cmd) => self.copy(req, cmd, host),
             NvmCmd::Unknown { .. } => Err(Status::INVALID_OPCODE),
         }
     }
@@ -310,13 +311,13 @@ impl Controller {
 pub fn latency_class(sqe: &Sqe) -> LatencyClass {
     match sqe.opcode() {
         nvm_op::READ | nvm_op::COMPARE | nvm_op::VERIFY => LatencyClass::Read,
-        nvm_op::WRITE | nvm_op::WRITE_ZEROES => LatencyClass::Write,
+        nvm_op::WRITE | nvm_op::WRITE_ZEROES | nvm_op::COPY => LatencyClass::Write,
         nvm_op::DATASET_MANAGEMENT => LatencyClass::Deallocate,
         _ => LatencyClass::Other,
     }
 }
 
-fn check_nsid(nsid: u32) -> Result<(), Status> {
+pub(super) fn check_nsid(nsid: u32) -> Result<(), Status> {
     if nsid == 1 {
         Ok(())
     } else {

@@ -140,6 +140,11 @@ pub struct CmdState {
     pub flush_after: bool,
     /// Compare: the host's data, which the medium read back must equal.
     pub expected: Option<Vec<u8>>,
+    /// Copy: the source ranges still to copy.
+    pub copy: Option<CopyState>,
+    /// The Compare of a fused Compare and Write: the Write, executed once
+    /// the compare succeeded, aborted otherwise (NVMe 2.0 Base, 3.4.2).
+    pub fused_write: Option<Request>,
 }
 
 crate::persist::persist_struct!(CmdState {
@@ -151,6 +156,34 @@ crate::persist::persist_struct!(CmdState {
     backlog,
     flush_after,
     expected,
+    copy,
+    fused_write,
+});
+
+/// A Copy in progress (NVM Command Set 1.0, 3.2.2): one source range at a
+/// time is read into a buffer of the host's and written at the next
+/// destination offset, so that Dword 0 of a failed Copy names the lowest
+/// source range not copied.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CopyState {
+    /// Source ranges (byte offset, byte length) not yet read, in order.
+    pub sources: VecDeque<(u64, u64)>,
+    /// Source ranges copied so far.
+    pub done: u16,
+    /// Byte offset the next range is written to.
+    pub dest: u64,
+    /// Force Unit Access on the destination writes.
+    pub fua: bool,
+    /// The current range is being written (else read).
+    pub writing: bool,
+}
+
+crate::persist::persist_struct!(CopyState {
+    sources,
+    done,
+    dest,
+    fua,
+    writing,
 });
 
 /// A command whose execution injected latency postponed.

@@ -30,6 +30,7 @@ pub mod nvm_op {
     pub const WRITE_ZEROES: u8 = 0x08;
     pub const DATASET_MANAGEMENT: u8 = 0x09;
     pub const VERIFY: u8 = 0x0c;
+    pub const COPY: u8 = 0x19;
 }
 
 /// Log page identifiers (NVMe 2.0 Base, Figure 202).

@@ -124,6 +124,13 @@ impl TestStorage {
         if req.kind == IoKind::ReadBuffered {
             return (IoResult::Ok, self.disk[off..end].to_vec());
         }
+        if let IoKind::WriteBuffered { .. } = req.kind {
+            if req.data.len() as u64 != req.len {
+                return (IoResult::Error(IoError::Other), Vec::new());
+            }
+            self.disk[off..end].copy_from_slice(&req.data);
+            return (IoResult::Ok, Vec::new());
+        }
         (self.transfer(req, mem), Vec::new())
     }
 
@@ -152,7 +159,7 @@ impl TestStorage {
                 }
             }
             IoKind::Discard | IoKind::WriteZeroes { .. } => self.disk[off..end].fill(0),
-            IoKind::Flush | IoKind::ReadBuffered => {}
+            IoKind::Flush | IoKind::ReadBuffered | IoKind::WriteBuffered { .. } => {}
         }
         IoResult::Ok
     }
@@ -478,6 +485,19 @@ impl Driver {
             }
         }
         n
+    }
+
+    /// Perform and complete the oldest pending request only; returns how
+    /// many were completed (0 or 1).
+    pub fn complete_storage_one(&mut self) -> usize {
+        if self.env.storage.pending.is_empty() {
+            return 0;
+        }
+        let r = self.env.storage.pending.remove(0);
+        let (res, data) = self.env.storage.perform(&r, &mut self.env.mem);
+        let mut h = self.env.host();
+        self.ctrl.complete_io_data(r.token, res, &data, &mut h);
+        1
     }
 
     /// Complete one pending request by token with `res` (without performing it).

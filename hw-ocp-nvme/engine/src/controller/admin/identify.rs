@@ -3,6 +3,7 @@
 //! UUID lists; NVM Command Set 1.0, 4.1.5 for the NVM specific structures.
 
 use crate::controller::admin::{aer, features, firmware};
+use crate::controller::copy::MSRC;
 use crate::controller::{Controller, Outcome, Request};
 use crate::namespace::LBA_FORMATS;
 use crate::ocp::OCP_UUID;
@@ -24,9 +25,9 @@ pub const KAS: u16 = 10;
 /// OACS: Format NVM (1), Firmware Download/Commit (2), Device Self-test (4),
 /// Doorbell Buffer Config (8).
 pub const OACS: u16 = 1 << 1 | 1 << 2 | 1 << 4 | 1 << 8;
-/// ONCS: DSM (2), Write Zeroes (3), Save/Select (4), Timestamp (6), Verify (7);
-/// Compare (0) is added when the storage reads synchronously.
-pub const ONCS: u16 = 1 << 2 | 1 << 3 | 1 << 4 | 1 << 6 | 1 << 7;
+/// ONCS: DSM (2), Write Zeroes (3), Save/Select (4), Timestamp (6), Verify (7),
+/// Copy (8; OCP NVMe-OPT-16).
+pub const ONCS: u16 = 1 << 2 | 1 << 3 | 1 << 4 | 1 << 6 | 1 << 7 | 1 << 8;
 /// ONCS Compare bit.
 pub const ONCS_COMPARE: u16 = 1;
 /// LPA: Commands Supported and Effects (1), extended data (2), telemetry (3),
@@ -111,6 +112,7 @@ impl Controller {
             .u16(520, ONCS | ONCS_COMPARE)
             .u8(524, 0) // FNA
             .u8(525, if cfg.volatile_write_cache { 0x07 } else { 0x06 }) // VWC, flush broadcast
+            .u16(534, 1) // OCFS: Copy Descriptor Format 0h (OCP NVMe-OPT-16)
             .u32(536, 1 | 1 << 16) // SGLS: supported, Bit Bucket
             // SUBNQN, 256 bytes, NUL padded.
             .ascii(
@@ -159,6 +161,10 @@ impl Controller {
             .u16(68, iu_blocks - 1)
             .u16(70, iu_blocks - 1)
             .u16(72, iu_blocks * 32 - 1)
+            // Copy limits: MSSRL, MCL (logical blocks), MSRC (0's based).
+            .u16(74, self.copy_mssrl())
+            .u32(76, self.copy_mcl())
+            .u8(80, MSRC)
             .u128(48, u128::from(ns.capacity_bytes)) // NVMCAP
             .u8(99, u8::from(self.cfg.read_only)) // NSATTR: write protected
             .bytes(104, &nguid)

@@ -163,7 +163,7 @@ fn effects() -> Vec<u8> {
     for (op, v) in admin {
         w.u32(op as usize * 4, v);
     }
-    let io: [(u8, u32); 7] = [
+    let io: [(u8, u32); 8] = [
         (nvm_op::FLUSH, CSUPP),
         (nvm_op::WRITE, CSUPP | LBCC),
         (nvm_op::READ, CSUPP),
@@ -171,6 +171,7 @@ fn effects() -> Vec<u8> {
         (nvm_op::WRITE_ZEROES, CSUPP | LBCC),
         (nvm_op::DATASET_MANAGEMENT, CSUPP | LBCC),
         (nvm_op::VERIFY, CSUPP),
+        (nvm_op::COPY, CSUPP | LBCC),
     ];
     for (op, v) in io {
         w.u32(1024 + op as usize * 4, v);
