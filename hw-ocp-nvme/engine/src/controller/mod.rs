@@ -92,6 +92,9 @@ pub struct Controller {
     rdy: bool,
     cfs: bool,
     shst: u8,
+    /// CSTS.NSSRO: an NVM Subsystem Reset happened since power-on or since
+    /// the host cleared the bit.
+    nssro: bool,
     // Queues, indexed by queue ID (0 = admin).
     sqs: Vec<Option<SubQueue>>,
     cqs: Vec<Option<CompQueue>>,
@@ -183,6 +186,7 @@ impl Controller {
             rdy: false,
             cfs: false,
             shst: 0,
+            nssro: false,
             sqs: vec![None; nq],
             cqs: vec![None; nq],
             rr_next: 0,
@@ -342,6 +346,8 @@ impl Controller {
         let mut cap = Cap::from(0u64);
         cap.set_mqes(self.cfg.mqes);
         cap.set_cqr(true);
+        // NVM Subsystem Reset (OCP NVMeR-1).
+        cap.set_nssrs(true);
         cap.set_to(CAP_TIMEOUT);
         cap.set_css(0x01);
         cap.set_mpsmin(u4::new(0));
@@ -353,6 +359,7 @@ impl Controller {
         let mut c = Csts::from(0u32);
         c.set_rdy(self.rdy);
         c.set_cfs(self.cfs);
+        c.set_nssro(self.nssro);
         c.set_shst(u2::new(self.shst));
         u32::from(c)
     }

@@ -198,6 +198,7 @@ controller_state!(
     rdy,
     cfs,
     shst,
+    nssro,
     sqs,
     cqs,
     rr_next,
