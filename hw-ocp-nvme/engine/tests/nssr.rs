@@ -101,7 +101,7 @@ fn subsystem_reset_drops_commands_in_flight() {
 }
 
 /// NVMe-OPT-4: the Timestamp survives every other Controller Level Reset
-/// (tests/ocp_versions.rs), but an NVM Subsystem Reset clears it: it
+/// (`tests/ocp_versions.rs`), but an NVM Subsystem Reset clears it: it
 /// restarts at 0 with Timestamp Origin 000b.
 #[test]
 fn nvme_opt_4_subsystem_reset_clears_the_timestamp() {
