@@ -158,7 +158,7 @@ impl Controller {
         let valid = !self.cfs
             && cc.mps().value() == 0
             && cc.css().value() == 0
-            && cc.ams().value() == 0
+            && (cc.ams().value() == 0 || cc.ams().value() == regs::AMS_WRR)
             && (iosqes == 0 || iosqes == 6)
             && (iocqes == 0 || iocqes == 4)
             && aqa.asqs().value() != 0
@@ -232,6 +232,7 @@ impl Controller {
             *q = None;
         }
         self.rr_next = 0;
+        self.wrr = fetch::WrrState::default();
         self.dbbuf = None;
         self.aer.reset();
         let now = self.now(host);

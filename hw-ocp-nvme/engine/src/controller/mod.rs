@@ -99,6 +99,8 @@ pub struct Controller {
     sqs: Vec<Option<SubQueue>>,
     cqs: Vec<Option<CompQueue>>,
     rr_next: usize,
+    /// Weighted round robin position and credits (CC.AMS = 001b).
+    wrr: fetch::WrrState,
     dbbuf: Option<DbBuf>,
     // Commands and storage requests in flight.
     cmds: Vec<Option<CmdState>>,
@@ -190,6 +192,7 @@ impl Controller {
             sqs: vec![None; nq],
             cqs: vec![None; nq],
             rr_next: 0,
+            wrr: fetch::WrrState::default(),
             dbbuf: None,
             cmds: Vec::new(),
             free_cmds: Vec::new(),
@@ -348,6 +351,8 @@ impl Controller {
         cap.set_cqr(true);
         // NVM Subsystem Reset (OCP NVMeR-1).
         cap.set_nssrs(true);
+        // Weighted round robin with urgent priority class (OCP NVMe-CFG-1).
+        cap.set_ams(u2::new(1));
         cap.set_to(CAP_TIMEOUT);
         cap.set_css(0x01);
         cap.set_mpsmin(u4::new(0));

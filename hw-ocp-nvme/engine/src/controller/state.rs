@@ -202,6 +202,7 @@ controller_state!(
     sqs,
     cqs,
     rr_next,
+    wrr,
     dbbuf,
     cmds,
     free_cmds,
@@ -477,8 +478,11 @@ impl Controller {
                 return bad(format!("CQ {i}: vector {}", q.iv));
             }
         }
-        if self.rr_next > nq {
-            return bad(format!("arbitration position {}", self.rr_next));
+        if self.rr_next > nq || self.wrr.next.iter().any(|&p| usize::from(p) >= nq) {
+            return bad(format!(
+                "arbitration position {} / {:?}",
+                self.rr_next, self.wrr.next
+            ));
         }
         if self.sqs[0].is_some() != self.cqs[0].is_some() {
             return bad("admin queues".into());

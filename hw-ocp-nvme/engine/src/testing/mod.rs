@@ -428,6 +428,11 @@ impl Driver {
 
     /// CC handshake: AQA/ASQ/ACQ, then CC.EN with Linux's CC values.
     pub fn enable(&mut self) -> bool {
+        self.enable_cc(0x0046_0001)
+    }
+
+    /// CC handshake writing `cc` (CC.EN set) to CC.
+    pub fn enable_cc(&mut self, cc: u32) -> bool {
         let asq = self.alloc(u64::from(ADMIN_DEPTH) * 64);
         let acq = self.alloc(u64::from(ADMIN_DEPTH) * 16);
         self.sq[0] = HostQueue::new(asq, ADMIN_DEPTH);
@@ -435,7 +440,7 @@ impl Driver {
         self.w32(off::AQA, (ADMIN_DEPTH - 1) << 16 | (ADMIN_DEPTH - 1));
         self.w64(off::ASQ, asq);
         self.w64(off::ACQ, acq);
-        self.w32(off::CC, 0x0046_0001);
+        self.w32(off::CC, cc);
         self.csts() & 1 == 1
     }
 
