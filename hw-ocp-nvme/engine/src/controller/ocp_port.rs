@@ -126,6 +126,19 @@ impl Controller {
         let stats = self.device_stats(now);
         let mut b = self.ocp.smart_log(&stats);
         b[0] = self.critical_warning();
+        // Endurance Group Critical Warning Summary: the one group's bits.
+        b[6] = b[0] & ocp::endurance::CRITICAL_WARNING_BITS;
+        b
+    }
+
+    /// Endurance Group Information (09h) from the health model, with the
+    /// engine's own critical warning bits (read only).
+    pub(crate) fn endurance_group_log(&self, now: u64) -> Vec<u8> {
+        let stats = self.device_stats(now);
+        let mut b = self
+            .ocp
+            .endurance_group_log(&stats, self.cfg.capacity_bytes);
+        b[0] = self.critical_warning() & ocp::endurance::CRITICAL_WARNING_BITS;
         b
     }
 

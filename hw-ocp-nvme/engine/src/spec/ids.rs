@@ -44,6 +44,8 @@ pub mod lid {
     pub const DEVICE_SELF_TEST: u8 = 0x06;
     pub const TELEMETRY_HOST: u8 = 0x07;
     pub const TELEMETRY_CONTROLLER: u8 = 0x08;
+    pub const ENDURANCE_GROUP_INFORMATION: u8 = 0x09;
+    pub const LBA_STATUS_INFORMATION: u8 = 0x0e;
     pub const FEATURE_IDS_EFFECTS: u8 = 0x12;
     /// First vendor-specific log identifier.
     pub const VENDOR_FIRST: u8 = 0xc0;

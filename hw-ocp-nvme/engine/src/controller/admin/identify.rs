@@ -6,6 +6,7 @@ use crate::controller::admin::{aer, features, firmware};
 use crate::controller::copy::MSRC;
 use crate::controller::{Controller, Outcome, Request};
 use crate::namespace::LBA_FORMATS;
+use crate::ocp::endurance::ENDGID;
 use crate::ocp::OCP_UUID;
 use crate::spec::cmd::IdentifyCmd;
 use crate::spec::ids::cns;
@@ -86,7 +87,8 @@ impl Controller {
             .u32(84, 1_000_000) // RTD3R
             .u32(88, 1_000_000) // RTD3E
             .u32(92, 1 << 8 | 1 << 9 | 1 << 10) // OAES: NS attr, FW activation, telemetry
-            .u32(96, 1 << 9) // CTRATT: UUID List
+            // CTRATT: Endurance Groups (4; OCP STD-LOG-17), UUID List (9).
+            .u32(96, 1 << 4 | 1 << 9)
             .u8(111, 1) // CNTRLTYPE: I/O controller
             .u16(256, OACS)
             .u8(258, aer::ABORT_LIMIT)
@@ -102,6 +104,7 @@ impl Controller {
             .u8(318, 1) // DSTO: one self-test at a time
             .u8(319, firmware::FWUG) // FWUG: 4 KiB (OCP FWUP-29)
             .u16(320, KAS)
+            .u16(340, ENDGID) // ENDGIDMAX: one Endurance Group
             .u8(512, 0x66) // SQES
             .u8(513, 0x44) // CQES
             .u32(516, 1) // NN
@@ -167,6 +170,7 @@ impl Controller {
             .u8(80, MSRC)
             .u128(48, u128::from(ns.capacity_bytes)) // NVMCAP
             .u8(99, u8::from(self.cfg.read_only)) // NSATTR: write protected
+            .u16(102, ENDGID) // ENDGID
             .bytes(104, &nguid)
             .bytes(120, &eui);
         for (i, &lbads) in LBA_FORMATS.iter().enumerate() {
