@@ -171,3 +171,44 @@ fn admin_first() {
     assert_ne!(d.csts() & 2, 0, "CFS");
     assert!(d.env.storage.pending.is_empty());
 }
+
+/// A fused pair waiting on a low priority SQ for the I/O in flight bars
+/// even the urgent class, and runs first once that I/O is done.
+#[test]
+fn fused_pair_waits_under_weighted_round_robin() {
+    let mut d = up(CC_WRR, &[URGENT, LOW]);
+    queue_reads(&mut d, 1, 1);
+    // Compare then Write of LBA 200 (SQ 2), one doorbell.
+    let buf = d.alloc(512);
+    for (op, fuse) in [(0x05u32, 1u32), (0x01, 2)] {
+        let cid = d.next_cid();
+        let s = sqe_of(
+            0,
+            1,
+            &[(0, op | fuse << 8 | u32::from(cid) << 16), (10, 200)],
+            buf,
+        );
+        let q = d.sq[2];
+        d.write_mem(q.base + u64::from(q.ptr) * 64, &s.to_bytes());
+        d.sq[2].ptr = q.ptr + 1;
+    }
+    d.w32(off::DOORBELLS + 2 * 8, d.sq[2].ptr);
+    process(&mut d);
+    assert_eq!(fetch_order(&d), [1], "urgent first; the pair waits for it");
+    queue_reads(&mut d, 1, 1);
+    process(&mut d);
+    assert_eq!(
+        fetch_order(&d),
+        [1],
+        "the waiting pair bars the urgent read"
+    );
+    assert_eq!(d.complete_storage_one(), 1);
+    process(&mut d);
+    assert_eq!(fetch_order(&d), [2], "the Compare runs first");
+    assert_eq!(d.complete_storage_one(), 1);
+    process(&mut d);
+    assert_eq!(fetch_order(&d), [2], "then the Write");
+    assert_eq!(d.complete_storage_one(), 1);
+    process(&mut d);
+    assert_eq!(fetch_order(&d), [1]);
+}

@@ -96,7 +96,7 @@ fn lba_range_namespace_and_mdts() {
     }
     let mut s = rw(&mut d, 0x02, 0, 1, buf);
     s.dw[0] |= 1 << 8;
-    assert!(d.io(1, s).is(Status::INVALID_FIELD));
+    assert!(d.io(1, s).is(Status::ABORTED_MISSING_FUSED));
     let mut s = rw(&mut d, 0x02, 0, 1, buf);
     s.dw[0] |= 3 << 14;
     assert!(d.io(1, s).is(Status::INVALID_FIELD));

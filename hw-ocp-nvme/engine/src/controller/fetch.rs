@@ -76,6 +76,7 @@ impl Controller {
             // Quiesced: `resume` fetches what is waiting.
             return;
         }
+        self.drop_stale_fused_wait();
         if self.cc.ams().value() == regs::AMS_WRR {
             self.fetch_weighted(host);
         } else {
@@ -144,7 +145,7 @@ impl Controller {
                 self.class_served(class, qid);
                 match self.fetch_from(qid, burst.min(credit), host) {
                     Fetched::Took(n) if n > 0 => {
-                        self.wrr.credit[i] = credit - n;
+                        self.wrr.credit[i] = credit.saturating_sub(n);
                         served = true;
                         break;
                     }
@@ -163,8 +164,8 @@ impl Controller {
     }
 
     /// The next I/O SQ of priority class `class` (CDW11 QPRIO of Create I/O
-    /// SQ) with entries to fetch, round robin from where the class left
-    /// off.
+    /// SQ) with entries to fetch (and not barred by a fused pair), round
+    /// robin from where the class left off.
     fn next_in_class(&self, class: u8) -> Option<usize> {
         // I/O SQs are 1..n; positions are 0's based among them.
         let m = self.sqs.len().saturating_sub(1).max(1);
@@ -174,6 +175,7 @@ impl Controller {
                 .get(q)
                 .and_then(Option::as_ref)
                 .is_some_and(|sq| sq.prio == class && sq.has_work())
+                && !self.fused_blocks(q)
         })
     }
 
@@ -183,30 +185,55 @@ impl Controller {
         self.wrr.next[usize::from(class)] = u16::try_from(qid % m).unwrap_or(0);
     }
 
-    /// Fetch and execute up to `max` commands from SQ `qid`.
+    /// Fetch and execute up to `max` commands from SQ `qid` (a fused pair
+    /// counts as two).
     fn fetch_from(&mut self, qid: usize, max: u32, host: &mut Host) -> Fetched {
         let mut taken = 0;
         while taken < max {
             if !self.running() || !self.can_fetch() {
                 return Fetched::Stop;
             }
-            let Some(sq) = self.sqs[qid].as_mut() else {
+            if self.fused_blocks(qid) {
+                break;
+            }
+            let Some(sq) = self.sqs[qid].as_ref() else {
                 break;
             };
             if !sq.has_work() {
                 break;
             }
-            let addr = sq.head_addr();
             let mut raw = [0u8; SQE_SIZE];
-            if host.mem.read(addr, &mut raw).is_err() {
-                // The command cannot even be identified: fatal.
-                self.fatal();
-                return Fetched::Stop;
+            let read = host.mem.read(sq.head_addr(), &mut raw);
+            let sqe = Sqe::from_bytes(&raw);
+            let fetched = read.and_then(|()| self.fused_at_head(qid, &sqe, host));
+            let n = match fetched {
+                Err(_) => {
+                    // The command cannot even be identified: fatal.
+                    self.fatal();
+                    return Fetched::Stop;
+                }
+                Ok(fused::FusedFetch::Wait) => break,
+                Ok(fused::FusedFetch::Single) => 1,
+                Ok(fused::FusedFetch::Pair(_))
+                    if self.outstanding_fetched() + 2 > MAX_OUTSTANDING =>
+                {
+                    break
+                }
+                Ok(fused::FusedFetch::Pair(_)) => 2,
+            };
+            if let Some(head) = self.sqs[qid].as_mut() {
+                for _ in 0..n {
+                    head.advance_head();
+                }
+                head.inflight += n;
             }
-            sq.advance_head();
-            sq.inflight += 1;
-            taken += 1;
-            self.execute(qid as u16, &Sqe::from_bytes(&raw), host);
+            taken += n;
+            match fetched {
+                Ok(fused::FusedFetch::Pair(second)) => {
+                    self.execute_fused(qid as u16, &sqe, &second, host);
+                }
+                _ => self.execute(qid as u16, &sqe, host),
+            }
         }
         Fetched::Took(taken)
     }

@@ -25,7 +25,6 @@ impl Controller {
             flush_after: false,
             expected: None,
             copy: None,
-            fused_write: None,
         });
         if !req.is_admin() {
             if self.io_outstanding == 0 {

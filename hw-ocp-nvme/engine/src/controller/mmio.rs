@@ -233,6 +233,8 @@ impl Controller {
         }
         self.rr_next = 0;
         self.wrr = fetch::WrrState::default();
+        self.fused = None;
+        self.fused_wait = None;
         self.dbbuf = None;
         self.aer.reset();
         let now = self.now(host);

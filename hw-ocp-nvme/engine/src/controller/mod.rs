@@ -13,6 +13,7 @@ mod completion;
 mod copy;
 mod doorbell;
 mod fetch;
+mod fused;
 mod io;
 mod mmio;
 mod nvm;
@@ -21,7 +22,8 @@ mod request;
 
 pub use ocp_port::HEALTH_PROPERTIES;
 pub(crate) use request::{
-    Accounting, CmdState, CopyState, Delayed, ErrorContext, IoOwner, Outcome, PostAction, Request,
+    Accounting, CmdState, CopyState, Delayed, ErrorContext, FusedPair, IoOwner, Outcome,
+    PostAction, Request,
 };
 mod state;
 mod timers;
@@ -44,7 +46,7 @@ use crate::spec::cqe::Cqe;
 use crate::spec::ids::aen;
 use crate::spec::regs::{self, off, Aqa, Cap, Cc, Csts, Doorbell};
 use crate::spec::status::Status;
-use crate::traits::{GuestRange, Host, IoKind, IoRequest, IoResult, IoToken};
+use crate::traits::{DmaError, GuestRange, Host, IoKind, IoRequest, IoResult, IoToken};
 
 /// Most commands fetched and not yet completed (including held-back CQEs).
 pub const MAX_OUTSTANDING: usize = 2048;
@@ -102,6 +104,12 @@ pub struct Controller {
     /// Weighted round robin position and credits (CC.AMS = 001b).
     wrr: fetch::WrrState,
     dbbuf: Option<DbBuf>,
+    /// The fused Compare and Write in progress: no other I/O command is
+    /// fetched meanwhile.
+    fused: Option<FusedPair>,
+    /// The SQ whose fused pair waits at its head for the I/O in flight to
+    /// finish: no other I/O SQ is fetched from meanwhile.
+    fused_wait: Option<u16>,
     // Commands and storage requests in flight.
     cmds: Vec<Option<CmdState>>,
     free_cmds: Vec<u16>,
@@ -194,6 +202,8 @@ impl Controller {
             rr_next: 0,
             wrr: fetch::WrrState::default(),
             dbbuf: None,
+            fused: None,
+            fused_wait: None,
             cmds: Vec::new(),
             free_cmds: Vec::new(),
             io_owners: Vec::new(),

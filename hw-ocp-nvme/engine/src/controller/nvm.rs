@@ -85,7 +85,8 @@ impl Controller {
 
     fn run_nvm(&mut self, req: &Request, host: &mut Host) -> Result<Outcome, Status> {
         let sqe = &req.sqe;
-        if sqe.fuse() != 0 || sqe.psdt() == Psdt::Reserved {
+        self.check_fuse(req)?;
+        if sqe.psdt() == Psdt::Reserved {
             return Err(Status::INVALID_FIELD);
         }
         let cmd = NvmCmd::parse(sqe);

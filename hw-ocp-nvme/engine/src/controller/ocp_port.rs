@@ -46,7 +46,8 @@ pub fn new_ocp_state(cfg: &ControllerConfig) -> OcpState {
             dataset_management: cfg.discard,
             write_uncorrectable: false,
             sanitize: 0,
-            fused_compare_write: false,
+            // Compare and Write (DCLP-7 bit 0, NVMe-IO-9).
+            fused_compare_write: true,
         },
         security_version: 0,
         lowest_permitted_fw_rev: wire::ascii(&cfg.firmware_rev),

@@ -142,9 +142,6 @@ pub struct CmdState {
     pub expected: Option<Vec<u8>>,
     /// Copy: the source ranges still to copy.
     pub copy: Option<CopyState>,
-    /// The Compare of a fused Compare and Write: the Write, executed once
-    /// the compare succeeded, aborted otherwise (NVMe 2.0 Base, 3.4.2).
-    pub fused_write: Option<Request>,
 }
 
 crate::persist::persist_struct!(CmdState {
@@ -157,7 +154,6 @@ crate::persist::persist_struct!(CmdState {
     flush_after,
     expected,
     copy,
-    fused_write,
 });
 
 /// A Copy in progress (NVM Command Set 1.0, 3.2.2): one source range at a
@@ -184,6 +180,27 @@ crate::persist::persist_struct!(CopyState {
     dest,
     fua,
     writing,
+});
+
+/// A fused Compare and Write in progress (NVMe 2.0 Base, 3.4.2 Fused
+/// Operations; NVM Command Set 1.0, the Compare and Write fused
+/// operation): the pair's queue and command identifiers, and the Write
+/// until the Compare completes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FusedPair {
+    pub sqid: u16,
+    pub compare_cid: u16,
+    pub write_cid: u16,
+    /// The Write, executed when the Compare succeeds, aborted with
+    /// Command Aborted due to Failed Fused Command otherwise.
+    pub write: Option<Request>,
+}
+
+crate::persist::persist_struct!(FusedPair {
+    sqid,
+    compare_cid,
+    write_cid,
+    write,
 });
 
 /// A command whose execution injected latency postponed.

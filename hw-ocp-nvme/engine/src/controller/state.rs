@@ -204,6 +204,8 @@ controller_state!(
     rr_next,
     wrr,
     dbbuf,
+    fused,
+    fused_wait,
     cmds,
     free_cmds,
     io_owners,

@@ -294,7 +294,14 @@ impl<'c> Stress<'c> {
     /// Put `sqe` on SQ `qid` with a fresh CID and ring its doorbell (the
     /// shadow doorbell first when configured). None if the queue is full
     /// or absent.
-    fn submit(&mut self, qid: u16, mut sqe: Sqe, may_hold: bool) -> Option<u16> {
+    fn submit(&mut self, qid: u16, sqe: Sqe, may_hold: bool) -> Option<u16> {
+        let cid = self.place(qid, sqe, may_hold)?;
+        self.ring(qid);
+        Some(cid)
+    }
+
+    /// Write `sqe` at SQ `qid`'s tail without ringing the doorbell.
+    fn place(&mut self, qid: u16, mut sqe: Sqe, may_hold: bool) -> Option<u16> {
         let q = self.d.sq[qid as usize];
         if q.size == 0 {
             return None;
@@ -320,12 +327,43 @@ impl<'c> Stress<'c> {
             },
         );
         self.stats.commands += 1;
+        Some(cid)
+    }
+
+    /// Ring SQ `qid`'s tail doorbell (and its shadow doorbell).
+    fn ring(&mut self, qid: u16) {
+        let tail = self.d.sq[qid as usize].ptr;
         if let Some((shadow, _)) = self.shadow {
             self.d
                 .write_mem(shadow + u64::from(qid) * 8, &tail.to_le_bytes());
         }
         self.d.w32(off::DOORBELLS + u64::from(qid) * 8, tail);
-        Some(cid)
+    }
+
+    /// A fused Compare and Write of one block, with one doorbell write:
+    /// mostly a proper pair (comparing with zeroes, which unwritten blocks
+    /// hold, so that some succeed), now and then differing ranges or a
+    /// lone first half.
+    fn submit_fused(&mut self, qid: u16) {
+        let (slba, _) = self.lba_range(1);
+        let mut cmp = Sqe { dw: [0; 16] };
+        cmp.dw[0] = 0x05 | 1 << 8;
+        cmp.dw[1] = NSID;
+        cmp.dw[10] = slba as u32;
+        cmp.dw[11] = (slba >> 32) as u32;
+        self.data_pointer(&mut cmp, 512);
+        if self.ch.pct(50) {
+            self.d.write_mem(cmp.prp1(), &[0u8; 512]);
+        }
+        let mut wr = cmp;
+        wr.dw[0] = 0x01 | 2 << 8;
+        if self.ch.pct(10) {
+            wr.dw[10] = wr.dw[10].wrapping_add(1);
+        }
+        if self.place(qid, cmp, false).is_some() && self.ch.pct(95) {
+            let _ = self.place(qid, wr, false);
+        }
+        self.ring(qid);
     }
 
     /// Read every new CQE, check it completes an outstanding command, ring
@@ -493,6 +531,10 @@ impl<'c> Stress<'c> {
             return;
         }
         let qid = 1 + self.ch.pick(u64::from(self.nq)) as u16;
+        if self.ch.pct(5) {
+            self.submit_fused(qid);
+            return;
+        }
         let max_xfer = (4096u64 << self.cfg.mdts).min(MAX_XFER);
         let op = [0x02u8, 0x02, 0x01, 0x01, 0x00, 0x08, 0x09, 0x05, 0x0c, 0x19]
             [self.ch.pick(10) as usize];

@@ -113,6 +113,7 @@ impl Controller {
             .u16(526, AWUPF)
             .u16(528, AWUPF)
             .u16(520, ONCS | ONCS_COMPARE)
+            .u16(522, 1) // FUSES: Compare and Write (OCP NVMe-IO-9)
             .u8(524, 0) // FNA
             .u8(525, if cfg.volatile_write_cache { 0x07 } else { 0x06 }) // VWC, flush broadcast
             .u16(534, 1) // OCFS: Copy Descriptor Format 0h (OCP NVMe-OPT-16)
