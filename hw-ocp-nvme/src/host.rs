@@ -120,8 +120,11 @@ struct BlockJob {
     dev: NonNull<OcpNvmeState>,
     token: IoToken,
     sg: SgList,
-    /// What a buffered read (Compare, Verify) reads into.
+    /// What a buffered read (Compare, Verify, Copy) reads into, or a
+    /// buffered write (Copy) writes.
     buffer: Option<IoBuffer>,
+    /// The buffer holds what a buffered read read (goes to the engine).
+    buffer_read: bool,
     cookie: BlockAcctCookie,
 }
 
@@ -161,7 +164,11 @@ impl AioRequest for BlockJob {
         let blk = dev.backend();
         blk.acct_done(&mut self.cookie, ret >= 0);
         let result = traced_io_result(self.token, ret);
-        let data = self.buffer.take().map(|b| b.data().to_vec());
+        let data = self
+            .buffer
+            .take()
+            .filter(|_| self.buffer_read)
+            .map(|b| b.data().to_vec());
         dev.storage_completed(self.token, result, data.unwrap_or_default());
     }
 }
@@ -199,11 +206,13 @@ impl Storage for BlockStorage<'_> {
             token: req.token,
             sg,
             buffer: None,
+            buffer_read: req.kind == IoKind::ReadBuffered,
             cookie: BlockAcctCookie::default(),
         });
         let op = match req.kind {
             IoKind::Read => c"read",
             IoKind::ReadBuffered => c"read-buffered",
+            IoKind::WriteBuffered { .. } => c"write-buffered",
             IoKind::Write { .. } => c"write",
             IoKind::Flush => c"flush",
             IoKind::Discard => c"discard",
@@ -221,6 +230,11 @@ impl Storage for BlockStorage<'_> {
                 job.buffer = Some(IoBuffer::new(len));
                 blk.acct_start(&mut job.cookie, req.len, BLOCK_ACCT_READ);
                 blk.aio_read_buffer(req.offset, job);
+            }
+            IoKind::WriteBuffered { fua } => {
+                blk.acct_start(&mut job.cookie, req.len, BLOCK_ACCT_WRITE);
+                job.buffer = Some(IoBuffer::from_vec(req.data));
+                blk.aio_write_buffer(req.offset, fua, job);
             }
             IoKind::Write { fua } => {
                 blk.acct_start(&mut job.cookie, req.len, BLOCK_ACCT_WRITE);

@@ -20,7 +20,7 @@ pub struct SubQueue {
     /// Last tail written by the host.
     pub tail: u32,
     pub cqid: u16,
-    /// Queue priority (CDW11 QPRIO), kept for reporting; arbitration is round robin.
+    /// Queue priority (CDW11 QPRIO): its class under weighted round robin.
     pub prio: u8,
     /// Commands fetched from this SQ and not yet completed.
     pub inflight: u32,

@@ -59,6 +59,10 @@ pub enum IoKind {
     /// completion through [`crate::Controller::complete_io_data`] (Compare,
     /// Verify).
     ReadBuffered,
+    /// Write the request's `data` (a buffer of the host's, not guest
+    /// memory; `sg` is empty) to `len` bytes at `offset`; `fua` as for
+    /// [`IoKind::Write`] (the destination of a Copy).
+    WriteBuffered { fua: bool },
 }
 
 impl crate::persist::Persist for IoKind {
@@ -70,6 +74,7 @@ impl crate::persist::Persist for IoKind {
             IoKind::Discard => (3, false),
             IoKind::WriteZeroes { may_unmap } => (4, may_unmap),
             IoKind::ReadBuffered => (5, false),
+            IoKind::WriteBuffered { fua } => (6, fua),
         };
         w.put(&[tag, u8::from(flag)]);
     }
@@ -83,6 +88,7 @@ impl crate::persist::Persist for IoKind {
             3 => IoKind::Discard,
             4 => IoKind::WriteZeroes { may_unmap: flag },
             5 => IoKind::ReadBuffered,
+            6 => IoKind::WriteBuffered { fua: flag },
             v => return Err(format!("IoKind: unknown tag {v}")),
         })
     }
@@ -97,8 +103,12 @@ pub struct IoRequest {
     pub offset: u64,
     /// Length in bytes.
     pub len: u64,
-    /// Guest memory of the transfer (empty for flush, discard and write zeroes).
+    /// Guest memory of the transfer (empty for flush, discard, write
+    /// zeroes and the buffered kinds).
     pub sg: Vec<GuestRange>,
+    /// The bytes an [`IoKind::WriteBuffered`] request writes (`len` of
+    /// them); empty for every other kind.
+    pub data: Vec<u8>,
 }
 
 crate::persist::persist_struct!(IoRequest {
@@ -106,7 +116,8 @@ crate::persist::persist_struct!(IoRequest {
     kind,
     offset,
     len,
-    sg
+    sg,
+    data
 });
 
 /// Why a storage request failed.

@@ -455,3 +455,65 @@ fn the_fullest_namespace_table_fits_the_state_store() {
     assert!(rec.len() > 2 * 32 * MAX_RANGES * 16, "{} bytes", rec.len());
     store_encode(1, &rec).unwrap();
 }
+
+/// Copy (NVM Command Set 1.0, 3.2.2) of namespace `nsid`: `ranges` of
+/// (source LBA, blocks) to `sdlba`.
+fn copy(d: &mut Driver, nsid: u32, ranges: &[(u64, u16)], sdlba: u64) -> RawCqe {
+    let mut desc = vec![0u8; 32 * ranges.len()];
+    for (i, &(slba, nlb)) in ranges.iter().enumerate() {
+        desc[i * 32 + 8..i * 32 + 16].copy_from_slice(&slba.to_le_bytes());
+        desc[i * 32 + 16..i * 32 + 18].copy_from_slice(&(nlb - 1).to_le_bytes());
+    }
+    let buf = d.alloc(desc.len() as u64);
+    d.write_mem(buf, &desc);
+    let mut s = sqe_of(
+        0x19,
+        nsid,
+        &[
+            (10, sdlba as u32),
+            (11, (sdlba >> 32) as u32),
+            (12, ranges.len() as u32 - 1),
+        ],
+        0,
+    );
+    set_prps(d, &mut s, buf, desc.len() as u64);
+    d.io(1, s)
+}
+
+/// Copy in a namespace made of two extents: source ranges and the
+/// destination that cross the extent boundary are split into requests on
+/// the right drive offsets, the data lands where the namespace maps it and
+/// the other namespace is untouched; Write Uncorrectable blocks as a
+/// source fail the Copy with Unrecovered Read Error; the destination counts
+/// in NUSE.
+#[test]
+fn copy_across_an_extent_boundary() {
+    let mut d = empty();
+    let a = create(&mut d, 16, 0);
+    let b = create(&mut d, 8, 0);
+    assert!(delete(&mut d, a).ok());
+    let big = create(&mut d, 8192 - 8, 0);
+    assert!(attach(&mut d, big).ok());
+    assert!(attach(&mut d, b).ok());
+    assert!(write(&mut d, b, 0, &[0x55; 4096]).ok());
+    let boundary = 8192 - 24;
+    let data: Vec<u8> = (0..8192u32).map(|i| (i * 13 + 1) as u8).collect();
+    assert!(write(&mut d, big, boundary - 8, &data).ok());
+    // Across the boundary as the source, to blocks inside the first extent.
+    let c = copy(&mut d, big, &[(boundary - 8, 16)], 100);
+    assert!(c.ok(), "{c:?}");
+    assert_eq!(read(&mut d, big, 100, 16).1, data);
+    // Two ranges to a destination across the boundary.
+    let c = copy(&mut d, big, &[(100, 4), (104, 12)], boundary - 4);
+    assert!(c.ok(), "{c:?}");
+    assert_eq!(read(&mut d, big, boundary - 4, 16).1, data);
+    assert_eq!(read(&mut d, b, 0, 8).1, vec![0x55; 4096], "B untouched");
+    // A Write Uncorrectable source block fails the Copy as a read would.
+    let s = sqe_of(0x04, big, &[(10, 200), (12, 0)], 0);
+    assert!(d.io(1, s).ok());
+    let c = copy(&mut d, big, &[(199, 4)], 300);
+    assert!(c.is(Status::UNRECOVERED_READ_ERROR), "{c:?}");
+    // NUSE counts the copies' destinations: boundary - 8 .. boundary + 12
+    // written or copied to, 100..116 copied to, and the uncorrectable block.
+    assert_eq!(nuse(&mut d, big), 20 + 16 + 1);
+}

@@ -91,12 +91,12 @@ fn lba_range_namespace_and_mdts() {
     let s = rw(&mut d, 0x02, 0, 1025, big);
     assert!(d.io(1, s).is(Status::INVALID_FIELD));
     // Unknown I/O opcodes, fused, reserved PSDT.
-    for op in [0x03u8, 0x0d, 0x11, 0x19, 0x7f, 0x80] {
+    for op in [0x03u8, 0x0d, 0x11, 0x1a, 0x7f, 0x80] {
         assert!(d.io(1, sqe_of(op, 1, &[], 0)).is(Status::INVALID_OPCODE));
     }
     let mut s = rw(&mut d, 0x02, 0, 1, buf);
     s.dw[0] |= 1 << 8;
-    assert!(d.io(1, s).is(Status::INVALID_FIELD));
+    assert!(d.io(1, s).is(Status::ABORTED_MISSING_FUSED));
     let mut s = rw(&mut d, 0x02, 0, 1, buf);
     s.dw[0] |= 3 << 14;
     assert!(d.io(1, s).is(Status::INVALID_FIELD));

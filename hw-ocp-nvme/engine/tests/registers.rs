@@ -71,7 +71,7 @@ fn enable_validation_sets_cfs() {
     let bad_cc = [
         0x0046_0001u32 | 1 << 4, // CSS 1
         0x0046_0001 | 1 << 7,    // MPS 8K (> MPSMAX)
-        0x0046_0001 | 1 << 11,   // AMS WRR
+        0x0046_0001 | 2 << 11,   // AMS 010b (reserved)
         0x0036_0001,             // IOCQES 3
         0x0045_0001,             // IOSQES 5
     ];

@@ -30,11 +30,11 @@ pub trait DmaRequest: AioRequest {
     fn sg_list(&mut self) -> &mut SgList;
 }
 
-/// A request that reads into a buffer of the device's own (not guest
-/// memory).
+/// A request that reads into, or writes from, a buffer of the device's
+/// own (not guest memory).
 pub trait BufferRequest: AioRequest {
-    /// The buffer to fill.  It stays valid until `complete` because it
-    /// lives inside the request.
+    /// The buffer to fill or to write.  It stays valid until `complete`
+    /// because it lives inside the request.
     fn buffer(&mut self) -> &mut IoBuffer;
 }
 
@@ -57,8 +57,14 @@ unsafe impl Send for IoBuffer {}
 impl IoBuffer {
     /// A zeroed buffer of `len` bytes.
     pub fn new(len: usize) -> Self {
+        Self::from_vec(vec![0; len])
+    }
+
+    /// A buffer holding `data` (what a buffered write writes).
+    pub fn from_vec(data: Vec<u8>) -> Self {
+        let len = data.len();
         let mut inner = Box::new(IoBufferInner {
-            data: vec![0; len],
+            data,
             iov: bindings::iovec {
                 iov_base: std::ptr::null_mut(),
                 iov_len: 0,
@@ -349,6 +355,26 @@ impl BlockBackend {
         }
     }
 
+    /// Write the request's buffer to the backend at `offset`
+    /// (`blk_aio_pwritev()`), with Force Unit Access (`BDRV_REQ_FUA`) when
+    /// `fua` is set.
+    pub fn aio_write_buffer<R: BufferRequest>(&self, offset: u64, fua: bool, mut req: Box<R>) {
+        let qiov = req.buffer().qiov();
+        let flags = if fua { bindings::BDRV_REQ_FUA } else { 0 };
+        // SAFETY: as in aio_read_buffer; the block layer only reads the
+        // buffer.
+        unsafe {
+            bindings::blk_aio_pwritev(
+                self.as_mut_ptr(),
+                to_i64(offset),
+                qiov,
+                flags,
+                Some(rust_aio_complete::<R>),
+                Box::into_raw(req).cast(),
+            );
+        }
+    }
+
     fn dma_io<R: DmaRequest>(
         &self,
         start: unsafe extern "C" fn(
@@ -440,6 +466,18 @@ mod tests {
         assert_eq!(iov.iov_base.cast_const(), base.cast());
         assert_eq!(iov.iov_len, 4096);
         assert!(IoBuffer::new(0).is_empty());
+    }
+
+    #[test]
+    fn io_buffer_from_vec_keeps_the_bytes() {
+        let mut buf = IoBuffer::from_vec(vec![1, 2, 3]);
+        assert_eq!(buf.data(), &[1, 2, 3]);
+        // SAFETY: the vector was initialized by IoBuffer::from_vec.
+        let qiov = unsafe { &*buf.qiov() };
+        // SAFETY: niov is 1, so iov points to one element.
+        let iov = unsafe { &*qiov.iov };
+        assert_eq!(iov.iov_base.cast_const(), buf.data().as_ptr().cast());
+        assert_eq!(iov.iov_len, 3);
     }
 
     #[test]

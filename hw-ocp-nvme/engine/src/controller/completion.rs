@@ -55,6 +55,7 @@ impl Controller {
         let cqid = sq.cqid;
         let delete_done = if sq.inflight == 0 { sq.deleting } else { None };
         self.post_cqe(cqid, cqe, host);
+        self.fused_completed(sqid, cid, status, host);
         if let Some(del_cid) = delete_done {
             self.finish_sq_delete(sqid, del_cid, host);
         }

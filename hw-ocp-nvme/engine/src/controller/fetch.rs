@@ -1,9 +1,35 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-//! Command fetch with round robin arbitration (NVMe 2.0 Base, 4.13) and
-//! dispatch to the admin and NVM command sets.
+//! Command fetch with round robin or weighted round robin arbitration
+//! (NVMe 2.0 Base, 4.13) and dispatch to the admin and NVM command sets.
 
 #[allow(clippy::wildcard_imports)]
 use super::*;
+
+/// Queue priority classes (Create I/O SQ CDW11 QPRIO).
+const QPRIO_URGENT: u8 = 0;
+const QPRIO_HIGH: u8 = 1;
+const QPRIO_MEDIUM: u8 = 2;
+const QPRIO_LOW: u8 = 3;
+
+/// Where weighted round robin stands (NVMe 2.0 Base, 4.13.2).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct WrrState {
+    /// Per priority class (urgent, high, medium, low): the I/O SQ position
+    /// (0's based among I/O SQs) the class's next turn starts from.
+    pub next: [u16; 4],
+    /// Commands the high, medium and low classes may still run this round.
+    pub credit: [u32; 3],
+}
+
+crate::persist::persist_struct!(WrrState { next, credit });
+
+/// What one SQ's turn did.
+enum Fetched {
+    /// Took this many commands (0: the SQ had none).
+    Took(u32),
+    /// Fetching must stop (not running, no room, fatal).
+    Stop,
+}
 
 impl Controller {
     /// New work may be available: process it now, or leave it for the
@@ -40,44 +66,37 @@ impl Controller {
             + self.overflow_total
     }
 
-    /// Fetch and execute commands from all SQs, round robin with the
-    /// Arbitration Burst (NVMe 2.0 Base, 4.13.1). Bounded: every iteration
-    /// consumes an SQ entry and tails do not move during the loop.
+    /// Fetch and execute commands from all SQs with the arbitration CC.AMS
+    /// selected: round robin (the default, OCP NVMe-CFG-1) or weighted
+    /// round robin with urgent priority class. Bounded: every iteration
+    /// consumes SQ entries and tails do not move during the loop.
     pub fn process_pending(&mut self, host: &mut Host) {
         self.work_pending = false;
         if !self.running() || self.quiesced {
             // Quiesced: `resume` fetches what is waiting.
             return;
         }
+        self.drop_stale_fused_wait();
+        if self.cc.ams().value() == regs::AMS_WRR {
+            self.fetch_weighted(host);
+        } else {
+            self.fetch_round_robin(host);
+        }
+    }
+
+    /// Round robin (NVMe 2.0 Base, 4.13.1): every SQ, admin included, in
+    /// turn, up to the Arbitration Burst each.
+    fn fetch_round_robin(&mut self, host: &mut Host) {
         let burst = self.feat.arbitration.burst();
         let n = self.sqs.len();
-        'outer: loop {
+        loop {
             let mut progressed = false;
             for k in 0..n {
                 let qid = (self.rr_next + k) % n;
-                let mut taken = 0;
-                while taken < burst {
-                    if !self.running() || !self.can_fetch() {
-                        break 'outer;
-                    }
-                    let Some(sq) = self.sqs[qid].as_mut() else {
-                        break;
-                    };
-                    if !sq.has_work() {
-                        break;
-                    }
-                    let addr = sq.head_addr();
-                    let mut raw = [0u8; SQE_SIZE];
-                    if host.mem.read(addr, &mut raw).is_err() {
-                        // The command cannot even be identified: fatal.
-                        self.fatal();
-                        break 'outer;
-                    }
-                    sq.advance_head();
-                    sq.inflight += 1;
-                    taken += 1;
-                    progressed = true;
-                    self.execute(qid as u16, &Sqe::from_bytes(&raw), host);
+                match self.fetch_from(qid, burst, host) {
+                    Fetched::Stop => return,
+                    Fetched::Took(0) => {}
+                    Fetched::Took(_) => progressed = true,
                 }
             }
             self.rr_next = (self.rr_next + 1) % n;
@@ -85,6 +104,138 @@ impl Controller {
                 break;
             }
         }
+    }
+
+    /// Weighted round robin with urgent priority class (NVMe 2.0 Base,
+    /// 4.13.2): the admin SQ first, then the urgent class (strict
+    /// priority), then the high, medium and low classes, each allowed
+    /// HPW + 1, MPW + 1 and LPW + 1 commands per round (Arbitration feature,
+    /// FID 01h); within a class the SQs take turns, up to the Arbitration
+    /// Burst each. A round ends when no class with work has credit left.
+    fn fetch_weighted(&mut self, host: &mut Host) {
+        let burst = self.feat.arbitration.burst();
+        loop {
+            if self.sqs[0].as_ref().is_some_and(SubQueue::has_work) {
+                match self.fetch_from(0, burst, host) {
+                    Fetched::Took(n) if n > 0 => continue,
+                    _ => return,
+                }
+            }
+            if let Some(qid) = self.next_in_class(QPRIO_URGENT) {
+                self.class_served(QPRIO_URGENT, qid);
+                match self.fetch_from(qid, burst, host) {
+                    Fetched::Took(n) if n > 0 => continue,
+                    _ => return,
+                }
+            }
+            let mut waiting = false;
+            let mut served = false;
+            for (i, class) in [QPRIO_HIGH, QPRIO_MEDIUM, QPRIO_LOW]
+                .into_iter()
+                .enumerate()
+            {
+                let Some(qid) = self.next_in_class(class) else {
+                    continue;
+                };
+                waiting = true;
+                let credit = self.wrr.credit[i];
+                if credit == 0 {
+                    continue;
+                }
+                self.class_served(class, qid);
+                match self.fetch_from(qid, burst.min(credit), host) {
+                    Fetched::Took(n) if n > 0 => {
+                        self.wrr.credit[i] = credit.saturating_sub(n);
+                        served = true;
+                        break;
+                    }
+                    _ => return,
+                }
+            }
+            if !waiting {
+                return;
+            }
+            if !served {
+                // Every class with work spent its weight: a new round.
+                let a = self.feat.arbitration;
+                self.wrr.credit = [a.hpw, a.mpw, a.lpw].map(|w| u32::from(w) + 1);
+            }
+        }
+    }
+
+    /// The next I/O SQ of priority class `class` (CDW11 QPRIO of Create I/O
+    /// SQ) with entries to fetch (and not barred by a fused pair), round
+    /// robin from where the class left off.
+    fn next_in_class(&self, class: u8) -> Option<usize> {
+        // I/O SQs are 1..n; positions are 0's based among them.
+        let m = self.sqs.len().saturating_sub(1).max(1);
+        let start = usize::from(self.wrr.next[usize::from(class)]);
+        (0..m).map(|k| 1 + (start + k) % m).find(|&q| {
+            self.sqs
+                .get(q)
+                .and_then(Option::as_ref)
+                .is_some_and(|sq| sq.prio == class && sq.has_work())
+                && !self.fused_blocks(q)
+        })
+    }
+
+    /// SQ `qid` of class `class` had its turn: the class continues after it.
+    fn class_served(&mut self, class: u8, qid: usize) {
+        let m = self.sqs.len().saturating_sub(1).max(1);
+        self.wrr.next[usize::from(class)] = u16::try_from(qid % m).unwrap_or(0);
+    }
+
+    /// Fetch and execute up to `max` commands from SQ `qid` (a fused pair
+    /// counts as two).
+    fn fetch_from(&mut self, qid: usize, max: u32, host: &mut Host) -> Fetched {
+        let mut taken = 0;
+        while taken < max {
+            if !self.running() || !self.can_fetch() {
+                return Fetched::Stop;
+            }
+            if self.fused_blocks(qid) {
+                break;
+            }
+            let Some(sq) = self.sqs[qid].as_ref() else {
+                break;
+            };
+            if !sq.has_work() {
+                break;
+            }
+            let mut raw = [0u8; SQE_SIZE];
+            let read = host.mem.read(sq.head_addr(), &mut raw);
+            let sqe = Sqe::from_bytes(&raw);
+            let fetched = read.and_then(|()| self.fused_at_head(qid, &sqe, host));
+            let n = match fetched {
+                Err(_) => {
+                    // The command cannot even be identified: fatal.
+                    self.fatal();
+                    return Fetched::Stop;
+                }
+                Ok(fused::FusedFetch::Wait) => break,
+                Ok(fused::FusedFetch::Single) => 1,
+                Ok(fused::FusedFetch::Pair(_))
+                    if self.outstanding_fetched() + 2 > MAX_OUTSTANDING =>
+                {
+                    break
+                }
+                Ok(fused::FusedFetch::Pair(_)) => 2,
+            };
+            if let Some(head) = self.sqs[qid].as_mut() {
+                for _ in 0..n {
+                    head.advance_head();
+                }
+                head.inflight += n;
+            }
+            taken += n;
+            match fetched {
+                Ok(fused::FusedFetch::Pair(second)) => {
+                    self.execute_fused(qid as u16, &sqe, &second, host);
+                }
+                _ => self.execute(qid as u16, &sqe, host),
+            }
+        }
+        Fetched::Took(taken)
     }
 
     pub(super) fn execute(&mut self, sqid: u16, sqe: &Sqe, host: &mut Host) {

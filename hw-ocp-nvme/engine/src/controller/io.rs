@@ -25,6 +25,7 @@ impl Controller {
             flush_after: false,
             expected: None,
             parts: Vec::new(),
+            copy: None,
         });
         if !req.is_admin() {
             if self.io_outstanding == 0 {
@@ -45,7 +46,23 @@ impl Controller {
         len: u64,
         sg: Vec<GuestRange>,
     ) -> bool {
-        self.submit_slot(host, owner, kind, offset, len, sg)
+        self.submit_slot(host, owner, kind, offset, len, sg, Vec::new())
+            .is_some()
+    }
+
+    /// Issue an [`IoKind::WriteBuffered`] request of `data` at `offset`;
+    /// false if no request slot was free.
+    pub(crate) fn submit_buffered_write(
+        &mut self,
+        host: &mut Host,
+        owner: IoOwner,
+        fua: bool,
+        offset: u64,
+        data: Vec<u8>,
+    ) -> bool {
+        let len = data.len() as u64;
+        let kind = IoKind::WriteBuffered { fua };
+        self.submit_slot(host, owner, kind, offset, len, Vec::new(), data)
             .is_some()
     }
 
@@ -60,8 +77,15 @@ impl Controller {
         offset: u64,
         len: u64,
     ) -> bool {
-        let Some(slot) = self.submit_slot(host, IoOwner::Cmd(ci), kind, offset, len, Vec::new())
-        else {
+        let Some(slot) = self.submit_slot(
+            host,
+            IoOwner::Cmd(ci),
+            kind,
+            offset,
+            len,
+            Vec::new(),
+            Vec::new(),
+        ) else {
             return false;
         };
         if let Some(c) = self.cmds[ci as usize].as_mut() {
@@ -70,7 +94,9 @@ impl Controller {
         true
     }
 
-    /// Issue one storage request; its slot, or `None` if none was free.
+    /// Issue one storage request (`data`: what a buffered write writes);
+    /// its slot, or `None` if none was free.
+    #[allow(clippy::too_many_arguments)]
     fn submit_slot(
         &mut self,
         host: &mut Host,
@@ -79,6 +105,7 @@ impl Controller {
         offset: u64,
         len: u64,
         sg: Vec<GuestRange>,
+        data: Vec<u8>,
     ) -> Option<u16> {
         let slot = self.free_io_slots.pop()?;
         self.io_owners[slot as usize] = Some(owner);
@@ -94,6 +121,7 @@ impl Controller {
             offset,
             len,
             sg,
+            data,
         };
         if self.quiesced {
             self.parked.push(req);
@@ -218,7 +246,12 @@ impl Controller {
                 c.pending = c.pending.saturating_sub(1);
                 if let IoResult::Error(e) = result {
                     if c.status.is_success() {
-                        c.status = nvm::io_error_status(e, c.acct);
+                        // A Copy's source reads fail as reads.
+                        let acct = match &c.copy {
+                            Some(k) if k.reading() => Accounting::Read { bytes: 0 },
+                            _ => c.acct,
+                        };
+                        c.status = nvm::io_error_status(e, acct);
                     }
                 } else if let Some(expected) = &c.expected {
                     let pos = c
@@ -232,6 +265,12 @@ impl Controller {
                     if want != Some(data) && c.status.is_success() {
                         c.status = Status::COMPARE_FAILURE;
                     }
+                }
+                if self.cmds[ci as usize]
+                    .as_ref()
+                    .is_some_and(|cmd| cmd.copy.is_some())
+                {
+                    self.copy_next(ci, data, host);
                 }
                 self.pump(ci, host);
             }
@@ -285,6 +324,6 @@ impl Controller {
         }
         self.counters.record_latency(class, latency, now);
         self.command_completed(class, latency, now);
-        self.complete_request(&c.req, c.status, 0, host);
+        self.complete_request(&c.req, c.status, Self::copy_dw0(&c), host);
     }
 }

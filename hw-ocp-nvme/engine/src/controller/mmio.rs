@@ -5,6 +5,7 @@
 
 #[allow(clippy::wildcard_imports)]
 use super::*;
+use crate::spec::regs::{CSTS_NSSRO, NSSR_RESET};
 
 impl Controller {
     pub(super) fn reg_dword(&self, offset: u64) -> u32 {
@@ -95,6 +96,12 @@ impl Controller {
                 self.update_intx(host);
             }
             off::CC => self.cc_write(v, host),
+            // NSSRO is RW1C.
+            off::CSTS if v & CSTS_NSSRO != 0 => self.nssro = false,
+            off::NSSR if v == NSSR_RESET => self.nvm_subsystem_reset(host),
+            off::NSSR => host.log.guest_error(&format!(
+                "NSSR write of {v:#x} (not \"NVMe\" 4E564D65h): ignored"
+            )),
             off::AQA if disabled => {
                 // Reserved bits read as zero.
                 let aqa = Aqa::from(v);
@@ -151,7 +158,7 @@ impl Controller {
         let valid = !self.cfs
             && cc.mps().value() == 0
             && cc.css().value() == 0
-            && cc.ams().value() == 0
+            && (cc.ams().value() == 0 || cc.ams().value() == regs::AMS_WRR)
             && (iosqes == 0 || iosqes == 6)
             && (iocqes == 0 || iocqes == 4)
             && aqa.asqs().value() != 0
@@ -225,6 +232,9 @@ impl Controller {
             *q = None;
         }
         self.rr_next = 0;
+        self.wrr = fetch::WrrState::default();
+        self.fused = None;
+        self.fused_wait = None;
         self.dbbuf = None;
         self.aer.reset();
         let now = self.now(host);
@@ -232,9 +242,9 @@ impl Controller {
         self.activate_firmware_on_reset(now);
         self.feat = self.saved_feat.clone();
         // The Timestamp survives every Controller Level Reset, CC.EN 1 -> 0
-        // and function level / conventional resets alike (OCP NVMe-OPT-4: only
-        // an NVM Subsystem Reset, which this controller does not support
-        // (CAP.NSSRS = 0), may clear it); its origin stays 001b once set.
+        // and function level / conventional resets alike (OCP NVMe-OPT-4:
+        // only an NVM Subsystem Reset clears it); its origin stays 001b once
+        // set.
         self.nsqa = self.cfg.max_ioqpairs - 1;
         self.ncqa = self.cfg.max_ioqpairs - 1;
         self.io_queues_created = false;
@@ -275,6 +285,28 @@ impl Controller {
         self.fw.staging_bad = false;
         self.enabled_since_power_on = false;
         self.shutdown_clean = false;
+        // NSSRO reads 1 after power-on only when core power was kept.
+        self.nssro = false;
+    }
+
+    /// NVM Subsystem Reset (NVMe 2.0 Base, 3.7.1; OCP NVMeR-1): the host
+    /// wrote "NVMe" (4E564D65h) to NSSR. The one controller of the
+    /// subsystem goes through a Controller Level Reset, and as the PCIe
+    /// link of a real drive goes down with it, its registers return to
+    /// their reset values (CC, AQA, ASQ, ACQ). CSTS.NSSRO is set, and the
+    /// Timestamp restarts at 0 with origin 000b, the one reset that may
+    /// clear it (OCP NVMe-OPT-4). A pending firmware image is activated as
+    /// at any Controller Level Reset.
+    pub(super) fn nvm_subsystem_reset(&mut self, host: &mut Host) {
+        self.controller_reset(host, false);
+        self.cc = Cc::from(0u32);
+        self.aqa = Aqa::from(0u32);
+        self.asq = 0;
+        self.acq = 0;
+        self.timestamp_ms = 0;
+        self.timestamp_set_ns = self.now(host);
+        self.timestamp_origin = 0;
+        self.nssro = true;
     }
 
     /// Enter the Controller Fatal Status state (CSTS.CFS = 1). Nothing runs

@@ -10,8 +10,10 @@
 
 mod admin;
 mod completion;
+mod copy;
 mod doorbell;
 mod fetch;
+mod fused;
 mod io;
 mod mmio;
 mod nvm;
@@ -20,7 +22,8 @@ mod request;
 
 pub use ocp_port::HEALTH_PROPERTIES;
 pub(crate) use request::{
-    Accounting, CmdState, Delayed, ErrorContext, IoOwner, Outcome, PostAction, Request,
+    Accounting, CmdState, CopyState, CopyStep, Delayed, ErrorContext, FusedPair, IoOwner, Outcome,
+    PostAction, Request,
 };
 mod state;
 mod timers;
@@ -43,7 +46,7 @@ use crate::spec::cqe::Cqe;
 use crate::spec::ids::aen;
 use crate::spec::regs::{self, off, Aqa, Cap, Cc, Csts, Doorbell};
 use crate::spec::status::Status;
-use crate::traits::{GuestRange, Host, IoKind, IoRequest, IoResult, IoToken};
+use crate::traits::{DmaError, GuestRange, Host, IoKind, IoRequest, IoResult, IoToken};
 
 /// Most commands fetched and not yet completed (including held-back CQEs).
 pub const MAX_OUTSTANDING: usize = 2048;
@@ -91,11 +94,22 @@ pub struct Controller {
     rdy: bool,
     cfs: bool,
     shst: u8,
+    /// CSTS.NSSRO: an NVM Subsystem Reset happened since power-on or since
+    /// the host cleared the bit.
+    nssro: bool,
     // Queues, indexed by queue ID (0 = admin).
     sqs: Vec<Option<SubQueue>>,
     cqs: Vec<Option<CompQueue>>,
     rr_next: usize,
+    /// Weighted round robin position and credits (CC.AMS = 001b).
+    wrr: fetch::WrrState,
     dbbuf: Option<DbBuf>,
+    /// The fused Compare and Write in progress: no other I/O command is
+    /// fetched meanwhile.
+    fused: Option<FusedPair>,
+    /// The SQ whose fused pair waits at its head for the I/O in flight to
+    /// finish: no other I/O SQ is fetched from meanwhile.
+    fused_wait: Option<u16>,
     // Commands and storage requests in flight.
     cmds: Vec<Option<CmdState>>,
     free_cmds: Vec<u16>,
@@ -183,10 +197,14 @@ impl Controller {
             rdy: false,
             cfs: false,
             shst: 0,
+            nssro: false,
             sqs: vec![None; nq],
             cqs: vec![None; nq],
             rr_next: 0,
+            wrr: fetch::WrrState::default(),
             dbbuf: None,
+            fused: None,
+            fused_wait: None,
             cmds: Vec::new(),
             free_cmds: Vec::new(),
             io_owners: Vec::new(),
@@ -342,6 +360,10 @@ impl Controller {
         let mut cap = Cap::from(0u64);
         cap.set_mqes(self.cfg.mqes);
         cap.set_cqr(true);
+        // NVM Subsystem Reset (OCP NVMeR-1).
+        cap.set_nssrs(true);
+        // Weighted round robin with urgent priority class (OCP NVMe-CFG-1).
+        cap.set_ams(u2::new(1));
         cap.set_to(CAP_TIMEOUT);
         cap.set_css(0x01);
         cap.set_mpsmin(u4::new(0));
@@ -353,6 +375,7 @@ impl Controller {
         let mut c = Csts::from(0u32);
         c.set_rdy(self.rdy);
         c.set_cfs(self.cfs);
+        c.set_nssro(self.nssro);
         c.set_shst(u2::new(self.shst));
         u32::from(c)
     }

@@ -59,19 +59,19 @@ pub fn account(k: &mut Counters, acct: Accounting) {
 impl Controller {
     /// Latency class of a command completed without storage.
     /// EOL/PLP failure mode write-through (OCP FID C2h): writes behave as FUA.
-    fn write_through(&self) -> bool {
+    pub(super) fn write_through(&self) -> bool {
         self.ocp.write_policy() == crate::ocp::WritePolicy::WriteThrough
     }
 
     /// The active namespace an I/O command names: an inactive or invalid
     /// NSID is Invalid Namespace or Format (NVMe 2.0 Base, 6.1).
-    fn io_ns(&self, nsid: u32) -> Result<&Namespace, Status> {
+    pub(super) fn io_ns(&self, nsid: u32) -> Result<&Namespace, Status> {
         self.ns.active(nsid).ok_or(Status::INVALID_NAMESPACE)
     }
 
     /// Validate a block range of namespace `nsid` and return (byte offset,
     /// byte length) inside the namespace.
-    fn block_range(&self, nsid: u32, slba: u64, nlb: u32) -> Result<(u64, u64), Status> {
+    pub(super) fn block_range(&self, nsid: u32, slba: u64, nlb: u32) -> Result<(u64, u64), Status> {
         let ns = self.io_ns(nsid)?;
         if !ns.range_ok(slba, u64::from(nlb)) {
             return Err(Status::LBA_OUT_OF_RANGE);
@@ -82,7 +82,7 @@ impl Controller {
 
     /// A read of blocks Write Uncorrectable marked fails (NVM Command Set
     /// 1.0, 3.2.5): Unrecovered Read Error.
-    fn readable(&self, nsid: u32, slba: u64, nlb: u32) -> Result<(), Status> {
+    pub(super) fn readable(&self, nsid: u32, slba: u64, nlb: u32) -> Result<(), Status> {
         let ns = self.io_ns(nsid)?;
         if ns.uncorrectable.intersects(slba, u64::from(nlb)) {
             return Err(Status::UNRECOVERED_READ_ERROR);
@@ -93,7 +93,7 @@ impl Controller {
     /// Blocks were written (`deallocated` false) or deallocated: NUSE and
     /// the uncorrectable blocks follow. Healing uncorrectable blocks is
     /// kept at once (state store); NUSE goes with the next record.
-    fn blocks_changed(&mut self, nsid: u32, slba: u64, nlb: u64, deallocated: bool) {
+    pub(super) fn blocks_changed(&mut self, nsid: u32, slba: u64, nlb: u64, deallocated: bool) {
         let Some(ns) = self.ns.active_mut(nsid) else {
             return;
         };
@@ -111,7 +111,7 @@ impl Controller {
     /// The storage requests of namespace `nsid`'s byte ranges: each range
     /// is split where the namespace's extents end (its scatter list with
     /// it), so one command may become several requests, completed once.
-    fn to_drive(&self, nsid: u32, ios: Vec<Piece>) -> Result<Vec<Piece>, Status> {
+    pub(super) fn to_drive(&self, nsid: u32, ios: Vec<Piece>) -> Result<Vec<Piece>, Status> {
         let ns = self.io_ns(nsid)?;
         let mut out = Vec::new();
         for (kind, off, len, sg) in ios {
@@ -132,7 +132,7 @@ impl Controller {
         Ok(out)
     }
 
-    fn writable(&self) -> Result<(), Status> {
+    pub(super) fn writable(&self) -> Result<(), Status> {
         if self.cfg.read_only {
             Err(Status::NAMESPACE_WRITE_PROTECTED)
         } else {
@@ -149,7 +149,8 @@ impl Controller {
 
     fn run_nvm(&mut self, req: &Request, host: &mut Host) -> Result<Outcome, Status> {
         let sqe = &req.sqe;
-        if sqe.fuse() != 0 || sqe.psdt() == Psdt::Reserved {
+        self.check_fuse(req)?;
+        if sqe.psdt() == Psdt::Reserved {
             return Err(Status::INVALID_FIELD);
         }
         let cmd = NvmCmd::parse(sqe);
@@ -218,6 +219,7 @@ impl Controller {
             NvmCmd::WriteUncorrectable(VerifyCmd { slba, nlb }) => {
                 self.write_uncorrectable(sqe.nsid(), slba, nlb)
             }
+            NvmCmd::Copy(cmd) => self.copy(req, cmd, host),
             NvmCmd::Unknown { .. } => Err(Status::INVALID_OPCODE),
         }
     }
@@ -404,7 +406,9 @@ impl Controller {
 pub fn latency_class(sqe: &Sqe) -> LatencyClass {
     match sqe.opcode() {
         nvm_op::READ | nvm_op::COMPARE | nvm_op::VERIFY => LatencyClass::Read,
-        nvm_op::WRITE | nvm_op::WRITE_ZEROES | nvm_op::WRITE_UNCORRECTABLE => LatencyClass::Write,
+        nvm_op::WRITE | nvm_op::WRITE_ZEROES | nvm_op::WRITE_UNCORRECTABLE | nvm_op::COPY => {
+            LatencyClass::Write
+        }
         nvm_op::DATASET_MANAGEMENT => LatencyClass::Deallocate,
         _ => LatencyClass::Other,
     }

@@ -48,7 +48,8 @@ pub fn new_ocp_state(cfg: &ControllerConfig) -> OcpState {
             dataset_management: cfg.discard,
             write_uncorrectable: true,
             sanitize: 0,
-            fused_compare_write: false,
+            // Compare and Write (DCLP-7 bit 0, NVMe-IO-9).
+            fused_compare_write: true,
         },
         security_version: 0,
         lowest_permitted_fw_rev: wire::ascii(&cfg.firmware_rev),
@@ -127,6 +128,19 @@ impl Controller {
         let stats = self.device_stats(now);
         let mut b = self.ocp.smart_log(&stats);
         b[0] = self.critical_warning();
+        // Endurance Group Critical Warning Summary: the one group's bits.
+        b[6] = b[0] & ocp::endurance::CRITICAL_WARNING_BITS;
+        b
+    }
+
+    /// Endurance Group Information (09h) from the health model, with the
+    /// engine's own critical warning bits (read only).
+    pub(crate) fn endurance_group_log(&self, now: u64) -> Vec<u8> {
+        let stats = self.device_stats(now);
+        let mut b = self
+            .ocp
+            .endurance_group_log(&stats, self.cfg.capacity_bytes);
+        b[0] = self.critical_warning() & ocp::endurance::CRITICAL_WARNING_BITS;
         b
     }
 

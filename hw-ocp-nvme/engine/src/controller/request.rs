@@ -145,6 +145,8 @@ pub struct CmdState {
     /// Compare split over several requests: (request slot, byte position
     /// of its part in `expected`).
     pub parts: Vec<(u16, u64)>,
+    /// Copy: the source ranges still to copy.
+    pub copy: Option<CopyState>,
 }
 
 crate::persist::persist_struct!(CmdState {
@@ -157,6 +159,78 @@ crate::persist::persist_struct!(CmdState {
     flush_after,
     expected,
     parts,
+    copy,
+});
+
+/// A Copy in progress (NVM Command Set 1.0, 3.2.2): one source range at a
+/// time is read into a buffer of the host's and written at the next
+/// destination offset, so that Dword 0 of a failed Copy names the lowest
+/// source range not copied. Ranges are cut where the namespace's extents
+/// end, so each becomes one or more reads, then one or more writes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CopyState {
+    /// Storage requests still to issue, in order; the first is in flight.
+    pub steps: VecDeque<CopyStep>,
+    /// What the current source range's reads returned, consumed by its
+    /// writes.
+    pub buffer: Vec<u8>,
+    /// Source ranges copied so far.
+    pub done: u16,
+    /// Force Unit Access on the destination writes.
+    pub fua: bool,
+}
+
+crate::persist::persist_struct!(CopyState {
+    steps,
+    buffer,
+    done,
+    fua,
+});
+
+impl CopyState {
+    /// The request in flight reads a source piece.
+    pub fn reading(&self) -> bool {
+        self.steps.front().is_some_and(|s| !s.write)
+    }
+}
+
+/// One storage request of a Copy: a piece of a source range read into the
+/// buffer, or a piece of the destination written from it (byte offset and
+/// length on the drive); `last` marks the final write of a source range.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CopyStep {
+    pub write: bool,
+    pub offset: u64,
+    pub len: u64,
+    pub last: bool,
+}
+
+crate::persist::persist_struct!(CopyStep {
+    write,
+    offset,
+    len,
+    last
+});
+
+/// A fused Compare and Write in progress (NVMe 2.0 Base, 3.4.2 Fused
+/// Operations; NVM Command Set 1.0, the Compare and Write fused
+/// operation): the pair's queue and command identifiers, and the Write
+/// until the Compare completes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FusedPair {
+    pub sqid: u16,
+    pub compare_cid: u16,
+    pub write_cid: u16,
+    /// The Write, executed when the Compare succeeds, aborted with
+    /// Command Aborted due to Failed Fused Command otherwise.
+    pub write: Option<Request>,
+}
+
+crate::persist::persist_struct!(FusedPair {
+    sqid,
+    compare_cid,
+    write_cid,
+    write,
 });
 
 /// A command whose execution injected latency postponed.

@@ -201,10 +201,14 @@ controller_state!(
     rdy,
     cfs,
     shst,
+    nssro,
     sqs,
     cqs,
     rr_next,
+    wrr,
     dbbuf,
+    fused,
+    fused_wait,
     cmds,
     free_cmds,
     io_owners,
@@ -469,8 +473,11 @@ impl Controller {
                 return bad(format!("CQ {i}: vector {}", q.iv));
             }
         }
-        if self.rr_next > nq {
-            return bad(format!("arbitration position {}", self.rr_next));
+        if self.rr_next > nq || self.wrr.next.iter().any(|&p| usize::from(p) >= nq) {
+            return bad(format!(
+                "arbitration position {} / {:?}",
+                self.rr_next, self.wrr.next
+            ));
         }
         if self.sqs[0].is_some() != self.cqs[0].is_some() {
             return bad("admin queues".into());

@@ -44,6 +44,7 @@
 //! the model [`health`]; pages are written with [`crate::wire`].
 
 pub mod capabilities;
+pub mod endurance;
 pub mod error_injection;
 pub mod error_recovery;
 pub mod features;
@@ -657,6 +658,12 @@ impl OcpState {
     /// same stats and model, for the engine's own log 02h and Data Area 1.
     pub fn smart_log(&self, stats: &DeviceStats) -> Vec<u8> {
         smart::build(self, stats).to_bytes()
+    }
+
+    /// Endurance Group Information (log 09h) of the one Endurance Group of
+    /// `capacity_bytes`.
+    pub fn endurance_group_log(&self, stats: &DeviceStats, capacity_bytes: u64) -> Vec<u8> {
+        endurance::build(self, stats, capacity_bytes)
     }
 
     /// OCP telemetry Data Area 1 for logs 07h/08h (header, SMART 02h, C0h,

@@ -4,7 +4,7 @@
 //! 1.0, 3 I/O Commands). Every SQE field is extracted here and only here.
 
 use super::ids::{admin_op, nvm_op};
-use crate::wire::{rd_u32, rd_u64, LeWriter};
+use crate::wire::{rd_u16, rd_u32, rd_u64, LeWriter};
 
 /// Size of an SQE in bytes (CC.IOSQES = 6).
 pub const SQE_SIZE: usize = 64;
@@ -442,6 +442,8 @@ pub enum NvmCmd {
     Verify(VerifyCmd),
     /// Write Uncorrectable (3.2.5): the same fields as Verify.
     WriteUncorrectable(VerifyCmd),
+    /// Copy (3.2.2).
+    Copy(CopyCmd),
     /// Anything else.
     Unknown { opcode: u8 },
 }
@@ -471,6 +473,22 @@ pub struct VerifyCmd {
     pub nlb: u32,
 }
 
+/// 3.2.2: CDW10-11 SDLBA; CDW12 NR 7:0 (0's based), DESFMT 11:8, FUA 30,
+/// LR 31. The protection information fields (PRINFOR, PRINFOW, CDW14-15)
+/// and the directive fields have nothing to act on: no namespace is
+/// formatted with protection information and no directive is supported.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CopyCmd {
+    /// Starting Destination LBA.
+    pub sdlba: u64,
+    /// Number of Ranges, 1-based.
+    pub nr: u16,
+    /// Descriptor Format.
+    pub desfmt: u8,
+    pub fua: bool,
+    pub lr: bool,
+}
+
 impl NvmCmd {
     pub fn parse(s: &Sqe) -> NvmCmd {
         let slba = u64::from(s.cdw(10)) | u64::from(s.cdw(11)) << 32;
@@ -494,6 +512,13 @@ impl NvmCmd {
             }),
             nvm_op::VERIFY => NvmCmd::Verify(VerifyCmd { slba, nlb }),
             nvm_op::WRITE_UNCORRECTABLE => NvmCmd::WriteUncorrectable(VerifyCmd { slba, nlb }),
+            nvm_op::COPY => NvmCmd::Copy(CopyCmd {
+                sdlba: slba,
+                nr: (s.cdw(12) & 0xff) as u16 + 1,
+                desfmt: ((s.cdw(12) >> 8) & 0xf) as u8,
+                fua: s.cdw(12) & (1 << 30) != 0,
+                lr: s.cdw(12) & (1 << 31) != 0,
+            }),
             opcode => NvmCmd::Unknown { opcode },
         }
     }
@@ -509,6 +534,27 @@ pub struct DsmRange {
 
 /// Size of a DSM range entry.
 pub const DSM_RANGE_SIZE: usize = 16;
+
+/// One Copy source range in Descriptor Format 0h (NVM Command Set 1.0,
+/// Figure 32): SLBA at bytes 15:8, NLB (0's based) at 17:16.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CopyRange {
+    pub slba: u64,
+    /// Number of logical blocks, 1-based.
+    pub nlb: u32,
+}
+
+/// Size of a Source Range Entry in Descriptor Format 0h.
+pub const COPY_RANGE_SIZE: usize = 32;
+
+impl CopyRange {
+    pub fn parse(b: &[u8]) -> CopyRange {
+        CopyRange {
+            slba: rd_u64(b, 8),
+            nlb: u32::from(rd_u16(b, 16)) + 1,
+        }
+    }
+}
 
 impl DsmRange {
     pub fn parse(b: &[u8]) -> DsmRange {

@@ -31,12 +31,12 @@ impl Arbitration {
             | u32::from(self.mpw) << 16
             | u32::from(self.hpw) << 24
     }
-    /// Commands taken from one SQ per round.
+    /// Commands taken from one SQ per round (AB is 3 bits wide, whatever
+    /// a restored state holds).
     pub fn burst(self) -> u32 {
-        if self.ab == 7 {
-            u32::MAX
-        } else {
-            1 << self.ab
+        match self.ab & 7 {
+            7 => u32::MAX,
+            ab => 1 << ab,
         }
     }
 }

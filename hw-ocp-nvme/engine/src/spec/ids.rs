@@ -33,6 +33,7 @@ pub mod nvm_op {
     pub const WRITE_ZEROES: u8 = 0x08;
     pub const DATASET_MANAGEMENT: u8 = 0x09;
     pub const VERIFY: u8 = 0x0c;
+    pub const COPY: u8 = 0x19;
 }
 
 /// Log page identifiers (NVMe 2.0 Base, Figure 202).
@@ -46,6 +47,8 @@ pub mod lid {
     pub const DEVICE_SELF_TEST: u8 = 0x06;
     pub const TELEMETRY_HOST: u8 = 0x07;
     pub const TELEMETRY_CONTROLLER: u8 = 0x08;
+    pub const ENDURANCE_GROUP_INFORMATION: u8 = 0x09;
+    pub const LBA_STATUS_INFORMATION: u8 = 0x0e;
     pub const FEATURE_IDS_EFFECTS: u8 = 0x12;
     /// First vendor-specific log identifier.
     pub const VENDOR_FIRST: u8 = 0xc0;

@@ -141,6 +141,14 @@ impl crate::persist::Persist for Aqa {
 }
 
 /// Shutdown notification values of CC.SHN.
+/// CC.AMS: weighted round robin with urgent priority class.
+pub const AMS_WRR: u8 = 1;
+
+/// The value whose write to NSSR starts an NVM Subsystem Reset ("NVMe").
+pub const NSSR_RESET: u32 = 0x4e56_4d65;
+/// CSTS.NSSRO (bit 4), write 1 to clear.
+pub const CSTS_NSSRO: u32 = 1 << 4;
+
 pub const SHN_NONE: u8 = 0;
 pub const SHN_NORMAL: u8 = 1;
 pub const SHN_ABRUPT: u8 = 2;

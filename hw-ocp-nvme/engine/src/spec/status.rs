@@ -32,6 +32,12 @@ statuses! {
     INTERNAL_ERROR = (sct::GENERIC, 0x06, false);
     ABORT_REQUESTED = (sct::GENERIC, 0x07, false);
     ABORTED_SQ_DELETION = (sct::GENERIC, 0x08, false);
+    /// Command Aborted due to Failed Fused Command: the other command of
+    /// the fused operation failed.
+    ABORTED_FAILED_FUSED = (sct::GENERIC, 0x09, false);
+    /// Command Aborted due to Missing Fused Command: the adjacent entry
+    /// is not the other half of the fused operation.
+    ABORTED_MISSING_FUSED = (sct::GENERIC, 0x0a, true);
     INVALID_NAMESPACE = (sct::GENERIC, 0x0b, true);
     COMMAND_SEQUENCE_ERROR = (sct::GENERIC, 0x0c, true);
     INVALID_SGL_SEGMENT_DESCRIPTOR = (sct::GENERIC, 0x0d, true);
@@ -78,6 +84,8 @@ statuses! {
     IO_COMMAND_SET_NOT_SUPPORTED = (sct::COMMAND_SPECIFIC, 0x29, true);
     /// NVM Command Set: Compare and Write, Attempted Write to Read Only Range.
     ATTEMPTED_WRITE_TO_RO_RANGE = (sct::COMMAND_SPECIFIC, 0x82, true);
+    /// NVM Command Set: Copy beyond MSRC, MSSRL or MCL.
+    COMMAND_SIZE_LIMIT_EXCEEDED = (sct::COMMAND_SPECIFIC, 0x83, true);
 
     WRITE_FAULT = (sct::MEDIA, 0x80, false);
     UNRECOVERED_READ_ERROR = (sct::MEDIA, 0x81, false);

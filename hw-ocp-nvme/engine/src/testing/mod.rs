@@ -124,6 +124,13 @@ impl TestStorage {
         if req.kind == IoKind::ReadBuffered {
             return (IoResult::Ok, self.disk[off..end].to_vec());
         }
+        if let IoKind::WriteBuffered { .. } = req.kind {
+            if req.data.len() as u64 != req.len {
+                return (IoResult::Error(IoError::Other), Vec::new());
+            }
+            self.disk[off..end].copy_from_slice(&req.data);
+            return (IoResult::Ok, Vec::new());
+        }
         (self.transfer(req, mem), Vec::new())
     }
 
@@ -152,7 +159,7 @@ impl TestStorage {
                 }
             }
             IoKind::Discard | IoKind::WriteZeroes { .. } => self.disk[off..end].fill(0),
-            IoKind::Flush | IoKind::ReadBuffered => {}
+            IoKind::Flush | IoKind::ReadBuffered | IoKind::WriteBuffered { .. } => {}
         }
         IoResult::Ok
     }
@@ -421,6 +428,11 @@ impl Driver {
 
     /// CC handshake: AQA/ASQ/ACQ, then CC.EN with Linux's CC values.
     pub fn enable(&mut self) -> bool {
+        self.enable_cc(0x0046_0001)
+    }
+
+    /// CC handshake writing `cc` (CC.EN set) to CC.
+    pub fn enable_cc(&mut self, cc: u32) -> bool {
         let asq = self.alloc(u64::from(ADMIN_DEPTH) * 64);
         let acq = self.alloc(u64::from(ADMIN_DEPTH) * 16);
         self.sq[0] = HostQueue::new(asq, ADMIN_DEPTH);
@@ -428,7 +440,7 @@ impl Driver {
         self.w32(off::AQA, (ADMIN_DEPTH - 1) << 16 | (ADMIN_DEPTH - 1));
         self.w64(off::ASQ, asq);
         self.w64(off::ACQ, acq);
-        self.w32(off::CC, 0x0046_0001);
+        self.w32(off::CC, cc);
         self.csts() & 1 == 1
     }
 
@@ -478,6 +490,19 @@ impl Driver {
             }
         }
         n
+    }
+
+    /// Perform and complete the oldest pending request only; returns how
+    /// many were completed (0 or 1).
+    pub fn complete_storage_one(&mut self) -> usize {
+        if self.env.storage.pending.is_empty() {
+            return 0;
+        }
+        let r = self.env.storage.pending.remove(0);
+        let (res, data) = self.env.storage.perform(&r, &mut self.env.mem);
+        let mut h = self.env.host();
+        self.ctrl.complete_io_data(r.token, res, &data, &mut h);
+        1
     }
 
     /// Complete one pending request by token with `res` (without performing it).

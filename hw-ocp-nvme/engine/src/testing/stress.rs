@@ -265,6 +265,7 @@ impl<'c> Stress<'c> {
             88..=90 => self.d.ctrl.quiesce(),
             91..=93 => self.resume(),
             94 => self.quiet_check(),
+            95 => self.subsystem_reset(),
             _ => self.check_state(),
         }
     }
@@ -293,7 +294,14 @@ impl<'c> Stress<'c> {
     /// Put `sqe` on SQ `qid` with a fresh CID and ring its doorbell (the
     /// shadow doorbell first when configured). None if the queue is full
     /// or absent.
-    fn submit(&mut self, qid: u16, mut sqe: Sqe, may_hold: bool) -> Option<u16> {
+    fn submit(&mut self, qid: u16, sqe: Sqe, may_hold: bool) -> Option<u16> {
+        let cid = self.place(qid, sqe, may_hold)?;
+        self.ring(qid);
+        Some(cid)
+    }
+
+    /// Write `sqe` at SQ `qid`'s tail without ringing the doorbell.
+    fn place(&mut self, qid: u16, mut sqe: Sqe, may_hold: bool) -> Option<u16> {
         let q = self.d.sq[qid as usize];
         if q.size == 0 {
             return None;
@@ -319,12 +327,43 @@ impl<'c> Stress<'c> {
             },
         );
         self.stats.commands += 1;
+        Some(cid)
+    }
+
+    /// Ring SQ `qid`'s tail doorbell (and its shadow doorbell).
+    fn ring(&mut self, qid: u16) {
+        let tail = self.d.sq[qid as usize].ptr;
         if let Some((shadow, _)) = self.shadow {
             self.d
                 .write_mem(shadow + u64::from(qid) * 8, &tail.to_le_bytes());
         }
         self.d.w32(off::DOORBELLS + u64::from(qid) * 8, tail);
-        Some(cid)
+    }
+
+    /// A fused Compare and Write of one block, with one doorbell write:
+    /// mostly a proper pair (comparing with zeroes, which unwritten blocks
+    /// hold, so that some succeed), now and then differing ranges or a
+    /// lone first half.
+    fn submit_fused(&mut self, qid: u16) {
+        let (slba, _) = self.lba_range(1);
+        let mut cmp = Sqe { dw: [0; 16] };
+        cmp.dw[0] = 0x05 | 1 << 8;
+        cmp.dw[1] = NSID;
+        cmp.dw[10] = slba as u32;
+        cmp.dw[11] = (slba >> 32) as u32;
+        self.data_pointer(&mut cmp, 512);
+        if self.ch.pct(50) {
+            self.d.write_mem(cmp.prp1(), &[0u8; 512]);
+        }
+        let mut wr = cmp;
+        wr.dw[0] = 0x01 | 2 << 8;
+        if self.ch.pct(10) {
+            wr.dw[10] = wr.dw[10].wrapping_add(1);
+        }
+        if self.place(qid, cmp, false).is_some() && self.ch.pct(95) {
+            let _ = self.place(qid, wr, false);
+        }
+        self.ring(qid);
     }
 
     /// Read every new CQE, check it completes an outstanding command, ring
@@ -492,9 +531,14 @@ impl<'c> Stress<'c> {
             return;
         }
         let qid = 1 + self.ch.pick(u64::from(self.nq)) as u16;
+        if self.ch.pct(5) {
+            self.submit_fused(qid);
+            return;
+        }
         let max_xfer = (4096u64 << self.cfg.mdts).min(MAX_XFER);
-        let op = [0x02u8, 0x02, 0x01, 0x01, 0x00, 0x08, 0x09, 0x05, 0x0c, 0x04]
-            [self.ch.pick(10) as usize];
+        let op = [
+            0x02u8, 0x02, 0x01, 0x01, 0x00, 0x08, 0x09, 0x05, 0x0c, 0x04, 0x19,
+        ][self.ch.pick(11) as usize];
         let mut sqe = Sqe { dw: [0; 16] };
         sqe.dw[0] = u32::from(op);
         // Mostly the factory namespace, sometimes one the harness created.
@@ -539,6 +583,29 @@ impl<'c> Stress<'c> {
                 sqe.dw[7] = (list >> 32) as u32;
                 sqe.dw[10] = nr as u32 - 1;
                 sqe.dw[11] = 1 << 2; // deallocate
+            }
+            0x19 => {
+                // Copy: up to 4 source ranges (descriptor format 0h, now
+                // and then an unsupported one), FUA now and then.
+                let nr = 1 + self.ch.pick(4);
+                let mut desc = Vec::new();
+                for _ in 0..nr {
+                    let (slba, nlb) = self.lba_range(64);
+                    desc.extend_from_slice(&[0u8; 8]);
+                    desc.extend_from_slice(&slba.to_le_bytes());
+                    desc.extend_from_slice(&((nlb - 1) as u16).to_le_bytes());
+                    desc.extend_from_slice(&[0u8; 14]);
+                }
+                let list = SLOT_BASE + self.ch.pick(SLOTS) * SLOT_SIZE;
+                self.d.write_mem(list, &desc);
+                sqe.dw[6] = list as u32;
+                sqe.dw[7] = (list >> 32) as u32;
+                let (sdlba, _) = self.lba_range(256);
+                sqe.dw[10] = sdlba as u32;
+                sqe.dw[11] = (sdlba >> 32) as u32;
+                let desfmt = u32::from(self.ch.pct(5)) << 8;
+                let fua = u32::from(self.ch.pct(20)) << 30;
+                sqe.dw[12] = (nr as u32 - 1) | desfmt | fua;
             }
             _ => {}
         }
@@ -634,9 +701,11 @@ impl<'c> Stress<'c> {
                 }
             }
             6 => {
-                let v = self.ch.pick(1 << 16) as u32;
                 let fid = [0xc5u8, 0x01, 0x02, 0x04, 0x06, 0x08, 0x0b, 0xc2, 0xc9]
                     [self.ch.pick(9) as usize];
+                // Arbitration: every weight (HPW, MPW in the high half).
+                let bits = if fid == 0x01 { 1 << 32 } else { 1 << 16 };
+                let v = self.ch.pick(bits) as u32;
                 s = self.set_features(fid, v, u32::from(fid >= 0xc0));
             }
             7 => {
@@ -892,6 +961,24 @@ impl<'c> Stress<'c> {
         self.bring_up_after_reset("controller reset");
     }
 
+    /// An NVM Subsystem Reset ("NVMe" to NSSR): the controller resets with
+    /// its registers, CSTS.NSSRO is set; the host clears it (or not) and
+    /// brings the controller up again.
+    fn subsystem_reset(&mut self) {
+        self.d.w32(off::NSSR, 0x4e56_4d65);
+        assert_eq!(self.d.csts() & 1, 0, "NSSR clears CSTS.RDY at once");
+        assert_ne!(self.d.csts() & 1 << 4, 0, "NSSR sets CSTS.NSSRO");
+        if self.ch.pct(50) {
+            self.d.w32(off::CSTS, 1 << 4);
+        }
+        self.stats.resets += 1;
+        self.forget_queues();
+        if self.d.ctrl.is_quiesced() {
+            self.resume_quietly();
+        }
+        self.bring_up_after_reset("subsystem reset");
+    }
+
     /// A PCI function level reset: the controller's power-on state.
     fn function_level_reset(&mut self) {
         let mut h = self.d.env.host();
@@ -960,7 +1047,9 @@ impl<'c> Stress<'c> {
         self.d.w32(off::AQA, 31 << 16 | 31);
         self.d.w64(off::ASQ, asq);
         self.d.w64(off::ACQ, acq);
-        self.d.w32(off::CC, 0x0046_0001);
+        // Round robin or, now and then, weighted round robin (CC.AMS 001b).
+        let ams = u32::from(self.ch.pct(30)) << 11;
+        self.d.w32(off::CC, 0x0046_0001 | ams);
         if self.d.csts() & 1 == 0 {
             return Err(format!(
                 "not ready after CC.EN = 1, CSTS {:#x}",
@@ -982,7 +1071,14 @@ impl<'c> Stress<'c> {
             self.admin_sync(admin_sqe(0x05, cq, size_qid, u32::from(iv) << 16 | 0x3))?;
             self.d.cq[q as usize] = super::HostQueue::new(cq, depth);
             let sq = self.alloc_struct(u64::from(depth) * 64);
-            self.admin_sync(admin_sqe(0x01, sq, size_qid, u32::from(q) << 16 | 1))?;
+            // QPRIO: any class (used under weighted round robin).
+            let qprio = self.ch.pick(4) as u32;
+            self.admin_sync(admin_sqe(
+                0x01,
+                sq,
+                size_qid,
+                u32::from(q) << 16 | qprio << 1 | 1,
+            ))?;
             self.d.sq[q as usize] = super::HostQueue::new(sq, depth);
             self.nq = q;
         }

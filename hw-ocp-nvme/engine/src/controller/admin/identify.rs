@@ -3,10 +3,12 @@
 //! UUID lists; NVM Command Set 1.0, 4.1.5 for the NVM specific structures.
 
 use crate::controller::admin::{aer, features, firmware};
+use crate::controller::copy::MSRC;
 use crate::controller::{Controller, Outcome, Request};
 use crate::namespace::{
     Namespace, Namespaces, CONTROLLER_ID, GRANULE, LBA_FORMATS, MAX_NAMESPACES,
 };
+use crate::ocp::endurance::ENDGID;
 use crate::ocp::OCP_UUID;
 use crate::spec::cmd::IdentifyCmd;
 use crate::spec::ids::cns;
@@ -28,9 +30,8 @@ pub const KAS: u16 = 10;
 /// Config (8).
 pub const OACS: u16 = 1 << 1 | 1 << 2 | 1 << 3 | 1 << 4 | 1 << 8;
 /// ONCS: Write Uncorrectable (1), DSM (2), Write Zeroes (3), Save/Select
-/// (4), Timestamp (6), Verify (7); Compare (0) is added when the storage
-/// reads synchronously.
-pub const ONCS: u16 = 1 << 1 | 1 << 2 | 1 << 3 | 1 << 4 | 1 << 6 | 1 << 7;
+/// (4), Timestamp (6), Verify (7), Copy (8; OCP NVMe-OPT-16).
+pub const ONCS: u16 = 1 << 1 | 1 << 2 | 1 << 3 | 1 << 4 | 1 << 6 | 1 << 7 | 1 << 8;
 /// ONCS Compare bit.
 pub const ONCS_COMPARE: u16 = 1;
 /// LPA: Commands Supported and Effects (1), extended data (2), telemetry (3),
@@ -95,9 +96,10 @@ impl Controller {
             .u32(84, 1_000_000) // RTD3R
             .u32(88, 1_000_000) // RTD3E
             .u32(92, 1 << 8 | 1 << 9 | 1 << 10) // OAES: NS attr, FW activation, telemetry
-            // CTRATT: Namespace Granularity (OCP NSM-6), UUID List; no
-            // extended LBA formats (OCP NSM-8).
-            .u32(96, 1 << 7 | 1 << 9)
+            // CTRATT: Endurance Groups (4; OCP STD-LOG-17), Namespace
+            // Granularity (7; OCP NSM-6), UUID List (9); no extended LBA
+            // formats (OCP NSM-8).
+            .u32(96, 1 << 4 | 1 << 7 | 1 << 9)
             .u8(111, 1) // CNTRLTYPE: I/O controller
             .u16(256, OACS)
             .u8(258, aer::ABORT_LIMIT)
@@ -115,6 +117,7 @@ impl Controller {
             .u8(318, 1) // DSTO: one self-test at a time
             .u8(319, firmware::FWUG) // FWUG: 4 KiB (OCP FWUP-29)
             .u16(320, KAS)
+            .u16(340, ENDGID) // ENDGIDMAX: one Endurance Group
             .u8(512, 0x66) // SQES
             .u8(513, 0x44) // CQES
             .u32(516, MAX_NAMESPACES) // NN
@@ -124,8 +127,10 @@ impl Controller {
             .u16(526, AWUPF)
             .u16(528, AWUPF)
             .u16(520, ONCS | ONCS_COMPARE)
+            .u16(522, 1) // FUSES: Compare and Write (OCP NVMe-IO-9)
             .u8(524, 0) // FNA
             .u8(525, if cfg.volatile_write_cache { 0x07 } else { 0x06 }) // VWC, flush broadcast
+            .u16(534, 1) // OCFS: Copy Descriptor Format 0h (OCP NVMe-OPT-16)
             .u32(536, 1 | 1 << 16) // SGLS: supported, Bit Bucket
             // SUBNQN, 256 bytes, NUL padded.
             .ascii(
@@ -184,7 +189,12 @@ impl Controller {
             .u16(68, iu_blocks - 1)
             .u16(70, iu_blocks - 1)
             .u16(72, iu_blocks * 32 - 1)
-            .u8(99, u8::from(self.cfg.read_only)); // NSATTR: write protected
+            // Copy limits: MSSRL, MCL (logical blocks), MSRC (0's based).
+            .u16(74, self.copy_mssrl(lba_size))
+            .u32(76, self.copy_mcl(lba_size))
+            .u8(80, MSRC)
+            .u8(99, u8::from(self.cfg.read_only)) // NSATTR: write protected
+            .u16(102, ENDGID); // ENDGID
         for (i, &lbads) in LBA_FORMATS.iter().enumerate() {
             let rp = u32::from(lbads != 12); // 4 KiB performs best
             w.u32(128 + i * 4, u32::from(lbads) << 16 | rp << 24);

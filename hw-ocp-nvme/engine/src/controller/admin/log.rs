@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 //! Get Log Page (NVMe 2.0 Base, 5.16): offset, length, RAE, LSP and UUID
-//! index handling, and the standard log pages 00h-08h.
+//! index handling, and the standard log pages 00h-09h, 0Eh and 12h.
 
 use std::collections::VecDeque;
 
@@ -8,6 +8,7 @@ use crate::controller::admin::{self, features, identify};
 use crate::controller::ocp_port;
 use crate::controller::{Controller, ErrorContext, Outcome, Request};
 use crate::counters::Counters;
+use crate::ocp::endurance::ENDGID;
 use crate::spec::cmd::GetLogPageCmd;
 use crate::spec::ids::{admin_op, fid, lid, nvm_op};
 use crate::spec::status::Status;
@@ -27,6 +28,8 @@ const LID_TABLE_SIZE: usize = 256 * 4;
 /// commands at 0, I/O commands at 1024, reserved to 4096.
 const EFFECTS_SIZE: usize = 4096;
 const _: () = assert!(EFFECTS_SIZE >= 2 * LID_TABLE_SIZE);
+/// LBA Status Information header.
+const LBA_STATUS_HEADER_SIZE: usize = 16;
 /// Changed Namespace List: 1024 NSIDs.
 const CHANGED_NS_SIZE: usize = 4096;
 
@@ -121,9 +124,10 @@ crate::persist::persist_struct!(TelemetryState {
 /// Supported Log Pages (NVMe 2.0 Base, 5.16.1.1): one dword per LID.
 fn supported_logs() -> Vec<u8> {
     let mut w = LeWriter::page::<LID_TABLE_SIZE>();
-    for l in 0..=lid::TELEMETRY_CONTROLLER {
+    for l in 0..=lid::ENDURANCE_GROUP_INFORMATION {
         w.u32(l as usize * 4, 1);
     }
+    w.u32(lid::LBA_STATUS_INFORMATION as usize * 4, 1);
     w.u32(lid::FEATURE_IDS_EFFECTS as usize * 4, 1);
     for l in lid::VENDOR_FIRST..=0xff {
         if ocp_port::log_supported(l) {
@@ -165,7 +169,7 @@ fn effects() -> Vec<u8> {
     for (op, v) in admin {
         w.u32(op as usize * 4, v);
     }
-    let io: [(u8, u32); 8] = [
+    let io: [(u8, u32); 9] = [
         (nvm_op::FLUSH, CSUPP),
         (nvm_op::WRITE, CSUPP | LBCC),
         (nvm_op::READ, CSUPP),
@@ -174,6 +178,7 @@ fn effects() -> Vec<u8> {
         (nvm_op::DATASET_MANAGEMENT, CSUPP | LBCC),
         (nvm_op::VERIFY, CSUPP),
         (nvm_op::WRITE_UNCORRECTABLE, CSUPP | LBCC),
+        (nvm_op::COPY, CSUPP | LBCC),
     ];
     for (op, v) in io {
         w.u32(1024 + op as usize * 4, v);
@@ -241,6 +246,14 @@ impl Controller {
                 self.smart_log(now)
             }
             lid::FIRMWARE_SLOT => self.fw.slot_log(),
+            lid::ENDURANCE_GROUP_INFORMATION => {
+                // LSI: the Endurance Group Identifier (OCP STD-LOG-17: one).
+                if r.lsi != ENDGID {
+                    return Status::INVALID_FIELD.into();
+                }
+                self.endurance_group_log(now)
+            }
+            lid::LBA_STATUS_INFORMATION => lba_status_information(),
             lid::CHANGED_NAMESPACES => changed_ns(&self.changed_ns),
             lid::COMMANDS_SUPPORTED_EFFECTS => effects(),
             lid::FEATURE_IDS_EFFECTS => self.feature_effects_log(),
@@ -277,7 +290,10 @@ impl Controller {
         };
         if matches!(
             r.lid,
-            lid::SMART_HEALTH | lid::TELEMETRY_HOST | lid::TELEMETRY_CONTROLLER
+            lid::SMART_HEALTH
+                | lid::TELEMETRY_HOST
+                | lid::TELEMETRY_CONTROLLER
+                | lid::ENDURANCE_GROUP_INFORMATION
         ) || r.lid >= lid::VENDOR_FIRST
         {
             // The health model advanced while building the page.
@@ -304,6 +320,16 @@ impl Controller {
         }
         st.into()
     }
+}
+
+/// LBA Status Information (NVMe 2.0 Base, 5.16.1.15; OCP STD-LOG-11): the
+/// header alone. The medium loses no data, so no namespace has LBAs to
+/// report: LBA Status Log Page Length 16, no namespace element, Estimate
+/// of Unrecoverable Logical Blocks 0, generation counter 0.
+fn lba_status_information() -> Vec<u8> {
+    let mut w = LeWriter::page::<LBA_STATUS_HEADER_SIZE>();
+    w.u32(0, LBA_STATUS_HEADER_SIZE as u32);
+    w.finish()
 }
 
 /// Changed Namespace List (NVMe 2.0 Base, 5.16.1.5): up to 1024 NSIDs, or
