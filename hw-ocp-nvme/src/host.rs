@@ -120,8 +120,11 @@ struct BlockJob {
     dev: NonNull<OcpNvmeState>,
     token: IoToken,
     sg: SgList,
-    /// What a buffered read (Compare, Verify) reads into.
+    /// What a buffered read (Compare, Verify) reads into, or what a
+    /// pattern write (sanitize overwrite) writes.
     buffer: Option<IoBuffer>,
+    /// The buffer's bytes go back to the engine (a buffered read).
+    returns_data: bool,
     cookie: BlockAcctCookie,
 }
 
@@ -161,7 +164,11 @@ impl AioRequest for BlockJob {
         let blk = dev.backend();
         blk.acct_done(&mut self.cookie, ret >= 0);
         let result = traced_io_result(self.token, ret);
-        let data = self.buffer.take().map(|b| b.data().to_vec());
+        let data = self
+            .buffer
+            .take()
+            .filter(|_| self.returns_data)
+            .map(|b| b.data().to_vec());
         dev.storage_completed(self.token, result, data.unwrap_or_default());
     }
 }
@@ -199,6 +206,7 @@ impl Storage for BlockStorage<'_> {
             token: req.token,
             sg,
             buffer: None,
+            returns_data: req.kind == IoKind::ReadBuffered,
             cookie: BlockAcctCookie::default(),
         });
         let op = match req.kind {
@@ -208,6 +216,7 @@ impl Storage for BlockStorage<'_> {
             IoKind::Flush => c"flush",
             IoKind::Discard => c"discard",
             IoKind::WriteZeroes { .. } => c"write-zeroes",
+            IoKind::WritePattern { .. } => c"write-pattern",
         };
         trace::trace_ocp_nvme_submit(req.token, op, req.offset, req.len, req.sg.len() as u32);
         match req.kind {
@@ -229,6 +238,18 @@ impl Storage for BlockStorage<'_> {
                 } else {
                     blk.dma_write(req.offset, DMA_ALIGN, job);
                 }
+            }
+            IoKind::WritePattern { pattern } => {
+                // The engine bounds the length (1 MiB, a multiple of 4).
+                let len = usize::try_from(req.len).unwrap_or(0);
+                let mut buf = IoBuffer::new(len);
+                let p = pattern.to_le_bytes();
+                for chunk in buf.data_mut().chunks_mut(4) {
+                    chunk.copy_from_slice(&p[..chunk.len()]);
+                }
+                job.buffer = Some(buf);
+                blk.acct_start(&mut job.cookie, req.len, BLOCK_ACCT_WRITE);
+                blk.aio_write_buffer(req.offset, job);
             }
             IoKind::Flush => {
                 blk.acct_start(&mut job.cookie, 0, BLOCK_ACCT_FLUSH);

@@ -59,6 +59,11 @@ pub enum IoKind {
     /// completion through [`crate::Controller::complete_io_data`] (Compare,
     /// Verify).
     ReadBuffered,
+    /// Write `len` bytes at `offset` filled with the 32-bit `pattern`
+    /// (little-endian, repeated) from a buffer of the host's (`sg` is
+    /// empty; `len` is at most 1 MiB and a multiple of 4): a sanitize
+    /// overwrite pass.
+    WritePattern { pattern: u32 },
 }
 
 impl crate::persist::Persist for IoKind {
@@ -70,6 +75,10 @@ impl crate::persist::Persist for IoKind {
             IoKind::Discard => (3, false),
             IoKind::WriteZeroes { may_unmap } => (4, may_unmap),
             IoKind::ReadBuffered => (5, false),
+            IoKind::WritePattern { pattern } => {
+                w.put(&[6, 0]).put(&pattern.to_le_bytes());
+                return;
+            }
         };
         w.put(&[tag, u8::from(flag)]);
     }
@@ -83,6 +92,7 @@ impl crate::persist::Persist for IoKind {
             3 => IoKind::Discard,
             4 => IoKind::WriteZeroes { may_unmap: flag },
             5 => IoKind::ReadBuffered,
+            6 => IoKind::WritePattern { pattern: r.u32()? },
             v => return Err(format!("IoKind: unknown tag {v}")),
         })
     }

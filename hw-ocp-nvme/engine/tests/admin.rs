@@ -46,7 +46,7 @@ fn glp(
 #[test]
 fn unknown_opcodes_fuse_and_psdt() {
     let mut d = up();
-    for op in [0x03u8, 0x0d, 0x15, 0x19, 0x1a, 0x81, 0x82, 0x84, 0xc0, 0xff] {
+    for op in [0x03u8, 0x0d, 0x15, 0x19, 0x1a, 0x81, 0x82, 0x85, 0xc0, 0xff] {
         assert!(
             d.admin(sqe_of(op, 0, &[], 0)).is(Status::INVALID_OPCODE),
             "op {op:#x}"
@@ -530,7 +530,7 @@ fn format_nvm() {
         .admin(sqe_of(0x80, 1, &[(10, 1 << 5)], 0))
         .is(Status::INVALID_FORMAT));
     assert!(d
-        .admin(sqe_of(0x80, 1, &[(10, 2 << 9)], 0))
+        .admin(sqe_of(0x80, 1, &[(10, 3 << 9)], 0))
         .is(Status::INVALID_FIELD));
     assert!(d
         .admin(sqe_of(0x80, 2, &[(10, 0)], 0))

@@ -153,7 +153,7 @@ fn random_bytes_are_refused() {
         if n % 2 == 0 && b.len() >= 10 {
             // A valid header, random sections.
             b[..8].copy_from_slice(b"OCPNVMES");
-            b[8..10].copy_from_slice(&1u16.to_le_bytes());
+            b[8..10].copy_from_slice(&ocp_nvme_engine::persist::STATE_VERSION.to_le_bytes());
         }
         let _ = Controller::load_state(cfg.clone(), &b).unwrap_err();
     }
@@ -189,8 +189,8 @@ fn incompatible_configuration_is_named() {
     );
     refused(&cfg, b"QEMU NVMe state", "not an ocp-nvme controller state");
     let mut v2 = blob.clone();
-    v2[8] = 2;
-    refused(&cfg, &v2, "format version 2, this ocp-nvme reads version 1");
+    v2[8] = 3;
+    refused(&cfg, &v2, "format version 3, this ocp-nvme reads version 2");
     assert!(Controller::load_state(cfg, &blob).unwrap() == c);
 }
 

@@ -82,6 +82,11 @@ impl IoBuffer {
         &self.0.data
     }
 
+    /// The bytes, to fill before a write.
+    pub fn data_mut(&mut self) -> &mut [u8] {
+        &mut self.0.data
+    }
+
     /// Number of bytes.
     pub fn len(&self) -> usize {
         self.0.data.len()
@@ -339,6 +344,24 @@ impl BlockBackend {
         // stays alive (leaked) until the completion callback.
         unsafe {
             bindings::blk_aio_preadv(
+                self.as_mut_ptr(),
+                to_i64(offset),
+                qiov,
+                0,
+                Some(rust_aio_complete::<R>),
+                Box::into_raw(req).cast(),
+            );
+        }
+    }
+
+    /// Write the request's buffer to the backend at `offset`
+    /// (`blk_aio_pwritev()`).
+    pub fn aio_write_buffer<R: BufferRequest>(&self, offset: u64, mut req: Box<R>) {
+        let qiov = req.buffer().qiov();
+        // SAFETY: the vector and its buffer live inside the request, which
+        // stays alive (leaked) until the completion callback.
+        unsafe {
+            bindings::blk_aio_pwritev(
                 self.as_mut_ptr(),
                 to_i64(offset),
                 qiov,

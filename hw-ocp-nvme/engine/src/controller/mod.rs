@@ -34,6 +34,7 @@ use crate::controller::admin::aer::AerState;
 use crate::controller::admin::features::Features;
 use crate::controller::admin::firmware::FirmwareState;
 use crate::controller::admin::log::{ErrorLog, TelemetryState};
+use crate::controller::admin::sanitize::SanitizeState;
 use crate::controller::admin::selftest::SelfTestState;
 use crate::counters::{Counters, LatencyClass};
 use crate::namespace::Namespace;
@@ -139,6 +140,8 @@ pub struct Controller {
     /// own changes raise events on the rising edge only).
     seen_warning: u8,
     formatting: bool,
+    /// Sanitize Status and the sanitize operation in progress.
+    sanitize: SanitizeState,
     /// A doorbell or completion left work for `process_pending`.
     work_pending: bool,
     /// The host stopped the machine or is removing the device
@@ -210,6 +213,7 @@ impl Controller {
             timed_out: Vec::new(),
             seen_warning: 0,
             formatting: false,
+            sanitize: SanitizeState::default(),
             work_pending: false,
             quiesced: false,
             parked: Vec::new(),

@@ -45,7 +45,9 @@ pub fn new_ocp_state(cfg: &ControllerConfig) -> OcpState {
             write_zeroes: true,
             dataset_management: cfg.discard,
             write_uncorrectable: false,
-            sanitize: 0,
+            // DCLP-4: Sanitize with crypto erase, block erase, overwrite
+            // and deallocation after sanitize (NVMe-AD-7, NVMe-AD-29).
+            sanitize: 0x1f,
             fused_compare_write: false,
         },
         security_version: 0,

@@ -13,6 +13,7 @@ use crate::wire::{LeReader, LeWriter};
 use super::admin::features::Features;
 use super::admin::firmware::{FirmwareState, FW_SLOTS};
 use super::admin::log::{ErrorLog, TelemetryState};
+use super::admin::sanitize::SanitizeState;
 use super::admin::selftest::SelfTestState;
 use super::request::{Accounting, IoOwner, PostAction};
 use super::{Controller, MAX_OUTSTANDING, MAX_REQUESTS};
@@ -70,6 +71,7 @@ impl Persist for IoOwner {
         match *self {
             IoOwner::Cmd(i) => w.put(&[0]).put(&i.to_le_bytes()),
             IoOwner::Shutdown => w.put(&[1, 0, 0]),
+            IoOwner::Sanitize(off) => w.put(&[2, 0, 0]).put(&off.to_le_bytes()),
         };
     }
     fn load(r: &mut LeReader<'_>) -> Result<Self, String> {
@@ -78,6 +80,7 @@ impl Persist for IoOwner {
         match tag {
             0 => Ok(IoOwner::Cmd(i)),
             1 => Ok(IoOwner::Shutdown),
+            2 => Ok(IoOwner::Sanitize(r.u64()?)),
             v => Err(format!("IoOwner: unknown tag {v}")),
         }
     }
@@ -231,6 +234,7 @@ controller_state!(
     timed_out,
     seen_warning,
     formatting,
+    sanitize,
     work_pending,
     quiesced,
     parked,
@@ -313,6 +317,7 @@ impl Controller {
             selftest: self.selftest.clone(),
             telemetry: self.telemetry.clone(),
             ocp: self.ocp.clone(),
+            sanitize: self.sanitize.after_power_loss(),
             counters,
             enabled_since_power_on: self.enabled_since_power_on,
             shutdown_clean: self.shutdown_clean,
@@ -366,6 +371,7 @@ impl Controller {
         }
         let p: Persistent = load_exact(get(SEC_PERSISTENT, "record")?, "drive state")?;
         check_persistent_parts(&c.cfg, &p.ns, &p.fw, &p.saved_feat, &p.saved_feat)
+            .and_then(|()| p.sanitize.check(p.ns.capacity_bytes))
             .map_err(|e| format!("inconsistent drive state: {e}"))?;
         c.ns = p.ns;
         c.feat = p.saved_feat.clone();
@@ -378,6 +384,7 @@ impl Controller {
         c.selftest.running = None;
         c.telemetry = p.telemetry;
         c.ocp = p.ocp;
+        c.sanitize = p.sanitize;
         c.counters = p.counters;
         c.counters.power_on_since_ns = now_ns;
         c.enabled_since_power_on = p.enabled_since_power_on;
@@ -489,6 +496,7 @@ impl Controller {
                 }
             }
         }
+        self.sanitize.check(self.ns.capacity_bytes).or_else(bad)?;
         check_persistent_parts(&self.cfg, &self.ns, &self.fw, &self.feat, &self.saved_feat)
             .or_else(bad)
     }
@@ -521,7 +529,7 @@ fn check_persistent_parts(
 /// Magic of the power-cycle record (the state store's payload).
 pub const PERSISTENT_MAGIC: [u8; 8] = *b"OCPNVMEP";
 /// Format version of the power-cycle record.
-pub const PERSISTENT_VERSION: u16 = 1;
+pub const PERSISTENT_VERSION: u16 = 2;
 const SEC_DRIVE: u16 = 1;
 const SEC_PERSISTENT: u16 = 2;
 
@@ -529,7 +537,8 @@ const SEC_PERSISTENT: u16 = 2;
 /// features, the error log, firmware slots (and a pending activation), the
 /// self-test log, telemetry, the OCP state (health and wear, firmware
 /// activation history, saved OCP features, error recovery, the event FIFO
-/// of STD-LOG-23 / SLOG-1), every counter, and whether the controller was
+/// of STD-LOG-23 / SLOG-1), the Sanitize Status and an interrupted
+/// sanitize operation (resumed at power-on), every counter, and whether the controller was
 /// enabled without a completed shutdown (an unsafe shutdown if power goes
 /// now).
 struct Persistent {
@@ -540,6 +549,7 @@ struct Persistent {
     selftest: SelfTestState,
     telemetry: TelemetryState,
     ocp: crate::ocp::OcpState,
+    sanitize: SanitizeState,
     counters: Counters,
     enabled_since_power_on: bool,
     shutdown_clean: bool,
@@ -553,6 +563,7 @@ crate::persist::persist_struct!(Persistent {
     selftest,
     telemetry,
     ocp,
+    sanitize,
     counters,
     enabled_since_power_on,
     shutdown_clean,

@@ -137,6 +137,8 @@ pub enum AdminCmd {
     DoorbellBufferConfig(DoorbellBufferConfigCmd),
     /// Format NVM (NVM Command Set 1.0, 4.1).
     FormatNvm(FormatNvmCmd),
+    /// Sanitize (NVMe 2.0 Base, 5.24).
+    Sanitize(SanitizeCmd),
     /// Anything else.
     Unknown { opcode: u8 },
 }
@@ -264,6 +266,19 @@ pub struct FormatNvmCmd {
     pub ses: u8,
 }
 
+/// Sanitize (NVMe 2.0 Base, Figure 372): CDW10 and the overwrite pattern.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SanitizeCmd {
+    pub sanact: u8,
+    pub ause: bool,
+    pub owpass: u8,
+    pub oipbp: bool,
+    pub ndas: bool,
+    /// Enter Media Verification State (NVMe 2.1).
+    pub emvs: bool,
+    pub ovrpat: u32,
+}
+
 impl AdminCmd {
     pub fn parse(s: &Sqe) -> AdminCmd {
         let c10 = s.cdw(10);
@@ -352,6 +367,15 @@ impl AdminCmd {
                 pi: ((c10 >> 5) & 0x7) as u8,
                 pil: c10 & (1 << 8) != 0,
                 ses: ((c10 >> 9) & 0x7) as u8,
+            }),
+            admin_op::SANITIZE => AdminCmd::Sanitize(SanitizeCmd {
+                sanact: (c10 & 0x7) as u8,
+                ause: c10 & (1 << 3) != 0,
+                owpass: ((c10 >> 4) & 0xf) as u8,
+                oipbp: c10 & (1 << 8) != 0,
+                ndas: c10 & (1 << 9) != 0,
+                emvs: c10 & (1 << 10) != 0,
+                ovrpat: c11,
             }),
             opcode => AdminCmd::Unknown { opcode },
         }

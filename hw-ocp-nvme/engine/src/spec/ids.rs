@@ -19,6 +19,7 @@ pub mod admin_op {
     pub const KEEP_ALIVE: u8 = 0x18;
     pub const DOORBELL_BUFFER_CONFIG: u8 = 0x7c;
     pub const FORMAT_NVM: u8 = 0x80;
+    pub const SANITIZE: u8 = 0x84;
 }
 
 /// NVM command set I/O opcodes (NVM Command Set 1.0, Figure 18).
@@ -44,6 +45,8 @@ pub mod lid {
     pub const TELEMETRY_HOST: u8 = 0x07;
     pub const TELEMETRY_CONTROLLER: u8 = 0x08;
     pub const FEATURE_IDS_EFFECTS: u8 = 0x12;
+    /// Sanitize Status (NVMe 2.0 Base, 5.16.1.25).
+    pub const SANITIZE_STATUS: u8 = 0x81;
     /// First vendor-specific log identifier.
     pub const VENDOR_FIRST: u8 = 0xc0;
 }
@@ -85,6 +88,8 @@ pub mod aen {
     pub const TYPE_ERROR: u8 = 0;
     pub const TYPE_SMART: u8 = 1;
     pub const TYPE_NOTICE: u8 = 2;
+    /// I/O Command Specific Status (NVM Command Set events).
+    pub const TYPE_IO_SPECIFIC: u8 = 6;
     pub const ERR_INVALID_DB_REGISTER: u8 = 0x00;
     pub const ERR_INVALID_DB_VALUE: u8 = 0x01;
     pub const SMART_RELIABILITY: u8 = 0x00;
@@ -93,4 +98,6 @@ pub mod aen {
     pub const NOTICE_NS_ATTR_CHANGED: u8 = 0x00;
     pub const NOTICE_FW_ACTIVATION_STARTING: u8 = 0x01;
     pub const NOTICE_TELEMETRY_LOG_CHANGED: u8 = 0x02;
+    /// Sanitize Operation Completed (log 81h).
+    pub const IO_SANITIZE_COMPLETED: u8 = 0x01;
 }

@@ -555,7 +555,7 @@ impl<'c> Stress<'c> {
         let mut s = Sqe { dw: [0; 16] };
         let mut may_hold = false;
         let buf = JUNK + 0x1000 * self.ch.pick(JUNK_SIZE / 0x1000 - 2);
-        match self.ch.pick(14) {
+        match self.ch.pick(15) {
             0 => {
                 // Identify: controller, namespace, lists, UUID list.
                 s.dw[0] = 0x06;
@@ -566,8 +566,9 @@ impl<'c> Stress<'c> {
             1 => {
                 // Get Log Page, with the OCP UUID index sometimes.
                 let lid = [
-                    1u32, 2, 3, 5, 6, 7, 8, 0xc0, 0xc1, 0xc2, 0xc3, 0xc4, 0xc5, 0xc6, 0xc7, 0xc9,
-                ][self.ch.pick(16) as usize];
+                    1u32, 2, 3, 5, 6, 7, 8, 0x81, 0xc0, 0xc1, 0xc2, 0xc3, 0xc4, 0xc5, 0xc6, 0xc7,
+                    0xc9,
+                ][self.ch.pick(17) as usize];
                 let numd = self.ch.pick(1024) as u32;
                 s.dw[0] = 0x02;
                 s.dw[1] = 0xffff_ffff;
@@ -697,6 +698,17 @@ impl<'c> Stress<'c> {
                     return;
                 }
                 s.dw[0] = 0x18;
+            }
+            13 => {
+                // Sanitize: any action (reserved ones too), AUSE, one to
+                // three overwrite passes, OIPBP, NDAS; it runs in the
+                // background over the whole drive.
+                s.dw[0] = 0x84;
+                s.dw[10] = self.ch.pick(8) as u32
+                    | (self.ch.pick(2) as u32) << 3
+                    | (1 + self.ch.pick(3) as u32) << 4
+                    | (self.ch.pick(4) as u32) << 8;
+                s.dw[11] = self.ch.pick(1 << 16) as u32;
             }
             _ => s.dw[0] = 0x18, // Keep Alive
         }

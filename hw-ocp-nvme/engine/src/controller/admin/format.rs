@@ -10,8 +10,9 @@ use crate::spec::ids::aen;
 use crate::spec::status::Status;
 use crate::traits::{Host, IoKind};
 
-/// Secure Erase Settings: none, user data erase (crypto erase unsupported).
-const SES_MAX: u8 = 1;
+/// Secure Erase Settings: none, user data erase, cryptographic erase (OCP
+/// NVMe-AD-5; both deallocate and read back zeroes, NVMe-AD-8).
+const SES_MAX: u8 = 2;
 
 impl Controller {
     pub(crate) fn format_nvm(

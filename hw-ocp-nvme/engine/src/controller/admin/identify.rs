@@ -2,7 +2,7 @@
 //! Identify (NVMe 2.0 Base, 5.17): controller, namespaces, descriptor and
 //! UUID lists; NVM Command Set 1.0, 4.1.5 for the NVM specific structures.
 
-use crate::controller::admin::{aer, features, firmware};
+use crate::controller::admin::{aer, features, firmware, sanitize};
 use crate::controller::{Controller, Outcome, Request};
 use crate::namespace::LBA_FORMATS;
 use crate::ocp::OCP_UUID;
@@ -101,6 +101,7 @@ impl Controller {
             .u8(318, 1) // DSTO: one self-test at a time
             .u8(319, firmware::FWUG) // FWUG: 4 KiB (OCP FWUP-29)
             .u16(320, KAS)
+            .u32(328, sanitize::SANICAP)
             .u8(512, 0x66) // SQES
             .u8(513, 0x44) // CQES
             .u32(516, 1) // NN
@@ -109,7 +110,9 @@ impl Controller {
             .u16(526, AWUPF)
             .u16(528, AWUPF)
             .u16(520, ONCS | ONCS_COMPARE)
-            .u8(524, 0) // FNA
+            // FNA: per namespace (OCP NVMe-AD-23), cryptographic erase
+            // supported (NVMe-AD-5).
+            .u8(524, 1 << 2)
             .u8(525, if cfg.volatile_write_cache { 0x07 } else { 0x06 }) // VWC, flush broadcast
             .u32(536, 1 | 1 << 16) // SGLS: supported, Bit Bucket
             // SUBNQN, 256 bytes, NUL padded.

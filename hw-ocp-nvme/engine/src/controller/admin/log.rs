@@ -125,6 +125,7 @@ fn supported_logs() -> Vec<u8> {
         w.u32(l as usize * 4, 1);
     }
     w.u32(lid::FEATURE_IDS_EFFECTS as usize * 4, 1);
+    w.u32(lid::SANITIZE_STATUS as usize * 4, 1);
     for l in lid::VENDOR_FIRST..=0xff {
         if ocp_port::log_supported(l) {
             w.u32(l as usize * 4, 1);
@@ -142,7 +143,7 @@ fn effects() -> Vec<u8> {
     const CSE_NS: u32 = 1 << 16;
     const UUID_SEL: u32 = 1 << 19;
     let mut w = LeWriter::page::<EFFECTS_SIZE>();
-    let admin: [(u8, u32); 16] = [
+    let admin: [(u8, u32); 17] = [
         (admin_op::DELETE_IO_SQ, CSUPP),
         (admin_op::CREATE_IO_SQ, CSUPP),
         (admin_op::GET_LOG_PAGE, CSUPP | UUID_SEL),
@@ -159,6 +160,9 @@ fn effects() -> Vec<u8> {
         (admin_op::KEEP_ALIVE, CSUPP),
         (admin_op::DOORBELL_BUFFER_CONFIG, CSUPP),
         (admin_op::FORMAT_NVM, CSUPP | LBCC | NCC | NIC | CSE_NS),
+        // Sanitize: content and capability changes, NVM subsystem scope
+        // (CSE 010b: no other command while it runs).
+        (admin_op::SANITIZE, CSUPP | LBCC | NCC | NIC | 0b10 << 16),
     ];
     for (op, v) in admin {
         w.u32(op as usize * 4, v);
@@ -242,6 +246,7 @@ impl Controller {
             lid::COMMANDS_SUPPORTED_EFFECTS => effects(),
             lid::FEATURE_IDS_EFFECTS => self.feature_effects_log(),
             lid::DEVICE_SELF_TEST => self.selftest.log(now),
+            lid::SANITIZE_STATUS => self.sanitize_log(),
             lid::TELEMETRY_HOST => {
                 // LSP bit 0: Create Telemetry Host-Initiated Data.
                 if r.lsp & 1 != 0 || self.telemetry.host_data.is_empty() {

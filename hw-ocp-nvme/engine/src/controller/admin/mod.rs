@@ -8,6 +8,7 @@ pub mod format;
 pub mod identify;
 pub mod log;
 pub mod queue;
+pub mod sanitize;
 pub mod selftest;
 
 use crate::controller::{Controller, DbBuf, Outcome, Request};
@@ -31,6 +32,13 @@ impl Controller {
         // NSID field is Invalid Field in Command.
         if sqe.nsid() != 0 && !uses_nsid(&cmd) {
             return Status::INVALID_FIELD.into();
+        }
+        let log_id = match cmd {
+            AdminCmd::GetLogPage(c) => Some(c.lid),
+            _ => None,
+        };
+        if let Some(s) = self.sanitize_admin_gate(sqe.opcode(), log_id) {
+            return s.into();
         }
         match cmd {
             AdminCmd::DeleteIoSq(cmd) => self.delete_io_sq(req, cmd),
@@ -61,6 +69,7 @@ impl Controller {
             }
             AdminCmd::DoorbellBufferConfig(cmd) => self.doorbell_buffer_config(cmd, host),
             AdminCmd::FormatNvm(cmd) => self.format_nvm(req, cmd, host),
+            AdminCmd::Sanitize(cmd) => self.sanitize(req, cmd, host),
             AdminCmd::Unknown { .. } => Status::INVALID_OPCODE.into(),
         }
     }
@@ -121,7 +130,8 @@ impl Controller {
 
 /// Whether the admin command uses the NSID field (NVMe 2.0 Base, Figure
 /// 28): queue management, Abort, Asynchronous Event Request, Firmware
-/// Commit / Image Download, Keep Alive and Doorbell Buffer Config do not.
+/// Commit / Image Download, Keep Alive, Doorbell Buffer Config and Sanitize
+/// do not.
 fn uses_nsid(cmd: &AdminCmd) -> bool {
     !matches!(
         cmd,
@@ -135,6 +145,7 @@ fn uses_nsid(cmd: &AdminCmd) -> bool {
             | AdminCmd::FirmwareImageDownload(_)
             | AdminCmd::KeepAlive
             | AdminCmd::DoorbellBufferConfig(_)
+            | AdminCmd::Sanitize(_)
     )
 }
 
