@@ -70,7 +70,7 @@ fn identify_every_cns() {
     assert_eq!(b[258], 3); // ACL
     assert_eq!(b[259], 3); // AERL
     assert_eq!(b[260], 1 | 3 << 1 | 1 << 4); // FRMW
-    assert_eq!(u16::from_le_bytes([b[256], b[257]]), 0x116); // OACS
+    assert_eq!(u16::from_le_bytes([b[256], b[257]]), 0x516); // OACS
     assert_eq!(u32_at(&b, 536), 0x1_0001); // SGLS
     let (c, b) = d.admin_read(sqe_of(0x06, 1, &[(10, 0)], 0), 4096);
     assert!(c.ok());

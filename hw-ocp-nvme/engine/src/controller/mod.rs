@@ -33,6 +33,7 @@ use crate::config::ControllerConfig;
 use crate::controller::admin::aer::AerState;
 use crate::controller::admin::features::Features;
 use crate::controller::admin::firmware::FirmwareState;
+use crate::controller::admin::lockdown::LockdownState;
 use crate::controller::admin::log::{ErrorLog, TelemetryState};
 use crate::controller::admin::sanitize::SanitizeState;
 use crate::controller::admin::selftest::SelfTestState;
@@ -142,6 +143,8 @@ pub struct Controller {
     formatting: bool,
     /// Sanitize Status and the sanitize operation in progress.
     sanitize: SanitizeState,
+    /// Admin commands and features prohibited by Lockdown.
+    lockdown: LockdownState,
     /// A doorbell or completion left work for `process_pending`.
     work_pending: bool,
     /// The host stopped the machine or is removing the device
@@ -214,6 +217,7 @@ impl Controller {
             seen_warning: 0,
             formatting: false,
             sanitize: SanitizeState::default(),
+            lockdown: LockdownState::default(),
             work_pending: false,
             quiesced: false,
             parked: Vec::new(),

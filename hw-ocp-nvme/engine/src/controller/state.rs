@@ -12,6 +12,7 @@ use crate::wire::{LeReader, LeWriter};
 
 use super::admin::features::Features;
 use super::admin::firmware::{FirmwareState, FW_SLOTS};
+use super::admin::lockdown::LockdownState;
 use super::admin::log::{ErrorLog, TelemetryState};
 use super::admin::sanitize::SanitizeState;
 use super::admin::selftest::SelfTestState;
@@ -235,6 +236,7 @@ controller_state!(
     seen_warning,
     formatting,
     sanitize,
+    lockdown,
     work_pending,
     quiesced,
     parked,
@@ -318,6 +320,7 @@ impl Controller {
             telemetry: self.telemetry.clone(),
             ocp: self.ocp.clone(),
             sanitize: self.sanitize.after_power_loss(),
+            lockdown: self.lockdown.clone(),
             counters,
             enabled_since_power_on: self.enabled_since_power_on,
             shutdown_clean: self.shutdown_clean,
@@ -385,6 +388,7 @@ impl Controller {
         c.telemetry = p.telemetry;
         c.ocp = p.ocp;
         c.sanitize = p.sanitize;
+        c.lockdown = p.lockdown;
         c.counters = p.counters;
         c.counters.power_on_since_ns = now_ns;
         c.enabled_since_power_on = p.enabled_since_power_on;
@@ -538,7 +542,8 @@ const SEC_PERSISTENT: u16 = 2;
 /// self-test log, telemetry, the OCP state (health and wear, firmware
 /// activation history, saved OCP features, error recovery, the event FIFO
 /// of STD-LOG-23 / SLOG-1), the Sanitize Status and an interrupted
-/// sanitize operation (resumed at power-on), every counter, and whether the controller was
+/// sanitize operation (resumed at power-on), the Lockdown prohibitions,
+/// every counter, and whether the controller was
 /// enabled without a completed shutdown (an unsafe shutdown if power goes
 /// now).
 struct Persistent {
@@ -550,6 +555,7 @@ struct Persistent {
     telemetry: TelemetryState,
     ocp: crate::ocp::OcpState,
     sanitize: SanitizeState,
+    lockdown: LockdownState,
     counters: Counters,
     enabled_since_power_on: bool,
     shutdown_clean: bool,
@@ -564,6 +570,7 @@ crate::persist::persist_struct!(Persistent {
     telemetry,
     ocp,
     sanitize,
+    lockdown,
     counters,
     enabled_since_power_on,
     shutdown_clean,

@@ -139,6 +139,8 @@ pub enum AdminCmd {
     FormatNvm(FormatNvmCmd),
     /// Sanitize (NVMe 2.0 Base, 5.24).
     Sanitize(SanitizeCmd),
+    /// Lockdown (NVMe 2.0 Base, 5.15).
+    Lockdown(LockdownCmd),
     /// Anything else.
     Unknown { opcode: u8 },
 }
@@ -279,6 +281,17 @@ pub struct SanitizeCmd {
     pub ovrpat: u32,
 }
 
+/// Lockdown (NVMe 2.0 Base, Figure 186): SCP 3:0, PRHBT 4, IFC 6:5, OFI
+/// 15:8 of CDW10; the UUID index of CDW14.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LockdownCmd {
+    pub scp: u8,
+    pub prhbt: bool,
+    pub ifc: u8,
+    pub ofi: u8,
+    pub uuid: u8,
+}
+
 impl AdminCmd {
     pub fn parse(s: &Sqe) -> AdminCmd {
         let c10 = s.cdw(10);
@@ -376,6 +389,13 @@ impl AdminCmd {
                 ndas: c10 & (1 << 9) != 0,
                 emvs: c10 & (1 << 10) != 0,
                 ovrpat: c11,
+            }),
+            admin_op::LOCKDOWN => AdminCmd::Lockdown(LockdownCmd {
+                scp: (c10 & 0xf) as u8,
+                prhbt: c10 & (1 << 4) != 0,
+                ifc: ((c10 >> 5) & 0x3) as u8,
+                ofi: (c10 >> 8) as u8,
+                uuid: s.uuid_index(),
             }),
             opcode => AdminCmd::Unknown { opcode },
         }

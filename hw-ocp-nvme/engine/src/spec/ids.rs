@@ -17,6 +17,7 @@ pub mod admin_op {
     pub const FIRMWARE_IMAGE_DOWNLOAD: u8 = 0x11;
     pub const DEVICE_SELF_TEST: u8 = 0x14;
     pub const KEEP_ALIVE: u8 = 0x18;
+    pub const LOCKDOWN: u8 = 0x24;
     pub const DOORBELL_BUFFER_CONFIG: u8 = 0x7c;
     pub const FORMAT_NVM: u8 = 0x80;
     pub const SANITIZE: u8 = 0x84;
@@ -45,6 +46,8 @@ pub mod lid {
     pub const TELEMETRY_HOST: u8 = 0x07;
     pub const TELEMETRY_CONTROLLER: u8 = 0x08;
     pub const FEATURE_IDS_EFFECTS: u8 = 0x12;
+    /// Command and Feature Lockdown (NVMe 2.0 Base, 5.16.1.20).
+    pub const LOCKDOWN: u8 = 0x14;
     /// Sanitize Status (NVMe 2.0 Base, 5.16.1.25).
     pub const SANITIZE_STATUS: u8 = 0x81;
     /// First vendor-specific log identifier.

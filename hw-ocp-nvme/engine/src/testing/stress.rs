@@ -555,7 +555,7 @@ impl<'c> Stress<'c> {
         let mut s = Sqe { dw: [0; 16] };
         let mut may_hold = false;
         let buf = JUNK + 0x1000 * self.ch.pick(JUNK_SIZE / 0x1000 - 2);
-        match self.ch.pick(15) {
+        match self.ch.pick(16) {
             0 => {
                 // Identify: controller, namespace, lists, UUID list.
                 s.dw[0] = 0x06;
@@ -710,6 +710,26 @@ impl<'c> Stress<'c> {
                     | (self.ch.pick(4) as u32) << 8;
                 s.dw[11] = self.ch.pick(1 << 16) as u32;
             }
+            14 => {
+                // Lockdown: prohibit or allow a command or feature the
+                // harness does not need (any scope, interface and
+                // identifier sometimes: refused unless valid).
+                s.dw[0] = 0x24;
+                let (scp, ofi) = if self.ch.pct(80) {
+                    [
+                        (0u32, 0x14u32),
+                        (0, 0x80),
+                        (0, 0x84),
+                        (0, 0x11),
+                        (2, 0x04),
+                        (2, 0xc7),
+                    ][self.ch.pick(6) as usize]
+                } else {
+                    (self.ch.pick(16) as u32, 0x0d + self.ch.pick(3) as u32)
+                };
+                s.dw[10] =
+                    scp | (self.ch.pick(2) as u32) << 4 | (self.ch.pick(4) as u32) << 5 | ofi << 8;
+            }
             _ => s.dw[0] = 0x18, // Keep Alive
         }
         self.submit(0, s, may_hold);
@@ -730,7 +750,9 @@ impl<'c> Stress<'c> {
         for dw in s.dw.iter_mut() {
             *dw = (self.ch.pick(1 << 16) as u32) << 16 | self.ch.pick(1 << 16) as u32;
         }
-        if admin && matches!(s.opcode(), 0x00 | 0x01 | 0x04 | 0x05 | 0x7c) {
+        // Queue management and Lockdown (which could prohibit the
+        // harness's own queue management for good) come from submit_admin.
+        if admin && matches!(s.opcode(), 0x00 | 0x01 | 0x04 | 0x05 | 0x24 | 0x7c) {
             s.dw[0] = (s.dw[0] & !0xff) | 0x06;
         }
         if self.ch.pct(70) {

@@ -22,8 +22,9 @@ pub const ELPE: u8 = 255;
 pub const KAS: u16 = 10;
 
 /// OACS: Format NVM (1), Firmware Download/Commit (2), Device Self-test (4),
-/// Doorbell Buffer Config (8).
-pub const OACS: u16 = 1 << 1 | 1 << 2 | 1 << 4 | 1 << 8;
+/// Doorbell Buffer Config (8), Command and Feature Lockdown (10; OCP
+/// NVMe-AD-14).
+pub const OACS: u16 = 1 << 1 | 1 << 2 | 1 << 4 | 1 << 8 | 1 << 10;
 /// ONCS: DSM (2), Write Zeroes (3), Save/Select (4), Timestamp (6), Verify (7);
 /// Compare (0) is added when the storage reads synchronously.
 pub const ONCS: u16 = 1 << 2 | 1 << 3 | 1 << 4 | 1 << 6 | 1 << 7;

@@ -6,6 +6,7 @@ pub mod features;
 pub mod firmware;
 pub mod format;
 pub mod identify;
+pub mod lockdown;
 pub mod log;
 pub mod queue;
 pub mod sanitize;
@@ -32,6 +33,9 @@ impl Controller {
         // NSID field is Invalid Field in Command.
         if sqe.nsid() != 0 && !uses_nsid(&cmd) {
             return Status::INVALID_FIELD.into();
+        }
+        if let Some(s) = self.lockdown_gate(sqe.opcode(), sqe.cdw(10)) {
+            return s.into();
         }
         let log_id = match cmd {
             AdminCmd::GetLogPage(c) => Some(c.lid),
@@ -70,6 +74,7 @@ impl Controller {
             AdminCmd::DoorbellBufferConfig(cmd) => self.doorbell_buffer_config(cmd, host),
             AdminCmd::FormatNvm(cmd) => self.format_nvm(req, cmd, host),
             AdminCmd::Sanitize(cmd) => self.sanitize(req, cmd, host),
+            AdminCmd::Lockdown(cmd) => self.lockdown(cmd),
             AdminCmd::Unknown { .. } => Status::INVALID_OPCODE.into(),
         }
     }
@@ -130,8 +135,8 @@ impl Controller {
 
 /// Whether the admin command uses the NSID field (NVMe 2.0 Base, Figure
 /// 28): queue management, Abort, Asynchronous Event Request, Firmware
-/// Commit / Image Download, Keep Alive, Doorbell Buffer Config and Sanitize
-/// do not.
+/// Commit / Image Download, Keep Alive, Doorbell Buffer Config, Sanitize
+/// and Lockdown do not.
 fn uses_nsid(cmd: &AdminCmd) -> bool {
     !matches!(
         cmd,
@@ -146,6 +151,7 @@ fn uses_nsid(cmd: &AdminCmd) -> bool {
             | AdminCmd::KeepAlive
             | AdminCmd::DoorbellBufferConfig(_)
             | AdminCmd::Sanitize(_)
+            | AdminCmd::Lockdown(_)
     )
 }
 
