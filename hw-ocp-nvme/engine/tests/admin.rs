@@ -187,7 +187,7 @@ fn get_log_page_rules() {
         .admin_read(glp(0x02, 128, 0, 0, 1 << 24, 0), 512)
         .0
         .is(Status::INVALID_FIELD));
-    for lid in [0x09u8, 0x0a, 0x0d, 0x70, 0x80, 0xbf] {
+    for lid in [0x09u8, 0x0a, 0x0b, 0x70, 0x80, 0xbf] {
         assert!(
             d.admin_read(glp(lid, 128, 0, 0, 0, 0), 512)
                 .0

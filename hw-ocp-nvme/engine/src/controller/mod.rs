@@ -35,6 +35,7 @@ use crate::controller::admin::features::Features;
 use crate::controller::admin::firmware::FirmwareState;
 use crate::controller::admin::lockdown::LockdownState;
 use crate::controller::admin::log::{ErrorLog, TelemetryState};
+use crate::controller::admin::pel::PelState;
 use crate::controller::admin::sanitize::SanitizeState;
 use crate::controller::admin::selftest::SelfTestState;
 use crate::counters::{Counters, LatencyClass};
@@ -145,6 +146,8 @@ pub struct Controller {
     sanitize: SanitizeState,
     /// Admin commands and features prohibited by Lockdown.
     lockdown: LockdownState,
+    /// The Persistent Event log.
+    pel: PelState,
     /// A doorbell or completion left work for `process_pending`.
     work_pending: bool,
     /// The host stopped the machine or is removing the device
@@ -218,6 +221,7 @@ impl Controller {
             formatting: false,
             sanitize: SanitizeState::default(),
             lockdown: LockdownState::default(),
+            pel: PelState::default(),
             work_pending: false,
             quiesced: false,
             parked: Vec::new(),

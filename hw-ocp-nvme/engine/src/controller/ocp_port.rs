@@ -362,6 +362,10 @@ impl Controller {
         let cw = self.critical_warning();
         let new = cw & !self.seen_warning;
         self.seen_warning = cw;
+        if new & 2 != 0 {
+            let now = self.now(host);
+            self.record_thermal_excursion(now);
+        }
         self.raise_warning_events(new, host);
     }
 

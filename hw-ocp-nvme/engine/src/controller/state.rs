@@ -14,6 +14,7 @@ use super::admin::features::Features;
 use super::admin::firmware::{FirmwareState, FW_SLOTS};
 use super::admin::lockdown::LockdownState;
 use super::admin::log::{ErrorLog, TelemetryState};
+use super::admin::pel::PelState;
 use super::admin::sanitize::SanitizeState;
 use super::admin::selftest::SelfTestState;
 use super::request::{Accounting, IoOwner, PostAction};
@@ -237,6 +238,7 @@ controller_state!(
     formatting,
     sanitize,
     lockdown,
+    pel,
     work_pending,
     quiesced,
     parked,
@@ -321,6 +323,7 @@ impl Controller {
             ocp: self.ocp.clone(),
             sanitize: self.sanitize.after_power_loss(),
             lockdown: self.lockdown.clone(),
+            pel: self.pel.after_power_loss(),
             counters,
             enabled_since_power_on: self.enabled_since_power_on,
             shutdown_clean: self.shutdown_clean,
@@ -375,6 +378,7 @@ impl Controller {
         let p: Persistent = load_exact(get(SEC_PERSISTENT, "record")?, "drive state")?;
         check_persistent_parts(&c.cfg, &p.ns, &p.fw, &p.saved_feat, &p.saved_feat)
             .and_then(|()| p.sanitize.check(p.ns.capacity_bytes))
+            .and_then(|()| p.pel.check())
             .map_err(|e| format!("inconsistent drive state: {e}"))?;
         c.ns = p.ns;
         c.feat = p.saved_feat.clone();
@@ -389,6 +393,7 @@ impl Controller {
         c.ocp = p.ocp;
         c.sanitize = p.sanitize;
         c.lockdown = p.lockdown;
+        c.pel = p.pel;
         c.counters = p.counters;
         c.counters.power_on_since_ns = now_ns;
         c.enabled_since_power_on = p.enabled_since_power_on;
@@ -501,6 +506,7 @@ impl Controller {
             }
         }
         self.sanitize.check(self.ns.capacity_bytes).or_else(bad)?;
+        self.pel.check().or_else(bad)?;
         check_persistent_parts(&self.cfg, &self.ns, &self.fw, &self.feat, &self.saved_feat)
             .or_else(bad)
     }
@@ -542,7 +548,8 @@ const SEC_PERSISTENT: u16 = 2;
 /// self-test log, telemetry, the OCP state (health and wear, firmware
 /// activation history, saved OCP features, error recovery, the event FIFO
 /// of STD-LOG-23 / SLOG-1), the Sanitize Status and an interrupted
-/// sanitize operation (resumed at power-on), the Lockdown prohibitions,
+/// sanitize operation (resumed at power-on), the Lockdown prohibitions, the
+/// Persistent Event log (its reporting context ends with the power),
 /// every counter, and whether the controller was
 /// enabled without a completed shutdown (an unsafe shutdown if power goes
 /// now).
@@ -556,6 +563,7 @@ struct Persistent {
     ocp: crate::ocp::OcpState,
     sanitize: SanitizeState,
     lockdown: LockdownState,
+    pel: PelState,
     counters: Counters,
     enabled_since_power_on: bool,
     shutdown_clean: bool,
@@ -571,6 +579,7 @@ crate::persist::persist_struct!(Persistent {
     ocp,
     sanitize,
     lockdown,
+    pel,
     counters,
     enabled_since_power_on,
     shutdown_clean,

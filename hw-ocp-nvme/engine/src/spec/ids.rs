@@ -45,6 +45,8 @@ pub mod lid {
     pub const DEVICE_SELF_TEST: u8 = 0x06;
     pub const TELEMETRY_HOST: u8 = 0x07;
     pub const TELEMETRY_CONTROLLER: u8 = 0x08;
+    /// Persistent Event (NVMe 2.0 Base, 5.16.1.14).
+    pub const PERSISTENT_EVENT: u8 = 0x0d;
     pub const FEATURE_IDS_EFFECTS: u8 = 0x12;
     /// Command and Feature Lockdown (NVMe 2.0 Base, 5.16.1.20).
     pub const LOCKDOWN: u8 = 0x14;

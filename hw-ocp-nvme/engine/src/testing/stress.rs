@@ -566,13 +566,17 @@ impl<'c> Stress<'c> {
             1 => {
                 // Get Log Page, with the OCP UUID index sometimes.
                 let lid = [
-                    1u32, 2, 3, 5, 6, 7, 8, 0x81, 0xc0, 0xc1, 0xc2, 0xc3, 0xc4, 0xc5, 0xc6, 0xc7,
-                    0xc9,
-                ][self.ch.pick(17) as usize];
+                    1u32, 2, 3, 5, 6, 7, 8, 0x0d, 0x14, 0x81, 0xc0, 0xc1, 0xc2, 0xc3, 0xc4, 0xc5,
+                    0xc6, 0xc7, 0xc9,
+                ][self.ch.pick(19) as usize];
                 let numd = self.ch.pick(1024) as u32;
                 s.dw[0] = 0x02;
                 s.dw[1] = 0xffff_ffff;
                 s.dw[10] = lid | numd << 16 | u32::from(self.ch.pct(50)) << 15;
+                if matches!(lid, 0x0d | 0x14) {
+                    // Persistent Event log actions, lockdown log scopes.
+                    s.dw[10] |= (self.ch.pick(0x40) as u32) << 8;
+                }
                 s.dw[14] = self.ch.pick(2) as u32;
                 s.dw[6] = buf as u32;
                 s.dw[8] = (buf + 0x1000) as u32;

@@ -2,7 +2,7 @@
 //! Identify (NVMe 2.0 Base, 5.17): controller, namespaces, descriptor and
 //! UUID lists; NVM Command Set 1.0, 4.1.5 for the NVM specific structures.
 
-use crate::controller::admin::{aer, features, firmware, sanitize};
+use crate::controller::admin::{aer, features, firmware, format, pel, sanitize};
 use crate::controller::{Controller, Outcome, Request};
 use crate::namespace::LBA_FORMATS;
 use crate::ocp::OCP_UUID;
@@ -31,9 +31,9 @@ pub const ONCS: u16 = 1 << 2 | 1 << 3 | 1 << 4 | 1 << 6 | 1 << 7;
 /// ONCS Compare bit.
 pub const ONCS_COMPARE: u16 = 1;
 /// LPA: Commands Supported and Effects (1), extended data (2), telemetry (3),
-/// Supported Log Pages... (5), Telemetry Data Area 4 (6, enabled by Host
-/// Behavior Support ETDAS; `nvme ocp internal-log -a 4`).
-pub const LPA: u8 = 1 << 1 | 1 << 2 | 1 << 3 | 1 << 5 | 1 << 6;
+/// Persistent Event log (4), Supported Log Pages... (5), Telemetry Data Area
+/// 4 (6, enabled by Host Behavior Support ETDAS; `nvme ocp internal-log -a 4`).
+pub const LPA: u8 = 1 << 1 | 1 << 2 | 1 << 3 | 1 << 4 | 1 << 5 | 1 << 6;
 
 /// The drive's indirection unit (OCP NVMe-OPT-7): 4 KiB.
 pub const INDIRECTION_UNIT: u32 = 4096;
@@ -65,6 +65,11 @@ pub fn ids_from_serial(serial: &str, oui: [u8; 3]) -> ([u8; 8], [u8; 16]) {
     nguid[8..11].copy_from_slice(&oui);
     nguid[11..].copy_from_slice(&(!h).to_be_bytes()[..5]);
     (eui, nguid)
+}
+
+/// The NVM Subsystem NVMe Qualified Name.
+pub fn subnqn(cfg: &crate::config::ControllerConfig) -> String {
+    format!("nqn.2019-08.org.qemu:{}", cfg.serial)
 }
 
 impl Controller {
@@ -103,6 +108,7 @@ impl Controller {
             .u8(319, firmware::FWUG) // FWUG: 4 KiB (OCP FWUP-29)
             .u16(320, KAS)
             .u32(328, sanitize::SANICAP)
+            .u32(352, pel::PELS)
             .u8(512, 0x66) // SQES
             .u8(513, 0x44) // CQES
             .u32(516, 1) // NN
@@ -111,18 +117,11 @@ impl Controller {
             .u16(526, AWUPF)
             .u16(528, AWUPF)
             .u16(520, ONCS | ONCS_COMPARE)
-            // FNA: per namespace (OCP NVMe-AD-23), cryptographic erase
-            // supported (NVMe-AD-5).
-            .u8(524, 1 << 2)
+            .u8(524, format::FNA)
             .u8(525, if cfg.volatile_write_cache { 0x07 } else { 0x06 }) // VWC, flush broadcast
             .u32(536, 1 | 1 << 16) // SGLS: supported, Bit Bucket
             // SUBNQN, 256 bytes, NUL padded.
-            .ascii(
-                768,
-                256,
-                format!("nqn.2019-08.org.qemu:{}", cfg.serial).as_bytes(),
-                0,
-            );
+            .ascii(768, 256, subnqn(cfg).as_bytes(), 0);
         let mps = crate::ocp::nvme_power_states_w(&self.cfg.health);
         for (i, &(enlat, exlat)) in POWER_STATE_LATENCIES.iter().enumerate() {
             let o = 2048 + i * POWER_STATE_SIZE;

@@ -4,7 +4,7 @@
 
 use std::collections::VecDeque;
 
-use crate::controller::admin::{self, features, identify};
+use crate::controller::admin::{self, features, identify, pel};
 use crate::controller::ocp_port;
 use crate::controller::{Controller, ErrorContext, Outcome, Request};
 use crate::counters::Counters;
@@ -127,6 +127,7 @@ fn supported_logs() -> Vec<u8> {
     w.u32(lid::FEATURE_IDS_EFFECTS as usize * 4, 1);
     w.u32(lid::SANITIZE_STATUS as usize * 4, 1);
     w.u32(lid::LOCKDOWN as usize * 4, 1);
+    w.u32(lid::PERSISTENT_EVENT as usize * 4, 1);
     for l in lid::VENDOR_FIRST..=0xff {
         if ocp_port::log_supported(l) {
             w.u32(l as usize * 4, 1);
@@ -256,6 +257,10 @@ impl Controller {
             lid::FEATURE_IDS_EFFECTS => self.feature_effects_log(),
             lid::DEVICE_SELF_TEST => self.selftest.log(now),
             lid::SANITIZE_STATUS => self.sanitize_log(),
+            lid::PERSISTENT_EVENT => match self.persistent_event_log(r.lsp, now) {
+                Ok(p) => p,
+                Err(s) => return s.into(),
+            },
             lid::LOCKDOWN => match self.lockdown_log(r.lsp) {
                 Ok(p) => p,
                 Err(s) => return s.into(),
@@ -268,6 +273,11 @@ impl Controller {
                             self.telemetry.host_generation.wrapping_add(1);
                     }
                     self.telemetry.host_data = self.telemetry_log(lid::TELEMETRY_HOST, now);
+                    if r.lsp & 1 != 0 {
+                        // Telemetry Log Create event: the log's header.
+                        let head = self.telemetry.host_data[..512].to_vec();
+                        self.record_event(pel::event::TELEMETRY_CREATED, head, now);
+                    }
                 }
                 let mut p = self.telemetry.host_data.clone();
                 p[382] = u8::from(self.telemetry.ctrl_available);

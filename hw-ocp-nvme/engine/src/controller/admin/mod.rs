@@ -8,6 +8,7 @@ pub mod format;
 pub mod identify;
 pub mod lockdown;
 pub mod log;
+pub mod pel;
 pub mod queue;
 pub mod sanitize;
 pub mod selftest;
@@ -52,18 +53,34 @@ impl Controller {
             AdminCmd::GetLogPage(cmd) => self.get_log_page(req, cmd, host),
             AdminCmd::Identify(cmd) => self.identify(req, cmd, host),
             AdminCmd::Abort(cmd) => self.abort_command(cmd, host),
-            AdminCmd::SetFeatures(cmd) => match self.feature_owner(cmd.fid, cmd.uuid) {
-                Ok(FeatureOwner::Controller(cap)) => self.set_features(req, cmd, cap, host),
-                Ok(FeatureOwner::Ocp) => self.ocp_set_feature(req, cmd, host),
-                Err(s) => s.into(),
-            },
+            AdminCmd::SetFeatures(cmd) => {
+                let now = self.now(host);
+                let before = self.timestamp_bytes(now);
+                let o = match self.feature_owner(cmd.fid, cmd.uuid) {
+                    Ok(FeatureOwner::Controller(cap)) => self.set_features(req, cmd, cap, host),
+                    Ok(FeatureOwner::Ocp) => self.ocp_set_feature(req, cmd, host),
+                    Err(s) => s.into(),
+                };
+                if let Outcome::Done { status, .. } = o {
+                    if status.is_success() {
+                        self.record_set_feature(req, cmd.fid, before, now);
+                    }
+                }
+                o
+            }
             AdminCmd::GetFeatures(cmd) => match self.feature_owner(cmd.fid, cmd.uuid) {
                 Ok(FeatureOwner::Controller(cap)) => self.get_features(req, cmd, cap, host),
                 Ok(FeatureOwner::Ocp) => self.ocp_get_feature(req, cmd, host),
                 Err(s) => s.into(),
             },
             AdminCmd::AsyncEventRequest => self.async_event_request(req, host),
-            AdminCmd::FirmwareCommit(cmd) => self.firmware_commit(cmd, host),
+            AdminCmd::FirmwareCommit(cmd) => {
+                let old = self.fw.active_rev();
+                let o = self.firmware_commit(cmd, host);
+                let now = self.now(host);
+                self.record_firmware_commit_event(old, cmd, o, now);
+                o
+            }
             AdminCmd::FirmwareImageDownload(cmd) => self.firmware_download(req, cmd, host),
             AdminCmd::DeviceSelfTest(cmd) => self.device_self_test(req, cmd, host),
             AdminCmd::KeepAlive => {

@@ -282,6 +282,7 @@ impl Controller {
             failed: false,
         });
         self.persist_request = true;
+        self.record_sanitize_start(req.sqe.cdw(10), ovrpat, now);
         self.sanitize_pump(host);
         Outcome::ok()
     }
@@ -375,6 +376,8 @@ impl Controller {
             self.sanitize.failure = Some(op.ause);
         }
         self.persist_request = true;
+        let now = self.now(host);
+        self.record_sanitize_completion(self.sstat(), now);
         self.raise_event(
             aen::TYPE_IO_SPECIFIC,
             aen::IO_SANITIZE_COMPLETED,
@@ -389,6 +392,11 @@ impl Controller {
         if !self.changed_ns.contains(&1) {
             self.changed_ns.push(1);
         }
+    }
+
+    /// Whether a sanitize operation runs.
+    pub(crate) fn sanitize_in_progress(&self) -> bool {
+        self.sanitize.op.is_some()
     }
 
     /// A write reached the media: Global Data Erased no longer holds.
@@ -445,17 +453,21 @@ impl Controller {
         u16::try_from((done * 65536 / total).min(65535)).unwrap_or(65535)
     }
 
-    /// Sanitize Status log page (Figure 291).
-    pub(crate) fn sanitize_log(&self) -> Vec<u8> {
+    /// SSTAT: status, overwrite passes, Global Data Erased.
+    fn sstat(&self) -> u16 {
         let s = &self.sanitize;
         let status = if s.op.is_some() {
             SSTAT_IN_PROGRESS
         } else {
             s.status
         };
-        let sstat = u16::from(status)
-            | u16::from(s.passes_done & 0x1f) << 3
-            | u16::from(s.global_erased) << 8;
+        u16::from(status) | u16::from(s.passes_done & 0x1f) << 3 | u16::from(s.global_erased) << 8
+    }
+
+    /// Sanitize Status log page (Figure 291).
+    pub(crate) fn sanitize_log(&self) -> Vec<u8> {
+        let s = &self.sanitize;
+        let sstat = self.sstat();
         let bytes = self.sanitize_bytes();
         let secs = |bps: u64| u32::try_from(bytes.div_ceil(bps).max(1)).unwrap_or(u32::MAX - 1);
         // SSI (NVMe 2.1): Sanitize State in bits 3:0, Failure State 7:4.
@@ -491,8 +503,9 @@ impl Controller {
 }
 
 /// Log pages Get Log Page may read during a sanitize operation (8.21):
-/// Error Information, SMART / Health, Telemetry, Sanitize Status, and the
-/// Firmware Slot Information (OCP STD-LOG-26).
+/// Error Information, SMART / Health, Telemetry, Sanitize Status, the
+/// Persistent Event log (no user data, STD-LOG-19), and the Firmware Slot
+/// Information (OCP STD-LOG-26).
 fn log_allowed_during_sanitize(l: u8) -> bool {
     matches!(
         l,
@@ -502,5 +515,6 @@ fn log_allowed_during_sanitize(l: u8) -> bool {
             | lid::TELEMETRY_HOST
             | lid::TELEMETRY_CONTROLLER
             | lid::SANITIZE_STATUS
+            | lid::PERSISTENT_EVENT
     )
 }
