@@ -58,6 +58,7 @@ test-guest: qemu
 	tests/guest/run-tests.sh --ocp-version 2.6 ocp
 	tests/guest/migrate-tests.sh
 	tests/guest/state-tests.sh
+	tests/guest/sanitize-restart-test.sh
 
 bench: qemu
 	tests/guest/bench.sh
