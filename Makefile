@@ -59,6 +59,7 @@ test-guest: qemu
 	tests/guest/migrate-tests.sh
 	tests/guest/state-tests.sh
 	tests/guest/ns-state-tests.sh
+	tests/guest/sanitize-restart-test.sh
 
 bench: qemu
 	tests/guest/bench.sh

@@ -120,8 +120,8 @@ struct BlockJob {
     dev: NonNull<OcpNvmeState>,
     token: IoToken,
     sg: SgList,
-    /// What a buffered read (Compare, Verify, Copy) reads into, or a
-    /// buffered write (Copy) writes.
+    /// What a buffered read (Compare, Verify, Copy) reads into, or what a
+    /// buffered write (Copy) or a pattern write (sanitize overwrite) writes.
     buffer: Option<IoBuffer>,
     /// The buffer holds what a buffered read read (goes to the engine).
     buffer_read: bool,
@@ -217,6 +217,7 @@ impl Storage for BlockStorage<'_> {
             IoKind::Flush => c"flush",
             IoKind::Discard => c"discard",
             IoKind::WriteZeroes { .. } => c"write-zeroes",
+            IoKind::WritePattern { .. } => c"write-pattern",
         };
         trace::trace_ocp_nvme_submit(req.token, op, req.offset, req.len, req.sg.len() as u32);
         match req.kind {
@@ -243,6 +244,18 @@ impl Storage for BlockStorage<'_> {
                 } else {
                     blk.dma_write(req.offset, DMA_ALIGN, job);
                 }
+            }
+            IoKind::WritePattern { pattern } => {
+                // The engine bounds the length (1 MiB, a multiple of 4).
+                let len = usize::try_from(req.len).unwrap_or(0);
+                let mut buf = IoBuffer::new(len);
+                let p = pattern.to_le_bytes();
+                for chunk in buf.data_mut().chunks_mut(4) {
+                    chunk.copy_from_slice(&p[..chunk.len()]);
+                }
+                job.buffer = Some(buf);
+                blk.acct_start(&mut job.cookie, req.len, BLOCK_ACCT_WRITE);
+                blk.aio_write_buffer(req.offset, false, job);
             }
             IoKind::Flush => {
                 blk.acct_start(&mut job.cookie, 0, BLOCK_ACCT_FLUSH);

@@ -63,6 +63,11 @@ pub enum IoKind {
     /// memory; `sg` is empty) to `len` bytes at `offset`; `fua` as for
     /// [`IoKind::Write`] (the destination of a Copy).
     WriteBuffered { fua: bool },
+    /// Write `len` bytes at `offset` filled with the 32-bit `pattern`
+    /// (little-endian, repeated) from a buffer of the host's (`sg` is
+    /// empty; `len` is at most 1 MiB and a multiple of 4): a sanitize
+    /// overwrite pass.
+    WritePattern { pattern: u32 },
 }
 
 impl crate::persist::Persist for IoKind {
@@ -75,6 +80,10 @@ impl crate::persist::Persist for IoKind {
             IoKind::WriteZeroes { may_unmap } => (4, may_unmap),
             IoKind::ReadBuffered => (5, false),
             IoKind::WriteBuffered { fua } => (6, fua),
+            IoKind::WritePattern { pattern } => {
+                w.put(&[7, 0]).put(&pattern.to_le_bytes());
+                return;
+            }
         };
         w.put(&[tag, u8::from(flag)]);
     }
@@ -89,6 +98,7 @@ impl crate::persist::Persist for IoKind {
             4 => IoKind::WriteZeroes { may_unmap: flag },
             5 => IoKind::ReadBuffered,
             6 => IoKind::WriteBuffered { fua: flag },
+            7 => IoKind::WritePattern { pattern: r.u32()? },
             v => return Err(format!("IoKind: unknown tag {v}")),
         })
     }

@@ -46,7 +46,7 @@ fn glp(
 #[test]
 fn unknown_opcodes_fuse_and_psdt() {
     let mut d = up();
-    for op in [0x03u8, 0x0e, 0x16, 0x19, 0x1a, 0x81, 0x82, 0x84, 0xc0, 0xff] {
+    for op in [0x03u8, 0x0e, 0x16, 0x19, 0x1a, 0x81, 0x82, 0x85, 0xc0, 0xff] {
         assert!(
             d.admin(sqe_of(op, 0, &[], 0)).is(Status::INVALID_OPCODE),
             "op {op:#x}"
@@ -70,7 +70,7 @@ fn identify_every_cns() {
     assert_eq!(b[258], 3); // ACL
     assert_eq!(b[259], 3); // AERL
     assert_eq!(b[260], 1 | 3 << 1 | 1 << 4); // FRMW
-    assert_eq!(u16::from_le_bytes([b[256], b[257]]), 0x11e); // OACS
+    assert_eq!(u16::from_le_bytes([b[256], b[257]]), 0x51e); // OACS
     assert_eq!(u32_at(&b, 536), 0x1_0001); // SGLS
     let (c, b) = d.admin_read(sqe_of(0x06, 1, &[(10, 0)], 0), 4096);
     assert!(c.ok());
@@ -193,7 +193,7 @@ fn get_log_page_rules() {
         .admin_read(glp(0x02, 128, 0, 0, 1 << 24, 0), 512)
         .0
         .is(Status::INVALID_FIELD));
-    for lid in [0x0au8, 0x0d, 0x70, 0x80, 0xbf] {
+    for lid in [0x0au8, 0x0b, 0x70, 0x80, 0xbf] {
         assert!(
             d.admin_read(glp(lid, 128, 0, 0, 0, 0), 512)
                 .0
@@ -539,7 +539,7 @@ fn format_nvm() {
         .admin(sqe_of(0x80, 1, &[(10, 1 << 5)], 0))
         .is(Status::INVALID_FORMAT));
     assert!(d
-        .admin(sqe_of(0x80, 1, &[(10, 2 << 9)], 0))
+        .admin(sqe_of(0x80, 1, &[(10, 3 << 9)], 0))
         .is(Status::INVALID_FIELD));
     assert!(d
         .admin(sqe_of(0x80, 2, &[(10, 0)], 0))

@@ -517,3 +517,81 @@ fn copy_across_an_extent_boundary() {
     // written or copied to, 100..116 copied to, and the uncorrectable block.
     assert_eq!(nuse(&mut d, big), 20 + 16 + 1);
 }
+
+/// Sanitize erases the whole medium (NVMe 2.0 Base, 8.21): every
+/// namespace's NUSE drops to 0, its Write Uncorrectable blocks read again,
+/// and each active namespace is in the Changed Namespace List.
+#[test]
+fn sanitize_erases_every_namespace() {
+    let mut d = empty();
+    let a = create(&mut d, 64, 0);
+    let b = create(&mut d, 64, 0);
+    assert!(attach(&mut d, a).ok() && attach(&mut d, b).ok());
+    assert!(write(&mut d, a, 0, &[1; 4096]).ok());
+    assert!(write(&mut d, b, 8, &[2; 4096]).ok());
+    let s = sqe_of(0x04, b, &[(10, 40), (12, 1)], 0);
+    assert!(d.io(1, s).ok(), "Write Uncorrectable");
+    assert!(nuse(&mut d, a) > 0 && nuse(&mut d, b) > 0);
+    // Block erase; the test storage completes it at once.
+    assert!(d.admin(sqe_of(0x84, 0, &[(10, 0b010)], 0)).ok());
+    assert_eq!((nuse(&mut d, a), nuse(&mut d, b)), (0, 0));
+    let (c, data) = read(&mut d, b, 40, 2);
+    assert!(c.ok(), "uncorrectable blocks forgotten: {c:?}");
+    assert!(data.iter().all(|&x| x == 0));
+    let (c, list) = d.admin_read(sqe_of(0x02, 0, &[(10, (1024 - 1) << 16 | 0x04)], 0), 4096);
+    assert!(c.ok());
+    let mut changed = ids(&list);
+    changed.sort_unstable();
+    assert!(changed.contains(&a) && changed.contains(&b), "{changed:?}");
+}
+
+/// Persistent Event Log (STD-LOG-9): creating and deleting a namespace
+/// records Change Namespace events (06h) with the namespace's NSID, NSZE
+/// and the Namespace Management CDW10.
+#[test]
+fn namespace_management_records_change_namespace_events() {
+    let mut d = empty();
+    let id = create(&mut d, 64, 0);
+    assert!(delete(&mut d, id).ok());
+    // Establish a reporting context and read the whole log.
+    let read = |d: &mut Driver, lsp: u32, lpo: u64, len: usize| {
+        let numd = (len / 4) as u32 - 1;
+        let mut s = sqe_of(
+            0x02,
+            0xffff_ffff,
+            &[
+                (10, (numd & 0xffff) << 16 | lsp << 8 | 0x0d),
+                (11, numd >> 16),
+                (12, lpo as u32),
+            ],
+            0,
+        );
+        let buf = d.alloc(len as u64);
+        set_prps(d, &mut s, buf, len as u64);
+        let c = d.admin(s);
+        assert!(c.ok(), "{c:?}");
+        d.read_mem(buf, len)
+    };
+    let head = read(&mut d, 1, 0, 512);
+    let tll = u64_at(&head, 8) as usize;
+    let mut log = Vec::new();
+    while log.len() < tll {
+        let part = read(&mut d, 0, log.len() as u64, 4096);
+        log.extend_from_slice(&part);
+    }
+    let n = u32_at(&log, 4) as usize;
+    let mut off = 512;
+    let mut changes = Vec::new();
+    for _ in 0..n {
+        let ehl = usize::from(log[off + 2]);
+        let vsil = usize::from(u16::from_le_bytes([log[off + 20], log[off + 21]]));
+        let el = usize::from(u16::from_le_bytes([log[off + 22], log[off + 23]]));
+        if log[off] == 0x06 {
+            let data = &log[off + 3 + ehl + vsil..off + 3 + ehl + el];
+            changes.push((u32_at(data, 0) & 0xf, u64_at(data, 8), u32_at(data, 44)));
+        }
+        off += 3 + ehl + el;
+    }
+    assert!(changes.contains(&(0, 64, id)), "create: {changes:?}");
+    assert!(changes.contains(&(1, 64, id)), "delete: {changes:?}");
+}

@@ -153,7 +153,7 @@ fn random_bytes_are_refused() {
         if n % 2 == 0 && b.len() >= 10 {
             // A valid header, random sections.
             b[..8].copy_from_slice(b"OCPNVMES");
-            b[8..10].copy_from_slice(&1u16.to_le_bytes());
+            b[8..10].copy_from_slice(&ocp_nvme_engine::persist::STATE_VERSION.to_le_bytes());
         }
         let _ = Controller::load_state(cfg.clone(), &b).unwrap_err();
     }

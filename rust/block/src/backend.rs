@@ -88,6 +88,11 @@ impl IoBuffer {
         &self.0.data
     }
 
+    /// The bytes, to fill before a write.
+    pub fn data_mut(&mut self) -> &mut [u8] {
+        &mut self.0.data
+    }
+
     /// Number of bytes.
     pub fn len(&self) -> usize {
         self.0.data.len()

@@ -85,7 +85,7 @@ unsupported_reqs_log() {
   expect 'Number Unsupported Req IDs'; expect 'Unsupported Requirement List 0'
   expect_guid C7BB98B7D0324863BB2C23990E9C722F
   # real requirement IDs; 2.7's new ones only under 2.7
-  expect 'NVMe-AD-7'
+  expect 'NVMe-AD-26'
   if [ "$V" = 2.7 ]; then expect 'NVMe-OPT-18'; else expect_not 'NVMe-OPT-18'; fi
 }
 error_recovery_log() {

@@ -239,6 +239,9 @@ impl Controller {
         self.free_io_slots.push(slot as u16);
         match owner {
             IoOwner::Shutdown => self.finish_shutdown(true),
+            IoOwner::Sanitize(offset) => {
+                self.sanitize_chunk_done(offset, result == IoResult::Ok, host);
+            }
             IoOwner::Cmd(ci) => {
                 let Some(c) = self.cmds[ci as usize].as_mut() else {
                     return;
@@ -275,6 +278,10 @@ impl Controller {
                 self.pump(ci, host);
             }
         }
+        if self.sanitize.op.is_some() {
+            // A request slot came free.
+            self.sanitize_pump(host);
+        }
         self.kick(host);
     }
 
@@ -304,6 +311,12 @@ impl Controller {
         }
         if c.status.is_success() {
             nvm::account(&mut self.counters, c.acct);
+            if matches!(
+                c.acct,
+                Accounting::Write { .. } | Accounting::WriteZeroes { .. }
+            ) {
+                self.media_written();
+            }
         }
         let class = match c.acct {
             Accounting::Read { .. } => LatencyClass::Read,

@@ -262,6 +262,9 @@ impl Controller {
             self.counters.controller_resets += 1;
         }
         self.ocp_controller_reset(power_cycle, now);
+        self.record_reset_event(power_cycle, now);
+        // A sanitize operation goes on across every reset (NVMe 2.0 Base, 8.21).
+        self.sanitize_after_reset(host);
     }
 
     /// PCI function level / conventional reset: back to the power-on state.

@@ -36,7 +36,10 @@ use crate::config::ControllerConfig;
 use crate::controller::admin::aer::AerState;
 use crate::controller::admin::features::Features;
 use crate::controller::admin::firmware::FirmwareState;
+use crate::controller::admin::lockdown::LockdownState;
 use crate::controller::admin::log::{ErrorLog, TelemetryState};
+use crate::controller::admin::pel::PelState;
+use crate::controller::admin::sanitize::SanitizeState;
 use crate::controller::admin::selftest::SelfTestState;
 use crate::counters::{Counters, LatencyClass};
 use crate::namespace::Namespaces;
@@ -154,6 +157,12 @@ pub struct Controller {
     /// own changes raise events on the rising edge only).
     seen_warning: u8,
     formatting: bool,
+    /// Sanitize Status and the sanitize operation in progress.
+    sanitize: SanitizeState,
+    /// Admin commands and features prohibited by Lockdown.
+    lockdown: LockdownState,
+    /// The Persistent Event log.
+    pel: PelState,
     /// A doorbell or completion left work for `process_pending`.
     work_pending: bool,
     /// The host stopped the machine or is removing the device
@@ -229,6 +238,9 @@ impl Controller {
             timed_out: Vec::new(),
             seen_warning: 0,
             formatting: false,
+            sanitize: SanitizeState::default(),
+            lockdown: LockdownState::default(),
+            pel: PelState::default(),
             work_pending: false,
             quiesced: false,
             parked: Vec::new(),

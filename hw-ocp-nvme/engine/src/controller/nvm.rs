@@ -160,6 +160,9 @@ impl Controller {
         if self.formatting {
             return Err(Status::FORMAT_IN_PROGRESS);
         }
+        if !matches!(cmd, NvmCmd::Flush) {
+            self.sanitize_io_gate()?;
+        }
         match cmd {
             NvmCmd::Flush => {
                 if sqe.nsid() != 0xffff_ffff {

@@ -47,7 +47,9 @@ pub fn new_ocp_state(cfg: &ControllerConfig) -> OcpState {
             write_zeroes: true,
             dataset_management: cfg.discard,
             write_uncorrectable: true,
-            sanitize: 0,
+            // DCLP-4: Sanitize with crypto erase, block erase, overwrite
+            // and deallocation after sanitize (NVMe-AD-7, NVMe-AD-29).
+            sanitize: 0x1f,
             // Compare and Write (DCLP-7 bit 0, NVMe-IO-9).
             fused_compare_write: true,
         },
@@ -380,6 +382,10 @@ impl Controller {
         let cw = self.critical_warning();
         let new = cw & !self.seen_warning;
         self.seen_warning = cw;
+        if new & 2 != 0 {
+            let now = self.now(host);
+            self.record_thermal_excursion(now);
+        }
         self.raise_warning_events(new, host);
     }
 

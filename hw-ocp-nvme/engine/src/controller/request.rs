@@ -248,4 +248,6 @@ pub enum IoOwner {
     Cmd(u16),
     /// The flush of a normal shutdown.
     Shutdown,
+    /// A chunk of the sanitize operation, at this byte offset.
+    Sanitize(u64),
 }

@@ -12,7 +12,10 @@ use crate::wire::{LeReader, LeWriter};
 
 use super::admin::features::Features;
 use super::admin::firmware::{FirmwareState, FW_SLOTS};
+use super::admin::lockdown::LockdownState;
 use super::admin::log::{ErrorLog, TelemetryState};
+use super::admin::pel::PelState;
+use super::admin::sanitize::SanitizeState;
 use super::admin::selftest::SelfTestState;
 use super::request::{Accounting, IoOwner, PostAction};
 use super::{Controller, MAX_OUTSTANDING, MAX_REQUESTS};
@@ -73,6 +76,7 @@ impl Persist for IoOwner {
         match *self {
             IoOwner::Cmd(i) => w.put(&[0]).put(&i.to_le_bytes()),
             IoOwner::Shutdown => w.put(&[1, 0, 0]),
+            IoOwner::Sanitize(off) => w.put(&[2, 0, 0]).put(&off.to_le_bytes()),
         };
     }
     fn load(r: &mut LeReader<'_>) -> Result<Self, String> {
@@ -81,6 +85,7 @@ impl Persist for IoOwner {
         match tag {
             0 => Ok(IoOwner::Cmd(i)),
             1 => Ok(IoOwner::Shutdown),
+            2 => Ok(IoOwner::Sanitize(r.u64()?)),
             v => Err(format!("IoOwner: unknown tag {v}")),
         }
     }
@@ -238,6 +243,9 @@ controller_state!(
     timed_out,
     seen_warning,
     formatting,
+    sanitize,
+    lockdown,
+    pel,
     work_pending,
     quiesced,
     parked,
@@ -320,6 +328,9 @@ impl Controller {
             selftest: self.selftest.clone(),
             telemetry: self.telemetry.clone(),
             ocp: self.ocp.clone(),
+            sanitize: self.sanitize.after_power_loss(),
+            lockdown: self.lockdown.clone(),
+            pel: self.pel.after_power_loss(),
             counters,
             enabled_since_power_on: self.enabled_since_power_on,
             shutdown_clean: self.shutdown_clean,
@@ -373,6 +384,8 @@ impl Controller {
         }
         let p: Persistent = load_exact(get(SEC_PERSISTENT, "record")?, "drive state")?;
         check_persistent_parts(&c.cfg, &p.ns, &p.fw, &p.saved_feat, &p.saved_feat)
+            .and_then(|()| p.sanitize.check(p.ns.total_bytes()))
+            .and_then(|()| p.pel.check())
             .map_err(|e| format!("inconsistent drive state: {e}"))?;
         c.ns = p.ns;
         c.feat = p.saved_feat.clone();
@@ -385,6 +398,9 @@ impl Controller {
         c.selftest.running = None;
         c.telemetry = p.telemetry;
         c.ocp = p.ocp;
+        c.sanitize = p.sanitize;
+        c.lockdown = p.lockdown;
+        c.pel = p.pel;
         c.counters = p.counters;
         c.counters.power_on_since_ns = now_ns;
         c.enabled_since_power_on = p.enabled_since_power_on;
@@ -489,6 +505,8 @@ impl Controller {
                 }
             }
         }
+        self.sanitize.check(self.ns.total_bytes()).or_else(bad)?;
+        self.pel.check().or_else(bad)?;
         check_persistent_parts(&self.cfg, &self.ns, &self.fw, &self.feat, &self.saved_feat)
             .or_else(bad)
     }
@@ -534,7 +552,10 @@ const SEC_PERSISTENT: u16 = 2;
 /// features, the error log, firmware slots (and a pending activation), the
 /// self-test log, telemetry, the OCP state (health and wear, firmware
 /// activation history, saved OCP features, error recovery, the event FIFO
-/// of STD-LOG-23 / SLOG-1), every counter, and whether the controller was
+/// of STD-LOG-23 / SLOG-1), the Sanitize Status and an interrupted
+/// sanitize operation (resumed at power-on), the Lockdown prohibitions, the
+/// Persistent Event log (its reporting context ends with the power),
+/// every counter, and whether the controller was
 /// enabled without a completed shutdown (an unsafe shutdown if power goes
 /// now).
 struct Persistent {
@@ -545,6 +566,9 @@ struct Persistent {
     selftest: SelfTestState,
     telemetry: TelemetryState,
     ocp: crate::ocp::OcpState,
+    sanitize: SanitizeState,
+    lockdown: LockdownState,
+    pel: PelState,
     counters: Counters,
     enabled_since_power_on: bool,
     shutdown_clean: bool,
@@ -558,6 +582,9 @@ crate::persist::persist_struct!(Persistent {
     selftest,
     telemetry,
     ocp,
+    sanitize,
+    lockdown,
+    pel,
     counters,
     enabled_since_power_on,
     shutdown_clean,

@@ -11,8 +11,9 @@
 //!
 //! Values are what the device really supports ([`super::DeviceIdentity`],
 //! filled by the engine): each command support field has bit 0 set when the
-//! command is implemented (sanitize: bits 0–2 crypto erase, block erase,
-//! overwrite as the engine supports them); OOB management is 0 (no
+//! command is implemented (sanitize, DCLP-4: bit 0 supported, bits 1-3
+//! crypto erase, block erase, overwrite, bit 4 deallocation after sanitize,
+//! as the engine supports them; bit 15, tested for compliance, stays 0); OOB management is 0 (no
 //! NVMe-MI/MCTP endpoint). DSSD Power State Descriptor n describes the
 //! n-th supported DSSD power state, highest first: bit 7 valid, bits 6:0
 //! watts; every whole watt from the minimum to the maximum is valid
@@ -103,7 +104,7 @@ pub fn build(s: &OcpState) -> DeviceCapabilitiesLog {
         pcie_exp_port: s.identity.pcie_ports,
         oob_management_support: 0,
         wz_cmd_support: u16::from(c.write_zeroes),
-        sanitize_cmd_support: u16::from(c.sanitize & 7),
+        sanitize_cmd_support: u16::from(c.sanitize & 0x1f),
         dsm_cmd_support: u16::from(c.dataset_management),
         wu_cmd_support: u16::from(c.write_uncorrectable),
         fused_operation_support: u16::from(c.fused_compare_write),

@@ -278,7 +278,8 @@ pub struct CommandSupport {
     pub dataset_management: bool,
     /// Write Uncorrectable.
     pub write_uncorrectable: bool,
-    /// Sanitize actions: bit 0 crypto erase, bit 1 block erase, bit 2 overwrite.
+    /// Sanitize support (DCLP-4): bit 0 the command, bits 1-3 crypto erase,
+    /// block erase, overwrite, bit 4 deallocation after sanitize.
     pub sanitize: u8,
     /// Fused Compare and Write.
     pub fused_compare_write: bool,

@@ -141,6 +141,10 @@ pub enum AdminCmd {
     NamespaceManagement(NamespaceManagementCmd),
     /// Namespace Attachment (5.19).
     NamespaceAttachment(NamespaceAttachmentCmd),
+    /// Sanitize (NVMe 2.0 Base, 5.24).
+    Sanitize(SanitizeCmd),
+    /// Lockdown (NVMe 2.0 Base, 5.15).
+    Lockdown(LockdownCmd),
     /// Anything else.
     Unknown { opcode: u8 },
 }
@@ -281,6 +285,30 @@ pub struct FormatNvmCmd {
     pub ses: u8,
 }
 
+/// Sanitize (NVMe 2.0 Base, Figure 372): CDW10 and the overwrite pattern.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SanitizeCmd {
+    pub sanact: u8,
+    pub ause: bool,
+    pub owpass: u8,
+    pub oipbp: bool,
+    pub ndas: bool,
+    /// Enter Media Verification State (NVMe 2.1).
+    pub emvs: bool,
+    pub ovrpat: u32,
+}
+
+/// Lockdown (NVMe 2.0 Base, Figure 186): SCP 3:0, PRHBT 4, IFC 6:5, OFI
+/// 15:8 of CDW10; the UUID index of CDW14.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LockdownCmd {
+    pub scp: u8,
+    pub prhbt: bool,
+    pub ifc: u8,
+    pub ofi: u8,
+    pub uuid: u8,
+}
+
 impl AdminCmd {
     pub fn parse(s: &Sqe) -> AdminCmd {
         let c10 = s.cdw(10);
@@ -381,6 +409,22 @@ impl AdminCmd {
                     sel: (c10 & 0xf) as u8,
                 })
             }
+            admin_op::SANITIZE => AdminCmd::Sanitize(SanitizeCmd {
+                sanact: (c10 & 0x7) as u8,
+                ause: c10 & (1 << 3) != 0,
+                owpass: ((c10 >> 4) & 0xf) as u8,
+                oipbp: c10 & (1 << 8) != 0,
+                ndas: c10 & (1 << 9) != 0,
+                emvs: c10 & (1 << 10) != 0,
+                ovrpat: c11,
+            }),
+            admin_op::LOCKDOWN => AdminCmd::Lockdown(LockdownCmd {
+                scp: (c10 & 0xf) as u8,
+                prhbt: c10 & (1 << 4) != 0,
+                ifc: ((c10 >> 5) & 0x3) as u8,
+                ofi: (c10 >> 8) as u8,
+                uuid: s.uuid_index(),
+            }),
             opcode => AdminCmd::Unknown { opcode },
         }
     }

@@ -19,8 +19,10 @@ pub mod admin_op {
     pub const DEVICE_SELF_TEST: u8 = 0x14;
     pub const NAMESPACE_ATTACHMENT: u8 = 0x15;
     pub const KEEP_ALIVE: u8 = 0x18;
+    pub const LOCKDOWN: u8 = 0x24;
     pub const DOORBELL_BUFFER_CONFIG: u8 = 0x7c;
     pub const FORMAT_NVM: u8 = 0x80;
+    pub const SANITIZE: u8 = 0x84;
 }
 
 /// NVM command set I/O opcodes (NVM Command Set 1.0, Figure 18).
@@ -49,7 +51,13 @@ pub mod lid {
     pub const TELEMETRY_CONTROLLER: u8 = 0x08;
     pub const ENDURANCE_GROUP_INFORMATION: u8 = 0x09;
     pub const LBA_STATUS_INFORMATION: u8 = 0x0e;
+    /// Persistent Event (NVMe 2.0 Base, 5.16.1.14).
+    pub const PERSISTENT_EVENT: u8 = 0x0d;
     pub const FEATURE_IDS_EFFECTS: u8 = 0x12;
+    /// Command and Feature Lockdown (NVMe 2.0 Base, 5.16.1.20).
+    pub const LOCKDOWN: u8 = 0x14;
+    /// Sanitize Status (NVMe 2.0 Base, 5.16.1.25).
+    pub const SANITIZE_STATUS: u8 = 0x81;
     /// First vendor-specific log identifier.
     pub const VENDOR_FIRST: u8 = 0xc0;
 }
@@ -99,6 +107,8 @@ pub mod aen {
     pub const TYPE_ERROR: u8 = 0;
     pub const TYPE_SMART: u8 = 1;
     pub const TYPE_NOTICE: u8 = 2;
+    /// I/O Command Specific Status (NVM Command Set events).
+    pub const TYPE_IO_SPECIFIC: u8 = 6;
     pub const ERR_INVALID_DB_REGISTER: u8 = 0x00;
     pub const ERR_INVALID_DB_VALUE: u8 = 0x01;
     pub const SMART_RELIABILITY: u8 = 0x00;
@@ -107,4 +117,6 @@ pub mod aen {
     pub const NOTICE_NS_ATTR_CHANGED: u8 = 0x00;
     pub const NOTICE_FW_ACTIVATION_STARTING: u8 = 0x01;
     pub const NOTICE_TELEMETRY_LOG_CHANGED: u8 = 0x02;
+    /// Sanitize Operation Completed (log 81h).
+    pub const IO_SANITIZE_COMPLETED: u8 = 0x01;
 }

@@ -50,9 +50,15 @@ statuses! {
     KEEP_ALIVE_TIMER_EXPIRED = (sct::GENERIC, 0x19, true);
     KEEP_ALIVE_TIMEOUT_INVALID = (sct::GENERIC, 0x1a, true);
     NAMESPACE_WRITE_PROTECTED = (sct::GENERIC, 0x20, true);
+    /// Command Prohibited by Command and Feature Lockdown (NVMe 2.0 Base, 8.4).
+    COMMAND_PROHIBITED_BY_LOCKDOWN = (sct::GENERIC, 0x23, true);
     LBA_OUT_OF_RANGE = (sct::GENERIC, 0x80, true);
     CAPACITY_EXCEEDED = (sct::GENERIC, 0x81, true);
     FORMAT_IN_PROGRESS = (sct::GENERIC, 0x84, false);
+    /// The most recent sanitize operation failed (NVMe 2.0 Base, 8.21).
+    SANITIZE_FAILED = (sct::GENERIC, 0x1c, true);
+    /// A sanitize operation is in progress: retry when it is done.
+    SANITIZE_IN_PROGRESS = (sct::GENERIC, 0x1d, false);
 
     COMPLETION_QUEUE_INVALID = (sct::COMMAND_SPECIFIC, 0x00, true);
     INVALID_QUEUE_IDENTIFIER = (sct::COMMAND_SPECIFIC, 0x01, true);

@@ -159,6 +159,12 @@ impl TestStorage {
                 }
             }
             IoKind::Discard | IoKind::WriteZeroes { .. } => self.disk[off..end].fill(0),
+            IoKind::WritePattern { pattern } => {
+                let p = pattern.to_le_bytes();
+                for (i, b) in self.disk[off..end].iter_mut().enumerate() {
+                    *b = p[(off + i) % 4];
+                }
+            }
             IoKind::Flush | IoKind::ReadBuffered | IoKind::WriteBuffered { .. } => {}
         }
         IoResult::Ok
@@ -351,6 +357,9 @@ pub struct Driver {
     pub reverse_completion: bool,
     /// Complete storage requests automatically after each submission.
     pub auto_complete: bool,
+    /// Leave storage requests pending while waiting for a completion (a
+    /// test completes them one by one: background operations).
+    pub hold_storage: bool,
 }
 
 impl Driver {
@@ -377,6 +386,7 @@ impl Driver {
             stash: vec![Vec::new(); n],
             reverse_completion: false,
             auto_complete: true,
+            hold_storage: false,
         }
     }
 
@@ -549,7 +559,9 @@ impl Driver {
     /// Wait for the completion of `cid` on `cqid`.
     pub fn wait(&mut self, cqid: u16, cid: u16) -> Option<RawCqe> {
         for _ in 0..4 {
-            self.complete_storage();
+            if !self.hold_storage {
+                self.complete_storage();
+            }
             let all = self.reap(cqid);
             let mut found = None;
             for c in all {

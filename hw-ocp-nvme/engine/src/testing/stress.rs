@@ -628,7 +628,7 @@ impl<'c> Stress<'c> {
         let mut s = Sqe { dw: [0; 16] };
         let mut may_hold = false;
         let buf = JUNK + 0x1000 * self.ch.pick(JUNK_SIZE / 0x1000 - 2);
-        match self.ch.pick(15) {
+        match self.ch.pick(17) {
             0 => {
                 // Identify: controller, namespace, lists, UUID list.
                 s.dw[0] = 0x06;
@@ -640,12 +640,17 @@ impl<'c> Stress<'c> {
             1 => {
                 // Get Log Page, with the OCP UUID index sometimes.
                 let lid = [
-                    1u32, 2, 3, 5, 6, 7, 8, 0xc0, 0xc1, 0xc2, 0xc3, 0xc4, 0xc5, 0xc6, 0xc7, 0xc9,
-                ][self.ch.pick(16) as usize];
+                    1u32, 2, 3, 5, 6, 7, 8, 0x0d, 0x14, 0x81, 0xc0, 0xc1, 0xc2, 0xc3, 0xc4, 0xc5,
+                    0xc6, 0xc7, 0xc9,
+                ][self.ch.pick(19) as usize];
                 let numd = self.ch.pick(1024) as u32;
                 s.dw[0] = 0x02;
                 s.dw[1] = 0xffff_ffff;
                 s.dw[10] = lid | numd << 16 | u32::from(self.ch.pct(50)) << 15;
+                if matches!(lid, 0x0d | 0x14) {
+                    // Persistent Event log actions, lockdown log scopes.
+                    s.dw[10] |= (self.ch.pick(0x40) as u32) << 8;
+                }
                 s.dw[14] = self.ch.pick(2) as u32;
                 s.dw[6] = buf as u32;
                 s.dw[8] = (buf + 0x1000) as u32;
@@ -778,6 +783,37 @@ impl<'c> Stress<'c> {
                 s.dw[0] = 0x18;
             }
             13 => s = self.namespace_command(buf),
+            14 => {
+                // Sanitize: any action (reserved ones too), AUSE, one to
+                // three overwrite passes, OIPBP, NDAS; it runs in the
+                // background over the whole drive.
+                s.dw[0] = 0x84;
+                s.dw[10] = self.ch.pick(8) as u32
+                    | (self.ch.pick(2) as u32) << 3
+                    | (1 + self.ch.pick(3) as u32) << 4
+                    | (self.ch.pick(4) as u32) << 8;
+                s.dw[11] = self.ch.pick(1 << 16) as u32;
+            }
+            15 => {
+                // Lockdown: prohibit or allow a command or feature the
+                // harness does not need (any scope, interface and
+                // identifier sometimes: refused unless valid).
+                s.dw[0] = 0x24;
+                let (scp, ofi) = if self.ch.pct(80) {
+                    [
+                        (0u32, 0x14u32),
+                        (0, 0x80),
+                        (0, 0x84),
+                        (0, 0x11),
+                        (2, 0x04),
+                        (2, 0xc7),
+                    ][self.ch.pick(6) as usize]
+                } else {
+                    (self.ch.pick(16) as u32, 0x0d + self.ch.pick(3) as u32)
+                };
+                s.dw[10] =
+                    scp | (self.ch.pick(2) as u32) << 4 | (self.ch.pick(4) as u32) << 5 | ofi << 8;
+            }
             _ => s.dw[0] = 0x18, // Keep Alive
         }
         self.submit(0, s, may_hold);
@@ -846,7 +882,9 @@ impl<'c> Stress<'c> {
         for dw in s.dw.iter_mut() {
             *dw = (self.ch.pick(1 << 16) as u32) << 16 | self.ch.pick(1 << 16) as u32;
         }
-        if admin && matches!(s.opcode(), 0x00 | 0x01 | 0x04 | 0x05 | 0x7c) {
+        // Queue management and Lockdown (which could prohibit the
+        // harness's own queue management for good) come from submit_admin.
+        if admin && matches!(s.opcode(), 0x00 | 0x01 | 0x04 | 0x05 | 0x24 | 0x7c) {
             s.dw[0] = (s.dw[0] & !0xff) | 0x06;
         }
         if self.ch.pct(70) {

@@ -88,6 +88,12 @@ impl AerState {
         self.reported.retain(|e| e.lid != lid);
     }
 
+    /// Drop a queued or reported event of this type and information.
+    pub fn forget(&mut self, etype: u8, info: u8) {
+        self.queued.retain(|e| (e.etype, e.info) != (etype, info));
+        self.reported.retain(|e| (e.etype, e.info) != (etype, info));
+    }
+
     /// Controller reset: outstanding requests are gone, masks cleared.
     pub fn reset(&mut self) {
         self.outstanding.clear();

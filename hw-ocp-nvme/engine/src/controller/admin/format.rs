@@ -13,8 +13,12 @@ use crate::spec::cmd::FormatNvmCmd;
 use crate::spec::status::Status;
 use crate::traits::{Host, IoKind};
 
-/// Secure Erase Settings: none, user data erase (crypto erase unsupported).
-const SES_MAX: u8 = 1;
+/// Secure Erase Settings: none, user data erase, cryptographic erase (OCP
+/// NVMe-AD-5; both deallocate and read back zeroes, NVMe-AD-8).
+const SES_MAX: u8 = 2;
+/// FNA (Identify Controller byte 524): format per namespace (OCP
+/// NVMe-AD-23), cryptographic erase supported (NVMe-AD-5).
+pub const FNA: u8 = 1 << 2;
 
 impl Controller {
     pub(crate) fn format_nvm(
@@ -48,6 +52,7 @@ impl Controller {
         }
         let now = self.now(host);
         self.abort_self_test_on_format(now);
+        self.record_format_start(nsid, FNA, req.sqe.cdw(10), now);
         let Some(ci) = self.begin_cmd(
             req,
             Accounting::Admin,
@@ -78,6 +83,8 @@ impl Controller {
     /// The backend finished zeroing.
     pub(crate) fn finish_format(&mut self, nsid: u32, lbaf: u8, status: Status, host: &mut Host) {
         self.formatting = false;
+        let now = self.now(host);
+        self.record_format_completion(nsid, status, now);
         if !status.is_success() {
             return;
         }

@@ -2,7 +2,7 @@
 //! Identify (NVMe 2.0 Base, 5.17): controller, namespaces, descriptor and
 //! UUID lists; NVM Command Set 1.0, 4.1.5 for the NVM specific structures.
 
-use crate::controller::admin::{aer, features, firmware};
+use crate::controller::admin::{aer, features, firmware, format, pel, sanitize};
 use crate::controller::copy::MSRC;
 use crate::controller::{Controller, Outcome, Request};
 use crate::namespace::{
@@ -27,17 +27,17 @@ pub const KAS: u16 = 10;
 
 /// OACS: Format NVM (1), Firmware Download/Commit (2), Namespace
 /// Management (3; OCP NVMe-AD-3/4), Device Self-test (4), Doorbell Buffer
-/// Config (8).
-pub const OACS: u16 = 1 << 1 | 1 << 2 | 1 << 3 | 1 << 4 | 1 << 8;
+/// Config (8), Command and Feature Lockdown (10; OCP NVMe-AD-14).
+pub const OACS: u16 = 1 << 1 | 1 << 2 | 1 << 3 | 1 << 4 | 1 << 8 | 1 << 10;
 /// ONCS: Write Uncorrectable (1), DSM (2), Write Zeroes (3), Save/Select
 /// (4), Timestamp (6), Verify (7), Copy (8; OCP NVMe-OPT-16).
 pub const ONCS: u16 = 1 << 1 | 1 << 2 | 1 << 3 | 1 << 4 | 1 << 6 | 1 << 7 | 1 << 8;
 /// ONCS Compare bit.
 pub const ONCS_COMPARE: u16 = 1;
 /// LPA: Commands Supported and Effects (1), extended data (2), telemetry (3),
-/// Supported Log Pages... (5), Telemetry Data Area 4 (6, enabled by Host
-/// Behavior Support ETDAS; `nvme ocp internal-log -a 4`).
-pub const LPA: u8 = 1 << 1 | 1 << 2 | 1 << 3 | 1 << 5 | 1 << 6;
+/// Persistent Event log (4), Supported Log Pages... (5), Telemetry Data Area
+/// 4 (6, enabled by Host Behavior Support ETDAS; `nvme ocp internal-log -a 4`).
+pub const LPA: u8 = 1 << 1 | 1 << 2 | 1 << 3 | 1 << 4 | 1 << 5 | 1 << 6;
 
 /// The drive's indirection unit (OCP NVMe-OPT-7): 4 KiB.
 pub const INDIRECTION_UNIT: u32 = 4096;
@@ -75,6 +75,11 @@ pub fn ids_from_serial(serial: &str, uid: u64, oui: [u8; 3]) -> ([u8; 8], [u8; 1
     nguid[8..11].copy_from_slice(&oui);
     nguid[11..].copy_from_slice(&(!h).to_be_bytes()[..5]);
     (eui, nguid)
+}
+
+/// The NVM Subsystem NVMe Qualified Name.
+pub fn subnqn(cfg: &crate::config::ControllerConfig) -> String {
+    format!("nqn.2019-08.org.qemu:{}", cfg.serial)
 }
 
 impl Controller {
@@ -117,7 +122,9 @@ impl Controller {
             .u8(318, 1) // DSTO: one self-test at a time
             .u8(319, firmware::FWUG) // FWUG: 4 KiB (OCP FWUP-29)
             .u16(320, KAS)
+            .u32(328, sanitize::SANICAP)
             .u16(340, ENDGID) // ENDGIDMAX: one Endurance Group
+            .u32(352, pel::PELS)
             .u8(512, 0x66) // SQES
             .u8(513, 0x44) // CQES
             .u32(516, MAX_NAMESPACES) // NN
@@ -128,17 +135,12 @@ impl Controller {
             .u16(528, AWUPF)
             .u16(520, ONCS | ONCS_COMPARE)
             .u16(522, 1) // FUSES: Compare and Write (OCP NVMe-IO-9)
-            .u8(524, 0) // FNA
+            .u8(524, format::FNA)
             .u8(525, if cfg.volatile_write_cache { 0x07 } else { 0x06 }) // VWC, flush broadcast
             .u16(534, 1) // OCFS: Copy Descriptor Format 0h (OCP NVMe-OPT-16)
             .u32(536, 1 | 1 << 16) // SGLS: supported, Bit Bucket
             // SUBNQN, 256 bytes, NUL padded.
-            .ascii(
-                768,
-                256,
-                format!("nqn.2019-08.org.qemu:{}", cfg.serial).as_bytes(),
-                0,
-            );
+            .ascii(768, 256, subnqn(cfg).as_bytes(), 0);
         let mps = crate::ocp::nvme_power_states_w(&self.cfg.health);
         for (i, &(enlat, exlat)) in POWER_STATE_LATENCIES.iter().enumerate() {
             let o = 2048 + i * POWER_STATE_SIZE;

@@ -4,7 +4,7 @@
 
 use std::collections::VecDeque;
 
-use crate::controller::admin::{self, features, identify};
+use crate::controller::admin::{self, features, identify, pel};
 use crate::controller::ocp_port;
 use crate::controller::{Controller, ErrorContext, Outcome, Request};
 use crate::counters::Counters;
@@ -129,6 +129,9 @@ fn supported_logs() -> Vec<u8> {
     }
     w.u32(lid::LBA_STATUS_INFORMATION as usize * 4, 1);
     w.u32(lid::FEATURE_IDS_EFFECTS as usize * 4, 1);
+    w.u32(lid::SANITIZE_STATUS as usize * 4, 1);
+    w.u32(lid::LOCKDOWN as usize * 4, 1);
+    w.u32(lid::PERSISTENT_EVENT as usize * 4, 1);
     for l in lid::VENDOR_FIRST..=0xff {
         if ocp_port::log_supported(l) {
             w.u32(l as usize * 4, 1);
@@ -137,36 +140,47 @@ fn supported_logs() -> Vec<u8> {
     w.finish()
 }
 
+/// Commands Supported and Effects flags (Figure 211).
+const CSUPP: u32 = 1;
+const LBCC: u32 = 1 << 1;
+const NCC: u32 = 1 << 2;
+const NIC: u32 = 1 << 3;
+const CCC: u32 = 1 << 4;
+const CSE_NS: u32 = 1 << 16;
+/// Command Submission and Execution 010b: no other command to any
+/// namespace while it runs (Sanitize).
+const CSE_ALL: u32 = 0b10 << 16;
+const UUID_SEL: u32 = 1 << 19;
+
+/// Every admin command the controller supports, with its effects: the
+/// Commands Supported and Effects log and the commands Lockdown can
+/// prohibit (OCP NVMe-AD-15).
+pub const ADMIN_EFFECTS: [(u8, u32); 20] = [
+    (admin_op::DELETE_IO_SQ, CSUPP),
+    (admin_op::CREATE_IO_SQ, CSUPP),
+    (admin_op::GET_LOG_PAGE, CSUPP | UUID_SEL),
+    (admin_op::DELETE_IO_CQ, CSUPP),
+    (admin_op::CREATE_IO_CQ, CSUPP),
+    (admin_op::IDENTIFY, CSUPP),
+    (admin_op::ABORT, CSUPP),
+    (admin_op::SET_FEATURES, CSUPP | UUID_SEL),
+    (admin_op::GET_FEATURES, CSUPP | UUID_SEL),
+    (admin_op::ASYNC_EVENT_REQUEST, CSUPP),
+    (admin_op::FIRMWARE_COMMIT, CSUPP | CCC),
+    (admin_op::FIRMWARE_IMAGE_DOWNLOAD, CSUPP),
+    (admin_op::DEVICE_SELF_TEST, CSUPP),
+    (admin_op::KEEP_ALIVE, CSUPP),
+    (admin_op::LOCKDOWN, CSUPP | UUID_SEL),
+    (admin_op::DOORBELL_BUFFER_CONFIG, CSUPP),
+    (admin_op::FORMAT_NVM, CSUPP | LBCC | NCC | NIC | CSE_NS),
+    (admin_op::NAMESPACE_MANAGEMENT, CSUPP | LBCC | NIC),
+    (admin_op::NAMESPACE_ATTACHMENT, CSUPP | NIC),
+    (admin_op::SANITIZE, CSUPP | LBCC | NCC | NIC | CSE_ALL),
+];
+
 fn effects() -> Vec<u8> {
-    const CSUPP: u32 = 1;
-    const LBCC: u32 = 1 << 1;
-    const NCC: u32 = 1 << 2;
-    const NIC: u32 = 1 << 3;
-    const CCC: u32 = 1 << 4;
-    const CSE_NS: u32 = 1 << 16;
-    const UUID_SEL: u32 = 1 << 19;
     let mut w = LeWriter::page::<EFFECTS_SIZE>();
-    let admin: [(u8, u32); 18] = [
-        (admin_op::DELETE_IO_SQ, CSUPP),
-        (admin_op::CREATE_IO_SQ, CSUPP),
-        (admin_op::GET_LOG_PAGE, CSUPP | UUID_SEL),
-        (admin_op::DELETE_IO_CQ, CSUPP),
-        (admin_op::CREATE_IO_CQ, CSUPP),
-        (admin_op::IDENTIFY, CSUPP),
-        (admin_op::ABORT, CSUPP),
-        (admin_op::SET_FEATURES, CSUPP | UUID_SEL),
-        (admin_op::GET_FEATURES, CSUPP | UUID_SEL),
-        (admin_op::ASYNC_EVENT_REQUEST, CSUPP),
-        (admin_op::FIRMWARE_COMMIT, CSUPP | CCC),
-        (admin_op::FIRMWARE_IMAGE_DOWNLOAD, CSUPP),
-        (admin_op::DEVICE_SELF_TEST, CSUPP),
-        (admin_op::KEEP_ALIVE, CSUPP),
-        (admin_op::DOORBELL_BUFFER_CONFIG, CSUPP),
-        (admin_op::FORMAT_NVM, CSUPP | LBCC | NCC | NIC | CSE_NS),
-        (admin_op::NAMESPACE_MANAGEMENT, CSUPP | LBCC | NIC),
-        (admin_op::NAMESPACE_ATTACHMENT, CSUPP | NIC),
-    ];
-    for (op, v) in admin {
+    for (op, v) in ADMIN_EFFECTS {
         w.u32(op as usize * 4, v);
     }
     let io: [(u8, u32); 9] = [
@@ -258,6 +272,15 @@ impl Controller {
             lid::COMMANDS_SUPPORTED_EFFECTS => effects(),
             lid::FEATURE_IDS_EFFECTS => self.feature_effects_log(),
             lid::DEVICE_SELF_TEST => self.selftest.log(now),
+            lid::SANITIZE_STATUS => self.sanitize_log(),
+            lid::PERSISTENT_EVENT => match self.persistent_event_log(r.lsp, now) {
+                Ok(p) => p,
+                Err(s) => return s.into(),
+            },
+            lid::LOCKDOWN => match self.lockdown_log(r.lsp) {
+                Ok(p) => p,
+                Err(s) => return s.into(),
+            },
             lid::TELEMETRY_HOST => {
                 // LSP bit 0: Create Telemetry Host-Initiated Data.
                 if r.lsp & 1 != 0 || self.telemetry.host_data.is_empty() {
@@ -266,6 +289,11 @@ impl Controller {
                             self.telemetry.host_generation.wrapping_add(1);
                     }
                     self.telemetry.host_data = self.telemetry_log(lid::TELEMETRY_HOST, now);
+                    if r.lsp & 1 != 0 {
+                        // Telemetry Log Create event: the log's header.
+                        let head = self.telemetry.host_data[..512].to_vec();
+                        self.record_event(pel::event::TELEMETRY_CREATED, head, now);
+                    }
                 }
                 let mut p = self.telemetry.host_data.clone();
                 p[382] = u8::from(self.telemetry.ctrl_available);

@@ -6,9 +6,12 @@ pub mod features;
 pub mod firmware;
 pub mod format;
 pub mod identify;
+pub mod lockdown;
 pub mod log;
 pub mod namespace;
+pub mod pel;
 pub mod queue;
+pub mod sanitize;
 pub mod selftest;
 
 use crate::controller::{Controller, DbBuf, Outcome, Request};
@@ -33,6 +36,16 @@ impl Controller {
         if sqe.nsid() != 0 && !uses_nsid(&cmd) {
             return Status::INVALID_FIELD.into();
         }
+        if let Some(s) = self.lockdown_gate(sqe.opcode(), sqe.cdw(10)) {
+            return s.into();
+        }
+        let log_id = match cmd {
+            AdminCmd::GetLogPage(c) => Some(c.lid),
+            _ => None,
+        };
+        if let Some(s) = self.sanitize_admin_gate(sqe.opcode(), log_id) {
+            return s.into();
+        }
         match cmd {
             AdminCmd::DeleteIoSq(cmd) => self.delete_io_sq(req, cmd),
             AdminCmd::CreateIoSq(cmd) => self.create_io_sq(req, cmd),
@@ -41,18 +54,34 @@ impl Controller {
             AdminCmd::GetLogPage(cmd) => self.get_log_page(req, cmd, host),
             AdminCmd::Identify(cmd) => self.identify(req, cmd, host),
             AdminCmd::Abort(cmd) => self.abort_command(cmd, host),
-            AdminCmd::SetFeatures(cmd) => match self.feature_owner(cmd.fid, cmd.uuid) {
-                Ok(FeatureOwner::Controller(cap)) => self.set_features(req, cmd, cap, host),
-                Ok(FeatureOwner::Ocp) => self.ocp_set_feature(req, cmd, host),
-                Err(s) => s.into(),
-            },
+            AdminCmd::SetFeatures(cmd) => {
+                let now = self.now(host);
+                let before = self.timestamp_bytes(now);
+                let o = match self.feature_owner(cmd.fid, cmd.uuid) {
+                    Ok(FeatureOwner::Controller(cap)) => self.set_features(req, cmd, cap, host),
+                    Ok(FeatureOwner::Ocp) => self.ocp_set_feature(req, cmd, host),
+                    Err(s) => s.into(),
+                };
+                if let Outcome::Done { status, .. } = o {
+                    if status.is_success() {
+                        self.record_set_feature(req, cmd.fid, before, now);
+                    }
+                }
+                o
+            }
             AdminCmd::GetFeatures(cmd) => match self.feature_owner(cmd.fid, cmd.uuid) {
                 Ok(FeatureOwner::Controller(cap)) => self.get_features(req, cmd, cap, host),
                 Ok(FeatureOwner::Ocp) => self.ocp_get_feature(req, cmd, host),
                 Err(s) => s.into(),
             },
             AdminCmd::AsyncEventRequest => self.async_event_request(req, host),
-            AdminCmd::FirmwareCommit(cmd) => self.firmware_commit(cmd, host),
+            AdminCmd::FirmwareCommit(cmd) => {
+                let old = self.fw.active_rev();
+                let o = self.firmware_commit(cmd, host);
+                let now = self.now(host);
+                self.record_firmware_commit_event(old, cmd, o, now);
+                o
+            }
             AdminCmd::FirmwareImageDownload(cmd) => self.firmware_download(req, cmd, host),
             AdminCmd::DeviceSelfTest(cmd) => self.device_self_test(req, cmd, host),
             AdminCmd::KeepAlive => {
@@ -64,6 +93,8 @@ impl Controller {
             AdminCmd::FormatNvm(cmd) => self.format_nvm(req, cmd, host),
             AdminCmd::NamespaceManagement(cmd) => self.namespace_management(req, cmd, host),
             AdminCmd::NamespaceAttachment(cmd) => self.namespace_attachment(req, cmd, host),
+            AdminCmd::Sanitize(cmd) => self.sanitize(req, cmd, host),
+            AdminCmd::Lockdown(cmd) => self.lockdown(cmd),
             AdminCmd::Unknown { .. } => Status::INVALID_OPCODE.into(),
         }
     }
@@ -124,7 +155,8 @@ impl Controller {
 
 /// Whether the admin command uses the NSID field (NVMe 2.0 Base, Figure
 /// 28): queue management, Abort, Asynchronous Event Request, Firmware
-/// Commit / Image Download, Keep Alive and Doorbell Buffer Config do not.
+/// Commit / Image Download, Keep Alive, Doorbell Buffer Config, Sanitize
+/// and Lockdown do not.
 fn uses_nsid(cmd: &AdminCmd) -> bool {
     !matches!(
         cmd,
@@ -138,6 +170,8 @@ fn uses_nsid(cmd: &AdminCmd) -> bool {
             | AdminCmd::FirmwareImageDownload(_)
             | AdminCmd::KeepAlive
             | AdminCmd::DoorbellBufferConfig(_)
+            | AdminCmd::Sanitize(_)
+            | AdminCmd::Lockdown(_)
     )
 }
 

@@ -88,6 +88,14 @@ impl Controller {
                 };
                 match self.ns.create(new) {
                     Ok(id) => {
+                        let now = self.now(host);
+                        self.record_namespace_change(
+                            req.sqe.cdw(10),
+                            id,
+                            (new.nsze, new.ncap),
+                            (new.flbas, new.dps, new.nmic),
+                            now,
+                        );
                         self.namespace_changed(id, NsChange::Created, host);
                         Outcome::dw0(id)
                     }
@@ -110,6 +118,14 @@ impl Controller {
                 for id in ids {
                     if let Some(gone) = self.ns.delete(id) {
                         let attached = gone.attached;
+                        let now = self.now(host);
+                        self.record_namespace_change(
+                            req.sqe.cdw(10),
+                            id,
+                            (gone.nsze(), gone.nsze()),
+                            (gone.lbaf, 0, gone.nmic),
+                            now,
+                        );
                         self.namespace_changed(id, NsChange::Deleted { attached }, host);
                     }
                 }

@@ -19,6 +19,8 @@ pub const RESULT_OK: u8 = 0x0;
 pub const RESULT_ABORTED_BY_COMMAND: u8 = 0x1;
 pub const RESULT_ABORTED_BY_RESET: u8 = 0x2;
 pub const RESULT_ABORTED_BY_FORMAT: u8 = 0x4;
+/// Operation aborted due to a sanitize operation (Figure 212).
+pub const RESULT_ABORTED_BY_SANITIZE: u8 = 0x9;
 pub const RESULT_FAILED_SEGMENT: u8 = 0x7;
 
 /// Self-test segments (NVMe 2.0 Base, Figure 215) the health model can fail.
@@ -202,5 +204,10 @@ impl Controller {
 
     pub(crate) fn abort_self_test_on_format(&mut self, now: u64) {
         self.finish_self_test(RESULT_ABORTED_BY_FORMAT, now);
+    }
+
+    /// A sanitize operation starts (NVMe 2.0 Base, 8.21).
+    pub(crate) fn abort_self_test_on_sanitize(&mut self, now: u64) {
+        self.finish_self_test(RESULT_ABORTED_BY_SANITIZE, now);
     }
 }
