@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 //! Format NVM (NVMe 2.0 Base, 5.14; NVM Command Set 1.0, 4.1) of one
-//! namespace, or of every attached namespace with NSID `FFFFFFFFh` (FNA is 0:
+//! namespace, or of every attached namespace with NSID `FFFFFFFFh` (FNA bit 0 clear:
 //! formats are per namespace). The namespace's backend extents are zeroed
 //! (deallocated), then the new LBA format takes effect, NUSE drops to 0,
 //! uncorrectable blocks are forgotten and a Namespace Attribute Changed
