@@ -515,7 +515,7 @@ fn check_persistent_parts(
     feat: &Features,
     saved_feat: &Features,
 ) -> Result<(), String> {
-    ns.check()?;
+    ns.check(cfg.capacity_bytes)?;
     let slot_ok = |s: u8| (1..=FW_SLOTS as u8).contains(&s);
     if !slot_ok(fw.active) || fw.next.is_some_and(|(s, _)| !slot_ok(s)) {
         return Err(format!("firmware slot {} / {:?}", fw.active, fw.next));
