@@ -373,10 +373,14 @@ impl Namespaces {
         }
     }
 
-    /// The invariants the engine relies on (a loaded state).
-    pub fn check(&self) -> Result<(), String> {
+    /// The invariants the engine relies on (a loaded state of a drive of
+    /// `capacity_bytes`).
+    pub fn check(&self, capacity_bytes: u64) -> Result<(), String> {
         if self.slots.len() != MAX_NAMESPACES as usize {
             return Err(format!("{} namespace slots", self.slots.len()));
+        }
+        if self.sectors != capacity_bytes / SECTOR {
+            return Err(format!("{} sectors", self.sectors));
         }
         let mut all: Vec<Extent> = Vec::new();
         for (i, n) in self.slots.iter().enumerate() {
@@ -470,6 +474,7 @@ mod tests {
             ]
         );
         assert_eq!(t.create(new(1, 0)), Err(Status::NS_INSUFFICIENT_CAPACITY));
-        t.check().unwrap();
+        t.check(1 << 20).unwrap();
+        assert!(t.check(2 << 20).is_err());
     }
 }

@@ -161,6 +161,17 @@ fn nvme_ad_3_4_create_attach_io_detach_delete() {
     let (c, ns) = identify(&mut d, 0x11, 2);
     assert!(c.ok());
     assert_eq!((u64_at(&ns, 0), u64_at(&ns, 8), ns[26]), (256, 256, 1));
+    // The command set specific forms: CNS 1Ah (CSI 0) lists allocated
+    // NSIDs, 1Fh reads an allocated namespace, 08h zeroes while inactive.
+    let (c, l) = identify(&mut d, 0x1a, 0);
+    assert!(c.ok());
+    assert_eq!(ids(&l), vec![1, 2]);
+    let (c, ns) = identify(&mut d, 0x1f, 2);
+    assert!(c.ok() && ns[14] == 1);
+    let (c, ns) = identify(&mut d, 0x08, 2);
+    assert!(c.ok() && ns.iter().all(|&x| x == 0));
+    assert!(identify(&mut d, 0x03, 2).0.is(Status::INVALID_NAMESPACE));
+    assert!(identify(&mut d, 0x11, 33).0.is(Status::INVALID_NAMESPACE));
     let (_, cl) = identify(&mut d, 0x12, 2);
     assert_eq!(u16::from_le_bytes([cl[0], cl[1]]), 0);
     assert!(write(&mut d, 2, 0, &[1u8; 4096]).is(Status::INVALID_NAMESPACE));
@@ -342,11 +353,19 @@ fn nuse_counts_written_blocks_until_deallocated() {
 fn namespace_attribute_changed_event_and_changed_namespace_list() {
     let mut d = empty();
     let a = create(&mut d, 64, 0);
+    // Notices disabled (the default): no event, the list still records.
+    let quiet = create(&mut d, 8, 0);
+    let aer = d.submit(0, sqe_of(0x0c, 0, &[], 0));
+    assert!(attach(&mut d, quiet).ok());
+    assert!(d.wait(0, aer).is_none());
+    let glp = sqe_of(0x02, 0, &[(10, 1023 << 16 | 0x04)], 0);
+    let (_, l) = d.admin_read(glp, 4096);
+    // NSID 1 too: `empty()` deleted the attached factory namespace.
+    assert_eq!(ids(&l), vec![1, quiet]);
     // Feature 0Bh: Namespace Attribute Notices (bit 8).
     assert!(d
         .admin(sqe_of(0x09, 0, &[(10, 0x0b), (11, 1 << 8)], 0))
         .ok());
-    let aer = d.submit(0, sqe_of(0x0c, 0, &[], 0));
     assert!(
         d.wait(0, aer).is_none(),
         "creating is no change to the controller"
@@ -357,7 +376,6 @@ fn namespace_attribute_changed_event_and_changed_namespace_list() {
     assert!(attach(&mut d, b).ok());
     // Masked until the log is read; the list holds both, then clears.
     let aer = d.submit(0, sqe_of(0x0c, 0, &[], 0));
-    let glp = sqe_of(0x02, 0, &[(10, 1023 << 16 | 0x04)], 0);
     let (c, l) = d.admin_read(glp, 4096);
     assert!(c.ok());
     assert_eq!(ids(&l), vec![a, b]);
