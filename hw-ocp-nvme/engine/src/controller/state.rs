@@ -355,16 +355,11 @@ impl Controller {
         now_ns: u64,
     ) -> Result<Controller, String> {
         let mut c = Controller::new(cfg)?;
-        // A record of version 1 (one namespace) is read too.
-        let version = match data.get(8..10) {
-            Some(v) if v == 1u16.to_le_bytes() => 1,
-            _ => PERSISTENT_VERSION,
-        };
         let sections = split_sections(
             data,
             &PERSISTENT_MAGIC,
             "drive state",
-            version,
+            PERSISTENT_VERSION,
             &[SEC_DRIVE, SEC_PERSISTENT],
         )?;
         let get = |tag: u16, name: &str| {
@@ -388,11 +383,7 @@ impl Controller {
             }
         }
         let record = get(SEC_PERSISTENT, "record")?;
-        let p: Persistent = if version == 1 {
-            load_exact(&record_v1_to_v2(record)?, "drive state")?
-        } else {
-            load_exact(record, "drive state")?
-        };
+        let p: Persistent = load_exact(record, "drive state")?;
         check_persistent_parts(&c.cfg, &p.ns, &p.fw, &p.saved_feat, &p.saved_feat)
             .and_then(|()| p.sanitize.check(p.ns.total_bytes()))
             .and_then(|()| p.pel.check())
@@ -600,23 +591,6 @@ crate::persist::persist_struct!(Persistent {
     shutdown_clean,
 });
 
-/// A version 1 record (before namespace management) in version 2's
-/// encoding: its one namespace (LBA format, capacity) becomes the factory
-/// namespace of that format; every other field is encoded alike.
-fn record_v1_to_v2(v1: &[u8]) -> Result<Vec<u8>, String> {
-    let mut r = LeReader::new(v1);
-    let lbaf = r.u8()?;
-    let capacity = r.u64()?;
-    let mut ns = Namespaces::new(capacity, 512);
-    if let Some(n) = ns.get_mut(1) {
-        n.lbaf = lbaf;
-    }
-    let mut w = LeWriter::growing();
-    ns.save(&mut w);
-    w.put(&v1[r.pos()..]);
-    Ok(w.finish())
-}
-
 /// The configuration a power-cycle record belongs to: the drive's identity
 /// and what the record's layout depends on.  Other properties (MDTS, queue
 /// counts, self-test times, ...) may change between power cycles.
@@ -656,39 +630,16 @@ fn check_free_list(free: &[u16], is_free: impl Iterator<Item = bool>) -> Result<
 mod tests {
     use super::*;
 
-    /// A record written before namespace management (version 1: one
-    /// namespace's LBA format and capacity first) still loads, as the
-    /// factory namespace in that format.
+    /// A record of version 1 (before namespace management, sanitize, the
+    /// Persistent Event log and lockdown) is refused with a message naming
+    /// both versions: its layout is not this one's.
     #[test]
-    fn version_1_record_loads_as_the_factory_namespace() {
+    fn version_1_record_is_refused_by_name() {
         let cfg = ControllerConfig::default();
-        let mut c = Controller::new(cfg.clone()).unwrap();
-        c.counters.host_write_commands = 77;
-        c.ns.get_mut(1).unwrap().lbaf = 1;
-        let v2 = c.save_persistent(0);
-        let p: Persistent = {
-            let sections = split_sections(
-                &v2,
-                &PERSISTENT_MAGIC,
-                "t",
-                PERSISTENT_VERSION,
-                &[SEC_DRIVE, SEC_PERSISTENT],
-            )
-            .unwrap();
-            load_exact(sections[1].1, "t").unwrap()
-        };
-        let mut body = LeWriter::growing();
-        body.put(&[1]).put(&cfg.capacity_bytes.to_le_bytes());
-        let rest = to_bytes(&p);
-        body.put(&rest[to_bytes(&p.ns).len()..]);
-        let mut w = LeWriter::growing();
-        w.put(&PERSISTENT_MAGIC);
-        1u16.save(&mut w);
-        put_section(&mut w, SEC_DRIVE, to_bytes(&drive_fingerprint(&cfg)));
-        put_section(&mut w, SEC_PERSISTENT, body.finish());
-        let back = Controller::load_persistent(cfg, &w.finish(), 0).unwrap();
-        assert_eq!(back.counters.host_write_commands, 77);
-        assert_eq!(back.ns.get(1).unwrap().lbaf, 1);
-        assert_eq!(back.ns.allocated_ids().count(), 1);
+        let c = Controller::new(cfg.clone()).unwrap();
+        let mut rec = c.save_persistent(0);
+        rec[8..10].copy_from_slice(&1u16.to_le_bytes());
+        let e = Controller::load_persistent(cfg, &rec, 0).err().unwrap();
+        assert!(e.contains("version 1") && e.contains("version 2"), "{e}");
     }
 }
