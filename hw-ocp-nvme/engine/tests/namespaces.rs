@@ -275,8 +275,10 @@ fn namespace_attachment_statuses() {
     assert_eq!(ns[30], 1);
 }
 
-#[test]
-fn commands_crossing_an_extent_boundary_are_split_and_completed_once() {
+/// A namespace of two extents, and a small one between them holding
+/// 4 KiB of 55h: (the big one, the small one, the big one's LBA where its
+/// first extent ends).
+fn two_extents() -> (Driver, u32, u32, u64) {
     let mut d = empty();
     // 8 KiB at 0, 4 KiB after: delete the first and the rest after them.
     let a = create(&mut d, 16, 0);
@@ -288,7 +290,12 @@ fn commands_crossing_an_extent_boundary_are_split_and_completed_once() {
     assert!(attach(&mut d, b).ok());
     assert!(write(&mut d, b, 0, &[0x55; 4096]).ok());
     // The first extent is the larger one (after B), the second at 0.
-    let boundary = 8192 - 24;
+    (d, big, b, 8192 - 24)
+}
+
+#[test]
+fn commands_crossing_an_extent_boundary_are_split_and_completed_once() {
+    let (mut d, big, b, boundary) = two_extents();
     let data: Vec<u8> = (0..8192u32).map(|i| (i * 7) as u8).collect();
     let before = d.env.storage.log.len();
     assert!(write(&mut d, big, boundary - 8, &data).ok());
@@ -506,15 +513,7 @@ fn copy(d: &mut Driver, nsid: u32, ranges: &[(u64, u16)], sdlba: u64) -> RawCqe 
 /// in NUSE.
 #[test]
 fn copy_across_an_extent_boundary() {
-    let mut d = empty();
-    let a = create(&mut d, 16, 0);
-    let b = create(&mut d, 8, 0);
-    assert!(delete(&mut d, a).ok());
-    let big = create(&mut d, 8192 - 8, 0);
-    assert!(attach(&mut d, big).ok());
-    assert!(attach(&mut d, b).ok());
-    assert!(write(&mut d, b, 0, &[0x55; 4096]).ok());
-    let boundary = 8192 - 24;
+    let (mut d, big, b, boundary) = two_extents();
     let data: Vec<u8> = (0..8192u32).map(|i| (i * 13 + 1) as u8).collect();
     assert!(write(&mut d, big, boundary - 8, &data).ok());
     // Across the boundary as the source, to blocks inside the first extent.
