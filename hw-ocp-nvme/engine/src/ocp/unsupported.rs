@@ -27,7 +27,7 @@ pub const MAX_ENTRIES: usize = 253;
 /// Requirements of OCP 2.7 this emulation does not meet: (requirement ID,
 /// reason, first OCP version that has the requirement among 2.5–2.7).
 /// `docs/ocp-conformance.md` marks each "not yet".
-pub const EMULATION_GAPS: [(&str, &str, OcpVersion); 18] = [
+pub const EMULATION_GAPS: [(&str, &str, OcpVersion); 15] = [
     (
         "NSM-1",
         "one namespace, no Namespace Management",
@@ -48,18 +48,11 @@ pub const EMULATION_GAPS: [(&str, &str, OcpVersion); 18] = [
     ("NVMe-AD-6", "no NVMe-MI Send / Receive", OcpVersion::V2_5),
     ("NVMe-AD-7", "no Sanitize command", OcpVersion::V2_5),
     (
-        "NVMe-CFG-1",
-        "round robin only, no weighted round robin",
-        OcpVersion::V2_5,
-    ),
-    (
         "NVMe-CFG-21",
         "no Power Measurement (TP4199)",
         OcpVersion::V2_7,
     ),
-    ("NVMe-IO-9", "no fused Compare and Write", OcpVersion::V2_5),
     ("NVMe-MI-1", "no NVMe-MI / MCTP endpoint", OcpVersion::V2_5),
-    ("NVMe-OPT-16", "no Copy command", OcpVersion::V2_5),
     (
         "NVMe-OPT-18",
         "no Power Threshold feature (24h)",
