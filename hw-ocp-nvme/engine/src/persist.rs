@@ -224,7 +224,7 @@ pub(crate) use persist_enum;
 pub const STATE_MAGIC: [u8; 8] = *b"OCPNVMES";
 /// Format version of the whole controller state this engine writes and
 /// reads.
-pub const STATE_VERSION: u16 = 1;
+pub const STATE_VERSION: u16 = 2;
 
 /// A tagged section: tag, length, bytes.
 pub(crate) fn put_section(w: &mut LeWriter, tag: u16, body: Vec<u8>) {

@@ -189,8 +189,8 @@ fn incompatible_configuration_is_named() {
     );
     refused(&cfg, b"QEMU NVMe state", "not an ocp-nvme controller state");
     let mut v2 = blob.clone();
-    v2[8] = 2;
-    refused(&cfg, &v2, "format version 2, this ocp-nvme reads version 1");
+    v2[8] = 3;
+    refused(&cfg, &v2, "format version 3, this ocp-nvme reads version 2");
     assert!(Controller::load_state(cfg, &blob).unwrap() == c);
 }
 
