@@ -160,6 +160,10 @@ pub struct OcpNvmeState {
     write_cache: BqlCell<bool>,
     /// Set while the engine runs, so completions arriving meanwhile wait.
     in_engine: BqlCell<bool>,
+    /// Set while a configuration space write may start a function level
+    /// reset: that reset must not drain the block backend (see
+    /// [`OcpNvmeState::reset_may_drain`]).
+    in_flr_write: BqlCell<bool>,
     timer: Timer,
     /// The engine's saved state between `pre_save` and the stream, or
     /// between the stream and `post_load`.
@@ -273,6 +277,7 @@ impl OcpNvmeState {
         uninit_field_mut!(*this, vm_state).write(BqlRefCell::new(None));
         uninit_field_mut!(*this, write_cache).write(BqlCell::new(false));
         uninit_field_mut!(*this, in_engine).write(BqlCell::new(false));
+        uninit_field_mut!(*this, in_flr_write).write(BqlCell::new(false));
         uninit_field_mut!(*this, migration_blob).write(EngineBlob::default());
         uninit_field_mut!(*this, state_seq).write(BqlCell::new(Some(0)));
         uninit_field_mut!(*this, state_writing).write(BqlCell::new(false));
@@ -592,7 +597,9 @@ impl OcpNvmeState {
     /// controller through the device's reset.
     fn config_write(&self, addr: u32, val: u32, len: u32) {
         self.default_config_write(addr, val, len);
+        self.in_flr_write.set(true);
         self.pcie_cap_flr_config_write(addr, val, len);
+        self.in_flr_write.set(false);
     }
 
     fn reset_hold(&self, _typ: ResetType) {
@@ -815,6 +822,18 @@ impl OcpNvmeState {
     fn state_timer_fired(&self) {
         self.write_state();
         self.arm_state_timer();
+    }
+
+    /// Whether a controller reset may wait for the storage requests in
+    /// flight.  Not for a function level reset: the write that starts it
+    /// may come from one of those requests (a read into MMCONFIG is written
+    /// there from the block layer's bounce buffer as it completes, before
+    /// its callback), and draining would wait for that request from inside
+    /// it.  Requests still in flight then finish on their own; their
+    /// completions carry the engine's old epoch and are dropped, and the
+    /// reset cleared bus mastering, so the function issues no new DMA.
+    pub fn reset_may_drain(&self) -> bool {
+        !self.in_flr_write.get()
     }
 
     /// The drive; realize fails without one.

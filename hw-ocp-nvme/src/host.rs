@@ -260,7 +260,9 @@ impl Storage for BlockStorage<'_> {
     }
 
     fn drain(&mut self) {
-        self.backend().drain();
+        if self.0.reset_may_drain() {
+            self.backend().drain();
+        }
     }
 }
 

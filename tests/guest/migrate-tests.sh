@@ -85,26 +85,8 @@ wait_for() {
   return 1
 }
 
-# guest_exit LOG: the GUEST-EXIT status the guest printed, empty if none.
-guest_exit() { tr -d '\r' <"$1" | sed -n 's/^GUEST-EXIT=\([0-9][0-9]*\)$/\1/p' | tail -n1; }
 
-PASS=0 FAILS=0
-FAILMSG=()
-failed() { FAILMSG+=("$*"); }
-report() {  # NAME LOGS...
-  local name=$1; shift
-  if [ ${#FAILMSG[@]} = 0 ]; then
-    PASS=$((PASS + 1)); echo "ok - $name"
-  else
-    FAILS=$((FAILS + 1)); echo "not ok - $name"
-    for m in "${FAILMSG[@]}"; do echo "#   $m"; done
-    for l in "$@"; do
-      echo "#   $l (last lines):"
-      tr -d '\r' <"$l" | grep -E 'FAIL|err=|ocp-nvme|error|@@' | tail -n 12 | sed 's/^/#     | /'
-    done
-  fi
-  FAILMSG=()
-}
+. "$HERE/host-lib.sh"
 
 # The guest side of both tests: counters before, fio writing 128 MiB in
 # 4 KiB random writes with crc32c verify, a timer loop, counters after.
@@ -219,5 +201,4 @@ fi
 echo "# savevm/loadvm test: $(( $(date +%s) - t0 )) s" >&2
 report savevm-loadvm "$LOG"
 
-echo "$PASS passed, $FAILS failed"
-[ "$FAILS" = 0 ]
+summary

@@ -724,6 +724,53 @@ static void test_reentrant_flr(void)
     fixture_stop(&n.f);
 }
 
+/*
+ * A storage read whose buffer is the device's own Device Control register
+ * seen through MMCONFIG: the block layer reads into a bounce buffer and
+ * writes it there when the request completes, before the device's
+ * completion callback runs.  The data sets the FLR bit, so the function
+ * resets from inside that request's completion.  The reset must not wait
+ * for the request it is running in (the old device drained the block
+ * backend there and hung, holding the BQL).
+ */
+static void test_flr_from_storage_read(void)
+{
+    Nvme n;
+    QPCIDevice *mch;
+    uint8_t exp;
+    uint16_t flr = 0x8000;      /* PCI_EXP_DEVCTL_BCR_FLR */
+    uint64_t mmcfg = 0xb0000000;
+    uint32_t cmd[16] = { 0x02, 1 };
+    uint64_t devctl;
+
+    nvme_start(&n, NULL);
+    mch = qpci_device_find(n.f.bus, 0);
+    qpci_config_writel(mch, 0x64, 0);
+    qpci_config_writel(mch, 0x60, mmcfg | 1);
+    g_free(mch);
+    exp = qpci_find_capability(n.f.dev, PCI_CAP_ID_EXP, 0);
+    devctl = mmcfg + (4 << 15) + exp + PCI_EXP_DEVCTL;
+    nvme_create_io_queues(&n);
+    /* LBA 7 starts with the FLR bit, the rest zero. */
+    qtest_memset(n.f.qts, DATA_ADDR, 0, 512);
+    qtest_memwrite(n.f.qts, DATA_ADDR, &flr, sizeof(flr));
+    g_assert_cmphex(nvme_rw(&n, 0x01, 7, 0, DATA_ADDR).status, ==, 0);
+    /* Read 8 bytes' worth of LBA 7 into Device Control: one 512-byte block. */
+    cmd[6] = devctl;
+    cmd[7] = devctl >> 32;
+    cmd[10] = 7;
+    nvme_post(&n, 1, cmd);
+    /* The function was reset, and the device answers. */
+    assert_qmp_responsive(n.f.qts);
+    qpci_device_enable(n.f.dev);
+    n.f.bar0 = qpci_iomap(n.f.dev, 0, &n.f.bar0_size);
+    g_assert_cmphex(reg_read(&n.f, NVME_REG_CC), ==, 0);
+    g_assert_cmphex(reg_read(&n.f, NVME_REG_CSTS) & 1, ==, 0);
+    nvme_enable(&n);
+    assert_alive(&n);
+    fixture_stop(&n.f);
+}
+
 static uint16_t post_deallocate(Nvme *n, int nr, uint64_t list);
 
 /* Wait until the outgoing migration of @qts has completed. */
@@ -1502,6 +1549,8 @@ int main(int argc, char **argv)
                    test_keep_alive_after_fatal);
     qtest_add_func("/ocp-nvme/hostile/dma-to-own-bar", test_dma_to_own_bar);
     qtest_add_func("/ocp-nvme/hostile/reentrant-flr", test_reentrant_flr);
+    qtest_add_func("/ocp-nvme/hostile/flr-from-storage-read",
+                   test_flr_from_storage_read);
     qtest_add_func("/ocp-nvme/migration", test_migration);
     qtest_add_func("/ocp-nvme/migration-incompatible",
                    test_migration_incompatible);

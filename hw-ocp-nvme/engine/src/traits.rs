@@ -147,9 +147,11 @@ pub trait Storage {
     /// Start a request. It never completes inline: the host later calls
     /// [`crate::Controller::complete_io`] with the request's token.
     fn submit(&mut self, req: IoRequest);
-    /// Block until every submitted request has finished. Completions that
-    /// happen during drain are delivered later through `complete_io`; the
-    /// engine ignores tokens it no longer knows.
+    /// Block until every submitted request has finished (called by resets).
+    /// Completions that happen during drain are delivered later through
+    /// `complete_io`; the engine ignores tokens it no longer knows, so a
+    /// host that cannot wait (a reset started from inside one of the
+    /// requests' completion) may return at once and deliver them later.
     fn drain(&mut self);
 }
 

@@ -7,7 +7,7 @@
 use ocp_nvme_engine::ocp::OcpVersion;
 use ocp_nvme_engine::spec::cmd::Sqe;
 use ocp_nvme_engine::spec::status::Status;
-use ocp_nvme_engine::testing::{sqe_of, Driver};
+use ocp_nvme_engine::testing::{sqe_of, Driver, RawCqe};
 
 const ALL: u32 = 0xffff_ffff;
 
@@ -481,4 +481,204 @@ fn telemetry_data_area_4_with_etdas() {
         u32::from_le_bytes(h[16..20].try_into().unwrap()),
         u32::from(da3)
     );
+}
+
+fn inject(d: &mut Driver, kind: u16) -> RawCqe {
+    d.admin_write(
+        sqe_of(0x09, 0, &[(10, 0xc0), (11, 1), (14, 1)], 0),
+        &erri(3, kind),
+    )
+}
+
+fn exit_injection(d: &mut Driver) {
+    assert!(d
+        .admin(sqe_of(0x09, 0, &[(10, 0xc0), (11, 0), (14, 1)], 0))
+        .ok());
+}
+
+/// ERRI-5, EVTDEF-1, EVTDEF-25, EVTDEF-36: each version accepts the event
+/// types it defines that the drive supports (2.5: 1-0Bh, 2.6: up to 16h,
+/// 2.7: also 1Eh-22h) and refuses every other with Invalid Field.
+#[test]
+fn erri_5_event_types_per_version() {
+    let cases: [(OcpVersion, &[u16], &[u16]); 3] = [
+        (OcpVersion::V2_5, &[1, 0x0b], &[0, 0x0c, 0x16, 0x1e]),
+        (OcpVersion::V2_6, &[0x0c, 0x16], &[0x17, 0x1e, 0x22]),
+        (
+            OcpVersion::V2_7,
+            &[0x16, 0x1e, 0x1f, 0x20, 0x21, 0x22],
+            &[0, 0x17, 0x18, 0x19, 0x1a, 0x1b, 0x1c, 0x1d, 0x23, 0xffff],
+        ),
+    ];
+    for (v, ok, refused) in cases {
+        let mut d = up_version(v);
+        for &t in ok {
+            // Accepted and disarmed again before any command runs.
+            let c = inject(&mut d, t);
+            assert!(c.ok(), "{v:?} type {t:#x}: {c:?}");
+            exit_injection(&mut d);
+        }
+        for &t in refused {
+            let c = inject(&mut d, t);
+            assert!(c.is(Status::INVALID_FIELD), "{v:?} type {t:#x}: {c:?}");
+        }
+    }
+}
+
+/// The delay the drive adds to the read at `t_ns`: how long its completion
+/// stays away.
+fn read_delay_ms(d: &mut Driver) -> u64 {
+    let s = rd(d, 0);
+    let cid = d.submit(1, s);
+    let mut waited = 0;
+    loop {
+        if d.wait(1, cid).is_some() {
+            return waited;
+        }
+        d.advance(1_000_000);
+        waited += 1;
+        assert!(waited < 1000, "read never completed");
+    }
+}
+
+/// EVTDEF-31, EVTREC-3, SERRI-14, ERRI-8: random latency spikes of 5-30 ms
+/// on I/O, at least 100 per minute, until the host exits event injection
+/// (and gone after a power cycle).
+#[test]
+fn evtdef_31_random_latency_spikes_until_exit() {
+    let mut d = up();
+    assert!(inject(&mut d, 0x1e).ok());
+    let mut spikes = 0;
+    let mut elapsed_ms = 0;
+    while elapsed_ms < 60_000 {
+        let ms = read_delay_ms(&mut d);
+        if ms > 0 {
+            assert!((5..=31).contains(&ms), "spike of {ms} ms");
+            spikes += 1;
+        }
+        elapsed_ms += ms + 50;
+        d.advance(50_000_000);
+    }
+    assert!(spikes >= 100, "{spikes} spikes in a minute");
+    // Admin commands are not delayed.
+    assert!(d.admin(gf(0x07, 0)).ok());
+    exit_injection(&mut d);
+    for _ in 0..40 {
+        assert_eq!(read_delay_ms(&mut d), 0, "no spike after exit");
+        d.advance(50_000_000);
+    }
+    assert!(inject(&mut d, 0x1e).ok());
+    assert!((0..40).any(|_| {
+        d.advance(50_000_000);
+        read_delay_ms(&mut d) > 0
+    }));
+    power_cycle(&mut d);
+    for _ in 0..40 {
+        assert_eq!(read_delay_ms(&mut d), 0, "no spike after a power cycle");
+        d.advance(50_000_000);
+    }
+}
+
+/// EVTDEF-32: reset to factory defaults restores NVMe and OCP features,
+/// current and saved.
+#[test]
+fn evtdef_32_factory_defaults() {
+    let mut d = up();
+    let temp_default = get(&mut d, 0x04, 0);
+    assert!(d.admin(sf(0x04, true, 300)).ok(), "TMPTH saved");
+    assert!(d.admin(sf(0xc2, true, 2 << 30)).ok(), "EOL/PLP mode saved");
+    let eol_default = 1;
+    assert_eq!(get(&mut d, 0xc2, 0), 2);
+    assert!(inject(&mut d, 0x1f).ok());
+    let s = rd(&mut d, 0);
+    assert!(d.io(1, s).ok(), "the triggering command runs");
+    assert_eq!(get(&mut d, 0x04, 0), temp_default);
+    assert_eq!(get(&mut d, 0x04, 2), temp_default, "saved TMPTH");
+    assert_eq!(get(&mut d, 0xc2, 0) & 3, eol_default);
+    assert_eq!(get(&mut d, 0xc2, 2) & 3, eol_default, "saved C2h");
+}
+
+/// EVTDEF-33, SMART-24: a supply voltage drop starts PLP processing, counted
+/// in C0h's PLP Start Count (bytes 175:160).
+#[test]
+fn evtdef_33_supply_voltage_drop_counts_plp_start() {
+    let mut d = up();
+    let before = u64_at(&log(&mut d, 0xc0, 512), 160);
+    assert!(inject(&mut d, 0x20).ok());
+    let s = rd(&mut d, 0);
+    assert!(d.io(1, s).ok());
+    assert_eq!(u64_at(&log(&mut d, 0xc0, 512), 160), before + 1);
+}
+
+fn critical_warning(d: &mut Driver) -> u8 {
+    log(d, 0x02, 512)[0]
+}
+
+/// EVTDEF-34, EVTDEF-35, EVTREC-3, SERRI-14, ERRI-8: Available Spare below
+/// its threshold (Critical Warning bit 0, spare AER) until the host exits
+/// event injection; volatile memory backup failure (bit 4, reliability AER)
+/// until a power cycle.
+#[test]
+fn evtdef_34_35_spare_and_backup_conditions() {
+    let mut d = up();
+    let aer = d.submit(0, sqe_of(0x0c, 0, &[], 0));
+    assert!(inject(&mut d, 0x21).ok());
+    let s = rd(&mut d, 0);
+    assert!(d.io(1, s).ok());
+    let smart = log(&mut d, 0x02, 512);
+    assert_eq!(smart[0] & 1, 1, "spare below threshold");
+    assert!(
+        smart[3] < smart[4],
+        "available spare {} < threshold {}",
+        smart[3],
+        smart[4]
+    );
+    let e = d.wait(0, aer).expect("SMART AER");
+    assert_eq!(e.dw0 & 7, 1, "SMART / health status");
+    exit_injection(&mut d);
+    assert_eq!(critical_warning(&mut d) & 1, 0, "cleared on exit");
+
+    assert!(inject(&mut d, 0x22).ok());
+    let s = rd(&mut d, 0);
+    assert!(d.io(1, s).ok());
+    assert_eq!(critical_warning(&mut d) & 0x10, 0x10, "backup failed");
+    power_cycle(&mut d);
+    assert_eq!(
+        critical_warning(&mut d) & 0x10,
+        0,
+        "cleared by a power cycle"
+    );
+}
+
+/// SLOG-13, SLOG-14: under OCP 2.7 the SMART / Health log reports lifetime
+/// energy (OLEC, bytes 239:232, Wh rounded up) and the Interval Power
+/// Measurement (bytes 243:240: type 0h NVM subsystem, scale 10b, a non-zero
+/// value); both bytes stay 0 (not reported) before 2.7.
+#[test]
+fn slog_13_14_lifetime_energy_and_interval_power() {
+    for v in OcpVersion::ALL {
+        let mut d = up_version(v);
+        let olec0 = u64_at(&log(&mut d, 0x02, 512), 232);
+        for _ in 0..600 {
+            d.advance(1_000_000_000);
+        }
+        let smart = log(&mut d, 0x02, 512);
+        let olec = u64_at(&smart, 232);
+        let ipm = u32::from_le_bytes(smart[240..244].try_into().unwrap());
+        if v == OcpVersion::V2_7 {
+            assert!(olec > olec0 && olec > 0, "OLEC {olec0} -> {olec}");
+            assert_ne!(ipm & 0xffff, 0, "IPMV");
+            assert_eq!((ipm >> 16) & 3, 0b10, "IPMS: 0.01 W");
+            assert_eq!((ipm >> 20) & 0x3f, 0, "PMT: NVM subsystem");
+            // Ten minutes at the measured power: OLEC rounds its energy up.
+            let watts = f64::from(ipm & 0xffff) / 100.0;
+            assert!(
+                olec as f64 >= watts * 600.0 / 3600.0 - 1.0,
+                "{olec} Wh at {watts} W"
+            );
+        } else {
+            assert_eq!((olec, ipm), (0, 0), "{v:?}");
+        }
+        assert!(smart[244..].iter().all(|&b| b == 0), "reserved bytes");
+    }
 }

@@ -24,6 +24,7 @@
 //! [`Controller::advance_health`] is called.
 
 use crate::config::ControllerConfig;
+use crate::controller::admin::features::Features;
 use crate::controller::{Controller, Delayed, Outcome, Request};
 use crate::counters::LatencyClass;
 use crate::ocp::{self, CommandKind, DeviceIdentity, DeviceStats, FwCommitEvent, OcpState};
@@ -259,7 +260,12 @@ impl Controller {
         let Some(kind) = command_kind(req) else {
             return Gate::Run;
         };
-        let inj = self.ocp.injection(kind);
+        let inj = self.ocp.injection(kind, now);
+        if inj.factory_defaults {
+            self.feat = Features::defaults(&self.cfg);
+            self.saved_feat = self.feat.clone();
+            self.restart_keep_alive(now);
+        }
         if inj.panic {
             if !self.cfs {
                 let stats = self.device_stats(now);

@@ -449,12 +449,7 @@ impl Controller {
         };
         for (i, q) in self.sqs.iter().enumerate() {
             let Some(q) = q else { continue };
-            if usize::from(q.qid) != i
-                || q.size < 2
-                || q.size > max_entries(i)
-                || q.head >= q.size
-                || q.tail >= q.size
-            {
+            if !ring_ok(i, q.qid, q.size, q.head, q.tail, max_entries(i)) {
                 return bad(format!(
                     "SQ {i}: qid {} size {} head {} tail {}",
                     q.qid, q.size, q.head, q.tail
@@ -470,12 +465,7 @@ impl Controller {
         }
         for (i, q) in self.cqs.iter().enumerate() {
             let Some(q) = q else { continue };
-            if usize::from(q.qid) != i
-                || q.size < 2
-                || q.size > max_entries(i)
-                || q.head >= q.size
-                || q.tail >= q.size
-            {
+            if !ring_ok(i, q.qid, q.size, q.head, q.tail, max_entries(i)) {
                 return bad(format!(
                     "CQ {i}: qid {} size {} head {} tail {}",
                     q.qid, q.size, q.head, q.tail
@@ -504,6 +494,12 @@ impl Controller {
         check_persistent_parts(&self.cfg, &self.ns, &self.fw, &self.feat, &self.saved_feat)
             .or_else(bad)
     }
+}
+
+/// A queue's ring in slot `slot`: its own identifier, 2 to `max` entries,
+/// head and tail inside the ring.
+fn ring_ok(slot: usize, qid: u16, size: u32, head: u32, tail: u32, max: u32) -> bool {
+    usize::from(qid) == slot && (2..=max).contains(&size) && head < size && tail < size
 }
 
 /// Invariants of the parts a drive keeps across power cycles.

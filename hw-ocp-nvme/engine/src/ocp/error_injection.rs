@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 //! Feature C0h, Error Injection (OCP Datacenter NVMe SSD Specification 2.0,
 //! "Error Injection" Set/Get Features, requirements ERRI-x; types
-//! extended through 2.6).
+//! extended in 2.6 and 2.7, section 4.15.3.3 Event Definition Table).
 //!
 //! Set Features: CDW11\[6:0\] = number of entries (at most 127), data = that
 //! many 32-byte entries (nvme-cli `struct erri_entry`):
@@ -10,7 +10,7 @@
 //! |---|---|
 //! | 0 | flags: bit 0 enable, bit 1 single instance |
 //! | 1 | reserved |
-//! | 3:2 | error injection type (1–22, nvme-cli `enum erri_type`) |
+//! | 3:2 | error injection type (nvme-cli `enum erri_type`; the types of the drive's OCP version, see [`supported_type`]) |
 //! | 31:4 | type specific; for panic types bytes 5:4 = NRTDP, the number of reads to trigger the device panic (0 = next command) |
 //!
 //! A Set replaces the whole list (0 entries clears it). Get Features: DW0\[6:0\]
@@ -40,6 +40,16 @@
 //! | 19 / 20 thermal throttle engaged / disengaged | throttling forced on / off |
 //! | 21 critical temperature event | temperature above CCTEMP |
 //! | 22 die offline | C0h media dies offline + 1 |
+//! | 30 (1Eh) random I/O latency spikes (2.7) | from the next I/O on, one I/O at least every 600 ms of I/O is delayed 5–30 ms, until the host exits event injection or a power cycle |
+//! | 31 (1Fh) reset to factory defaults (2.7) | every NVMe and OCP feature, current and saved, back to its default |
+//! | 32 (20h) supply voltage drop (2.7) | PLP processing: C0h PLP start count + 1 |
+//! | 33 (21h) available spare threshold (2.7) | Available Spare held below its threshold (Critical Warning bit 0, SMART AER) until exit or power cycle |
+//! | 34 (22h) volatile memory backup failure (2.7) | Critical Warning bit 4 (SMART AER) until exit or power cycle |
+//!
+//! OCP 2.7's other new types are refused with Invalid Field (ERRI-5): 17h
+//! and 1Dh (sanitize failures), 19h (Format with User Data Erase), 1Ch
+//! (clear the Persistent Event Log) and 1Ah/1Bh (PCIe AER status registers,
+//! which the device does not emulate).
 
 use super::telemetry::{injected_data, CLASS_MEDIA};
 use super::{CommandKind, FeatureError, InjectedStatus, Injection, OcpState, OcpVersion};
@@ -51,8 +61,75 @@ pub const FID: u8 = 0xc0;
 pub const ENTRY_SIZE: usize = 32;
 /// Maximum entries (nvme-cli `ERRI_ENTRIES_MAX`).
 pub const MAX_ENTRIES: usize = 127;
-/// Highest injection type known (OCP 2.6: Die Offline).
-pub const MAX_TYPE: u16 = 22;
+/// Type 1Eh, Random I/O Latency Spikes Over Time (EVTDEF-31).
+pub const RANDOM_LATENCY_SPIKES: u16 = 0x1e;
+/// Type 1Fh, Reset To Factory Default Settings (EVTDEF-32).
+pub const FACTORY_DEFAULTS: u16 = 0x1f;
+/// Type 20h, Supply Voltage Drop (EVTDEF-33).
+pub const SUPPLY_VOLTAGE_DROP: u16 = 0x20;
+/// Type 21h, Available Spare Threshold (EVTDEF-34).
+pub const AVAILABLE_SPARE_THRESHOLD: u16 = 0x21;
+/// Type 22h, Volatile Memory Backup Failure (EVTDEF-35).
+pub const VOLATILE_BACKUP_FAILURE: u16 = 0x22;
+
+/// Whether the drive accepts injection type `t` under OCP version `v`
+/// (ERRI-5, EVTDEF-1, EVTDEF-36): 2.5 defines types 1–0Bh, 2.6 adds
+/// 0Ch–16h, 2.7 adds 17h and 19h–22h, of which this device supports
+/// 1Eh–22h (see the module documentation).
+pub fn supported_type(t: u16, v: OcpVersion) -> bool {
+    match v {
+        OcpVersion::V2_5 => (1..=0x0b).contains(&t),
+        OcpVersion::V2_6 => (1..=0x16).contains(&t),
+        OcpVersion::V2_7 => {
+            (1..=0x16).contains(&t)
+                || (RANDOM_LATENCY_SPIKES..=VOLATILE_BACKUP_FAILURE).contains(&t)
+        }
+    }
+}
+
+/// Shortest and longest delay of one random latency spike (EVTDEF-31).
+const SPIKE_MS: (u64, u64) = (5, 30);
+/// Longest gap between two spikes: at least 100 per minute (EVTDEF-31).
+const SPIKE_GAP_MAX_NS: u64 = 600_000_000;
+
+/// Random I/O latency spikes in progress (EVTDEF-31).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Spikes {
+    /// The first I/O at or after this time gets the next spike.
+    pub next_ns: u64,
+    /// xorshift64 state (never zero).
+    pub rng: u64,
+}
+
+crate::persist::persist_struct!(Spikes { next_ns, rng });
+
+impl Spikes {
+    fn start(now_ns: u64) -> Self {
+        Spikes {
+            next_ns: now_ns,
+            rng: now_ns | 1,
+        }
+    }
+
+    fn next(&mut self) -> u64 {
+        let mut x = self.rng;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.rng = x;
+        x
+    }
+
+    /// The delay for an I/O at `now_ns`: a spike when one is due.
+    fn delay_ns(&mut self, now_ns: u64) -> u64 {
+        if now_ns < self.next_ns {
+            return 0;
+        }
+        let ms = SPIKE_MS.0 + self.next() % (SPIKE_MS.1 - SPIKE_MS.0 + 1);
+        self.next_ns = now_ns.saturating_add(self.next() % SPIKE_GAP_MAX_NS + 1);
+        ms * 1_000_000
+    }
+}
 
 /// One error injection entry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -125,11 +202,14 @@ impl ErrorInjectionEntry {
 pub struct ErrorInjection {
     entries: Vec<ErrorInjectionEntry>,
     reads_seen: Vec<u32>,
+    /// Random latency spikes (a recovery type 3 condition, EVTREC-3).
+    spikes: Option<Spikes>,
 }
 
 crate::persist::persist_struct!(ErrorInjection {
     entries,
-    reads_seen
+    reads_seen,
+    spikes
 });
 
 impl ErrorInjection {
@@ -157,6 +237,10 @@ impl ErrorInjection {
         if data.len() < n * ENTRY_SIZE {
             return Err(FeatureError::InvalidField);
         }
+        if n == 0 {
+            // Exit event injection (SERRI-14): recovery type 3 conditions end.
+            self.spikes = None;
+        }
         let mut list = Vec::with_capacity(n);
         for chunk in data.chunks(ENTRY_SIZE).take(n) {
             let e = ErrorInjectionEntry::from_bytes(chunk);
@@ -166,7 +250,7 @@ impl ErrorInjection {
             if v27 && !(e.enabled() && e.single()) {
                 return Err(FeatureError::InvalidField);
             }
-            if e.enabled() && (e.kind == 0 || e.kind > MAX_TYPE) {
+            if e.enabled() && !supported_type(e.kind, v) {
                 return Err(FeatureError::InvalidField);
             }
             list.push(e);
@@ -201,13 +285,19 @@ fn is_panic_type(t: u16, v: OcpVersion) -> bool {
     }
 }
 
-/// Applies armed entries to a command of `kind`.
-pub(crate) fn apply(s: &mut OcpState, kind: CommandKind) -> Injection {
+/// Applies armed entries and standing conditions to a command of `kind`
+/// about to execute at `now_ns`.
+pub(crate) fn apply(s: &mut OcpState, kind: CommandKind, now_ns: u64) -> Injection {
     let mut inj = Injection::default();
+    if is_io(kind) {
+        if let Some(sp) = s.injection.spikes.as_mut() {
+            inj.added_latency_ns += sp.delay_ns(now_ns);
+        }
+    }
     let mut i = 0;
     while i < s.injection.entries.len() {
         let e = s.injection.entries[i];
-        let fired = e.enabled() && fire(s, i, &e, kind, &mut inj);
+        let fired = e.enabled() && fire(s, i, &e, kind, now_ns, &mut inj);
         if fired && e.single() {
             s.injection.entries.remove(i);
             if i < s.injection.reads_seen.len() {
@@ -228,6 +318,7 @@ fn fire(
     idx: usize,
     e: &ErrorInjectionEntry,
     kind: CommandKind,
+    now_ns: u64,
     inj: &mut Injection,
 ) -> bool {
     let c = &mut s.counters;
@@ -333,6 +424,32 @@ fn fire(
             s.events.push(CLASS_MEDIA, 0x0005, &injected_data(e.kind));
             true
         }
+        RANDOM_LATENCY_SPIKES => {
+            if !is_io(kind) {
+                return false;
+            }
+            let mut sp = Spikes::start(now_ns);
+            inj.added_latency_ns += sp.delay_ns(now_ns);
+            s.injection.spikes = Some(sp);
+            true
+        }
+        FACTORY_DEFAULTS => {
+            s.features = super::features::FeatureStore::new(&s.health.cfg, s.identity.ocp_version);
+            inj.factory_defaults = true;
+            true
+        }
+        SUPPLY_VOLTAGE_DROP => {
+            c.plp_starts = c.plp_starts.saturating_add(1);
+            true
+        }
+        AVAILABLE_SPARE_THRESHOLD => {
+            s.health.force_spare_below_threshold();
+            true
+        }
+        VOLATILE_BACKUP_FAILURE => {
+            s.health.force_backup_failure();
+            true
+        }
         _ => false,
     }
 }
@@ -384,20 +501,26 @@ mod tests {
         for t in [6u16, 8, 12] {
             let mut s = state_version(OcpVersion::V2_7);
             s.set_feature(FID, 1, false, &entry(3, t, 0), 0).unwrap();
-            let inj = s.injection(if t == 12 {
-                CommandKind::Read
-            } else {
-                CommandKind::Admin
-            });
+            let inj = s.injection(
+                if t == 12 {
+                    CommandKind::Read
+                } else {
+                    CommandKind::Admin
+                },
+                0,
+            );
             assert!(inj.panic, "type {t}");
             // ... but not in 2.6.
             let mut s6 = state_version(OcpVersion::V2_6);
             s6.set_feature(FID, 1, false, &entry(3, t, 0), 0).unwrap();
-            let inj = s6.injection(if t == 12 {
-                CommandKind::Read
-            } else {
-                CommandKind::Admin
-            });
+            let inj = s6.injection(
+                if t == 12 {
+                    CommandKind::Read
+                } else {
+                    CommandKind::Admin
+                },
+                0,
+            );
             assert!(!inj.panic, "type {t} 2.6");
         }
     }
@@ -471,7 +594,7 @@ mod tests {
         two.extend_from_slice(&entry(2, 7, 0));
         assert_eq!(s.set_feature(FID, 2, false, &two, 0), Ok(0));
         assert_eq!(s.get_feature(FID, 0, 0).unwrap().0, 2);
-        assert_eq!(s.injection(CommandKind::Read).status, None);
+        assert_eq!(s.injection(CommandKind::Read, 0).status, None);
         assert_eq!(s.get_feature(FID, 0, 0).unwrap().0, 2);
     }
 
@@ -479,12 +602,12 @@ mod tests {
     fn nand_corruption_fails_next_read_once() {
         let mut s = state();
         s.set_feature(FID, 1, false, &entry(3, 7, 0), 0).unwrap();
-        assert_eq!(s.injection(CommandKind::Write).status, None);
+        assert_eq!(s.injection(CommandKind::Write, 0).status, None);
         assert_eq!(
-            s.injection(CommandKind::Read).status,
+            s.injection(CommandKind::Read, 0).status,
             Some(InjectedStatus::UNRECOVERED_READ_ERROR)
         );
-        assert_eq!(s.injection(CommandKind::Read).status, None);
+        assert_eq!(s.injection(CommandKind::Read, 0).status, None);
         assert_eq!(s.get_feature(FID, 0, 0).unwrap().0, 0);
         assert_eq!(s.counters.uncorrectable_reads, 1);
         // Telemetry event FIFO: XOR recovery + uncorrectable media error,
@@ -501,9 +624,9 @@ mod tests {
         let mut s = state();
         s.set_feature(FID, 1, false, &entry(1, 14, 0), 0).unwrap();
         for _ in 0..3 {
-            assert!(s.injection(CommandKind::Read).added_latency_ns >= 100_000_000);
+            assert!(s.injection(CommandKind::Read, 0).added_latency_ns >= 100_000_000);
         }
-        assert_eq!(s.injection(CommandKind::Admin).added_latency_ns, 0);
+        assert_eq!(s.injection(CommandKind::Admin, 0).added_latency_ns, 0);
         assert_eq!(s.get_feature(FID, 0, 0).unwrap().0, 1);
     }
 
@@ -512,14 +635,14 @@ mod tests {
         let mut s = state();
         s.set_feature(0xc9, 1, false, &[], 0).unwrap();
         s.set_feature(FID, 1, false, &entry(3, 1, 3), 0).unwrap();
-        assert!(!s.injection(CommandKind::Read).panic);
-        assert!(!s.injection(CommandKind::Write).panic);
-        assert!(!s.injection(CommandKind::Read).panic);
-        let inj = s.injection(CommandKind::Read);
+        assert!(!s.injection(CommandKind::Read, 0).panic);
+        assert!(!s.injection(CommandKind::Write, 0).panic);
+        assert!(!s.injection(CommandKind::Read, 0).panic);
+        let inj = s.injection(CommandKind::Read, 0);
         assert!(inj.panic);
         assert!(s.cfs());
         assert!(
-            s.injection(CommandKind::Admin).panic,
+            s.injection(CommandKind::Admin, 0).panic,
             "panicked until reset"
         );
         let aer = s.take_async_event().unwrap();
@@ -533,7 +656,7 @@ mod tests {
         assert_eq!(c1[0x1f], 1, "panic_count");
         s.record_controller_reset();
         assert!(!s.cfs());
-        assert!(!s.injection(CommandKind::Read).panic);
+        assert!(!s.injection(CommandKind::Read, 0).panic);
     }
 
     #[test]
@@ -544,7 +667,7 @@ mod tests {
             data.extend_from_slice(&entry(3, t, 0));
         }
         s.set_feature(FID, 7, false, &data, 0).unwrap();
-        s.injection(CommandKind::Admin);
+        s.injection(CommandKind::Admin, 0);
         assert_eq!(s.get_feature(FID, 0, 0).unwrap().0, 0);
         assert!(s.health.plp_failed());
         assert_eq!(s.counters.e2e_detected, 2);
@@ -562,9 +685,9 @@ mod tests {
         data.extend_from_slice(&entry(3, 15, 0));
         data.extend_from_slice(&entry(3, 18, 0));
         s.set_feature(FID, 2, false, &data, 0).unwrap();
-        let a = s.injection(CommandKind::Admin);
+        let a = s.injection(CommandKind::Admin, 0);
         assert!(a.timeout && a.status.is_none());
-        let io = s.injection(CommandKind::OtherIo);
+        let io = s.injection(CommandKind::OtherIo, 0);
         assert_eq!(io.status, Some(InjectedStatus::INTERNAL_ERROR));
         assert_eq!(s.counters.command_timeouts, 1);
     }

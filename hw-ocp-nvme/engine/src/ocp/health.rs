@@ -291,6 +291,10 @@ pub struct HealthModel {
     max_avg_power_w: u16,
     /// (Available Spare set at runtime, grown bad blocks at that time).
     spare_override: Option<(u8, u64)>,
+    /// Injected: Available Spare held below its threshold (EVTDEF-34).
+    forced_spare_low: bool,
+    /// Injected: the volatile memory backup device failed (EVTDEF-35).
+    forced_backup_failure: bool,
     temp_events: Vec<TempEvent>,
 }
 
@@ -320,6 +324,8 @@ crate::persist::persist_struct!(HealthModel {
     last_power_mw,
     max_avg_power_w,
     spare_override,
+    forced_spare_low,
+    forced_backup_failure,
     temp_events,
 });
 
@@ -375,6 +381,8 @@ impl HealthModel {
             last_power_mw: u32::from(cfg.min_power_w) * 1000,
             max_avg_power_w: 0,
             spare_override: None,
+            forced_spare_low: false,
+            forced_backup_failure: false,
             temp_events: Vec::new(),
         };
         m.set_percentage_used(cfg.percentage_used);
@@ -486,12 +494,40 @@ impl HealthModel {
         let (base, grown_before) = self.spare_override.unwrap_or((self.cfg.available_spare, 0));
         let grown = self.grown_bad_blocks().saturating_sub(grown_before);
         let used = grown.saturating_mul(100) / self.spare_blocks;
-        base.saturating_sub(u8::try_from(used).unwrap_or(u8::MAX))
+        let spare = base.saturating_sub(u8::try_from(used).unwrap_or(u8::MAX));
+        if self.forced_spare_low {
+            spare.min(self.cfg.available_spare_threshold.saturating_sub(1))
+        } else {
+            spare
+        }
     }
 
     /// Forces Available Spare (error injection "no more NAND spares").
     pub fn force_spare(&mut self, v: u8) {
         self.spare_override = Some((v.min(100), self.grown_bad_blocks()));
+    }
+
+    /// Holds Available Spare below its threshold (error injection 21h).
+    pub fn force_spare_below_threshold(&mut self) {
+        self.forced_spare_low = true;
+    }
+
+    /// Fails the volatile memory backup device (error injection 22h).
+    pub fn force_backup_failure(&mut self) {
+        self.forced_backup_failure = true;
+    }
+
+    /// Whether the volatile memory backup device failed: the PLP circuit
+    /// failed or a failure was injected (Critical Warning bit 4).
+    pub fn backup_failed(&self) -> bool {
+        self.plp_failed() || self.forced_backup_failure
+    }
+
+    /// The host exits event injection (SERRI-14): injected recovery type 3
+    /// conditions end (EVTREC-3).
+    pub fn clear_injected_conditions(&mut self) {
+        self.forced_spare_low = false;
+        self.forced_backup_failure = false;
     }
 
     /// System data percent used (system area wears at half the rate).
@@ -652,6 +688,20 @@ impl HealthModel {
         u64::try_from(self.energy_mws / 3_600_000).unwrap_or(u64::MAX)
     }
 
+    /// Lifetime energy in watt-hours rounded up (NVMe 2.1 SMART OLEC: 2
+    /// means more than 1 and at most 2 Wh).
+    pub fn lifetime_wh_rounded_up(&self) -> u64 {
+        u64::try_from(self.energy_mws.div_ceil(3_600_000)).unwrap_or(u64::MAX)
+    }
+
+    /// Average power of the last interval in units of 0.01 W, at least 1
+    /// (a powered drive draws power; SLOG-14 wants a non-zero value).
+    pub fn interval_power_cw(&self) -> u16 {
+        u16::try_from(self.last_power_mw.div_ceil(10))
+            .unwrap_or(u16::MAX)
+            .max(1)
+    }
+
     /// Temperature crossings since the last call (for the event FIFO).
     pub fn take_temp_events(&mut self) -> Vec<TempEvent> {
         std::mem::take(&mut self.temp_events)
@@ -663,6 +713,7 @@ impl HealthModel {
         self.heat_mk = 0;
         self.forced_throttle = None;
         self.forced_critical = false;
+        self.clear_injected_conditions();
         self.last_ns = None;
         self.update_thermal();
     }

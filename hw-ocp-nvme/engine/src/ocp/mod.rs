@@ -159,6 +159,9 @@ pub struct Injection {
     pub timeout: bool,
     /// The device panicked: set CSTS.CFS and stop processing until reset.
     pub panic: bool,
+    /// Restore every NVMe feature (current and saved) to its default: the
+    /// OCP ones were restored already (error injection 1Fh, EVTDEF-32).
+    pub factory_defaults: bool,
 }
 
 /// How writes behave (EOL/PLP Failure Mode, FID C2h, once the media reached
@@ -475,6 +478,8 @@ pub(crate) struct ModelCounters {
     pub sys_uncorr_read: u32,
     pub sys_erase_fail: u32,
     pub dies_offline: u16,
+    /// Injected supply voltage drops (EVTDEF-33), added to the PLP start count.
+    pub plp_starts: u64,
 }
 
 crate::persist::persist_struct!(ModelCounters {
@@ -490,6 +495,7 @@ crate::persist::persist_struct!(ModelCounters {
     sys_uncorr_read,
     sys_erase_fail,
     dies_offline,
+    plp_starts,
 });
 
 impl OcpState {
@@ -755,6 +761,9 @@ impl OcpState {
                     return Err(FeatureError::FeatureNotSaveable);
                 }
                 self.injection.set(cdw11, data, self.identity.ocp_version)?;
+                if cdw11 & 0x7f == 0 {
+                    self.health.clear_injected_conditions();
+                }
                 Ok(0)
             }
             latency::FID => {
@@ -888,7 +897,7 @@ impl OcpState {
     /// What to inject into the command the engine is about to execute, in
     /// this order: an active panic fails everything; error injection entries
     /// (FID C0h); end-of-life read-only mode for writes; throttling delay.
-    pub fn injection(&mut self, kind: CommandKind) -> Injection {
+    pub fn injection(&mut self, kind: CommandKind, now_ns: u64) -> Injection {
         if self.recovery.cfs {
             if self.error_aen_replaces_cfs() {
                 // The host recovers in band (section 4.8.7.1): admin
@@ -908,7 +917,7 @@ impl OcpState {
                 ..Injection::default()
             };
         }
-        let mut inj = error_injection::apply(self, kind);
+        let mut inj = error_injection::apply(self, kind, now_ns);
         if inj.panic {
             return inj;
         }
@@ -978,7 +987,7 @@ impl OcpState {
         if self.write_policy() == WritePolicy::ReadOnly {
             w |= 8;
         }
-        if h.plp_failed() {
+        if h.backup_failed() {
             w |= 16;
         }
         w
@@ -1182,15 +1191,15 @@ mod tests {
         s.set_health_property("available-spare", 0).unwrap();
         assert_eq!(s.write_policy(), WritePolicy::ReadOnly);
         assert_eq!(
-            s.injection(CommandKind::Write).status,
+            s.injection(CommandKind::Write, 0).status,
             Some(InjectedStatus::READ_ONLY)
         );
-        assert_eq!(s.injection(CommandKind::Read).status, None);
+        assert_eq!(s.injection(CommandKind::Read, 0).status, None);
         assert_ne!(s.critical_warning() & 8, 0);
         // Write-through mode (C2h = 2).
         s.set_feature(0xc2, 2 << 30, false, &[], 0).unwrap();
         assert_eq!(s.write_policy(), WritePolicy::WriteThrough);
-        assert_eq!(s.injection(CommandKind::Write).status, None);
+        assert_eq!(s.injection(CommandKind::Write, 0).status, None);
         s.set_feature(0xc2, 3 << 30, false, &[], 0).unwrap();
         assert_eq!(s.write_policy(), WritePolicy::Normal);
     }
@@ -1226,7 +1235,7 @@ mod tests {
                 CommandKind::OtherIo,
                 CommandKind::Admin,
             ][(i % 5) as usize];
-            let _ = s.injection(kind);
+            let _ = s.injection(kind, 0);
             if s.cfs() {
                 s.record_controller_reset();
             }
@@ -1298,7 +1307,7 @@ mod tests {
             let _ = s.telemetry_data_area1(&st, now);
             let _ = s.smart_log(&st);
             s.record_latency(LatencyMonitorClass::Write, u64::MAX, now);
-            let _ = s.injection(CommandKind::Write);
+            let _ = s.injection(CommandKind::Write, 0);
         }
         s.record_power_cycle(u64::MAX);
         let _ = s.log_page(0xc0, &DeviceStats::default(), 0);

@@ -56,7 +56,17 @@ pub struct SmartLog {
     pub tmt1_transitions: u32,
     /// 224 Total Time For Thermal Management Temperature 1 (s).
     pub tmt1_time: u32,
+    /// 232 Operational Lifetime Energy Consumed (Wh, rounded up; NVMe 2.1,
+    /// OCP 2.7 SLOG-13); 0 = not reported (before OCP 2.7).
+    pub lifetime_energy_wh: u64,
+    /// 240 Interval Power Measurement: bits 15:0 value, 17:16 scale (10b =
+    /// 0.01 W), 25:20 type (0h = NVM subsystem total power) (SLOG-14); 0 =
+    /// not reported (before OCP 2.7).
+    pub interval_power: u32,
 }
+
+/// Interval Power Measurement Scale 10b: the value counts 0.01 W.
+const IPM_SCALE_CENTIWATT: u32 = 0b10 << 16;
 
 impl SmartLog {
     /// Serializes the 512-byte page.
@@ -81,7 +91,9 @@ impl SmartLog {
             .u32(196, self.critical_temp_time)
             .u16(200, self.temperature_sensor1)
             .u32(216, self.tmt1_transitions)
-            .u32(224, self.tmt1_time);
+            .u32(224, self.tmt1_time)
+            .u64(232, self.lifetime_energy_wh)
+            .u32(240, self.interval_power);
         w.finish()
     }
 }
@@ -95,6 +107,7 @@ pub fn data_units(bytes: u128) -> u128 {
 pub fn build(s: &OcpState, st: &DeviceStats) -> SmartLog {
     let h = &s.health;
     let (warn_min, crit_min) = h.temperature_time_min();
+    let v27 = s.identity.ocp_version >= super::OcpVersion::V2_7;
     SmartLog {
         critical_warning: s.critical_warning(),
         composite_temperature: h.temperature_k(),
@@ -116,6 +129,12 @@ pub fn build(s: &OcpState, st: &DeviceStats) -> SmartLog {
         temperature_sensor1: h.temperature_k(),
         tmt1_transitions: u32::from(h.throttle_events()),
         tmt1_time: warn_min.saturating_mul(60),
+        lifetime_energy_wh: if v27 { h.lifetime_wh_rounded_up() } else { 0 },
+        interval_power: if v27 {
+            IPM_SCALE_CENTIWATT | u32::from(h.interval_power_cw())
+        } else {
+            0
+        },
     }
 }
 

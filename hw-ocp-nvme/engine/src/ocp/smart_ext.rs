@@ -311,7 +311,7 @@ pub fn build(s: &OcpState, st: &DeviceStats) -> SmartExtendedLog {
         unaligned_io: st.unaligned_io,
         security_version: s.identity.security_version,
         total_nuse: st.total_nuse,
-        plp_start_count: u128::from(st.plp_start_count),
+        plp_start_count: u128::from(st.plp_start_count.saturating_add(c.plp_starts)),
         endurance_estimate: h.endurance_estimate(),
         pcie_link_retaining_count: st.pcie_link_retrainings,
         power_state_change_count: st.power_state_changes,

@@ -21,9 +21,6 @@ use crate::wire::{guid_le, LeWriter};
 pub const LID: u8 = 0xc7;
 /// Page size.
 pub const SIZE: usize = 512;
-/// Log page version of OCP 2.5.
-pub const VERSION: u16 = 1;
-
 /// Log page version for `v` (TCGL-21: 0003h in OCP 2.7).
 pub fn version(v: super::OcpVersion) -> u16 {
     match v {
@@ -32,6 +29,7 @@ pub fn version(v: super::OcpVersion) -> u16 {
         super::OcpVersion::V2_7 => 3,
     }
 }
+
 /// Log page GUID, printed form 54E02A9DFA5447C083E6E07EBD244006h.
 pub const GUID: [u8; 16] = guid_le(0x54E02A9D_FA54_47C0_83E6_E07EBD244006);
 
@@ -68,15 +66,41 @@ impl TcgConfiguration {
         TcgConfiguration::default()
     }
 
-    /// The page of a drive of OCP version `v`: the version 1 layout (2.5,
-    /// and 2.6 as version 2), or version 3 (2.7) with 2-byte counts at 4–25
-    /// and 4-byte counters at 26–49 (TCGL-3 to TCGL-23).
+    /// The page of a drive of OCP version `v`: the 1-byte count layout
+    /// (2.5 as version 1, 2.6 as version 2) or version 3 (2.7) with 2-byte
+    /// counts at 4–25 and 4-byte counters at 26–49 (TCGL-3 to TCGL-23).
     pub fn to_bytes_for(&self, v: super::OcpVersion) -> Vec<u8> {
         if v < super::OcpVersion::V2_7 {
-            let mut b = self.to_bytes();
-            b[494..496].copy_from_slice(&version(v).to_le_bytes());
-            return b;
+            self.byte_counts(version(v))
+        } else {
+            self.word_counts(version(v))
         }
+    }
+
+    /// Counts of one byte at 4–14, counters at 16–35 (versions 1 and 2);
+    /// version 2 (OCP 2.6) adds the extended namespace-provisioned locking
+    /// object count at 36–37, reserved in version 1 (as nvme-cli decodes it).
+    fn byte_counts(&self, page_version: u16) -> Vec<u8> {
+        let mut w = LeWriter::page::<SIZE>();
+        w.u8(0, self.state)
+            .u8(4, self.locking_sp_act_count)
+            .u8(5, self.type_rev_count)
+            .u8(6, self.locking_sp_rev_count)
+            .bytes(7, &self.locking_objects)
+            .u32(16, self.sid_auth_try_count)
+            .u32(20, self.sid_auth_try_limit)
+            .u32(24, self.pro_tcg_rc)
+            .u32(28, self.pro_rlc)
+            .u32(32, self.tcg_ec)
+            .version_and_guid(page_version, &GUID);
+        if page_version >= 2 {
+            w.u16(36, self.no_of_ns_prov_locking_obj_ext);
+        }
+        w.finish()
+    }
+
+    /// Counts of two bytes at 4–25, counters at 26–49 (version 3).
+    fn word_counts(&self, page_version: u16) -> Vec<u8> {
         let mut w = LeWriter::page::<SIZE>();
         w.u8(0, self.state)
             .u16(4, self.locking_sp_act_count.into())
@@ -91,38 +115,18 @@ impl TcgConfiguration {
             .u32(38, self.pro_rlc)
             .u32(42, self.tcg_ec)
             .u32(46, self.no_of_ns_prov_locking_obj_ext.into())
-            .version_and_guid(version(v), &GUID);
-        w.finish()
-    }
-
-    /// Serializes the 512-byte page (version 1 layout).
-    pub fn to_bytes(&self) -> Vec<u8> {
-        let mut w = LeWriter::page::<SIZE>();
-        w.u8(0, self.state)
-            .u8(4, self.locking_sp_act_count)
-            .u8(5, self.type_rev_count)
-            .u8(6, self.locking_sp_rev_count)
-            .bytes(7, &self.locking_objects)
-            .u32(16, self.sid_auth_try_count)
-            .u32(20, self.sid_auth_try_limit)
-            .u32(24, self.pro_tcg_rc)
-            .u32(28, self.pro_rlc)
-            .u32(32, self.tcg_ec)
-            .u16(36, self.no_of_ns_prov_locking_obj_ext)
-            .version_and_guid(VERSION, &GUID);
+            .version_and_guid(page_version, &GUID);
         w.finish()
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use super::super::OcpVersion;
     use super::*;
 
-    /// OCP 2.7 version 3 offsets (TCGL-1, TCGL-3 to TCGL-23).
-    #[test]
-    fn tcgl_21_version3_layout() {
-        use super::super::OcpVersion;
-        let t = TcgConfiguration {
+    fn sample() -> TcgConfiguration {
+        TcgConfiguration {
             state: 1,
             locking_sp_act_count: 2,
             type_rev_count: 3,
@@ -134,7 +138,13 @@ mod tests {
             pro_rlc: 16,
             tcg_ec: 17,
             no_of_ns_prov_locking_obj_ext: 18,
-        };
+        }
+    }
+
+    /// OCP 2.7 version 3 offsets (TCGL-1, TCGL-3 to TCGL-23).
+    #[test]
+    fn tcgl_21_version3_layout() {
+        let t = sample();
         let b = t.to_bytes_for(OcpVersion::V2_7);
         let at = |o: usize| u16::from_le_bytes([b[o], b[o + 1]]);
         assert_eq!((b[0], at(4), at(6), at(8)), (1, 2, 3, 4));
@@ -153,22 +163,10 @@ mod tests {
         }
     }
 
+    /// The 1-byte count layout of OCP 2.5 and 2.6.
     #[test]
-    fn layout() {
-        let t = TcgConfiguration {
-            state: 1,
-            locking_sp_act_count: 2,
-            type_rev_count: 3,
-            locking_sp_rev_count: 4,
-            locking_objects: [5, 6, 7, 8, 9, 10, 11, 12],
-            sid_auth_try_count: 13,
-            sid_auth_try_limit: 14,
-            pro_tcg_rc: 15,
-            pro_rlc: 16,
-            tcg_ec: 17,
-            no_of_ns_prov_locking_obj_ext: 18,
-        };
-        let b = t.to_bytes();
+    fn layout_before_2_7() {
+        let b = sample().to_bytes_for(OcpVersion::V2_5);
         assert_eq!(b.len(), 512);
         assert_eq!(b[0], 1); // state
         assert_eq!(b[4], 2); // locking_sp_act_count
@@ -181,10 +179,12 @@ mod tests {
         assert_eq!(b[24], 15); // pro_tcg_rc
         assert_eq!(b[28], 16); // pro_rlc
         assert_eq!(b[32], 17); // tcg_ec
-        assert_eq!(b[36], 18); // no_of_ns_prov_locking_obj_ext
+        assert_eq!(b[36], 0, "reserved in version 1");
         assert_eq!(&b[494..496], &[1, 0]); // log_page_version
+        let b6 = sample().to_bytes_for(OcpVersion::V2_6);
+        assert_eq!((b6[36], b6[494]), (18, 2), "version 2: extended count");
         assert_eq!(&b[496..], &GUID);
-        let z = TcgConfiguration::no_tcg().to_bytes();
+        let z = TcgConfiguration::no_tcg().to_bytes_for(OcpVersion::V2_6);
         assert!(z[..494].iter().all(|&x| x == 0));
     }
 }

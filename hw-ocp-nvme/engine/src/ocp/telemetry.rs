@@ -51,21 +51,23 @@ pub const STRING_GUID: [u8; 16] = guid_le(0xB13A8369_1A8F_408B_9EA4_95940057AA44
 /// Data Area 1 header GUID, printed form `BA560A9C3043424CBC73719D87E64EFAh`
 /// (OCP 2.5 telemetry; nvme-cli does not check it).
 pub const DA1_GUID: [u8; 16] = guid_le(0xBA560A9C_3043_424C_BC73_719D87E64EFA);
-/// Data Area 1 header version (major, minor) of OCP 2.5 and 2.6.
-pub const DA1_VERSION: (u16, u16) = (2, 5);
-/// Data Area 1 header version of OCP 2.7 (TELDF-1: 0003h, TELDF-2: 0001h).
-pub const DA1_VERSION_2_7: (u16, u16) = (3, 1);
+/// Data Area 1 header version (major, minor) of OCP 2.5.
+pub const DA1_VERSION_2_5: (u16, u16) = (2, 5);
+/// Data Area 1 header version of OCP 2.6 and 2.7 (TELDF-1: 0003h, TELDF-2:
+/// 0001h).
+pub const DA1_VERSION: (u16, u16) = (3, 1);
 
 /// The Data Area 1 header version and the Number of Telemetry Profiles
-/// Supported byte for OCP version `v`: OCP 2.7 makes that number 0's based
-/// (TELDF-6); before, the count itself (*interpretation*, the 2.5 and 2.6
-/// texts were not at hand).
+/// Supported byte for OCP version `v`: 0's based from 2.6 (TELDF-6), the
+/// count itself in 2.5. The 2.7 revision history lists no TELDF
+/// requirement as new or modified, so 2.6 has 2.7's header; the 2.5 header
+/// is an *interpretation* (the 2.5 text was not at hand).
 pub fn da1_header_version(v: super::OcpVersion) -> ((u16, u16), u8) {
     let n = super::features::telemetry_profile::PROFILES;
-    if v >= super::OcpVersion::V2_7 {
-        (DA1_VERSION_2_7, n - 1)
+    if v >= super::OcpVersion::V2_6 {
+        (DA1_VERSION, n - 1)
     } else {
-        (DA1_VERSION, n)
+        (DA1_VERSION_2_5, n)
     }
 }
 /// Offset of the statistics in Data Area 1.
@@ -534,26 +536,25 @@ mod tests {
     }
 
     #[test]
-    fn teldf_1_2_6_header_of_2_7() {
-        let mut s = state_version(super::super::OcpVersion::V2_7);
-        let da1 = s.telemetry_data_area1(&stats(), 0);
-        assert_eq!(u16::from_le_bytes([da1[0], da1[1]]), 3, "TELDF-1");
-        assert_eq!(u16::from_le_bytes([da1[2], da1[3]]), 1, "TELDF-2");
-        assert_eq!(&da1[16..32], &DA1_GUID, "TELDF-5");
-        assert_eq!(da1[32], 1, "TELDF-6: two profiles, 0's based");
+    fn teldf_1_2_6_header_of_2_6_and_2_7() {
         for v in [
-            super::super::OcpVersion::V2_5,
             super::super::OcpVersion::V2_6,
+            super::super::OcpVersion::V2_7,
         ] {
-            let old = state_version(v).telemetry_data_area1(&stats(), 0);
-            assert_eq!((old[0], old[2], old[32]), (2, 5, 2), "{v:?}");
+            let da1 = state_version(v).telemetry_data_area1(&stats(), 0);
+            assert_eq!(u16::from_le_bytes([da1[0], da1[1]]), 3, "TELDF-1");
+            assert_eq!(u16::from_le_bytes([da1[2], da1[3]]), 1, "TELDF-2");
+            assert_eq!(&da1[16..32], &DA1_GUID, "TELDF-5");
+            assert_eq!(da1[32], 1, "TELDF-6: two profiles, 0's based");
         }
+        let old = state_version(super::super::OcpVersion::V2_5).telemetry_data_area1(&stats(), 0);
+        assert_eq!((old[0], old[2], old[32]), (2, 5, 2), "2.5");
     }
 
     #[test]
     fn data_area1_layout_like_nvme_cli() {
-        // The OCP 2.5/2.6 header (2.7's: `teldf_1_2_6_header_of_2_7`).
-        let mut s = state_version(super::super::OcpVersion::V2_6);
+        // The OCP 2.5 header (2.6 and 2.7: `teldf_1_2_6_header_of_2_6_and_2_7`).
+        let mut s = state_version(super::super::OcpVersion::V2_5);
         let mut st = stats();
         st.host_bytes_written = 1 << 30;
         st.active_namespaces = 1;
