@@ -26,6 +26,7 @@ static char *disk_path;
 #define NVME_REG_VS         0x08
 #define NVME_REG_CC         0x14
 #define NVME_REG_CSTS       0x1c
+#define NVME_REG_NSSR       0x20
 #define NVME_REG_AQA        0x24
 #define NVME_REG_ASQ        0x28
 #define NVME_REG_ACQ        0x30
@@ -1379,6 +1380,141 @@ static void test_ocp_version(void)
     }
 }
 
+/*
+ * NVM Subsystem Reset (OCP NVMeR-1) with writes in flight: CAP.NSSRS;
+ * "NVMe" written to NSSR resets the controller and its registers (the
+ * writes are drained from inside the register write) and sets CSTS.NSSRO
+ * (RW1C); other values do nothing. CAP.AMS reports weighted round robin,
+ * which CC.AMS 001b selects (OCP NVMe-CFG-1).
+ */
+static void test_nssr(void)
+{
+    Nvme n;
+    uint32_t cmd[16];
+
+    nvme_start(&n, NULL);
+    g_assert_cmphex(qpci_io_readq(n.f.dev, n.f.bar0, NVME_REG_CAP) >> 36 & 1, ==, 1);
+    g_assert_cmphex(qpci_io_readq(n.f.dev, n.f.bar0, NVME_REG_CAP) >> 17 & 3, ==, 1);
+    nvme_create_io_queues(&n);
+    reg_write(&n.f, NVME_REG_NSSR, 0x12345678);
+    assert_alive(&n);
+    for (int i = 0; i < 8; i++) {
+        memset(cmd, 0, sizeof(cmd));
+        cmd[0] = 0x01 | (uint32_t)(0x300 + i) << 16;
+        cmd[1] = 1;
+        cmd[6] = DATA_ADDR;
+        cmd[10] = i * 8;
+        cmd[12] = 7;
+        qtest_memwrite(n.f.qts, IOSQ_ADDR + n.iosq_tail * 64, cmd, 64);
+        n.iosq_tail++;
+    }
+    reg_write(&n.f, sq_doorbell(1), n.iosq_tail);
+    reg_write(&n.f, NVME_REG_NSSR, 0x4e564d65);
+    g_assert_cmphex(reg_read(&n.f, NVME_REG_CSTS) & 0x11, ==, 0x10);
+    g_assert_cmphex(reg_read(&n.f, NVME_REG_CC), ==, 0);
+    g_assert_cmphex(reg_read(&n.f, NVME_REG_AQA), ==, 0);
+    g_assert_cmphex(reg_read(&n.f, NVME_REG_NSSR), ==, 0);
+    /* Back up with weighted round robin (CC.AMS 001b). */
+    n.asq_tail = n.acq_head = n.iosq_tail = n.iocq_head = 0;
+    n.acq_phase = n.iocq_phase = true;
+    reg_write(&n.f, NVME_REG_AQA, ((QDEPTH - 1) << 16) | (QDEPTH - 1));
+    qpci_io_writeq(n.f.dev, n.f.bar0, NVME_REG_ASQ, ASQ_ADDR);
+    qpci_io_writeq(n.f.dev, n.f.bar0, NVME_REG_ACQ, ACQ_ADDR);
+    qtest_memset(n.f.qts, ACQ_ADDR, 0, QDEPTH * 16);
+    qtest_memset(n.f.qts, IOCQ_ADDR, 0, QDEPTH * 16);
+    reg_write(&n.f, NVME_REG_CC, (4 << 20) | (6 << 16) | (1 << 11) | 1);
+    g_assert_true(wait_ready(&n.f, true));
+    assert_alive(&n);
+    nvme_create_io_queues(&n);
+    for (int i = 0; i < 8; i++) {
+        g_assert_cmphex(nvme_rw(&n, 0x02, i * 8, 7, DATA2_ADDR).status, ==, 0);
+    }
+    g_assert_cmphex(reg_read(&n.f, NVME_REG_CSTS) & 0x10, ==, 0x10);
+    reg_write(&n.f, NVME_REG_CSTS, 0x10);
+    g_assert_cmphex(reg_read(&n.f, NVME_REG_CSTS) & 0x13, ==, 1);
+    fixture_stop(&n.f);
+}
+
+/*
+ * Copy (OCP NVMe-OPT-16) through the block backend's buffered reads and
+ * writes, and a fused Compare and Write (NVMe-IO-9) posted with one
+ * doorbell write: the data lands, a failed compare aborts the write.
+ */
+static void test_copy_and_fused(void)
+{
+    Nvme n;
+    uint8_t out[4096], in[4096], next[4096];
+    uint8_t desc[32] = { 0 };
+    uint32_t cmd[16] = { 0x19, 1 };
+    Cqe c1, c2;
+
+    nvme_start(&n, NULL);
+    nvme_create_io_queues(&n);
+    for (int i = 0; i < sizeof(out); i++) {
+        out[i] = i * 13 + 1;
+        next[i] = i * 5 + 2;
+    }
+    qtest_memwrite(n.f.qts, DATA_ADDR, out, sizeof(out));
+    g_assert_cmphex(nvme_rw(&n, 0x01, 100, 7, DATA_ADDR).status, ==, 0);
+    /* One source range (SLBA 100, NLB 8) to LBA 1000, with FUA. */
+    desc[8] = 100;
+    desc[16] = 7;
+    qtest_memwrite(n.f.qts, DATA2_ADDR, desc, sizeof(desc));
+    cmd[6] = DATA2_ADDR;
+    cmd[10] = 1000;
+    cmd[12] = 1u << 30;
+    g_assert_cmphex(nvme_cmd(&n, 1, cmd).status, ==, 0);
+    qtest_memset(n.f.qts, DATA2_ADDR, 0, sizeof(in));
+    g_assert_cmphex(nvme_rw(&n, 0x02, 1000, 7, DATA2_ADDR).status, ==, 0);
+    qtest_memread(n.f.qts, DATA2_ADDR, in, sizeof(in));
+    g_assert_cmpmem(in, sizeof(in), out, sizeof(out));
+
+    /* Compare (FUSE 01b) with what LBA 1000 holds, Write (10b) of next. */
+    qtest_memwrite(n.f.qts, DATA2_ADDR, next, sizeof(next));
+    for (int k = 0; k < 2; k++) {
+        uint32_t half[16] = { k ? 0x201 : 0x105, 1 };
+
+        half[0] |= (uint32_t)(0x400 + k) << 16;
+        half[6] = k ? DATA2_ADDR : DATA_ADDR;
+        half[10] = 1000;
+        half[12] = 7;
+        qtest_memwrite(n.f.qts, IOSQ_ADDR + n.iosq_tail * 64, half, 64);
+        n.iosq_tail++;
+    }
+    reg_write(&n.f, sq_doorbell(1), n.iosq_tail);
+    c1 = nvme_wait(&n, IOCQ_ADDR, &n.iocq_head, &n.iocq_phase, 1);
+    c2 = nvme_wait(&n, IOCQ_ADDR, &n.iocq_head, &n.iocq_phase, 1);
+    g_assert_cmphex(c1.cid, ==, 0x400);
+    g_assert_cmphex(c1.status, ==, 0);
+    g_assert_cmphex(c2.cid, ==, 0x401);
+    g_assert_cmphex(c2.status, ==, 0);
+    g_assert_cmphex(nvme_rw(&n, 0x02, 1000, 7, DATA2_ADDR).status, ==, 0);
+    qtest_memread(n.f.qts, DATA2_ADDR, in, sizeof(in));
+    g_assert_cmpmem(in, sizeof(in), next, sizeof(next));
+
+    /* The same pair again: the compare fails now (285h), the write is
+     * aborted (Failed Fused Command, 09h) and the blocks keep next. */
+    for (int k = 0; k < 2; k++) {
+        uint32_t half[16] = { k ? 0x201 : 0x105, 1 };
+
+        half[0] |= (uint32_t)(0x500 + k) << 16;
+        half[6] = DATA_ADDR;
+        half[10] = 1000;
+        half[12] = 7;
+        qtest_memwrite(n.f.qts, IOSQ_ADDR + n.iosq_tail * 64, half, 64);
+        n.iosq_tail++;
+    }
+    reg_write(&n.f, sq_doorbell(1), n.iosq_tail);
+    c1 = nvme_wait(&n, IOCQ_ADDR, &n.iocq_head, &n.iocq_phase, 1);
+    c2 = nvme_wait(&n, IOCQ_ADDR, &n.iocq_head, &n.iocq_phase, 1);
+    g_assert_cmphex(c1.status & 0x7ff, ==, 0x285);
+    g_assert_cmphex(c2.status & 0x7ff, ==, 0x009);
+    g_assert_cmphex(nvme_rw(&n, 0x02, 1000, 7, DATA2_ADDR).status, ==, 0);
+    qtest_memread(n.f.qts, DATA2_ADDR, in, sizeof(in));
+    g_assert_cmpmem(in, sizeof(in), next, sizeof(next));
+    fixture_stop(&n.f);
+}
+
 int main(int argc, char **argv)
 {
     int fd, ret;
@@ -1400,6 +1536,8 @@ int main(int argc, char **argv)
     qtest_add_func("/ocp-nvme/msix-delivery", test_msix_delivery);
     qtest_add_func("/ocp-nvme/malformed", test_malformed);
     qtest_add_func("/ocp-nvme/reset-inflight", test_reset_inflight);
+    qtest_add_func("/ocp-nvme/nssr", test_nssr);
+    qtest_add_func("/ocp-nvme/copy-and-fused", test_copy_and_fused);
     qtest_add_func("/ocp-nvme/read-only", test_read_only);
     qtest_add_func("/ocp-nvme/write-cache", test_write_cache);
     qtest_add_func("/ocp-nvme/intx", test_intx);

@@ -258,3 +258,23 @@ fn copy_in_flight_is_saved() {
     d.auto_complete = true;
     assert_eq!(read(&mut d, 40, 2), a);
 }
+
+/// EOL-5: at end of life (available spare 0 %, C2h read-only default) a
+/// Copy writes, so it fails like a Write with Attempted Write to Read Only
+/// Range; it still copies before that.
+#[test]
+fn copy_is_a_write_at_end_of_life() {
+    let mut d = up();
+    let a = fill(&mut d, 0, 1, 4);
+    let s = copy(&mut d, &[(0, 1)], 1, 0);
+    assert!(d.io(1, s).ok());
+    assert_eq!(read(&mut d, 1, 1), a);
+    {
+        let mut h = d.env.host();
+        d.ctrl
+            .set_health_property("available-spare", 0, &mut h)
+            .unwrap();
+    }
+    let s = copy(&mut d, &[(0, 1)], 2, 0);
+    assert!(d.io(1, s).is(Status::ATTEMPTED_WRITE_TO_RO_RANGE));
+}

@@ -105,6 +105,8 @@ fn failed_compare_aborts_the_write() {
     assert!(done[0].is(Status::COMPARE_FAILURE));
     assert!(done[1].is(Status::ABORTED_FAILED_FUSED));
     assert_eq!(read(&mut d, 10), block(0xaa));
+    // A compare failure is no media error.
+    assert_eq!(d.ctrl.counters().media_errors, 0);
     // A Compare failing for another reason (LBA range) aborts it too.
     let c = cmd(&mut d, 0x05, 1 << 30, &block(0xaa), 1);
     let w = cmd(&mut d, 0x01, 1 << 30, &block(0xbb), 2);

@@ -125,3 +125,32 @@ fn std_log_11_lba_status_information() {
         assert_eq!(p[lid * 4] & 1, 1, "log {lid:#x} supported");
     }
 }
+
+/// DCLP-7: the Device Capabilities log (C4h) reports the Compare and Write
+/// fused pair; the Unsupported Requirements log (C5h) no longer lists
+/// weighted round robin, fused Compare and Write or Copy (NVMe-CFG-1,
+/// NVMe-IO-9, NVMe-OPT-16).
+#[test]
+fn dclp_7_fused_pair_and_c5h_without_met_requirements() {
+    let mut d = up();
+    let (c, caps) = d.admin_read(
+        sqe_of(0x02, 0xffff_ffff, &[(10, 1023 << 16 | 0xc4), (14, 1)], 0),
+        4096,
+    );
+    assert!(c.ok());
+    assert_eq!(
+        u16::from_le_bytes([caps[12], caps[13]]) & 1,
+        1,
+        "DCLP-7 bit 0"
+    );
+    let (c, c5) = d.admin_read(
+        sqe_of(0x02, 0xffff_ffff, &[(10, 1023 << 16 | 0xc5), (14, 1)], 0),
+        4096,
+    );
+    assert!(c.ok());
+    let text = String::from_utf8_lossy(&c5);
+    assert!(text.contains("NVMe-AD-6"), "C5h lists other gaps");
+    for id in ["NVMe-CFG-1\0", "NVMe-IO-9\0", "NVMe-OPT-16\0"] {
+        assert!(!text.contains(id), "{id} in C5h");
+    }
+}

@@ -22,7 +22,10 @@ impl Controller {
         {
             self.errlog
                 .record(&mut self.counters, req.sqid, req.cid, status, req.err);
-            if status.sct == crate::spec::status::sct::MEDIA {
+            // A Compare Failure is the host's data differing, not an
+            // unrecovered data integrity error of the medium (SMART Media
+            // and Data Integrity Errors, NVMe 2.0 Base, Figure 207).
+            if status.sct == crate::spec::status::sct::MEDIA && status != Status::COMPARE_FAILURE {
                 self.counters.media_errors += 1;
             }
         }

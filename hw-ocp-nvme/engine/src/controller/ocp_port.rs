@@ -442,7 +442,7 @@ fn command_kind(req: &Request) -> Option<CommandKind> {
     }
     Some(match NvmCmd::parse(&req.sqe) {
         NvmCmd::Read(_) => CommandKind::Read,
-        NvmCmd::Write(_) | NvmCmd::WriteZeroes(_) => CommandKind::Write,
+        NvmCmd::Write(_) | NvmCmd::WriteZeroes(_) | NvmCmd::Copy(_) => CommandKind::Write,
         NvmCmd::DatasetManagement(DatasetManagementCmd { ad: true, .. }) => CommandKind::Deallocate,
         _ => CommandKind::OtherIo,
     })

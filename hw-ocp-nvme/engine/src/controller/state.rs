@@ -398,10 +398,15 @@ impl Controller {
         c.selftest = p.selftest;
         c.selftest.running = None;
         c.telemetry = p.telemetry;
+        // The commands the drive supports are this build's, not the
+        // record's (a record written before Copy or the fused pair existed
+        // must not hide them from C4h).
+        let commands = c.ocp.identity.commands;
         c.ocp = p.ocp;
         c.sanitize = p.sanitize;
         c.lockdown = p.lockdown;
         c.pel = p.pel;
+        c.ocp.identity.commands = commands;
         c.counters = p.counters;
         c.counters.power_on_since_ns = now_ns;
         c.enabled_since_power_on = p.enabled_since_power_on;
