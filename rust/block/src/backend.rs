@@ -486,6 +486,21 @@ mod tests {
     }
 
     #[test]
+    fn filled_buffer_is_what_the_vector_writes() {
+        let mut buf = IoBuffer::new(8);
+        buf.data_mut().copy_from_slice(&[1, 2, 3, 4, 1, 2, 3, 4]);
+        // SAFETY: the vector was initialized by IoBuffer::new.
+        let qiov = unsafe { &*buf.qiov() };
+        // SAFETY: niov is 1, so iov points to one element of 8 bytes,
+        // the buffer's.
+        let bytes = unsafe {
+            let iov = &*qiov.iov;
+            std::slice::from_raw_parts(iov.iov_base.cast::<u8>(), iov.iov_len)
+        };
+        assert_eq!(bytes, &[1, 2, 3, 4, 1, 2, 3, 4]);
+    }
+
+    #[test]
     fn offsets_beyond_i64_fail_instead_of_wrapping() {
         assert_eq!(to_i64(0), 0);
         assert_eq!(to_i64(1 << 40), 1 << 40);
