@@ -228,3 +228,31 @@ fn pair_is_atomic_with_respect_to_other_io() {
     d.auto_complete = true;
     assert_eq!(read(&mut d, 10), block(0xbb));
 }
+
+/// Atomicity covers commands held back by OCP added latency (a latency
+/// spike, error injection type 14): the pair waits for the held Write too,
+/// so its Compare sees that Write's data.
+#[test]
+fn pair_waits_for_commands_held_by_added_latency() {
+    let mut d = up();
+    write(&mut d, 10, 0xaa);
+    let mut e = [0u8; 32];
+    e[0] = 3; // enabled, single instance
+    e[2..4].copy_from_slice(&14u16.to_le_bytes()); // latency spike
+    e[4..8].copy_from_slice(&10u32.to_le_bytes()); // 10 ms
+    let c = d.admin_write(sqe_of(0x09, 0, &[(10, 0xc0), (11, 1), (14, 1)], 0), &e);
+    assert!(c.ok(), "{c:?}");
+    let held = cmd(&mut d, 0x01, 10, &block(0xa1), 0);
+    let held_cid = d.submit(2, held);
+    assert!(d.ctrl.timer_deadline().is_some(), "the write is held");
+    let c = cmd(&mut d, 0x05, 10, &block(0xa1), 1);
+    let w = cmd(&mut d, 0x01, 10, &block(0xbb), 2);
+    let cids = submit_together(&mut d, 1, &[c, w]);
+    assert!(d.env.storage.pending.is_empty(), "the pair waits");
+    d.advance(20_000_000);
+    d.complete_storage();
+    assert!(d.wait(2, held_cid).unwrap().ok());
+    let done = wait_all(&mut d, 1, &cids);
+    assert!(done.iter().all(RawCqe::ok), "{done:?}");
+    assert_eq!(read(&mut d, 10), block(0xbb));
+}

@@ -319,6 +319,7 @@ impl Controller {
 
     /// Execute the commands whose injected latency has elapsed.
     pub(super) fn run_delayed(&mut self, now: u64, host: &mut Host) {
+        let mut ran = false;
         while self.running() {
             let Some(i) = self.delayed.iter().position(|d| d.due_ns <= now) else {
                 break;
@@ -330,7 +331,12 @@ impl Controller {
                 .is_some_and(Option::is_some)
             {
                 self.execute_request(&d.req, false, host);
+                ran = true;
             }
+        }
+        if ran && self.fused_wait.is_some() {
+            // A fused pair may have waited for these commands only.
+            self.kick(host);
         }
     }
 }

@@ -6,8 +6,9 @@
 //! then FUSE 10b (the Write), made visible by one tail doorbell write. It
 //! runs atomically with respect to every other I/O command: when its
 //! first entry reaches the head of its SQ, no other I/O command is
-//! fetched until the commands already in flight are done (the pair waits
-//! at the head), and none while the pair runs. The Compare runs first; the
+//! fetched until the commands already in flight (with the storage or held
+//! back by OCP added latency) are done (the pair waits at the head), and
+//! none while the pair runs. The Compare runs first; the
 //! Write runs only if it succeeded and is aborted with Command Aborted due
 //! to Failed Fused Command otherwise. A half without its other half is
 //! aborted with Command Aborted due to Missing Fused Command.
@@ -80,7 +81,10 @@ impl Controller {
         if second.fuse() != FUSE_SECOND {
             return Ok(FusedFetch::Single);
         }
-        if self.io_outstanding > 0 {
+        // I/O commands in flight: with storage, or held back by OCP added
+        // latency (they run later from the timer).
+        let held = self.delayed.iter().any(|d| !d.req.is_admin());
+        if self.io_outstanding > 0 || held {
             self.fused_wait = Some(qid as u16);
             return Ok(FusedFetch::Wait);
         }
