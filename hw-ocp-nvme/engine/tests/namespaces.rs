@@ -612,3 +612,29 @@ fn namespace_management_records_change_namespace_events() {
     assert!(changes.contains(&(0, 64, id)), "create: {changes:?}");
     assert!(changes.contains(&(1, 64, id)), "delete: {changes:?}");
 }
+
+/// Endurance Group Information (09h): TEGCAP is the drive's capacity,
+/// UNEGCAP what no namespace holds (Identify Controller's UNVMCAP).
+#[test]
+fn endurance_group_unallocated_capacity_follows_the_namespaces() {
+    let unegcap = |d: &mut Driver| {
+        let (c, b) = d.admin_read(
+            sqe_of(0x02, 0, &[(10, (128 - 1) << 16 | 0x09), (11, 1 << 16)], 0),
+            512,
+        );
+        assert!(c.ok(), "{c:?}");
+        (u64_at(&b, 160), u64_at(&b, 176))
+    };
+    let mut d = up();
+    assert_eq!(
+        unegcap(&mut d),
+        (TOTAL, 0),
+        "the factory namespace holds it all"
+    );
+    let mut d = empty();
+    assert_eq!(unegcap(&mut d), (TOTAL, TOTAL));
+    create(&mut d, 2048, 0);
+    assert_eq!(unegcap(&mut d), (TOTAL, TOTAL - (1 << 20)));
+    let (_, id) = identify(&mut d, 1, 0);
+    assert_eq!(u64_at(&id, 296), TOTAL - (1 << 20), "UNVMCAP agrees");
+}

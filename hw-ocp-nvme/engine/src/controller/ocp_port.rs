@@ -139,9 +139,11 @@ impl Controller {
     /// engine's own critical warning bits (read only).
     pub(crate) fn endurance_group_log(&self, now: u64) -> Vec<u8> {
         let stats = self.device_stats(now);
-        let mut b = self
-            .ocp
-            .endurance_group_log(&stats, self.cfg.capacity_bytes);
+        let cap = ocp::endurance::GroupCapacity {
+            total: self.ns.total_bytes(),
+            unallocated: self.ns.unallocated_bytes(),
+        };
+        let mut b = self.ocp.endurance_group_log(&stats, cap);
         b[0] = self.critical_warning() & ocp::endurance::CRITICAL_WARNING_BITS;
         b
     }

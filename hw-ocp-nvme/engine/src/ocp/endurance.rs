@@ -19,9 +19,16 @@ pub const ENDGID: u16 = 1;
 /// positions as in SMART's Critical Warning.
 pub const CRITICAL_WARNING_BITS: u8 = 1 | 1 << 2 | 1 << 3;
 
-/// Builds the page; `capacity_bytes` is the group's (and the device's)
-/// NVM capacity, all of it allocated to the namespace.
-pub fn build(s: &OcpState, st: &DeviceStats, capacity_bytes: u64) -> Vec<u8> {
+/// The group's NVM capacity: all of the device's (TEGCAP) and the part no
+/// namespace holds (UNEGCAP), in bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GroupCapacity {
+    pub total: u64,
+    pub unallocated: u64,
+}
+
+/// Builds the page.
+pub fn build(s: &OcpState, st: &DeviceStats, cap: GroupCapacity) -> Vec<u8> {
     let h = &s.health;
     let sm = smart::build(s, st);
     let mut w = LeWriter::page::<SIZE>();
@@ -43,8 +50,9 @@ pub fn build(s: &OcpState, st: &DeviceStats, capacity_bytes: u64) -> Vec<u8> {
         .u128(112, sm.host_write_commands)
         .u128(128, sm.media_errors)
         .u128(144, sm.error_log_entries)
-        // TEGCAP; UNEGCAP 0: the namespace holds the whole group.
-        .u128(160, u128::from(capacity_bytes));
+        // TEGCAP, UNEGCAP.
+        .u128(160, u128::from(cap.total))
+        .u128(176, u128::from(cap.unallocated));
     w.finish()
 }
 
@@ -64,7 +72,14 @@ mod tests {
             error_log_entries: 5,
             ..DeviceStats::default()
         };
-        let p = build(&s, &st, 1 << 30);
+        let p = build(
+            &s,
+            &st,
+            GroupCapacity {
+                total: 1 << 30,
+                unallocated: 1 << 20,
+            },
+        );
         let sm = s.smart_log(&st);
         assert_eq!(p.len(), 512);
         assert_eq!(&p[3..6], &sm[3..6]);
@@ -75,7 +90,7 @@ mod tests {
         assert_eq!(at(112), 4);
         assert_eq!(at(144), 5);
         assert_eq!(at(160), 1 << 30);
-        assert_eq!(at(176), 0);
+        assert_eq!(at(176), 1 << 20);
         assert_eq!(at(32), s.health.endurance_estimate() / 1_000_000_000);
         assert!(at(80) >= at(64));
     }

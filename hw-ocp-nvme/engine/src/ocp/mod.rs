@@ -661,10 +661,13 @@ impl OcpState {
         smart::build(self, stats).to_bytes()
     }
 
-    /// Endurance Group Information (log 09h) of the one Endurance Group of
-    /// `capacity_bytes`.
-    pub fn endurance_group_log(&self, stats: &DeviceStats, capacity_bytes: u64) -> Vec<u8> {
-        endurance::build(self, stats, capacity_bytes)
+    /// Endurance Group Information (log 09h) of the one Endurance Group.
+    pub fn endurance_group_log(
+        &self,
+        stats: &DeviceStats,
+        cap: endurance::GroupCapacity,
+    ) -> Vec<u8> {
+        endurance::build(self, stats, cap)
     }
 
     /// OCP telemetry Data Area 1 for logs 07h/08h (header, SMART 02h, C0h,
