@@ -24,21 +24,7 @@ IMG=$WORK/disk.raw STATE=$WORK/state.img
 truncate -s 1G "$IMG"
 truncate -s 512K "$STATE"
 
-# guest BODY LOG: boot the guest with lib.sh and BODY, the drive and the
-# state store, the console in LOG; QEMU's exit status.
-guest() {
-  { cat "$HERE/lib.sh"; echo 'CTRL=/dev/nvme0 DISK=/dev/nvme0n1'; cat "$1"; } >"$WORK/script.sh"
-  timeout -s KILL 600 "$QEMU" -M q35 -accel tcg -smp 2 -m 1G \
-    -display none -no-reboot -nodefaults -serial "file:$2" -monitor none \
-    -kernel "$GUEST/vmlinuz" -initrd "$GUEST/initramfs.cpio.gz" \
-    -append "console=ttyS0 quiet loglevel=3 panic=-1 mitigations=off nvme_core.io_timeout=30" \
-    -fw_cfg "name=opt/ocp/script,file=$WORK/script.sh" \
-    -drive "if=none,id=d0,file=$IMG,format=raw,cache=writeback" \
-    -blockdev "driver=file,filename=$STATE,node-name=st" \
-    -device "ocp-nvme,drive=d0,serial=OCPNSSTATE1,state=st" </dev/null >"$2.err" 2>&1
-}
-value() { tr -d '\r' <"$1" | sed -n "s/^@@$2=//p" | tail -n1; }
-guest_exit() { tr -d '\r' <"$1" | sed -n 's/^GUEST-EXIT=\([0-9][0-9]*\)$/\1/p' | tail -n1; }
+. "$HERE/host-lib.sh"
 
 # Both boots print what they see.
 cat >"$WORK/show.sh" <<'EOF'
@@ -85,12 +71,10 @@ must nvme read "$a" --start-block=102 --block-count=0 --data-size=512 --data=/tm
 EOF
 { cat "$WORK/boot2.sh" "$WORK/show.sh"; echo 'exit $FAILED'; } >"$WORK/b2.sh"
 
-FAILMSG=()
-failed() { FAILMSG+=("$*"); }
 LOG1=$OUTDIR/boot-1.log LOG2=$OUTDIR/boot-2.log
-guest "$WORK/b1.sh" "$LOG1" || failed "boot 1: QEMU exit status $?"
+boot_guest "$WORK/b1.sh" "$LOG1" "" serial=OCPNSSTATE1 || failed "boot 1: QEMU exit status $?"
 [ "$(guest_exit "$LOG1")" = 0 ] || failed "boot 1: GUEST-EXIT=$(guest_exit "$LOG1")"
-guest "$WORK/b2.sh" "$LOG2" || failed "boot 2: QEMU exit status $?"
+boot_guest "$WORK/b2.sh" "$LOG2" "" serial=OCPNSSTATE1 || failed "boot 2: QEMU exit status $?"
 [ "$(guest_exit "$LOG2")" = 0 ] || failed "boot 2: GUEST-EXIT=$(guest_exit "$LOG2")"
 for k in allocated active nsze1 nsze2 nuse1 nuse2; do
   [ -n "$(value "$LOG1" $k)" ] && [ "$(value "$LOG1" $k)" = "$(value "$LOG2" $k)" ] ||
@@ -98,14 +82,5 @@ for k in allocated active nsze1 nsze2 nuse1 nuse2; do
 done
 [ "$(value "$LOG1" allocated)" = 2 ] || failed "boot 1: $(value "$LOG1" allocated) namespaces allocated, expected 2"
 [ "$(value "$LOG1" nuse2)" = 4096 ] || failed "boot 1: NUSE of NSID 2 $(value "$LOG1" nuse2), expected 4096"
-if [ ${#FAILMSG[@]} = 0 ]; then
-  echo "ok - namespaces-across-restart"; echo "1 passed, 0 failed"; exit 0
-fi
-echo "not ok - namespaces-across-restart"
-for m in "${FAILMSG[@]}"; do echo "#   $m"; done
-for l in "$LOG1" "$LOG2"; do
-  echo "#   $l (last lines):"
-  tr -d '\r' <"$l" | grep -aE 'FAIL|err=|ocp-nvme|rror|@@' | tail -n 12 | sed 's/^/#     | /'
-done
-echo "0 passed, 1 failed"
-exit 1
+report namespaces-across-restart "$LOG1" "$LOG2"
+summary

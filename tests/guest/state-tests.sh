@@ -36,28 +36,18 @@ truncate -s 1G "$IMG"
 . "$HERE/host-lib.sh"
 
 # guest SCRIPT-BODY-FILE LOG [--kill-after-io SEC] DEVICE-OPTIONS: boot the
-# guest with lib.sh and the body, the drive and the state store; the
+# guest with the body, the drive and the state store (start_guest); the
 # console in LOG.  --kill-after-io: SIGKILL SEC seconds after the guest
 # printed @@IO-STARTS and two state records were written since.  Returns
 # QEMU's exit status.
 guest() {
   local body=$1 log=$2 kill_after=; shift 2
   if [ "$1" = --kill-after-io ]; then kill_after=$2; shift 2; fi
-  { cat "$HERE/lib.sh"; echo 'CTRL=/dev/nvme0 DISK=/dev/nvme0n1'; cat "$body"; } >"$WORK/script.sh"
-  : >"$log"
-  "$QEMU" -M q35 -accel tcg -smp 2 -m 1G \
-    -display none -no-reboot -nodefaults -serial "file:$log" -monitor none \
-    -kernel "$GUEST/vmlinuz" -initrd "$GUEST/initramfs.cpio.gz" \
-    -append "console=ttyS0 quiet loglevel=3 panic=-1 mitigations=off nvme_core.io_timeout=30" \
-    -fw_cfg "name=opt/ocp/script,file=$WORK/script.sh" \
-    -drive "if=none,id=d0,file=$IMG,format=raw,cache=writeback" \
-    -blockdev "driver=file,filename=$STATE,node-name=st" \
-    -device "ocp-nvme,drive=d0,serial=OCPSTATE01,state=st$1" </dev/null >"$log.err" 2>&1 &
-  local pid=$!
+  start_guest "$body" "$log" "" "serial=OCPSTATE01$1"
   if [ -n "$kill_after" ]; then
     for _ in $(seq 1200); do
       tr -d '\r' <"$log" | grep -aq "@@IO-STARTS" && break
-      kill -0 "$pid" 2>/dev/null || break
+      kill -0 "$GUEST_PID" 2>/dev/null || break
       sleep 0.1
     done
     # Two state records written during the I/O first: the second holds
@@ -68,19 +58,14 @@ guest() {
       m=$(stat -c %y "$STATE")
       [ "$m" != "$m0" ] && { records=$((records + 1)); m0=$m; }
       [ $records -ge 2 ] && break
-      kill -0 "$pid" 2>/dev/null || break
+      kill -0 "$GUEST_PID" 2>/dev/null || break
       sleep 0.05
     done
     sleep "$kill_after"
-    kill -KILL "$pid" 2>/dev/null
+    kill -KILL "$GUEST_PID" 2>/dev/null
   fi
-  # 600 s at most: a hung guest fails the test instead of hanging it
-  for _ in $(seq 6000); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-  kill -KILL "$pid" 2>/dev/null
-  { wait "$pid"; } 2>/dev/null
+  wait_guest
 }
-# value LOG KEY: the last "@@KEY=value" the guest printed.
-value() { tr -d '\r' <"$1" | sed -n "s/^@@$2=//p" | tail -n1; }
 
 # What every boot prints first: the counters as the drive reports them.
 cat >"$WORK/counters.sh" <<'EOF'
