@@ -106,6 +106,12 @@ fn check_ascii(name: &str, s: &str, max: usize) -> Result<(), String> {
 }
 
 impl ControllerConfig {
+    /// The NVM Subsystem NVMe Qualified Name (Identify Controller SUBNQN,
+    /// the Persistent Event log header).
+    pub fn subnqn(&self) -> String {
+        format!("nqn.2019-08.org.qemu:{}", self.serial)
+    }
+
     /// Check every property; the error names the bad one.
     pub fn validate(&self) -> Result<(), String> {
         check_ascii("serial", &self.serial, 20)?;

@@ -77,11 +77,6 @@ pub fn ids_from_serial(serial: &str, uid: u64, oui: [u8; 3]) -> ([u8; 8], [u8; 1
     (eui, nguid)
 }
 
-/// The NVM Subsystem NVMe Qualified Name.
-pub fn subnqn(cfg: &crate::config::ControllerConfig) -> String {
-    format!("nqn.2019-08.org.qemu:{}", cfg.serial)
-}
-
 impl Controller {
     /// Identify Controller data structure (NVMe 2.0 Base, Figure 275).
     fn identify_controller(&self) -> Vec<u8> {
@@ -140,7 +135,7 @@ impl Controller {
             .u16(534, 1) // OCFS: Copy Descriptor Format 0h (OCP NVMe-OPT-16)
             .u32(536, 1 | 1 << 16) // SGLS: supported, Bit Bucket
             // SUBNQN, 256 bytes, NUL padded.
-            .ascii(768, 256, subnqn(cfg).as_bytes(), 0);
+            .ascii(768, 256, cfg.subnqn().as_bytes(), 0);
         let mps = crate::ocp::nvme_power_states_w(&self.cfg.health);
         for (i, &(enlat, exlat)) in POWER_STATE_LATENCIES.iter().enumerate() {
             let o = 2048 + i * POWER_STATE_SIZE;

@@ -406,7 +406,7 @@ impl Controller {
             .u16(54, cfg.pci_subsys_vendor_id)
             .ascii(56, 20, cfg.serial.as_bytes(), b' ')
             .ascii(76, 40, cfg.model.as_bytes(), b' ')
-            .ascii(116, 256, super::identify::subnqn(cfg).as_bytes(), 0)
+            .ascii(116, 256, cfg.subnqn().as_bytes(), 0)
             .bytes(480, &supported_events())
             .u16(372, self.pel.generation)
             // Reporting Context Information: a context exists, established
