@@ -247,6 +247,9 @@ fn commands_restricted_while_sanitize_runs() {
         sqe_of(0x14, 1, &[(10, 1)], 0),
         sqe_of(0x84, 0, &[(10, 0b010)], 0),
         sqe_of(0x02, 0, &[(10, 0x05)], 0),
+        // Namespace Management (delete) and Attachment (detach).
+        sqe_of(0x0d, 1, &[(10, 1)], 0),
+        sqe_of(0x15, 1, &[(10, 1)], 0),
     ] {
         let c = d.admin(s);
         assert!(

@@ -412,9 +412,9 @@ impl Controller {
 
     /// The status an admin command gets while a sanitize operation runs or
     /// after one failed (8.21, Figure "Sanitize Operations – Admin
-    /// Commands Allowed"): Format NVM, Firmware Commit and Image Download
-    /// and Device Self-test are refused; Get Log Page only for the pages
-    /// without user data.
+    /// Commands Allowed"): Format NVM, Firmware Commit and Image Download,
+    /// Device Self-test, Namespace Management and Namespace Attachment are
+    /// refused; Get Log Page only for the pages without user data.
     pub(crate) fn sanitize_admin_gate(&self, opcode: u8, log_id: Option<u8>) -> Option<Status> {
         use crate::spec::ids::admin_op;
         let status = self.sanitize_block_status()?;
@@ -422,7 +422,9 @@ impl Controller {
             admin_op::FORMAT_NVM
             | admin_op::FIRMWARE_COMMIT
             | admin_op::FIRMWARE_IMAGE_DOWNLOAD
-            | admin_op::DEVICE_SELF_TEST => true,
+            | admin_op::DEVICE_SELF_TEST
+            | admin_op::NAMESPACE_MANAGEMENT
+            | admin_op::NAMESPACE_ATTACHMENT => true,
             admin_op::GET_LOG_PAGE => !log_id.is_some_and(log_allowed_during_sanitize),
             _ => false,
         };
