@@ -33,25 +33,11 @@ IMG=$WORK/disk.raw STATE=$WORK/state.img
 truncate -s 64M "$IMG"
 truncate -s 512K "$STATE"
 
-FAILMSG=()
-failed() { FAILMSG+=("$*"); }
+. "$HERE/host-lib.sh"
 
-# guest BODY LOG: boot the guest with lib.sh and BODY, the drive and the
-# state store; the console in LOG.
-guest() {
-  { cat "$HERE/lib.sh"; echo 'CTRL=/dev/nvme0 DISK=/dev/nvme0n1'; cat "$1"; } >"$WORK/script.sh"
-  : >"$2"
-  timeout 600 "$QEMU" -M q35 -accel tcg -smp 2 -m 1G \
-    -display none -no-reboot -nodefaults -serial "file:$2" -monitor none \
-    -kernel "$GUEST/vmlinuz" -initrd "$GUEST/initramfs.cpio.gz" \
-    -append "console=ttyS0 quiet loglevel=3 panic=-1 mitigations=off nvme_core.io_timeout=30" \
-    -fw_cfg "name=opt/ocp/script,file=$WORK/script.sh" \
-    -drive "if=none,id=d0,file=$IMG,format=raw,cache=writeback,throttling.bps-write=104857600" \
-    -blockdev "driver=file,filename=$STATE,node-name=st" \
-    -device "ocp-nvme,drive=d0,serial=OCPSANIT01,state=st" </dev/null >"$2.err" 2>&1
-}
-value() { tr -d '\r' <"$1" | sed -n "s/^@@$2=//p" | tail -n1; }
-guest_exit() { tr -d '\r' <"$1" | sed -n 's/^GUEST-EXIT=\([0-9][0-9]*\)$/\1/p' | tail -n1; }
+# guest BODY LOG: boot the guest on the drive (writes throttled to 100 MiB/s)
+# with the state store.
+guest() { boot_guest "$1" "$2" ",throttling.bps-write=104857600" serial=OCPSANIT01; }
 
 # The Sanitize Status log as @@SSTAT and @@SPROG lines.
 cat >"$WORK/status.sh" <<'EOF'
@@ -117,16 +103,6 @@ for lba in 0 $(( 64 * 2048 - 8 )); do
     failed "boot 2: LBA $lba reads '$(value "$LOG2" WORDS$lba)', expected the pattern c0ffee00"
 done
 
-if [ ${#FAILMSG[@]} = 0 ]; then
-  echo "ok - sanitize-restart (SPROG $p1 of 65536 at power-off)"
-  echo "1 passed, 0 failed"
-else
-  echo "not ok - sanitize-restart"
-  for m in "${FAILMSG[@]}"; do echo "#   $m"; done
-  for l in "$LOG1" "$LOG2"; do
-    echo "#   $l (last lines):"
-    tr -d '\r' <"$l" | grep -aE 'FAIL|ocp-nvme|rror|@@' | tail -n 12 | sed 's/^/#     | /'
-  done
-  echo "0 passed, 1 failed"
-  exit 1
-fi
+echo "# sanitize-restart: SPROG $p1 of 65536 at power-off"
+report sanitize-restart "$LOG1" "$LOG2"
+summary
