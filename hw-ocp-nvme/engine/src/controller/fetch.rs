@@ -23,12 +23,13 @@ impl Controller {
         self.work_pending
     }
 
-    /// May another command be fetched?
-    pub(super) fn can_fetch(&self) -> bool {
+    /// May another command be fetched, with `fetched` commands fetched and
+    /// not yet completed (see [`Self::outstanding_fetched`])?
+    fn can_fetch(&self, fetched: usize) -> bool {
         !self.free_cmds.is_empty()
             && self.free_io_slots.len() >= MAX_REQUESTS_PER_CMD
             && (MAX_OUTSTANDING - self.free_cmds.len()) + self.overflow_total < MAX_OUTSTANDING
-            && self.outstanding_fetched() < MAX_OUTSTANDING
+            && fetched < MAX_OUTSTANDING
     }
 
     pub(super) fn outstanding_fetched(&self) -> usize {
@@ -50,15 +51,30 @@ impl Controller {
             return;
         }
         let burst = self.feat.arbitration.burst();
-        let n = self.sqs.len();
+        // Only the SQs up to the highest existing one take part: the table
+        // has a slot for every queue the controller supports (1,024), a
+        // guest creates a few.
+        let Some(n) = self.sqs.iter().rposition(Option::is_some).map(|i| i + 1) else {
+            return;
+        };
+        // Counted once, then raised at every fetch: an upper bound, since
+        // commands completing meanwhile only lower the true count, which is
+        // counted again before refusing a fetch.
+        let mut fetched = self.outstanding_fetched();
         'outer: loop {
             let mut progressed = false;
             for k in 0..n {
                 let qid = (self.rr_next + k) % n;
                 let mut taken = 0;
                 while taken < burst {
-                    if !self.running() || !self.can_fetch() {
+                    if !self.running() {
                         break 'outer;
+                    }
+                    if !self.can_fetch(fetched) {
+                        fetched = self.outstanding_fetched();
+                        if !self.can_fetch(fetched) {
+                            break 'outer;
+                        }
                     }
                     let Some(sq) = self.sqs[qid].as_mut() else {
                         break;
@@ -75,6 +91,7 @@ impl Controller {
                     }
                     sq.advance_head();
                     sq.inflight += 1;
+                    fetched += 1;
                     taken += 1;
                     progressed = true;
                     self.execute(qid as u16, &Sqe::from_bytes(&raw), host);
