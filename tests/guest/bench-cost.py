@@ -215,6 +215,8 @@ class Nvme:
             self.admin(sqe(0x7C, 0, prp1=DBS, prp2=EIS))
             self.shadow = True
         del ident
+        # nvme_set_queue_count(): Set Features Number of Queues (one pair here)
+        self.admin(sqe(0x09, 0, cdw10=0x07, cdw11=0))
         self.admin(sqe(0x05, 0, prp1=IOCQ, cdw10=((depth - 1) << 16) | 1, cdw11=(1 << 16) | 3))
         self.admin(sqe(0x01, 0, prp1=IOSQ, cdw10=((depth - 1) << 16) | 1, cdw11=(1 << 16) | 1))
         self.doorbells = {"sq": 0, "cq": 0}

@@ -32,8 +32,22 @@ impl Controller {
             && fetched < MAX_OUTSTANDING
     }
 
+    /// The SQ table entries that can hold a queue: the admin SQ and the
+    /// I/O SQs allocated by Number of Queues (NSQA is 0's based; queues are
+    /// created only up to it, and it changes only while none exist).  The
+    /// table has a slot for every queue the controller supports (1,024), a
+    /// guest allocates a few: the hot paths look at these only.
+    pub(super) fn sq_slots(&self) -> usize {
+        (usize::from(self.nsqa) + 2).min(self.sqs.len())
+    }
+
+    /// As [`Self::sq_slots`], for CQs (NCQA).
+    pub(super) fn cq_slots(&self) -> usize {
+        (usize::from(self.ncqa) + 2).min(self.cqs.len())
+    }
+
     pub(super) fn outstanding_fetched(&self) -> usize {
-        self.sqs
+        self.sqs[..self.sq_slots()]
             .iter()
             .flatten()
             .map(|q| q.inflight as usize)
@@ -51,10 +65,11 @@ impl Controller {
             return;
         }
         let burst = self.feat.arbitration.burst();
-        // Only the SQs up to the highest existing one take part: the table
-        // has a slot for every queue the controller supports (1,024), a
-        // guest creates a few.
-        let Some(n) = self.sqs.iter().rposition(Option::is_some).map(|i| i + 1) else {
+        let Some(n) = self.sqs[..self.sq_slots()]
+            .iter()
+            .rposition(Option::is_some)
+            .map(|i| i + 1)
+        else {
             return;
         };
         // Counted once, then raised at every fetch: an upper bound, since
@@ -63,8 +78,11 @@ impl Controller {
         let mut fetched = self.outstanding_fetched();
         'outer: loop {
             let mut progressed = false;
+            // Each pass starts after the last SQ served, whatever the
+            // number of slots taking part.
+            let start = self.rr_next % n;
             for k in 0..n {
-                let qid = (self.rr_next + k) % n;
+                let qid = (start + k) % n;
                 let mut taken = 0;
                 while taken < burst {
                     if !self.running() {
@@ -92,12 +110,12 @@ impl Controller {
                     sq.advance_head();
                     sq.inflight += 1;
                     fetched += 1;
+                    self.rr_next = (qid + 1) % n;
                     taken += 1;
                     progressed = true;
                     self.execute(qid as u16, &Sqe::from_bytes(&raw), host);
                 }
             }
-            self.rr_next = (self.rr_next + 1) % n;
             if !progressed {
                 break;
             }

@@ -440,6 +440,9 @@ impl Controller {
         };
         for (i, q) in self.sqs.iter().enumerate() {
             let Some(q) = q else { continue };
+            if i >= self.sq_slots() {
+                return bad(format!("SQ {i} beyond the {} allocated", self.nsqa + 1));
+            }
             if usize::from(q.qid) != i
                 || q.size < 2
                 || q.size > max_entries(i)
@@ -461,6 +464,9 @@ impl Controller {
         }
         for (i, q) in self.cqs.iter().enumerate() {
             let Some(q) = q else { continue };
+            if i >= self.cq_slots() {
+                return bad(format!("CQ {i} beyond the {} allocated", self.ncqa + 1));
+            }
             if usize::from(q.qid) != i
                 || q.size < 2
                 || q.size > max_entries(i)
