@@ -24,7 +24,7 @@ instructions of the qtest protocol itself excluded, plus the
 device-visible events per I/O: doorbell MMIO writes (SQ tail / CQ head
 or virtio notify), MSI-X messages, main loop dispatches.
 
-usage: bench-cost.py [--devices "ocp-nvme nvme virtio"] [--ios N] [--qd "1 32"]
+usage: bench-cost.py [--devices "ocp-nvme nvme virtio"] [--ios N (500)] [--qd "1 32"]
                      [--rw "read write"] [--backend null|file] [-o OUT.md]
                      [--no-callgrind] [--extra-device-args ARGS]
 environment: QEMU (default <repo>/build/qemu-system-x86_64)
@@ -539,7 +539,7 @@ def call_counts(dump, names):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--devices", default="ocp-nvme nvme virtio")
-    ap.add_argument("--ios", type=int, default=2000)
+    ap.add_argument("--ios", type=int, default=500)
     ap.add_argument("--qd", default="1 32")
     ap.add_argument("--rw", default="read write")
     ap.add_argument("--backend", default="null", choices=["null", "file"])
