@@ -6,7 +6,7 @@
 PYTHON ?= python3
 QEMU_BUILD = build/qemu-tree/build
 
-.PHONY: all qemu check test-engine test-qemu test-guest patches demo bench bench-engine clean help
+.PHONY: all qemu check test-engine test-qemu test-guest patches demo bench bench-cost bench-engine clean help
 
 all: qemu
 
@@ -16,6 +16,7 @@ help:
 	@echo "make qemu     build the patched QEMU (build/qemu-system-x86_64)"
 	@echo "make patches  write the upstreamable patch series to out/patches"
 	@echo "make bench    fio in the TCG guest: ocp-nvme vs nvme vs virtio-blk"
+	@echo "make bench-cost    instructions per I/O (callgrind): ocp-nvme vs nvme vs virtio-blk"
 	@echo "make bench-engine  the engine alone: commands per second per core"
 
 qemu:
@@ -63,6 +64,11 @@ test-guest: qemu
 
 bench: qemu
 	tests/guest/bench.sh
+
+# The device's cost per I/O: instructions counted by callgrind (valgrind)
+# with a qtest driver instead of a guest (out/bench-cost.md).
+bench-cost: qemu
+	tests/guest/bench-cost.py
 
 # The engine alone, in process: commands per second on one core.
 bench-engine:

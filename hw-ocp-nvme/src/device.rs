@@ -165,6 +165,8 @@ pub struct OcpNvmeState {
     /// [`OcpNvmeState::reset_may_drain`]).
     in_flr_write: BqlCell<bool>,
     timer: Timer,
+    /// The deadline `timer` is armed for (`None`: not armed).
+    timer_armed: BqlCell<Option<u64>>,
     /// The engine's saved state between `pre_save` and the stream, or
     /// between the stream and `post_load`.
     migration_blob: EngineBlob,
@@ -278,6 +280,7 @@ impl OcpNvmeState {
         uninit_field_mut!(*this, write_cache).write(BqlCell::new(false));
         uninit_field_mut!(*this, in_engine).write(BqlCell::new(false));
         uninit_field_mut!(*this, in_flr_write).write(BqlCell::new(false));
+        uninit_field_mut!(*this, timer_armed).write(BqlCell::new(None));
         uninit_field_mut!(*this, migration_blob).write(EngineBlob::default());
         uninit_field_mut!(*this, state_seq).write(BqlCell::new(Some(0)));
         uninit_field_mut!(*this, state_writing).write(BqlCell::new(false));
@@ -501,6 +504,7 @@ impl OcpNvmeState {
         // Unplugged: the drive keeps what it holds now.
         self.write_state();
         self.timer.delete();
+        self.timer_armed.set(None);
         self.state_timer.delete();
         *self.state_bh.borrow_mut() = None;
         *self.bh.borrow_mut() = None;
@@ -677,6 +681,8 @@ impl OcpNvmeState {
     }
 
     fn timer_fired(&self) {
+        // Expired: the deadline the engine gives next must arm it again.
+        self.timer_armed.set(None);
         self.run_engine(Controller::timer_fired);
     }
 
@@ -898,9 +904,15 @@ impl OcpNvmeState {
                         bh.schedule();
                     }
                 }
-                match engine.timer_deadline() {
-                    Some(deadline) => self.timer.modify(deadline),
-                    None => self.timer.delete(),
+                // Re-arm only on a change: the deadline (the health tick,
+                // at least) rarely moves, and timer_mod costs a lock and a
+                // list walk on every doorbell.
+                let deadline = engine.timer_deadline();
+                if self.timer_armed.replace(deadline) != deadline {
+                    match deadline {
+                        Some(deadline) => self.timer.modify(deadline),
+                        None => self.timer.delete(),
+                    }
                 }
                 if engine.work_pending() {
                     if let Some(bh) = self.bh.borrow().as_ref() {

@@ -48,6 +48,17 @@ for kind in ocp-nvme nvme virtio; do
   {
     echo "DISK=$disk"
     echo '[ -b "$DISK" ] || { echo "bench: no $DISK"; exit 1; }'
+    # The disk must be the device named: its PCI function's IDs and driver.
+    case $kind in
+      ocp-nvme) ids="0x1b36 0x0015 nvme" ;;
+      nvme)     ids="0x1b36 0x0010 nvme" ;;
+      virtio)   ids="0x1af4 0x0002 virtio_blk" ;;  # the virtio device (block)
+    esac
+    echo "set -- $ids"
+    echo 'pci=$(readlink -f /sys/block/${DISK#/dev/}/device); while [ ! -f "$pci/vendor" ] && [ "$pci" != / ]; do pci=${pci%/*}; done'
+    echo 'got="$(cat $pci/vendor) $(cat $pci/device) $(basename "$(readlink -f $pci/driver)")"'
+    echo '[ "$got" = "$1 $2 $3" ] || { echo "bench: $DISK is $got, not $1 $2 $3"; exit 1; }'
+    echo 'echo "bench: $DISK is PCI $got"'
     for j in $JOBS; do
       rw=${j%:*} qd=${j#*:}
       echo "echo '@@BENCH-BEGIN $rw-qd$qd'"

@@ -156,6 +156,8 @@ impl Bench {
     fn admin(&mut self, mut e: [u8; 64]) {
         self.cid = self.cid.wrapping_add(1);
         e[2..4].copy_from_slice(&self.cid.to_le_bytes());
+        // Queue management does not use a namespace: NSID 0.
+        e[4..8].fill(0);
         self.post(0, &e);
         self.ring(0);
         let done = self.reap(0);

@@ -74,6 +74,8 @@ impl Controller {
         {
             self.refresh_cq_head(cqid, host);
             self.publish_cq_eventidx(cqid, host);
+            // A head the host wrote before it could see that EventIdx.
+            self.refresh_cq_head(cqid, host);
         }
         let Some(cq) = self.cqs.get_mut(cqid as usize).and_then(|q| q.as_mut()) else {
             return;
@@ -118,6 +120,8 @@ impl Controller {
             return;
         }
         if !host.irq.msix_enabled() {
+            // Heads the host did not ring while MSI-X was on.
+            self.refresh_cq_head(cqid, host);
             self.update_intx(host);
             return;
         }

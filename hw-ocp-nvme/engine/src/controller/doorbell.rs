@@ -50,8 +50,8 @@ impl Controller {
                 }
                 cq.head = value;
                 self.mirror_cq_head(qid, host);
-                self.publish_cq_eventidx(qid, host);
                 self.cq_head_moved(qid, host);
+                self.publish_cq_eventidx(qid, host);
                 self.kick(host);
             }
         }
@@ -104,12 +104,29 @@ impl Controller {
         );
     }
 
+    /// The CQ head EventIdx. With MSI-X, the controller needs the host's
+    /// head only to find room for a completion, and reads the shadow head
+    /// then ([`Self::refresh_cq_head`]): while no completion waits for
+    /// room, the EventIdx is one behind the head, which a host moving its
+    /// head forward never crosses before it wraps (the Linux check is
+    /// `(u16)(new - eventidx - 1) < (u16)(new - old)`), so consuming
+    /// completions costs no MMIO. Held-back completions, or pin-based
+    /// interrupts (whose level follows the head), publish the head itself:
+    /// the next head update rings the doorbell.
     pub(super) fn publish_cq_eventidx(&self, qid: u16, host: &mut Host) {
-        let head = self.cq_head(qid);
+        let Some(cq) = self.cqs.get(qid as usize).and_then(|q| q.as_ref()) else {
+            return;
+        };
+        let quiet = host.irq.msix_enabled() && cq.overflow.is_empty() && !cq.is_full();
+        let value = if quiet {
+            cq.head.wrapping_sub(1)
+        } else {
+            cq.head
+        };
         self.write_dbbuf(
             qid,
             |db| db_cq_slot(db.eventidx, u64::from(qid)),
-            head,
+            Some(value),
             host,
         );
     }

@@ -49,16 +49,31 @@ impl Controller {
         self.work_pending
     }
 
-    /// May another command be fetched?
-    pub(super) fn can_fetch(&self) -> bool {
+    /// May another command be fetched, with `fetched` commands fetched and
+    /// not yet completed (see [`Self::outstanding_fetched`])?
+    fn can_fetch(&self, fetched: usize) -> bool {
         !self.free_cmds.is_empty()
             && self.free_io_slots.len() >= MAX_REQUESTS_PER_CMD
             && (MAX_OUTSTANDING - self.free_cmds.len()) + self.overflow_total < MAX_OUTSTANDING
-            && self.outstanding_fetched() < MAX_OUTSTANDING
+            && fetched < MAX_OUTSTANDING
+    }
+
+    /// The SQ table entries that can hold a queue: the admin SQ and the
+    /// I/O SQs allocated by Number of Queues (NSQA is 0's based; queues are
+    /// created only up to it, and it changes only while none exist).  The
+    /// table has a slot for every queue the controller supports (1,024), a
+    /// guest allocates a few: the hot paths look at these only.
+    pub(super) fn sq_slots(&self) -> usize {
+        (usize::from(self.nsqa) + 2).min(self.sqs.len())
+    }
+
+    /// As [`Self::sq_slots`], for CQs (NCQA).
+    pub(super) fn cq_slots(&self) -> usize {
+        (usize::from(self.ncqa) + 2).min(self.cqs.len())
     }
 
     pub(super) fn outstanding_fetched(&self) -> usize {
-        self.sqs
+        self.sqs[..self.sq_slots()]
             .iter()
             .flatten()
             .map(|q| q.inflight as usize)
@@ -85,21 +100,34 @@ impl Controller {
     }
 
     /// Round robin (NVMe 2.0 Base, 4.13.1): every SQ, admin included, in
-    /// turn, up to the Arbitration Burst each.
+    /// turn, up to the Arbitration Burst each; only the slots up to the
+    /// highest existing SQ take part.
     fn fetch_round_robin(&mut self, host: &mut Host) {
         let burst = self.feat.arbitration.burst();
-        let n = self.sqs.len();
+        let Some(n) = self.sqs[..self.sq_slots()]
+            .iter()
+            .rposition(Option::is_some)
+            .map(|i| i + 1)
+        else {
+            return;
+        };
+        let mut fetched = self.outstanding_fetched();
         loop {
             let mut progressed = false;
+            // Each pass starts after the last SQ served, whatever the
+            // number of slots taking part.
+            let start = self.rr_next % n;
             for k in 0..n {
-                let qid = (self.rr_next + k) % n;
-                match self.fetch_from(qid, burst, host) {
+                let qid = (start + k) % n;
+                match self.fetch_from(qid, burst, &mut fetched, host) {
                     Fetched::Stop => return,
                     Fetched::Took(0) => {}
-                    Fetched::Took(_) => progressed = true,
+                    Fetched::Took(_) => {
+                        self.rr_next = (qid + 1) % n;
+                        progressed = true;
+                    }
                 }
             }
-            self.rr_next = (self.rr_next + 1) % n;
             if !progressed {
                 break;
             }
@@ -114,16 +142,17 @@ impl Controller {
     /// Burst each. A round ends when no class with work has credit left.
     fn fetch_weighted(&mut self, host: &mut Host) {
         let burst = self.feat.arbitration.burst();
+        let mut fetched = self.outstanding_fetched();
         loop {
             if self.sqs[0].as_ref().is_some_and(SubQueue::has_work) {
-                match self.fetch_from(0, burst, host) {
+                match self.fetch_from(0, burst, &mut fetched, host) {
                     Fetched::Took(n) if n > 0 => continue,
                     _ => return,
                 }
             }
             if let Some(qid) = self.next_in_class(QPRIO_URGENT) {
                 self.class_served(QPRIO_URGENT, qid);
-                match self.fetch_from(qid, burst, host) {
+                match self.fetch_from(qid, burst, &mut fetched, host) {
                     Fetched::Took(n) if n > 0 => continue,
                     _ => return,
                 }
@@ -143,7 +172,7 @@ impl Controller {
                     continue;
                 }
                 self.class_served(class, qid);
-                match self.fetch_from(qid, burst.min(credit), host) {
+                match self.fetch_from(qid, burst.min(credit), &mut fetched, host) {
                     Fetched::Took(n) if n > 0 => {
                         self.wrr.credit[i] = credit.saturating_sub(n);
                         served = true;
@@ -167,8 +196,9 @@ impl Controller {
     /// SQ) with entries to fetch (and not barred by a fused pair), round
     /// robin from where the class left off.
     fn next_in_class(&self, class: u8) -> Option<usize> {
-        // I/O SQs are 1..n; positions are 0's based among them.
-        let m = self.sqs.len().saturating_sub(1).max(1);
+        // I/O SQs are 1..n (the allocated ones); positions are 0's based
+        // among them.
+        let m = self.sq_slots().saturating_sub(1).max(1);
         let start = usize::from(self.wrr.next[usize::from(class)]);
         (0..m).map(|k| 1 + (start + k) % m).find(|&q| {
             self.sqs
@@ -181,17 +211,32 @@ impl Controller {
 
     /// SQ `qid` of class `class` had its turn: the class continues after it.
     fn class_served(&mut self, class: u8, qid: usize) {
-        let m = self.sqs.len().saturating_sub(1).max(1);
+        let m = self.sq_slots().saturating_sub(1).max(1);
         self.wrr.next[usize::from(class)] = u16::try_from(qid % m).unwrap_or(0);
     }
 
     /// Fetch and execute up to `max` commands from SQ `qid` (a fused pair
-    /// counts as two).
-    fn fetch_from(&mut self, qid: usize, max: u32, host: &mut Host) -> Fetched {
+    /// counts as two). `outstanding` is an upper bound of the commands fetched
+    /// and not completed (see [`Self::outstanding_fetched`]): counted once
+    /// per pass, raised at every fetch, counted again only before refusing
+    /// one, since completions meanwhile only lower the true count.
+    fn fetch_from(
+        &mut self,
+        qid: usize,
+        max: u32,
+        outstanding: &mut usize,
+        host: &mut Host,
+    ) -> Fetched {
         let mut taken = 0;
         while taken < max {
-            if !self.running() || !self.can_fetch() {
+            if !self.running() {
                 return Fetched::Stop;
+            }
+            if !self.can_fetch(*outstanding) {
+                *outstanding = self.outstanding_fetched();
+                if !self.can_fetch(*outstanding) {
+                    return Fetched::Stop;
+                }
             }
             if self.fused_blocks(qid) {
                 break;
@@ -227,6 +272,7 @@ impl Controller {
                 }
                 head.inflight += n;
             }
+            *outstanding += n as usize;
             taken += n;
             match fetched {
                 Ok(fused::FusedFetch::Pair(second)) => {

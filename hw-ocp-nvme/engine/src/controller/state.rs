@@ -469,6 +469,9 @@ impl Controller {
         };
         for (i, q) in self.sqs.iter().enumerate() {
             let Some(q) = q else { continue };
+            if i >= self.sq_slots() {
+                return bad(format!("SQ {i} beyond the {} allocated", self.nsqa + 1));
+            }
             if !ring_ok(i, q.qid, q.size, q.head, q.tail, max_entries(i)) {
                 return bad(format!(
                     "SQ {i}: qid {} size {} head {} tail {}",
@@ -485,6 +488,9 @@ impl Controller {
         }
         for (i, q) in self.cqs.iter().enumerate() {
             let Some(q) = q else { continue };
+            if i >= self.cq_slots() {
+                return bad(format!("CQ {i} beyond the {} allocated", self.ncqa + 1));
+            }
             if !ring_ok(i, q.qid, q.size, q.head, q.tail, max_entries(i)) {
                 return bad(format!(
                     "CQ {i}: qid {} size {} head {} tail {}",

@@ -43,7 +43,7 @@ impl Controller {
                 }
             }
         }
-        for cq in self.cqs.iter().flatten() {
+        for cq in self.cqs[..self.cq_slots()].iter().flatten() {
             take(cq.coalesce_deadline);
         }
         d
