@@ -130,6 +130,24 @@ impl Namespace {
         }
         out
     }
+    /// The backend offset of `len` (non-zero) bytes at namespace byte
+    /// offset `off` when they lie in one extent, the common case that needs
+    /// no list; `None` otherwise (then see [`Self::map`]).
+    pub fn map_contiguous(&self, off: u64, len: u64) -> Option<u64> {
+        if len == 0 {
+            return None;
+        }
+        let mut pos = 0u64; // namespace byte offset of the extent
+        for e in &self.extents {
+            let bytes = e.sectors * SECTOR;
+            if off < pos + bytes {
+                let inner = off - pos;
+                return (len <= bytes - inner).then_some(e.start * SECTOR + inner);
+            }
+            pos += bytes;
+        }
+        None
+    }
     /// A namespace change that erases its data: nothing allocated, nothing
     /// uncorrectable.
     pub fn erased(&mut self) {

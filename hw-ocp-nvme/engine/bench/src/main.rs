@@ -9,7 +9,9 @@
 //!
 //! `cargo run --release -p ocp-nvme-engine-bench` (or `make bench-engine`) prints commands
 //! per second on one core for each job; `ENGINE_BENCH_COMMANDS` sets the
-//! commands per job (default 2,000,000).
+//! commands per job (default 2,000,000) and `ENGINE_BENCH_JOB` runs only
+//! the jobs whose name contains it (e.g. `read 4k QD1`), for counting
+//! instructions per command with callgrind.
 
 use std::cell::Cell;
 use std::time::Instant;
@@ -230,6 +232,7 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(2_000_000u64);
+    let only = std::env::var("ENGINE_BENCH_JOB").unwrap_or_default();
     println!("| job | commands | commands/s (one core) | ns/command |");
     println!("|---|---:|---:|---:|");
     for (name, opcode, qd) in [
@@ -238,6 +241,9 @@ fn main() {
         ("write 4k QD1", 0x01, 1),
         ("write 4k QD32", 0x01, 32),
     ] {
+        if !name.contains(only.as_str()) {
+            continue;
+        }
         let mut b = Bench::new();
         b.run(opcode, qd, commands / 10); // warm up
         let rate = b.run(opcode, qd, commands);

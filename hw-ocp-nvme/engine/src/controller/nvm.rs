@@ -111,8 +111,15 @@ impl Controller {
     /// The storage requests of namespace `nsid`'s byte ranges: each range
     /// is split where the namespace's extents end (its scatter list with
     /// it), so one command may become several requests, completed once.
-    pub(super) fn to_drive(&self, nsid: u32, ios: Vec<Piece>) -> Result<Vec<Piece>, Status> {
+    pub(super) fn to_drive(&self, nsid: u32, mut ios: Vec<Piece>) -> Result<Vec<Piece>, Status> {
         let ns = self.io_ns(nsid)?;
+        if let [(_, off, len, _)] = ios.as_mut_slice() {
+            // One range inside one extent (most commands): no split.
+            if let Some(o) = ns.map_contiguous(*off, *len) {
+                *off = o;
+                return Ok(ios);
+            }
+        }
         let mut out = Vec::new();
         for (kind, off, len, sg) in ios {
             let pieces = ns.map(off, len);
@@ -175,7 +182,7 @@ impl Controller {
                 self.issue_io(
                     req,
                     Accounting::Flush,
-                    &[(IoKind::Flush, 0, 0, Vec::new())],
+                    [(IoKind::Flush, 0, 0, Vec::new())],
                     false,
                     host,
                 )
@@ -200,7 +207,7 @@ impl Controller {
                 self.issue_io(
                     req,
                     Accounting::WriteZeroes { deallocated },
-                    &ios,
+                    ios,
                     fua && self.cfg.volatile_write_cache,
                     host,
                 )
@@ -217,7 +224,7 @@ impl Controller {
                 // count as read (NVMe 2.0 Base, Figure 207, Data Units Read).
                 let ios =
                     self.to_drive(nsid, vec![(IoKind::ReadBuffered, off, len, Vec::new())])?;
-                self.issue_io(req, Accounting::Read { bytes: len }, &ios, false, host)
+                self.issue_io(req, Accounting::Read { bytes: len }, ios, false, host)
             }
             NvmCmd::WriteUncorrectable(VerifyCmd { slba, nlb }) => {
                 self.write_uncorrectable(sqe.nsid(), slba, nlb)
@@ -232,7 +239,7 @@ impl Controller {
         &mut self,
         req: &Request,
         acct: Accounting,
-        ios: &[(IoKind, u64, u64, Vec<crate::traits::GuestRange>)],
+        ios: impl IntoIterator<Item = Piece>,
         flush_after: bool,
         host: &mut Host,
     ) -> Result<Outcome, Status> {
@@ -245,8 +252,8 @@ impl Controller {
         let mut st = Status::SUCCESS;
         for (kind, off, len, sg) in ios {
             if sg.is_empty() && matches!(kind, IoKind::WriteZeroes { .. } | IoKind::Discard) {
-                self.queue_dataless(ci, *kind, *off, *len);
-            } else if !self.submit(host, IoOwner::Cmd(ci), *kind, *off, *len, sg.clone()) {
+                self.queue_dataless(ci, kind, off, len);
+            } else if !self.submit(host, IoOwner::Cmd(ci), kind, off, len, sg) {
                 st = Status::INTERNAL_ERROR;
                 break;
             }
@@ -325,7 +332,7 @@ impl Controller {
             account(&mut self.counters, acct);
             return Ok(Outcome::ok());
         }
-        self.issue_io(req, acct, &ios, false, host)
+        self.issue_io(req, acct, ios, false, host)
     }
 
     /// Compare (NVMe NVM Command Set 1.0, 3.2.1): the host's data is taken
@@ -402,7 +409,7 @@ impl Controller {
         for (slba, nlb) in ranges {
             self.blocks_changed(nsid, slba, nlb, true);
         }
-        self.issue_io(req, Accounting::Deallocate { blocks }, &ios, false, host)
+        self.issue_io(req, Accounting::Deallocate { blocks }, ios, false, host)
     }
 }
 
