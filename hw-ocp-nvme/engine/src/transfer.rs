@@ -247,7 +247,25 @@ impl Transfer {
     /// Runs of guest ranges separated by bit buckets, each with its byte
     /// offset inside the transfer.
     pub fn runs(&self) -> Vec<(u64, Vec<GuestRange>)> {
-        let mut out: Vec<(u64, Vec<GuestRange>)> = Vec::new();
+        self.runs_map(|pos, sg| (pos, sg))
+    }
+
+    /// [`Self::runs`], each run turned into what `f` makes of its offset
+    /// and guest ranges (one list for the caller, not two).
+    pub fn runs_map<T>(&self, mut f: impl FnMut(u64, Vec<GuestRange>) -> T) -> Vec<T> {
+        if !self.segs.iter().any(|s| matches!(s, Seg::Skip(_))) {
+            // No bit bucket (PRPs, most SGLs): one run, sized at once.
+            if self.segs.is_empty() {
+                return Vec::new();
+            }
+            let mut sg = Vec::with_capacity(self.segs.len());
+            sg.extend(self.segs.iter().filter_map(|s| match s {
+                Seg::Data(r) => Some(*r),
+                Seg::Skip(_) => None,
+            }));
+            return vec![f(0, sg)];
+        }
+        let mut out = Vec::new();
         let mut pos = 0u64;
         let mut cur: Option<(u64, Vec<GuestRange>)> = None;
         for s in &self.segs {
@@ -257,15 +275,15 @@ impl Transfer {
                     pos += r.len;
                 }
                 Seg::Skip(l) => {
-                    if let Some(c) = cur.take() {
-                        out.push(c);
+                    if let Some((p, sg)) = cur.take() {
+                        out.push(f(p, sg));
                     }
                     pos += l;
                 }
             }
         }
-        if let Some(c) = cur.take() {
-            out.push(c);
+        if let Some((p, sg)) = cur.take() {
+            out.push(f(p, sg));
         }
         out
     }

@@ -306,23 +306,19 @@ impl Controller {
             self.counters.unaligned_io += 1;
         }
         let t: Transfer = transfer::resolve(host.mem, sqe, len, true, !write)?;
-        let runs = t.runs();
-        if runs.len() > crate::controller::MAX_REQUESTS_PER_CMD {
-            return Err(Status::INVALID_NUM_SGL_DESCRIPTORS);
-        }
         let (kind, acct) = if write {
             let fua = f.fua || !self.feat.vwc || self.write_through();
             (IoKind::Write { fua }, Accounting::Write { bytes: len })
         } else {
             (IoKind::Read, Accounting::Read { bytes: len })
         };
-        let ios: Vec<_> = runs
-            .into_iter()
-            .map(|(pos, sg)| {
-                let l = sg.iter().map(|r| r.len).sum();
-                (kind, off + pos, l, sg)
-            })
-            .collect();
+        let ios: Vec<Piece> = t.runs_map(|pos, sg| {
+            let l = sg.iter().map(|r| r.len).sum();
+            (kind, off + pos, l, sg)
+        });
+        if ios.len() > crate::controller::MAX_REQUESTS_PER_CMD {
+            return Err(Status::INVALID_NUM_SGL_DESCRIPTORS);
+        }
         let ios = self.to_drive(nsid, ios)?;
         if write {
             self.blocks_changed(nsid, f.slba, u64::from(f.nlb), false);
