@@ -119,6 +119,11 @@ impl Controller {
             let start = self.rr_next % n;
             for k in 0..n {
                 let qid = (start + k) % n;
+                if !self.sqs[qid].as_ref().is_some_and(SubQueue::has_work) {
+                    // Nothing to fetch: the turn passes (what fetch_from
+                    // would find, without its checks).
+                    continue;
+                }
                 match self.fetch_from(qid, burst, &mut fetched, host) {
                     Fetched::Stop => return,
                     Fetched::Took(0) => {}
