@@ -86,10 +86,12 @@ pub fn resolve_prp(
     prp2: u64,
     len: u64,
 ) -> Result<Transfer, Status> {
-    let mut segs = Vec::new();
     if len == 0 {
-        return Ok(Transfer { segs });
+        return Ok(Transfer::default());
     }
+    // PRP1 and PRP2 make at most two ranges; a list more (merged when the
+    // pages are contiguous): room for two, grown past that.
+    let mut segs = Vec::with_capacity(2);
     // PRP1 may carry a dword-aligned offset.
     if prp1 & 0x3 != 0 {
         return Err(Status::INVALID_PRP_OFFSET);
