@@ -12,6 +12,7 @@
 //! scattered operations, and are documented in docs/engine-support.md.
 
 use std::collections::BTreeMap;
+use std::ops::Bound;
 
 use crate::persist::Persist;
 use crate::wire::{LeReader, LeWriter};
@@ -70,6 +71,9 @@ impl LbaRanges {
         }
         let mut s = start;
         let mut e = start.saturating_add(n);
+        if self.extend_one(s, e) {
+            return;
+        }
         // Merge with every range touching or overlapping [s, e).
         let touching: Vec<(u64, u64)> = self
             .map
@@ -87,6 +91,37 @@ impl LbaRanges {
         while self.map.len() > MAX_RANGES {
             self.fill_smallest_gap();
         }
+    }
+
+    /// The common insertions (blocks already in the set, or a sequential
+    /// write growing a range) without a merge list: when [`Self::insert`]
+    /// would merge [s, e) with one range that starts at or before `s`
+    /// only, that range takes `e` as its end. False when it would merge
+    /// more (nothing changed then).
+    fn extend_one(&mut self, s: u64, e: u64) -> bool {
+        let Some((&rs, &re)) = self.map.range(..=s).next_back() else {
+            return false;
+        };
+        if re < s {
+            return false;
+        }
+        // Another range touching [s, e): one ending at `rs == s` before
+        // it, or one starting inside (s, e].
+        let before = self.map.range(..rs).next_back().is_some_and(|(_, &pe)| pe >= s);
+        let after = self
+            .map
+            .range((Bound::Excluded(s), Bound::Included(e)))
+            .next()
+            .is_some();
+        if before || after {
+            return false;
+        }
+        if re < e {
+            if let Some(end) = self.map.get_mut(&rs) {
+                *end = e;
+            }
+        }
+        true
     }
 
     /// Remove the `n` blocks from `start`.
@@ -189,6 +224,53 @@ mod tests {
         r.remove(0, 100);
         assert!(r.is_empty());
         r.check(100).unwrap();
+    }
+
+    #[test]
+    fn insert_extends_in_place_exactly_as_a_merge_would() {
+        let mut r = LbaRanges::default();
+        // Sequential writes grow one range; rewrites change nothing.
+        for i in 0..100 {
+            r.insert(i * 8, 8);
+            r.insert(i * 4, 2);
+        }
+        assert_eq!(r.ranges().collect::<Vec<_>>(), vec![(0, 800)]);
+        // Growing into the next range merges both.
+        r.insert(900, 10);
+        r.insert(800, 100);
+        assert_eq!(r.ranges().collect::<Vec<_>>(), vec![(0, 910)]);
+        // Against a block-by-block model, random insertions and removals
+        // (few enough blocks to stay under MAX_RANGES).
+        let mut model = [false; 200];
+        let mut r = LbaRanges::default();
+        let mut x = 12_345u64;
+        for _ in 0..20_000 {
+            x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            let start = (x >> 33) % 200;
+            let n = ((x >> 20) % 8).min(200 - start);
+            let add = x >> 63 == 0;
+            if add {
+                r.insert(start, n);
+            } else {
+                r.remove(start, n);
+            }
+            for b in &mut model[start as usize..(start + n) as usize] {
+                *b = add;
+            }
+            let mut want = Vec::new();
+            let mut b = 0;
+            while b < 200 {
+                if model[b] {
+                    let first = b;
+                    while b < 200 && model[b] {
+                        b += 1;
+                    }
+                    want.push((first as u64, (b - first) as u64));
+                }
+                b += 1;
+            }
+            assert_eq!(r.ranges().collect::<Vec<_>>(), want);
+        }
     }
 
     #[test]
