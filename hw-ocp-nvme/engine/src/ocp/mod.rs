@@ -926,7 +926,13 @@ impl OcpState {
             return inj;
         }
         let is_write = matches!(kind, CommandKind::Write | CommandKind::Deallocate);
-        if is_write && inj.status.is_none() && self.write_policy() == WritePolicy::ReadOnly {
+        // Worked out once, for writes only (it derives Available Spare).
+        let policy = if is_write {
+            self.write_policy()
+        } else {
+            WritePolicy::Normal
+        };
+        if is_write && inj.status.is_none() && policy == WritePolicy::ReadOnly {
             inj.status = Some(InjectedStatus::READ_ONLY);
         }
         if matches!(kind, CommandKind::Read | CommandKind::Write) {
@@ -936,7 +942,7 @@ impl OcpState {
             let max = self.health.cfg.max_power_w;
             let ps = self.nvme_power_state_w().min(max);
             inj.added_latency_ns += u64::from(max - ps) * 10_000;
-            if self.write_policy() == WritePolicy::WriteThrough && kind == CommandKind::Write {
+            if policy == WritePolicy::WriteThrough && kind == CommandKind::Write {
                 inj.added_latency_ns += 50_000;
             }
         }
