@@ -289,6 +289,10 @@ fn is_panic_type(t: u16, v: OcpVersion) -> bool {
 /// about to execute at `now_ns`.
 pub(crate) fn apply(s: &mut OcpState, kind: CommandKind, now_ns: u64) -> Injection {
     let mut inj = Injection::default();
+    if s.injection.entries.is_empty() && s.injection.spikes.is_none() {
+        // Nothing armed (the usual case).
+        return inj;
+    }
     if is_io(kind) {
         if let Some(sp) = s.injection.spikes.as_mut() {
             inj.added_latency_ns += sp.delay_ns(now_ns);
