@@ -107,7 +107,11 @@ impl LbaRanges {
         }
         // Another range touching [s, e): one ending at `rs == s` before
         // it, or one starting inside (s, e].
-        let before = self.map.range(..rs).next_back().is_some_and(|(_, &pe)| pe >= s);
+        let before = self
+            .map
+            .range(..rs)
+            .next_back()
+            .is_some_and(|(_, &pe)| pe >= s);
         let after = self
             .map
             .range((Bound::Excluded(s), Bound::Included(e)))

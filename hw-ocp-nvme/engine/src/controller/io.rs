@@ -295,38 +295,42 @@ impl Controller {
     }
 
     pub(super) fn finish_cmd(&mut self, ci: u16, host: &mut Host) {
-        let Some(c) = self.cmds[ci as usize].take() else {
+        // What finishing needs, copied out: the entry is dropped in place
+        // (not moved out whole).
+        let Some(c) = self.cmds[ci as usize].as_ref() else {
             return;
         };
+        let (req, status, acct, post, dw0) = (c.req, c.status, c.acct, c.post, Self::copy_dw0(c));
+        self.cmds[ci as usize] = None;
         self.free_cmds.push(ci);
         let now = self.now(host);
-        if !c.req.is_admin() {
+        if !req.is_admin() {
             self.io_outstanding = self.io_outstanding.saturating_sub(1);
             if self.io_outstanding == 0 {
                 self.account_busy_end(now);
             }
         }
-        if let PostAction::Format { nsid, lbaf } = c.post {
-            self.finish_format(nsid, lbaf, c.status, host);
+        if let PostAction::Format { nsid, lbaf } = post {
+            self.finish_format(nsid, lbaf, status, host);
         }
-        if c.status.is_success() {
-            nvm::account(&mut self.counters, c.acct);
+        if status.is_success() {
+            nvm::account(&mut self.counters, acct);
             if matches!(
-                c.acct,
+                acct,
                 Accounting::Write { .. } | Accounting::WriteZeroes { .. }
             ) {
                 self.media_written();
             }
         }
-        let class = match c.acct {
+        let class = match acct {
             Accounting::Read { .. } => LatencyClass::Read,
             Accounting::Write { .. } | Accounting::WriteZeroes { .. } => LatencyClass::Write,
             Accounting::Deallocate { .. } => LatencyClass::Deallocate,
             _ => LatencyClass::Other,
         };
-        let latency = now.saturating_sub(c.req.submit_ns);
+        let latency = now.saturating_sub(req.submit_ns);
         // OCP SMART-42: a Limited Retry read or write beyond TLER (100 ms units).
-        let limited_retry = c.req.sqe.dw[12] & (1 << 31) != 0;
+        let limited_retry = req.sqe.dw[12] & (1 << 31) != 0;
         let tler_ns = u64::from(self.feat.error_recovery.tler) * 100_000_000;
         if limited_retry
             && tler_ns != 0
@@ -337,6 +341,6 @@ impl Controller {
         }
         self.counters.record_latency(class, latency, now);
         self.command_completed(class, latency, now);
-        self.complete_request(&c.req, c.status, Self::copy_dw0(&c), host);
+        self.complete_request(&req, status, dw0, host);
     }
 }
