@@ -246,7 +246,7 @@ mod tests {
         // Against a block-by-block model, random insertions and removals
         // (few enough blocks to stay under MAX_RANGES).
         let mut model = [false; 200];
-        let mut r = LbaRanges::default();
+        let mut set = LbaRanges::default();
         let mut x = 12_345u64;
         for _ in 0..20_000 {
             x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
@@ -254,9 +254,9 @@ mod tests {
             let n = ((x >> 20) % 8).min(200 - start);
             let add = x >> 63 == 0;
             if add {
-                r.insert(start, n);
+                set.insert(start, n);
             } else {
-                r.remove(start, n);
+                set.remove(start, n);
             }
             for b in &mut model[start as usize..(start + n) as usize] {
                 *b = add;
@@ -273,7 +273,7 @@ mod tests {
                 }
                 b += 1;
             }
-            assert_eq!(r.ranges().collect::<Vec<_>>(), want);
+            assert_eq!(set.ranges().collect::<Vec<_>>(), want);
         }
     }
 
