@@ -572,6 +572,27 @@ static void test_malformed(void)
 }
 
 /*
+ * Queue 8 writes of 8 blocks each (LBAs 0-63, command identifiers from
+ * @cid) in I/O SQ 1 and ring its doorbell once, without waiting for them.
+ */
+static void post_eight_writes(Nvme *n, uint16_t cid)
+{
+    uint32_t cmd[16];
+
+    for (int i = 0; i < 8; i++) {
+        memset(cmd, 0, sizeof(cmd));
+        cmd[0] = 0x01 | (uint32_t)(cid + i) << 16;
+        cmd[1] = 1;
+        cmd[6] = DATA_ADDR;
+        cmd[10] = i * 8;
+        cmd[12] = 7;
+        qtest_memwrite(n->f.qts, IOSQ_ADDR + n->iosq_tail * 64, cmd, 64);
+        n->iosq_tail++;
+    }
+    reg_write(&n->f, sq_doorbell(1), n->iosq_tail);
+}
+
+/*
  * Reset the controller (CC.EN = 0) and then the whole function (system
  * reset) while writes are in flight: they are drained, nothing completes
  * into the reset controller, and it comes back.
@@ -579,22 +600,11 @@ static void test_malformed(void)
 static void test_reset_inflight(void)
 {
     Nvme n;
-    uint32_t cmd[16];
     QDict *rsp;
 
     nvme_start(&n, ",id=ocp0");
     nvme_create_io_queues(&n);
-    for (int i = 0; i < 8; i++) {
-        memset(cmd, 0, sizeof(cmd));
-        cmd[0] = 0x01 | (uint32_t)(0x200 + i) << 16;
-        cmd[1] = 1;
-        cmd[6] = DATA_ADDR;
-        cmd[10] = i * 8;
-        cmd[12] = 7;
-        qtest_memwrite(n.f.qts, IOSQ_ADDR + n.iosq_tail * 64, cmd, 64);
-        n.iosq_tail++;
-    }
-    reg_write(&n.f, sq_doorbell(1), n.iosq_tail);
+    post_eight_writes(&n, 0x200);
     reg_write(&n.f, NVME_REG_CC, 0);
     g_assert_true(wait_ready(&n.f, false));
 
@@ -1390,7 +1400,6 @@ static void test_ocp_version(void)
 static void test_nssr(void)
 {
     Nvme n;
-    uint32_t cmd[16];
 
     nvme_start(&n, NULL);
     g_assert_cmphex(qpci_io_readq(n.f.dev, n.f.bar0, NVME_REG_CAP) >> 36 & 1, ==, 1);
@@ -1398,17 +1407,7 @@ static void test_nssr(void)
     nvme_create_io_queues(&n);
     reg_write(&n.f, NVME_REG_NSSR, 0x12345678);
     assert_alive(&n);
-    for (int i = 0; i < 8; i++) {
-        memset(cmd, 0, sizeof(cmd));
-        cmd[0] = 0x01 | (uint32_t)(0x300 + i) << 16;
-        cmd[1] = 1;
-        cmd[6] = DATA_ADDR;
-        cmd[10] = i * 8;
-        cmd[12] = 7;
-        qtest_memwrite(n.f.qts, IOSQ_ADDR + n.iosq_tail * 64, cmd, 64);
-        n.iosq_tail++;
-    }
-    reg_write(&n.f, sq_doorbell(1), n.iosq_tail);
+    post_eight_writes(&n, 0x300);
     reg_write(&n.f, NVME_REG_NSSR, 0x4e564d65);
     g_assert_cmphex(reg_read(&n.f, NVME_REG_CSTS) & 0x11, ==, 0x10);
     g_assert_cmphex(reg_read(&n.f, NVME_REG_CC), ==, 0);
