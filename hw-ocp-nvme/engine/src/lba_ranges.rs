@@ -10,9 +10,11 @@
 //! removal that would split a range beyond that removes nothing of it but
 //! what it can without a split. Both only ever happen after hundreds of
 //! scattered operations, and are documented in docs/engine-support.md.
-
-use std::collections::BTreeMap;
-use std::ops::Bound;
+//!
+//! The ranges are a sorted vector: lookups are binary searches over a few
+//! cache lines, and random writes that keep a full set at its bound find
+//! the smallest gap in one pass over at most [`MAX_RANGES`] adjacent
+//! entries (a tree of ranges cost several times more per write).
 
 use crate::persist::Persist;
 use crate::wire::{LeReader, LeWriter};
@@ -23,45 +25,44 @@ pub const MAX_RANGES: usize = 128;
 /// A set of logical block addresses.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct LbaRanges {
-    /// First block of each range -> one past its last block.
-    map: BTreeMap<u64, u64>,
+    /// (first block, one past the last block) of each range, sorted; no
+    /// two ranges overlap or touch.
+    ranges: Vec<(u64, u64)>,
 }
 
 impl LbaRanges {
     /// Number of blocks in the set.
     pub fn blocks(&self) -> u64 {
-        self.map.iter().map(|(s, e)| e - s).sum()
+        self.ranges.iter().map(|(s, e)| e - s).sum()
     }
 
     /// Number of ranges.
     pub fn len(&self) -> usize {
-        self.map.len()
+        self.ranges.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.map.is_empty()
+        self.ranges.is_empty()
     }
 
     /// Forget every block.
     pub fn clear(&mut self) {
-        self.map.clear();
+        self.ranges.clear();
     }
 
     /// Whether any of the `n` blocks from `start` is in the set.
     pub fn intersects(&self, start: u64, n: u64) -> bool {
-        let end = start.saturating_add(n);
         if n == 0 {
             return false;
         }
-        self.map
-            .range(..end)
-            .next_back()
-            .is_some_and(|(_, &e)| e > start)
+        let end = start.saturating_add(n);
+        let i = self.ranges.partition_point(|&(s, _)| s < end);
+        i > 0 && self.ranges[i - 1].1 > start
     }
 
     /// The ranges, as (first block, number of blocks).
     pub fn ranges(&self) -> impl Iterator<Item = (u64, u64)> + '_ {
-        self.map.iter().map(|(&s, &e)| (s, e - s))
+        self.ranges.iter().map(|&(s, e)| (s, e - s))
     }
 
     /// Add the `n` blocks from `start`.
@@ -69,63 +70,21 @@ impl LbaRanges {
         if n == 0 {
             return;
         }
-        let mut s = start;
-        let mut e = start.saturating_add(n);
-        if self.extend_one(s, e) {
+        let s = start;
+        let e = start.saturating_add(n);
+        // The ranges touching or overlapping [s, e) are lo..hi.
+        let lo = self.ranges.partition_point(|&(_, re)| re < s);
+        let hi = self.ranges.partition_point(|&(rs, _)| rs <= e);
+        if lo == hi {
+            self.ranges.insert(lo, (s, e));
+            if self.ranges.len() > MAX_RANGES {
+                self.fill_smallest_gap();
+            }
             return;
         }
-        // Merge with every range touching or overlapping [s, e).
-        let touching: Vec<(u64, u64)> = self
-            .map
-            .range(..=e)
-            .rev()
-            .take_while(|(_, &re)| re >= s)
-            .map(|(&rs, &re)| (rs, re))
-            .collect();
-        for (rs, re) in touching {
-            self.map.remove(&rs);
-            s = s.min(rs);
-            e = e.max(re);
-        }
-        self.map.insert(s, e);
-        while self.map.len() > MAX_RANGES {
-            self.fill_smallest_gap();
-        }
-    }
-
-    /// The common insertions (blocks already in the set, or a sequential
-    /// write growing a range) without a merge list: when [`Self::insert`]
-    /// would merge [s, e) with one range that starts at or before `s`
-    /// only, that range takes `e` as its end. False when it would merge
-    /// more (nothing changed then).
-    fn extend_one(&mut self, s: u64, e: u64) -> bool {
-        let Some((&rs, &re)) = self.map.range(..=s).next_back() else {
-            return false;
-        };
-        if re < s {
-            return false;
-        }
-        // Another range touching [s, e): one ending at `rs == s` before
-        // it, or one starting inside (s, e].
-        let before = self
-            .map
-            .range(..rs)
-            .next_back()
-            .is_some_and(|(_, &pe)| pe >= s);
-        let after = self
-            .map
-            .range((Bound::Excluded(s), Bound::Included(e)))
-            .next()
-            .is_some();
-        if before || after {
-            return false;
-        }
-        if re < e {
-            if let Some(end) = self.map.get_mut(&rs) {
-                *end = e;
-            }
-        }
-        true
+        let merged = (s.min(self.ranges[lo].0), e.max(self.ranges[hi - 1].1));
+        self.ranges[lo] = merged;
+        self.ranges.drain(lo + 1..hi);
     }
 
     /// Remove the `n` blocks from `start`.
@@ -135,50 +94,63 @@ impl LbaRanges {
         }
         let s = start;
         let e = start.saturating_add(n);
-        let hit: Vec<(u64, u64)> = self
-            .map
-            .range(..e)
-            .rev()
-            .take_while(|(_, &re)| re > s)
-            .map(|(&rs, &re)| (rs, re))
-            .collect();
-        for (rs, re) in hit {
-            self.map.remove(&rs);
-            let left = rs < s;
-            let right = re > e;
-            if left && right && self.map.len() + 2 > MAX_RANGES {
-                // No room to split: the range stays whole.
-                self.map.insert(rs, re);
-                continue;
+        // The ranges overlapping [s, e) are lo..hi.
+        let lo = self.ranges.partition_point(|&(_, re)| re <= s);
+        let hi = self.ranges.partition_point(|&(rs, _)| rs < e);
+        if lo >= hi {
+            return;
+        }
+        let first = self.ranges[lo].0;
+        let last = self.ranges[hi - 1].1;
+        match (first < s, last > e) {
+            (true, true) if lo + 1 == hi => {
+                // A split: only with room for one more range; without,
+                // the range stays whole.
+                if self.ranges.len() < MAX_RANGES {
+                    self.ranges[lo].1 = s;
+                    self.ranges.insert(lo + 1, (e, last));
+                }
             }
-            if left {
-                self.map.insert(rs, s);
+            (true, true) => {
+                self.ranges[lo].1 = s;
+                self.ranges[lo + 1] = (e, last);
+                self.ranges.drain(lo + 2..hi);
             }
-            if right {
-                self.map.insert(e, re);
+            (true, false) => {
+                self.ranges[lo].1 = s;
+                self.ranges.drain(lo + 1..hi);
+            }
+            (false, true) => {
+                self.ranges[lo] = (e, last);
+                self.ranges.drain(lo + 1..hi);
+            }
+            (false, false) => {
+                self.ranges.drain(lo..hi);
             }
         }
     }
 
+    /// Join the two ranges around the smallest gap (the first one of that
+    /// size).
     fn fill_smallest_gap(&mut self) {
-        let ranges: Vec<(u64, u64)> = self.map.iter().map(|(&s, &e)| (s, e)).collect();
-        let best = ranges
+        let best = self
+            .ranges
             .windows(2)
-            .min_by_key(|w| w[1].0 - w[0].1)
-            .map(|w| (w[0].0, w[1].0, w[1].1));
-        if let Some((first, second, end)) = best {
-            self.map.remove(&second);
-            self.map.insert(first, end);
+            .enumerate()
+            .min_by_key(|(_, w)| w[1].0 - w[0].1);
+        if let Some((i, _)) = best {
+            self.ranges[i].1 = self.ranges[i + 1].1;
+            self.ranges.remove(i + 1);
         }
     }
 
     /// Whether the set is well formed inside `limit` blocks (a loaded state).
     pub fn check(&self, limit: u64) -> Result<(), String> {
-        if self.map.len() > MAX_RANGES {
-            return Err(format!("{} LBA ranges", self.map.len()));
+        if self.ranges.len() > MAX_RANGES {
+            return Err(format!("{} LBA ranges", self.ranges.len()));
         }
         let mut prev_end: Option<u64> = None;
-        for (&s, &e) in &self.map {
+        for &(s, e) in &self.ranges {
             if e <= s || e > limit || prev_end.is_some_and(|p| s <= p) {
                 return Err(format!("LBA range {s}..{e} (limit {limit})"));
             }
@@ -190,21 +162,18 @@ impl LbaRanges {
 
 impl Persist for LbaRanges {
     fn save(&self, w: &mut LeWriter) {
-        let v: Vec<(u64, u64)> = self.map.iter().map(|(&s, &e)| (s, e)).collect();
-        v.save(w);
+        self.ranges.save(w);
     }
     fn load(r: &mut LeReader<'_>) -> Result<Self, String> {
-        let v: Vec<(u64, u64)> = Persist::load(r)?;
-        if v.len() > MAX_RANGES {
-            return Err(format!("{} LBA ranges", v.len()));
+        let mut ranges: Vec<(u64, u64)> = Persist::load(r)?;
+        if ranges.len() > MAX_RANGES {
+            return Err(format!("{} LBA ranges", ranges.len()));
         }
-        let mut map = BTreeMap::new();
-        for (s, e) in v {
-            if map.insert(s, e).is_some() {
-                return Err(format!("LBA range at {s} twice"));
-            }
+        ranges.sort_unstable();
+        if let Some(w) = ranges.windows(2).find(|w| w[0].0 == w[1].0) {
+            return Err(format!("LBA range at {} twice", w[0].0));
         }
-        Ok(LbaRanges { map })
+        Ok(LbaRanges { ranges })
     }
 }
 
@@ -231,7 +200,7 @@ mod tests {
     }
 
     #[test]
-    fn insert_extends_in_place_exactly_as_a_merge_would() {
+    fn insert_and_remove_match_a_block_model() {
         let mut r = LbaRanges::default();
         // Sequential writes grow one range; rewrites change nothing.
         for i in 0..100 {
@@ -275,6 +244,83 @@ mod tests {
             }
             assert_eq!(set.ranges().collect::<Vec<_>>(), want);
         }
+    }
+
+    /// The old walk-based rules, on a plain list: insert merges what it
+    /// touches, then joins the two ranges around the smallest gap (the
+    /// first one of that size) while over the bound; remove splits unless
+    /// that would go over the bound.
+    fn reference_insert(v: &mut Vec<(u64, u64)>, s: u64, n: u64) {
+        let (mut s, mut e) = (s, s + n);
+        v.retain(|&(rs, re)| {
+            let touch = rs <= e && re >= s;
+            if touch {
+                s = s.min(rs);
+                e = e.max(re);
+            }
+            !touch
+        });
+        v.push((s, e));
+        v.sort_unstable();
+        while v.len() > MAX_RANGES {
+            let i = (0..v.len() - 1)
+                .min_by_key(|&i| (v[i + 1].0 - v[i].1, v[i].1))
+                .unwrap();
+            v[i].1 = v[i + 1].1;
+            v.remove(i + 1);
+        }
+    }
+
+    fn reference_remove(v: &mut Vec<(u64, u64)>, s: u64, n: u64) {
+        let e = s + n;
+        let mut out = Vec::new();
+        let mut len = v.len();
+        for &(rs, re) in v.iter().rev() {
+            if re <= s || rs >= e {
+                out.push((rs, re));
+                continue;
+            }
+            if rs < s && re > e && len + 1 > MAX_RANGES {
+                out.push((rs, re));
+                continue;
+            }
+            len -= 1;
+            if rs < s {
+                out.push((rs, s));
+                len += 1;
+            }
+            if re > e {
+                out.push((e, re));
+                len += 1;
+            }
+        }
+        out.sort_unstable();
+        *v = out;
+    }
+
+    #[test]
+    fn fills_and_splits_as_the_reference_rules() {
+        let mut set = LbaRanges::default();
+        let mut reference = Vec::new();
+        let mut x = 99u64;
+        for i in 0..30_000 {
+            x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            let start = (x >> 33) % 100_000;
+            let n = 1 + (x >> 20) % 16;
+            if i % 5 == 4 {
+                set.remove(start, n);
+                reference_remove(&mut reference, start, n);
+            } else {
+                set.insert(start, n);
+                reference_insert(&mut reference, start, n);
+            }
+            let got: Vec<(u64, u64)> = set
+                .ranges()
+                .map(|(first, len)| (first, first + len))
+                .collect();
+            assert_eq!(got, reference, "after operation {i}");
+        }
+        assert_eq!(set.len(), MAX_RANGES);
     }
 
     #[test]

@@ -10,8 +10,8 @@
 //! `cargo run --release -p ocp-nvme-engine-bench` (or `make bench-engine`) prints commands
 //! per second on one core for each job; `ENGINE_BENCH_COMMANDS` sets the
 //! commands per job (default 2,000,000) and `ENGINE_BENCH_JOB` runs only
-//! the jobs whose name contains it (e.g. `read 4k QD1`), for counting
-//! instructions per command with callgrind.
+//! the job of that name (e.g. `read 4k QD1`), for counting instructions
+//! per command with callgrind.
 
 use std::cell::Cell;
 use std::time::Instant;
@@ -211,17 +211,24 @@ impl Bench {
         n
     }
 
-    /// `commands` 4 KiB commands of `opcode` at queue depth `qd`; returns
-    /// commands per second.
-    fn run(&mut self, opcode: u8, qd: u32, commands: u64) -> f64 {
+    /// `commands` 4 KiB commands of `opcode` at queue depth `qd`, at
+    /// sequential or random 4 KiB-aligned blocks of the first 4 GiB;
+    /// returns commands per second.
+    fn run(&mut self, opcode: u8, qd: u32, random: bool, commands: u64) -> f64 {
         let start = Instant::now();
         let mut done = 0u64;
         let mut lba = 0u32;
+        let mut seed = 1u64;
         while done < commands {
             for _ in 0..qd {
                 self.cid = self.cid.wrapping_add(1);
                 let buf = DATA + u64::from(self.cid % 256) * 4096;
-                lba = (lba + 8) % (1 << 20);
+                lba = if random {
+                    seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+                    ((seed >> 33) as u32 % (1 << 20)) & !7
+                } else {
+                    (lba + 8) % (1 << 20)
+                };
                 let e = sqe(opcode, self.cid, buf, lba, 0, 7);
                 self.post(1, &e);
             }
@@ -241,18 +248,20 @@ fn main() {
     let only = std::env::var("ENGINE_BENCH_JOB").unwrap_or_default();
     println!("| job | commands | commands/s (one core) | ns/command |");
     println!("|---|---:|---:|---:|");
-    for (name, opcode, qd) in [
-        ("read 4k QD1", 0x02, 1),
-        ("read 4k QD32", 0x02, 32),
-        ("write 4k QD1", 0x01, 1),
-        ("write 4k QD32", 0x01, 32),
+    for (name, opcode, qd, random) in [
+        ("read 4k QD1", 0x02, 1, false),
+        ("read 4k QD32", 0x02, 32, false),
+        ("write 4k QD1", 0x01, 1, false),
+        ("write 4k QD32", 0x01, 32, false),
+        ("randwrite 4k QD1", 0x01, 1, true),
+        ("randwrite 4k QD32", 0x01, 32, true),
     ] {
-        if !name.contains(only.as_str()) {
+        if !only.is_empty() && name != only {
             continue;
         }
         let mut b = Bench::new();
-        b.run(opcode, qd, commands / 10); // warm up
-        let rate = b.run(opcode, qd, commands);
+        b.run(opcode, qd, random, commands / 10); // warm up
+        let rate = b.run(opcode, qd, random, commands);
         println!("| {name} | {commands} | {:.0} | {:.0} |", rate, 1e9 / rate);
     }
 }
