@@ -121,8 +121,10 @@ pub struct OcpNvmeState {
     /// Process doorbells in a bottom half instead of in the MMIO write.
     #[property(rename = "x-doorbell-bh", default = false)]
     doorbell_bh: bool,
-    /// Signal MSI-X vectors from a bottom half, once for all completions
-    /// of one main loop iteration, instead of once per completion.
+    /// While commands are in flight, signal MSI-X vectors from a bottom
+    /// half, once for all completions of one main loop iteration, instead
+    /// of once per completion; with nothing in flight (queue depth 1) they
+    /// go out at once.
     #[property(rename = "x-irq-batch", default = true)]
     irq_batch: bool,
     /// The state store: a small block node holding what the drive keeps
@@ -644,19 +646,32 @@ impl OcpNvmeState {
         }
     }
 
-    /// Signal `vector` now, or from the interrupt bottom half when
-    /// `irq_batch` is on.
+    /// Signal `vector` now or, when `irq_batch` is on, when the engine
+    /// call returns ([`Self::flush_vectors`]).
     pub fn notify_vector(&self, vector: u16) {
-        let bh = self.irq_bh.borrow();
-        let Some(bh) = bh.as_ref() else {
+        if self.irq_bh.borrow().is_none() {
             self.signal_vector(vector);
             return;
-        };
+        }
         let mut pending = self.pending_vectors.borrow_mut();
         if !pending.contains(&vector) {
             pending.push(vector);
         }
-        bh.schedule();
+    }
+
+    /// After an engine call: send the vectors it raised at once when no
+    /// command is in flight (batching would only add latency), else from
+    /// the interrupt bottom half, together with those of the completions
+    /// that arrive in the same main loop iteration.
+    fn flush_vectors(&self, commands_in_flight: bool) {
+        if self.pending_vectors.borrow().is_empty() {
+            return;
+        }
+        if !commands_in_flight {
+            self.send_vectors();
+        } else if let Some(bh) = self.irq_bh.borrow().as_ref() {
+            bh.schedule();
+        }
     }
 
     fn send_vectors(&self) {
@@ -882,6 +897,7 @@ impl OcpNvmeState {
     /// engine's timer.
     fn enter_engine(&self, f: impl FnOnce(&mut Controller, &mut Host)) {
         self.in_engine.set(true);
+        let mut in_flight = false;
         {
             let mut guard = self.engine.borrow_mut();
             if let Some(engine) = guard.as_mut() {
@@ -898,6 +914,7 @@ impl OcpNvmeState {
                         call(engine, host);
                     }
                 });
+                in_flight = engine.commands_in_flight();
                 self.apply_write_cache(engine.volatile_write_cache());
                 if engine.take_persist_request() {
                     if let Some(bh) = self.state_bh.borrow().as_ref() {
@@ -922,6 +939,9 @@ impl OcpNvmeState {
             }
         }
         self.in_engine.set(false);
+        // Outside the engine: an MSI-X message written into the device's
+        // own registers enters it again, as any other access does.
+        self.flush_vectors(in_flight);
     }
 }
 

@@ -49,6 +49,14 @@ impl Controller {
         self.work_pending
     }
 
+    /// Whether fetched commands are still running (or completions wait
+    /// for room in a CQ): more completions, and so more interrupts, will
+    /// follow. A host batches interrupts only then: with nothing in
+    /// flight, holding an interrupt back only adds latency (queue depth 1).
+    pub fn commands_in_flight(&self) -> bool {
+        self.outstanding_fetched() > 0
+    }
+
     /// May another command be fetched, with `fetched` commands fetched and
     /// not yet completed (see [`Self::outstanding_fetched`])?
     fn can_fetch(&self, fetched: usize) -> bool {
