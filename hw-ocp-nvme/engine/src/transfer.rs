@@ -25,34 +25,58 @@ pub enum Seg {
     Skip(u64),
 }
 
-/// A resolved data transfer.
+/// A resolved data transfer: the guest ranges in transfer order, and
+/// where bit buckets sit between them. Most transfers (PRPs, SGLs without
+/// bit buckets) have none, and their range list becomes the storage
+/// request's scatter list as it is ([`Transfer::into_runs_map`]).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Transfer {
-    pub segs: Vec<Seg>,
+    ranges: Vec<GuestRange>,
+    /// Bit buckets, in order: (number of ranges before it, bytes).
+    skips: Vec<(usize, u64)>,
 }
 
-fn push_range(v: &mut Vec<Seg>, addr: u64, len: u64) {
-    if len == 0 {
-        return;
-    }
-    if let Some(Seg::Data(last)) = v.last_mut() {
-        if last.addr.checked_add(last.len) == Some(addr) {
-            last.len += len;
+impl Transfer {
+    fn push_range(&mut self, addr: u64, len: u64) {
+        if len == 0 {
             return;
         }
+        let after_skip = self
+            .skips
+            .last()
+            .is_some_and(|&(at, _)| at == self.ranges.len());
+        if let (Some(last), false) = (self.ranges.last_mut(), after_skip) {
+            if last.addr.checked_add(last.len) == Some(addr) {
+                last.len += len;
+                return;
+            }
+        }
+        self.ranges.push(GuestRange { addr, len });
     }
-    v.push(Seg::Data(GuestRange { addr, len }));
-}
 
-fn push_skip(v: &mut Vec<Seg>, len: u64) {
-    if len == 0 {
-        return;
+    fn push_skip(&mut self, len: u64) {
+        if len == 0 {
+            return;
+        }
+        match self.skips.last_mut() {
+            Some((at, l)) if *at == self.ranges.len() => *l += len,
+            _ => self.skips.push((self.ranges.len(), len)),
+        }
     }
-    if let Some(Seg::Skip(l)) = v.last_mut() {
-        *l += len;
-        return;
+
+    /// The pieces in transfer order.
+    pub fn segs(&self) -> impl Iterator<Item = Seg> + '_ {
+        let mut skips = self.skips.iter().peekable();
+        let mut next = 0usize;
+        std::iter::from_fn(move || {
+            if let Some(&(_, l)) = skips.next_if(|&&(at, _)| at == next) {
+                return Some(Seg::Skip(l));
+            }
+            let r = *self.ranges.get(next)?;
+            next += 1;
+            Some(Seg::Data(r))
+        })
     }
-    v.push(Seg::Skip(len));
 }
 
 /// Resolve the data pointer of `sqe` for a transfer of `len` bytes.
@@ -70,11 +94,9 @@ pub fn resolve(
         Psdt::Sgl { .. } if allow_sgl => resolve_sgl(mem, &sqe.sgl1(), len, bit_bucket_ok)?,
         _ => return Err(Status::INVALID_FIELD),
     };
-    for seg in &t.segs {
-        if let Seg::Data(range) = seg {
-            mem.check_range(*range)
-                .map_err(|_| Status::DATA_TRANSFER_ERROR)?;
-        }
+    for range in &t.ranges {
+        mem.check_range(*range)
+            .map_err(|_| Status::DATA_TRANSFER_ERROR)?;
     }
     Ok(t)
 }
@@ -91,24 +113,27 @@ pub fn resolve_prp(
     }
     // PRP1 and PRP2 make at most two ranges; a list more (merged when the
     // pages are contiguous): room for two, grown past that.
-    let mut segs = Vec::with_capacity(2);
+    let mut t = Transfer {
+        ranges: Vec::with_capacity(2),
+        skips: Vec::new(),
+    };
     // PRP1 may carry a dword-aligned offset.
     if prp1 & 0x3 != 0 {
         return Err(Status::INVALID_PRP_OFFSET);
     }
     let first = len.min(PAGE_SIZE - (prp1 % PAGE_SIZE));
-    push_range(&mut segs, prp1, first);
+    t.push_range(prp1, first);
     let mut remaining = len - first;
     if remaining == 0 {
-        return Ok(Transfer { segs });
+        return Ok(t);
     }
     if remaining <= PAGE_SIZE {
         // PRP2 is a page address.
         if prp2 % PAGE_SIZE != 0 {
             return Err(Status::INVALID_PRP_OFFSET);
         }
-        push_range(&mut segs, prp2, remaining);
-        return Ok(Transfer { segs });
+        t.push_range(prp2, remaining);
+        return Ok(t);
     }
     // PRP2 is a PRP list pointer: qword aligned, any offset in the page.
     if prp2 & 0x7 != 0 {
@@ -135,7 +160,7 @@ pub fn resolve_prp(
                 return Err(Status::INVALID_PRP_OFFSET);
             }
             let l = remaining.min(PAGE_SIZE);
-            push_range(&mut segs, e, l);
+            t.push_range(e, l);
             remaining -= l;
         }
         if chained {
@@ -146,7 +171,7 @@ pub fn resolve_prp(
             list = next;
         }
     }
-    Ok(Transfer { segs })
+    Ok(t)
 }
 
 /// Walk an SGL (NVMe 2.0 Base, 4.1.2) starting at SGL1 of the SQE.
@@ -156,12 +181,12 @@ pub fn resolve_sgl(
     len: u64,
     bit_bucket_ok: bool,
 ) -> Result<Transfer, Status> {
-    let mut segs = Vec::new();
+    let mut t = Transfer::default();
     let mut total: u64 = 0;
     let mut count = 1usize;
     let first = SglDesc::parse(sgl1);
 
-    let data = |d: &SglDesc, out: &mut Vec<Seg>, sum: &mut u64| -> Result<(), Status> {
+    let data = |d: &SglDesc, out: &mut Transfer, sum: &mut u64| -> Result<(), Status> {
         if d.subtype != 0 {
             return Err(Status::SGL_DESCRIPTOR_TYPE_INVALID);
         }
@@ -171,15 +196,15 @@ pub fn resolve_sgl(
             return Err(Status::DATA_SGL_LENGTH_INVALID);
         }
         match d.kind {
-            kind::DATA_BLOCK => push_range(out, d.addr, l),
-            kind::BIT_BUCKET if bit_bucket_ok => push_skip(out, l),
+            kind::DATA_BLOCK => out.push_range(d.addr, l),
+            kind::BIT_BUCKET if bit_bucket_ok => out.push_skip(l),
             _ => return Err(Status::SGL_DESCRIPTOR_TYPE_INVALID),
         }
         Ok(())
     };
 
     match first.kind {
-        kind::DATA_BLOCK | kind::BIT_BUCKET => data(&first, &mut segs, &mut total)?,
+        kind::DATA_BLOCK | kind::BIT_BUCKET => data(&first, &mut t, &mut total)?,
         kind::SEGMENT | kind::LAST_SEGMENT => {
             let mut seg = first;
             let mut raw = vec![0u8; MAX_SGL_DESCRIPTORS * SGL_DESC_SIZE];
@@ -210,7 +235,7 @@ pub fn resolve_sgl(
                             }
                             next = Some(d);
                         }
-                        _ => data(&d, &mut segs, &mut total)?,
+                        _ => data(&d, &mut t, &mut total)?,
                     }
                 }
                 if seg.kind == kind::LAST_SEGMENT {
@@ -227,53 +252,39 @@ pub fn resolve_sgl(
     if total != len {
         return Err(Status::DATA_SGL_LENGTH_INVALID);
     }
-    Ok(Transfer { segs })
+    Ok(t)
 }
 
 impl Transfer {
     /// Total length including skipped bytes.
     pub fn len(&self) -> u64 {
-        self.segs
-            .iter()
-            .map(|s| match s {
-                Seg::Data(r) => r.len,
-                Seg::Skip(l) => *l,
-            })
-            .sum()
+        self.ranges.iter().map(|r| r.len).sum::<u64>()
+            + self.skips.iter().map(|&(_, l)| l).sum::<u64>()
     }
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
-    /// Runs of guest ranges separated by bit buckets, each with its byte
-    /// offset inside the transfer.
-    pub fn runs(&self) -> Vec<(u64, Vec<GuestRange>)> {
-        self.runs_map(|pos, sg| (pos, sg))
-    }
-
-    /// [`Self::runs`], each run turned into what `f` makes of its offset
-    /// and guest ranges (one list for the caller, not two).
-    pub fn runs_map<T>(&self, mut f: impl FnMut(u64, Vec<GuestRange>) -> T) -> Vec<T> {
-        if !self.segs.iter().any(|s| matches!(s, Seg::Skip(_))) {
-            // No bit bucket (PRPs, most SGLs): one run, sized at once.
-            if self.segs.is_empty() {
+    /// The runs of guest ranges separated by bit buckets, each turned into
+    /// what `f` makes of its byte offset inside the transfer and its
+    /// ranges.
+    pub fn into_runs_map<T>(self, mut f: impl FnMut(u64, Vec<GuestRange>) -> T) -> Vec<T> {
+        if self.skips.is_empty() {
+            // No bit bucket (PRPs, most SGLs): one run, the range list as
+            // it is.
+            if self.ranges.is_empty() {
                 return Vec::new();
             }
-            let mut sg = Vec::with_capacity(self.segs.len());
-            sg.extend(self.segs.iter().filter_map(|s| match s {
-                Seg::Data(r) => Some(*r),
-                Seg::Skip(_) => None,
-            }));
-            return vec![f(0, sg)];
+            return vec![f(0, self.ranges)];
         }
         let mut out = Vec::new();
         let mut pos = 0u64;
         let mut cur: Option<(u64, Vec<GuestRange>)> = None;
-        for s in &self.segs {
+        for s in self.segs() {
             match s {
                 Seg::Data(r) => {
-                    cur.get_or_insert_with(|| (pos, Vec::new())).1.push(*r);
+                    cur.get_or_insert_with(|| (pos, Vec::new())).1.push(r);
                     pos += r.len;
                 }
                 Seg::Skip(l) => {
@@ -293,8 +304,8 @@ impl Transfer {
     /// Copy `data` to the guest (controller to host), skipping bit buckets.
     pub fn write_to_guest(&self, mem: &mut dyn GuestMemory, data: &[u8]) -> Result<(), Status> {
         let mut pos = 0usize;
-        for s in &self.segs {
-            match *s {
+        for s in self.segs() {
+            match s {
                 Seg::Data(r) => {
                     let end = pos.saturating_add(r.len as usize).min(data.len());
                     if pos < end {
@@ -312,8 +323,8 @@ impl Transfer {
     /// Copy guest data into `buf` (host to controller).
     pub fn read_from_guest(&self, mem: &mut dyn GuestMemory, buf: &mut [u8]) -> Result<(), Status> {
         let mut pos = 0usize;
-        for s in &self.segs {
-            match *s {
+        for s in self.segs() {
+            match s {
                 Seg::Data(r) => {
                     let end = pos.saturating_add(r.len as usize).min(buf.len());
                     if pos < end {
@@ -353,13 +364,25 @@ mod tests {
     #[test]
     fn prp_single_and_offset() {
         let mut m = mem();
-        assert_eq!(resolve_prp(&mut m, 0x1000, 0, 0).unwrap().segs, vec![]);
         assert_eq!(
-            resolve_prp(&mut m, 0x1000, 0xdead, 4096).unwrap().segs,
+            resolve_prp(&mut m, 0x1000, 0, 0)
+                .unwrap()
+                .segs()
+                .collect::<Vec<_>>(),
+            vec![]
+        );
+        assert_eq!(
+            resolve_prp(&mut m, 0x1000, 0xdead, 4096)
+                .unwrap()
+                .segs()
+                .collect::<Vec<_>>(),
             vec![r(0x1000, 4096)]
         );
         assert_eq!(
-            resolve_prp(&mut m, 0x1200, 0, 512).unwrap().segs,
+            resolve_prp(&mut m, 0x1200, 0, 512)
+                .unwrap()
+                .segs()
+                .collect::<Vec<_>>(),
             vec![r(0x1200, 512)]
         );
         assert_eq!(
@@ -373,12 +396,18 @@ mod tests {
         let mut m = mem();
         // Offset PRP1 spilling into PRP2.
         assert_eq!(
-            resolve_prp(&mut m, 0x1800, 0x9000, 4096).unwrap().segs,
+            resolve_prp(&mut m, 0x1800, 0x9000, 4096)
+                .unwrap()
+                .segs()
+                .collect::<Vec<_>>(),
             vec![r(0x1800, 2048), r(0x9000, 2048)]
         );
         // Contiguous pages merge.
         assert_eq!(
-            resolve_prp(&mut m, 0x1000, 0x2000, 8192).unwrap().segs,
+            resolve_prp(&mut m, 0x1000, 0x2000, 8192)
+                .unwrap()
+                .segs()
+                .collect::<Vec<_>>(),
             vec![r(0x1000, 8192)]
         );
         assert_eq!(
@@ -393,7 +422,7 @@ mod tests {
         put_list(&mut m, 0x5000, &[0x20000, 0x40000, 0x60000]);
         let t = resolve_prp(&mut m, 0x10000, 0x5000, 4 * 4096).unwrap();
         assert_eq!(
-            t.segs,
+            t.segs().collect::<Vec<_>>(),
             vec![
                 r(0x10000, 4096),
                 r(0x20000, 4096),
@@ -406,7 +435,7 @@ mod tests {
         put_list(&mut m, 0x8000, &[0xa000, 0xc000]);
         let t = resolve_prp(&mut m, 0x10000, 0x7ff8, 3 * 4096).unwrap();
         assert_eq!(
-            t.segs,
+            t.segs().collect::<Vec<_>>(),
             vec![r(0x10000, 4096), r(0xa000, 4096), r(0xc000, 4096)]
         );
         // Chain across a full list page: 511 data entries + pointer.
@@ -415,13 +444,14 @@ mod tests {
         put_list(&mut m, 0x20_0000, &e);
         put_list(&mut m, 0x30000, &[0x900_0000, 0xa00_0000]);
         let t = resolve_prp(&mut m, 0x1000, 0x20_0000, 514 * 4096).unwrap();
-        assert_eq!(t.segs.len(), 514);
-        assert_eq!(t.segs[512], r(0x900_0000, 4096));
-        assert_eq!(t.segs[513], r(0xa00_0000, 4096));
+        let segs: Vec<Seg> = t.segs().collect();
+        assert_eq!(segs.len(), 514);
+        assert_eq!(segs[512], r(0x900_0000, 4096));
+        assert_eq!(segs[513], r(0xa00_0000, 4096));
         assert_eq!(t.len(), 514 * 4096);
         // Exactly filling the list page: the last entry is data, not a pointer.
         let t = resolve_prp(&mut m, 0x1000, 0x20_0000, 513 * 4096).unwrap();
-        assert_eq!(t.segs[512], r(0x30000, 4096));
+        assert_eq!(t.segs().nth(512), Some(r(0x30000, 4096)));
     }
 
     #[test]
@@ -476,7 +506,7 @@ mod tests {
             false,
         )
         .unwrap();
-        assert_eq!(t.segs, vec![r(0x1234, 512)]);
+        assert_eq!(t.segs().collect::<Vec<_>>(), vec![r(0x1234, 512)]);
         assert_eq!(
             resolve_sgl(
                 &mut m,
@@ -532,10 +562,10 @@ mod tests {
         let first = d(kind::SEGMENT, 0x8000, 48).to_bytes();
         let t = resolve_sgl(&mut m, &first, 2048, true).unwrap();
         assert_eq!(
-            t.segs,
+            t.segs().collect::<Vec<_>>(),
             vec![r(0x10000, 1024), Seg::Skip(512), r(0x20000, 512)]
         );
-        let runs = t.runs();
+        let runs = t.into_runs_map(|pos, sg| (pos, sg));
         assert_eq!(runs.len(), 2);
         assert_eq!(runs[0].0, 0);
         assert_eq!(
@@ -561,7 +591,7 @@ mod tests {
             false,
         )
         .unwrap();
-        assert_eq!(t.segs, vec![r(0x20000, 512)]);
+        assert_eq!(t.segs().collect::<Vec<_>>(), vec![r(0x20000, 512)]);
     }
 
     #[test]
@@ -651,9 +681,20 @@ mod tests {
     #[test]
     fn copy_helpers_skip_bit_buckets() {
         let mut m = mem();
-        let t = Transfer {
-            segs: vec![r(0x1000, 2), Seg::Skip(2), r(0x2000, 2)],
-        };
+        // A range after a bit bucket stays apart even when contiguous.
+        let mut t = Transfer::default();
+        t.push_range(0x1000, 2);
+        t.push_skip(1);
+        t.push_skip(1);
+        t.push_range(0x1002, 2);
+        assert_eq!(
+            t.segs().collect::<Vec<_>>(),
+            vec![r(0x1000, 2), Seg::Skip(2), r(0x1002, 2)]
+        );
+        let mut t = Transfer::default();
+        t.push_range(0x1000, 2);
+        t.push_skip(2);
+        t.push_range(0x2000, 2);
         t.write_to_guest(&mut m, &[1, 2, 3, 4, 5, 6]).unwrap();
         let mut b = [0u8; 2];
         m.read(0x2000, &mut b).unwrap();

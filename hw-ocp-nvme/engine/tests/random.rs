@@ -309,10 +309,7 @@ fn random_prp_and_sgl_resolution_is_bounded_and_consistent() {
         match resolve_prp(&mut m, p1, p2, len) {
             Ok(t) => {
                 assert_eq!(t.len(), len);
-                assert!(t
-                    .segs
-                    .iter()
-                    .all(|s| matches!(s, Seg::Data(g) if g.len > 0)));
+                assert!(t.segs().all(|s| matches!(s, Seg::Data(g) if g.len > 0)));
             }
             Err(s) => assert!(
                 s == Status::INVALID_PRP_OFFSET || s == Status::DATA_TRANSFER_ERROR,

@@ -312,7 +312,7 @@ impl Controller {
         } else {
             (IoKind::Read, Accounting::Read { bytes: len })
         };
-        let ios: Vec<Piece> = t.runs_map(|pos, sg| {
+        let ios: Vec<Piece> = t.into_runs_map(|pos, sg| {
             let l = sg.iter().map(|r| r.len).sum();
             (kind, off + pos, l, sg)
         });
