@@ -266,6 +266,16 @@ impl Transfer {
         self.len() == 0
     }
 
+    /// The range list of a transfer without bit buckets (one run at byte
+    /// 0); the transfer back otherwise.
+    pub fn one_run(self) -> Result<Vec<GuestRange>, Transfer> {
+        if self.skips.is_empty() && !self.ranges.is_empty() {
+            Ok(self.ranges)
+        } else {
+            Err(self)
+        }
+    }
+
     /// The runs of guest ranges separated by bit buckets, each turned into
     /// what `f` makes of its byte offset inside the transfer and its
     /// ranges.

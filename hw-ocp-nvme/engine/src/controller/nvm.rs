@@ -312,10 +312,20 @@ impl Controller {
         } else {
             (IoKind::Read, Accounting::Read { bytes: len })
         };
-        let ios: Vec<Piece> = t.into_runs_map(|pos, sg| {
-            let l = sg.iter().map(|r| r.len).sum();
-            (kind, off + pos, l, sg)
-        });
+        let ios: Vec<Piece> = match (self.io_ns(nsid)?.map_contiguous(off, len), t.one_run()) {
+            (Some(drive_off), Ok(sg)) => {
+                // One run inside one extent (most commands): no piece list.
+                if write {
+                    self.blocks_changed(nsid, f.slba, u64::from(f.nlb), false);
+                }
+                return self.issue_io(req, acct, [(kind, drive_off, len, sg)], false, host);
+            }
+            (None, Ok(sg)) => vec![(kind, off, len, sg)],
+            (_, Err(t)) => t.into_runs_map(|pos, sg| {
+                let l = sg.iter().map(|r| r.len).sum();
+                (kind, off + pos, l, sg)
+            }),
+        };
         if ios.len() > crate::controller::MAX_REQUESTS_PER_CMD {
             return Err(Status::INVALID_NUM_SGL_DESCRIPTORS);
         }
