@@ -460,24 +460,30 @@ impl Controller {
                 }
             }
         }
-        let max_entries = |i: usize| {
-            if i == 0 {
-                4096
-            } else {
-                u32::from(self.cfg.mqes) + 1
-            }
-        };
+        // Slot `i` of a queue table: inside the queues allocated, a ring of
+        // the right geometry.
+        let ring =
+            |kind: &str, i: usize, slots: usize, allocated: u16, qid: u16, ring: [u32; 3]| {
+                let [size, head, tail] = ring;
+                let max_entries = if i == 0 {
+                    4096
+                } else {
+                    u32::from(self.cfg.mqes) + 1
+                };
+                if i >= slots {
+                    return bad(format!("{kind} {i} beyond the {} allocated", allocated + 1));
+                }
+                if !ring_ok(i, qid, size, head, tail, max_entries) {
+                    return bad(format!(
+                        "{kind} {i}: qid {qid} size {size} head {head} tail {tail}"
+                    ));
+                }
+                Ok(())
+            };
         for (i, q) in self.sqs.iter().enumerate() {
             let Some(q) = q else { continue };
-            if i >= self.sq_slots() {
-                return bad(format!("SQ {i} beyond the {} allocated", self.nsqa + 1));
-            }
-            if !ring_ok(i, q.qid, q.size, q.head, q.tail, max_entries(i)) {
-                return bad(format!(
-                    "SQ {i}: qid {} size {} head {} tail {}",
-                    q.qid, q.size, q.head, q.tail
-                ));
-            }
+            let geometry = [q.size, q.head, q.tail];
+            ring("SQ", i, self.sq_slots(), self.nsqa, q.qid, geometry)?;
             if self
                 .cqs
                 .get(usize::from(q.cqid))
@@ -488,15 +494,8 @@ impl Controller {
         }
         for (i, q) in self.cqs.iter().enumerate() {
             let Some(q) = q else { continue };
-            if i >= self.cq_slots() {
-                return bad(format!("CQ {i} beyond the {} allocated", self.ncqa + 1));
-            }
-            if !ring_ok(i, q.qid, q.size, q.head, q.tail, max_entries(i)) {
-                return bad(format!(
-                    "CQ {i}: qid {} size {} head {} tail {}",
-                    q.qid, q.size, q.head, q.tail
-                ));
-            }
+            let geometry = [q.size, q.head, q.tail];
+            ring("CQ", i, self.cq_slots(), self.ncqa, q.qid, geometry)?;
             if q.iv >= self.cfg.msix_vectors.max(1) {
                 return bad(format!("CQ {i}: vector {}", q.iv));
             }
