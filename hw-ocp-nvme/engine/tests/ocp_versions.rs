@@ -498,7 +498,8 @@ fn exit_injection(d: &mut Driver) {
 
 /// ERRI-5, EVTDEF-1, EVTDEF-25, EVTDEF-36: each version accepts the event
 /// types it defines that the drive supports (2.5: 1-0Bh, 2.6: up to 16h,
-/// 2.7: also 1Eh-22h) and refuses every other with Invalid Field.
+/// 2.7: also 17h, 19h and 1Ch-22h; not 1Ah/1Bh, PCIe AER) and refuses every
+/// other with Invalid Field.
 #[test]
 fn erri_5_event_types_per_version() {
     let cases: [(OcpVersion, &[u16], &[u16]); 3] = [
@@ -506,8 +507,8 @@ fn erri_5_event_types_per_version() {
         (OcpVersion::V2_6, &[0x0c, 0x16], &[0x17, 0x1e, 0x22]),
         (
             OcpVersion::V2_7,
-            &[0x16, 0x1e, 0x1f, 0x20, 0x21, 0x22],
-            &[0, 0x17, 0x18, 0x19, 0x1a, 0x1b, 0x1c, 0x1d, 0x23, 0xffff],
+            &[0x16, 0x17, 0x19, 0x1c, 0x1d, 0x1e, 0x1f, 0x20, 0x21, 0x22],
+            &[0, 0x18, 0x1a, 0x1b, 0x23, 0xffff],
         ),
     ];
     for (v, ok, refused) in cases {
@@ -681,4 +682,112 @@ fn slog_13_14_lifetime_energy_and_interval_power() {
         }
         assert!(smart[244..].iter().all(|&b| b == 0), "reserved bytes");
     }
+}
+
+/// Armed error injection entries (Get Features C0h, Dword 0).
+fn armed(d: &mut Driver) -> u32 {
+    let (c, _) = d.admin_read(sqe_of(0x0a, 0, &[(10, 0xc0), (14, 1)], 0), 4064);
+    assert!(c.ok(), "get C0h: {c:?}");
+    c.dw0
+}
+
+/// Sanitize with SANACT `sanact` (010b block erase, 001b exit failure mode).
+fn sanitize(d: &mut Driver, sanact: u32) -> RawCqe {
+    d.admin(sqe_of(0x84, 0, &[(10, sanact)], 0))
+}
+
+/// SSTAT bits 2:0 of the Sanitize Status log (81h).
+fn sanitize_state(d: &mut Driver) -> u16 {
+    let (c, p) = d.admin_read(sqe_of(0x02, 0, &[(10, (128 - 1) << 16 | 0x81)], 0), 512);
+    assert!(c.ok(), "sanitize log");
+    u16_at(&p, 2) & 7
+}
+
+/// Total Number of Events of the Persistent Event log (0Dh), read through
+/// a reporting context established and released around it.
+fn pel_events(d: &mut Driver) -> u32 {
+    let pel = |d: &mut Driver, lsp: u32| {
+        let sqe = sqe_of(0x02, ALL, &[(10, (128 - 1) << 16 | lsp << 8 | 0x0d)], 0);
+        let (c, p) = d.admin_read(sqe, 512);
+        assert!(c.ok(), "log 0Dh, action {lsp}: {c:?}");
+        p
+    };
+    let head = pel(d, 1);
+    pel(d, 2);
+    u32::from_le_bytes(head[4..8].try_into().unwrap())
+}
+
+/// EVTDEF-24, EVTREC-3: the next Sanitize command fails with Sanitize
+/// Failed; the one after it runs.
+#[test]
+fn evtdef_24_sanitize_command_failure() {
+    let mut d = up();
+    assert!(inject(&mut d, 0x17).ok());
+    let s = rd(&mut d, 0);
+    assert!(d.io(1, s).ok(), "other commands are not affected");
+    assert_eq!(armed(&mut d), 1);
+    let c = sanitize(&mut d, 0b010);
+    assert!(c.is(Status::SANITIZE_FAILED), "{c:?}");
+    assert_eq!(sanitize_state(&mut d), 0, "no operation started");
+    assert_eq!(armed(&mut d), 0);
+    assert!(sanitize(&mut d, 0b010).ok());
+    assert_eq!(sanitize_state(&mut d), 1, "completed");
+}
+
+/// EVTDEF-30: the next Sanitize command succeeds and its operation fails
+/// (SSTAT 011b); without AUSE the failure is restricted: only a new
+/// sanitize operation leaves it (NVMe 2.0 Base, 8.21).
+#[test]
+fn evtdef_30_sanitize_operation_failure() {
+    let mut d = up();
+    assert!(inject(&mut d, 0x1d).ok());
+    assert!(sanitize(&mut d, 0b010).ok(), "the command succeeds");
+    assert_eq!(sanitize_state(&mut d), 3, "the operation failed");
+    assert_eq!(armed(&mut d), 0, "performed");
+    let c = sanitize(&mut d, 0b001);
+    assert!(
+        c.is(Status::SANITIZE_FAILED),
+        "no exit from a restricted failure: {c:?}"
+    );
+    assert!(sanitize(&mut d, 0b010).ok());
+    assert_eq!(sanitize_state(&mut d), 1, "the next one completes");
+}
+
+/// EVTDEF-26, EVTREC-2: the next Format NVM with a User Data Erase erases
+/// the user data (this device never replaces it by a cryptographic erase)
+/// and performs the event.
+#[test]
+fn evtdef_26_format_uses_user_data_erase() {
+    let mut d = up();
+    assert!(inject(&mut d, 0x19).ok());
+    let s = rd(&mut d, 0);
+    assert!(d.io(1, s).ok());
+    assert_eq!(armed(&mut d), 1, "waits for a Format NVM");
+    d.env.storage.log.clear();
+    assert!(
+        d.admin(sqe_of(0x80, 1, &[(10, 1 << 9)], 0)).ok(),
+        "SES 001b"
+    );
+    assert!(
+        !d.env.storage.log.is_empty(),
+        "the namespace's blocks are erased"
+    );
+    assert_eq!(armed(&mut d), 0, "performed");
+}
+
+/// EVTDEF-29, EVTREC-3, SERRI-14: the Persistent Event log is emptied and
+/// stays empty until the host exits event injection; then it records
+/// again.
+#[test]
+fn evtdef_29_clear_persistent_event_log_until_exit() {
+    let mut d = up();
+    assert!(pel_events(&mut d) > 0, "power-on events");
+    assert!(inject(&mut d, 0x1c).ok());
+    assert_eq!(pel_events(&mut d), 0, "cleared");
+    // A Format records its start and completion, when the log records.
+    assert!(d.admin(sqe_of(0x80, 1, &[], 0)).ok());
+    assert_eq!(pel_events(&mut d), 0, "nothing recorded meanwhile");
+    exit_injection(&mut d);
+    assert!(d.admin(sqe_of(0x80, 1, &[], 0)).ok());
+    assert!(pel_events(&mut d) >= 2, "format start and completion");
 }

@@ -175,6 +175,16 @@ impl Controller {
             self.ocp.advance(&stats, now);
         }
         let r = self.ocp.set_feature(fid, cdw11, sv, &data, now);
+        if fid == ocp::error_injection::FID
+            && self
+                .ocp
+                .injection
+                .holds(ocp::error_injection::CLEAR_PERSISTENT_EVENT_LOG)
+        {
+            // EVTDEF-29: empty now; nothing recorded until the host exits
+            // event injection ([`Controller::record_event`]).
+            self.pel.clear();
+        }
         if fid == ocp::features::FID_DSSD_POWER_STATE && r.is_ok() {
             self.follow_dssd_power_state(sv);
         }
@@ -439,6 +449,8 @@ fn command_kind(req: &Request) -> Option<CommandKind> {
             {
                 None
             }
+            AdminCmd::Sanitize(_) => Some(CommandKind::Sanitize),
+            AdminCmd::FormatNvm(_) => Some(CommandKind::Format),
             _ => Some(CommandKind::Admin),
         };
     }

@@ -45,11 +45,14 @@
 //! | 32 (20h) supply voltage drop (2.7) | PLP processing: C0h PLP start count + 1 |
 //! | 33 (21h) available spare threshold (2.7) | Available Spare held below its threshold (Critical Warning bit 0, SMART AER) until exit or power cycle |
 //! | 34 (22h) volatile memory backup failure (2.7) | Critical Warning bit 4 (SMART AER) until exit or power cycle |
+//! | 23 (17h) sanitize command failure (2.7) | the next Sanitize command completes with Sanitize Failed (1Ch) |
+//! | 25 (19h) Format NVM uses User Data Erase (2.7) | consumed by the next Format NVM; this device never replaces a User Data Erase by a cryptographic erase, so SES 001b erases user data as always |
+//! | 28 (1Ch) clear the Persistent Event Log (2.7) | the log is emptied and records nothing until the host exits event injection or a power cycle; the events of that time are not restored |
+//! | 29 (1Dh) sanitize operation failure (2.7) | the next Sanitize command that starts an operation succeeds, and the operation ends with SSTAT 011b (failed) |
 //!
-//! OCP 2.7's other new types are refused with Invalid Field (ERRI-5): 17h
-//! and 1Dh (sanitize failures), 19h (Format with User Data Erase), 1Ch
-//! (clear the Persistent Event Log) and 1Ah/1Bh (PCIe AER status registers,
-//! which the device does not emulate).
+//! OCP 2.7's types 1Ah/1Bh (PCIe correctable and uncorrectable errors in
+//! the AER status registers, which the device does not emulate) are refused
+//! with Invalid Field (ERRI-5).
 
 use super::telemetry::{injected_data, CLASS_MEDIA};
 use super::{CommandKind, FeatureError, InjectedStatus, Injection, OcpState, OcpVersion};
@@ -61,6 +64,14 @@ pub const FID: u8 = 0xc0;
 pub const ENTRY_SIZE: usize = 32;
 /// Maximum entries (nvme-cli `ERRI_ENTRIES_MAX`).
 pub const MAX_ENTRIES: usize = 127;
+/// Type 17h, Sanitize Command Failure (EVTDEF-24).
+pub const SANITIZE_COMMAND_FAILURE: u16 = 0x17;
+/// Type 19h, Require Format NVM Use User Data Erase (EVTDEF-26).
+pub const FORMAT_USER_DATA_ERASE: u16 = 0x19;
+/// Type 1Ch, Clear the Persistent Event Log (EVTDEF-29).
+pub const CLEAR_PERSISTENT_EVENT_LOG: u16 = 0x1c;
+/// Type 1Dh, Sanitize Operation Failure (EVTDEF-30).
+pub const SANITIZE_OPERATION_FAILURE: u16 = 0x1d;
 /// Type 1Eh, Random I/O Latency Spikes Over Time (EVTDEF-31).
 pub const RANDOM_LATENCY_SPIKES: u16 = 0x1e;
 /// Type 1Fh, Reset To Factory Default Settings (EVTDEF-32).
@@ -74,15 +85,16 @@ pub const VOLATILE_BACKUP_FAILURE: u16 = 0x22;
 
 /// Whether the drive accepts injection type `t` under OCP version `v`
 /// (ERRI-5, EVTDEF-1, EVTDEF-36): 2.5 defines types 1–0Bh, 2.6 adds
-/// 0Ch–16h, 2.7 adds 17h and 19h–22h, of which this device supports
-/// 1Eh–22h (see the module documentation).
+/// 0Ch–16h, 2.7 adds 17h and 19h–22h, of which this device supports all
+/// but 1Ah and 1Bh (see the module documentation).
 pub fn supported_type(t: u16, v: OcpVersion) -> bool {
     match v {
         OcpVersion::V2_5 => (1..=0x0b).contains(&t),
         OcpVersion::V2_6 => (1..=0x16).contains(&t),
         OcpVersion::V2_7 => {
-            (1..=0x16).contains(&t)
-                || (RANDOM_LATENCY_SPIKES..=VOLATILE_BACKUP_FAILURE).contains(&t)
+            (1..=SANITIZE_COMMAND_FAILURE).contains(&t)
+                || t == FORMAT_USER_DATA_ERASE
+                || (CLEAR_PERSISTENT_EVENT_LOG..=VOLATILE_BACKUP_FAILURE).contains(&t)
         }
     }
 }
@@ -218,6 +230,24 @@ impl ErrorInjection {
         &self.entries
     }
 
+    /// Whether an enabled entry of type `t` is armed.
+    pub fn holds(&self, t: u16) -> bool {
+        self.entries.iter().any(|e| e.enabled() && e.kind == t)
+    }
+
+    /// Consume the first enabled entry of type `t` (a type the command it
+    /// concerns performs itself); false if none is armed.
+    pub fn take(&mut self, t: u16) -> bool {
+        let Some(i) = self.entries.iter().position(|e| e.enabled() && e.kind == t) else {
+            return false;
+        };
+        self.entries.remove(i);
+        if i < self.reads_seen.len() {
+            self.reads_seen.remove(i);
+        }
+        true
+    }
+
     /// Set Features: replaces the list. Invalid count, short data or an
     /// unknown type fail with Invalid Field and change nothing.
     ///
@@ -271,7 +301,7 @@ pub fn entries_to_bytes(list: &[ErrorInjectionEntry]) -> Vec<u8> {
 }
 
 fn is_io(kind: CommandKind) -> bool {
-    !matches!(kind, CommandKind::Admin)
+    !kind.is_admin()
 }
 
 /// Types that panic the device (panic cause codes, the low bits of the C1h
@@ -454,6 +484,15 @@ fn fire(
             s.health.force_backup_failure();
             true
         }
+        SANITIZE_COMMAND_FAILURE => {
+            if kind != CommandKind::Sanitize {
+                return false;
+            }
+            inj.status = Some(InjectedStatus::SANITIZE_FAILED);
+            true
+        }
+        // Performed by the commands they concern (`ErrorInjection::take`,
+        // `holds`): Format NVM, Sanitize, the Persistent Event Log.
         _ => false,
     }
 }
@@ -497,7 +536,7 @@ mod tests {
         assert_eq!(s.get_feature(FID, 0, 0).unwrap().0, 0);
         // Unsupported types are refused (ERRI-5).
         assert_eq!(
-            s.set_feature(FID, 1, false, &entry(3, 0x1d, 0), 0),
+            s.set_feature(FID, 1, false, &entry(3, 0x1a, 0), 0),
             Err(FeatureError::InvalidField)
         );
         // DRAM corruption non-critical, SRAM and metadata corruption are

@@ -120,6 +120,8 @@ impl InjectedStatus {
     pub const UNRECOVERED_READ_ERROR: InjectedStatus = InjectedStatus { sct: 2, sc: 0x81 };
     /// Attempted Write to Read Only Range (1/82h): end-of-life read-only mode.
     pub const READ_ONLY: InjectedStatus = InjectedStatus { sct: 1, sc: 0x82 };
+    /// Sanitize Failed (0/1Ch): error injection type 17h (EVTDEF-24).
+    pub const SANITIZE_FAILED: InjectedStatus = InjectedStatus { sct: 0, sc: 0x1c };
 }
 
 /// Command classes of the latency monitor (C3h).
@@ -144,8 +146,22 @@ pub enum CommandKind {
     Deallocate,
     /// Any other I/O command (Flush, Compare, ...).
     OtherIo,
-    /// An admin command.
+    /// Sanitize (error injection types 17h, 1Dh).
+    Sanitize,
+    /// Format NVM (error injection type 19h).
+    Format,
+    /// Any other admin command.
     Admin,
+}
+
+impl CommandKind {
+    /// An admin command (on the admin queue).
+    pub fn is_admin(self) -> bool {
+        matches!(
+            self,
+            CommandKind::Sanitize | CommandKind::Format | CommandKind::Admin
+        )
+    }
 }
 
 /// What to inject into the command the engine is about to execute.
@@ -907,7 +923,7 @@ impl OcpState {
                 // The host recovers in band (section 4.8.7.1): admin
                 // commands run; I/O fails with Internal Error until the
                 // reset the C1h log asks for.
-                if kind == CommandKind::Admin {
+                if kind.is_admin() {
                     return Injection::default();
                 }
                 return Injection {

@@ -680,11 +680,11 @@ impl<'c> Stress<'c> {
             }
             5 => {
                 // Error injection (C0h): one entry.
-                let kinds: [u16; 19] = [
-                    3, 6, 7, 8, 11, 12, 13, 14, 15, 16, 17, 18, 19, 22, 0x1e, 0x1f, 0x20, 0x21,
-                    0x22,
+                let kinds: [u16; 23] = [
+                    3, 6, 7, 8, 11, 12, 13, 14, 15, 16, 17, 18, 19, 22, 0x17, 0x19, 0x1c, 0x1d,
+                    0x1e, 0x1f, 0x20, 0x21, 0x22,
                 ];
-                let mut kind = kinds[self.ch.pick(19) as usize];
+                let mut kind = kinds[self.ch.pick(kinds.len() as u64) as usize];
                 if self.ch.pct(5) {
                     kind = [1u16, 2, 4, 5, 9][self.ch.pick(5) as usize]; // panic
                 }

@@ -30,6 +30,13 @@ impl Controller {
         // MSET and PIL matter only with metadata or protection information,
         // which no LBA format has (and PI must be 0).
         let FormatNvmCmd { lbaf, pi, ses, .. } = cmd;
+        // OCP error injection type 19h (EVTDEF-26) asks that the next
+        // Format use a User Data Erase when one is requested: this device
+        // always does (it never substitutes a cryptographic erase), so the
+        // event is performed by this command as it is.
+        self.ocp
+            .injection
+            .take(crate::ocp::error_injection::FORMAT_USER_DATA_ERASE);
         let nsid = req.sqe.nsid();
         let targets: Vec<u32> = if nsid == 0xffff_ffff {
             self.ns.active_ids().collect()

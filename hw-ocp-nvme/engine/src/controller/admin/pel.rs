@@ -165,6 +165,13 @@ impl PelState {
         }
     }
 
+    /// No events, no reporting context (error injection type 1Ch).
+    pub(crate) fn clear(&mut self) {
+        self.events.clear();
+        self.bytes = 0;
+        self.context = None;
+    }
+
     /// The state after a power cycle: no reporting context, and the newest
     /// events that fit in [`PEL_PERSIST_BYTES`].
     pub fn after_power_loss(&self) -> PelState {
@@ -206,7 +213,16 @@ fn supported_events() -> [u8; 32] {
 impl Controller {
     /// Record an event of type `etype` with its event data (the layout of
     /// its type). Every module that has something to record calls this.
+    /// Nothing is recorded while OCP error injection holds the log empty
+    /// (type 1Ch, EVTDEF-29).
     pub(crate) fn record_event(&mut self, etype: u8, data: Vec<u8>, now: u64) {
+        if self
+            .ocp
+            .injection
+            .holds(crate::ocp::error_injection::CLEAR_PERSISTENT_EVENT_LOG)
+        {
+            return;
+        }
         let ts = self.timestamp_bytes(now);
         self.pel.push(etype, ts, data);
     }

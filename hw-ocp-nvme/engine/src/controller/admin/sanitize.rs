@@ -279,7 +279,12 @@ impl Controller {
             pass: 0,
             next: 0,
             inflight: Vec::new(),
-            failed: false,
+            // OCP error injection type 1Dh (EVTDEF-30): the command
+            // succeeds, the operation fails.
+            failed: self
+                .ocp
+                .injection
+                .take(crate::ocp::error_injection::SANITIZE_OPERATION_FAILURE),
         });
         self.persist_request = true;
         self.record_sanitize_start(req.sqe.cdw(10), ovrpat, now);
