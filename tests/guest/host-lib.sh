@@ -1,6 +1,22 @@
 # Host-side helpers of the guest test scripts that boot QEMU themselves
-# (migrate-tests.sh, state-tests.sh): results in the "ok"/"not ok" format of
-# run-tests.sh and the guest's exit status.  Sourced with bash.
+# (migrate-tests.sh, state-tests.sh, ns-state-tests.sh,
+# sanitize-restart-test.sh): their set-up, results in the "ok"/"not ok"
+# format of run-tests.sh and the guest's exit status.  Sourced with bash
+# right after HERE and REPO are set.
+
+# host_setup NAME: QEMU and GUEST (the test guest, built if needed), OUTDIR
+# (<out>/guest-tests/NAME, emptied) and WORK (a temporary directory, removed
+# at exit unless the script sets its own EXIT trap that does it).
+host_setup() {
+  QEMU=${QEMU:-$REPO/build/qemu-system-x86_64}
+  GUEST=${OCP_NVME_CACHE:-$HOME/.cache/ocp-nvme}/guest
+  "$HERE/build-guest.sh" --quiet || { echo "0 passed, 1 failed"; exit 1; }
+  OUTDIR=${GUEST_TEST_OUT:-$REPO/out/guest-tests}/$1
+  mkdir -p "$OUTDIR"
+  rm -f "$OUTDIR"/*
+  WORK=$(mktemp -d "/tmp/ocp-$1.XXXXXX")
+  trap 'rm -rf "$WORK"' EXIT
+}
 
 PASS=0 FAILS=0
 FAILMSG=()

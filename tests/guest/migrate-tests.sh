@@ -19,15 +19,10 @@
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
-QEMU=${QEMU:-$REPO/build/qemu-system-x86_64}
-GUEST=${OCP_NVME_CACHE:-$HOME/.cache/ocp-nvme}/guest
+. "$HERE/host-lib.sh"
 VERBOSE=0
 [ "${1:-}" = --verbose ] && VERBOSE=1
-"$HERE/build-guest.sh" --quiet || { echo "0 passed, 1 failed"; exit 1; }
-OUTDIR=${GUEST_TEST_OUT:-$REPO/out/guest-tests}/migration
-mkdir -p "$OUTDIR"
-rm -f "$OUTDIR"/*
-WORK=$(mktemp -d /tmp/ocp-migrate.XXXXXX)
+host_setup migration
 PIDS=()
 cleanup() {
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
@@ -84,9 +79,6 @@ wait_for() {
   done
   return 1
 }
-
-
-. "$HERE/host-lib.sh"
 
 # The guest side of both tests: counters before, fio writing 128 MiB in
 # 4 KiB random writes with crc32c verify, a timer loop, counters after.

@@ -12,19 +12,11 @@
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
-QEMU=${QEMU:-$REPO/build/qemu-system-x86_64}
-GUEST=${OCP_NVME_CACHE:-$HOME/.cache/ocp-nvme}/guest
-"$HERE/build-guest.sh" --quiet || { echo "0 passed, 1 failed"; exit 1; }
-OUTDIR=${GUEST_TEST_OUT:-$REPO/out/guest-tests}/ns-state
-mkdir -p "$OUTDIR"
-rm -f "$OUTDIR"/*
-WORK=$(mktemp -d /tmp/ocp-ns-state.XXXXXX)
-trap 'rm -rf "$WORK"' EXIT
+. "$HERE/host-lib.sh"
+host_setup ns-state
 IMG=$WORK/disk.raw STATE=$WORK/state.img
 truncate -s 1G "$IMG"
 truncate -s 512K "$STATE"
-
-. "$HERE/host-lib.sh"
 
 # Both boots print what they see.
 cat >"$WORK/show.sh" <<'EOF'

@@ -21,19 +21,11 @@
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
-QEMU=${QEMU:-$REPO/build/qemu-system-x86_64}
-GUEST=${OCP_NVME_CACHE:-$HOME/.cache/ocp-nvme}/guest
-"$HERE/build-guest.sh" --quiet || { echo "0 passed, 1 failed"; exit 1; }
-OUTDIR=${GUEST_TEST_OUT:-$REPO/out/guest-tests}/sanitize-restart
-mkdir -p "$OUTDIR"
-rm -f "$OUTDIR"/*
-WORK=$(mktemp -d /tmp/ocp-sanitize.XXXXXX)
-trap 'rm -rf "$WORK"' EXIT
+. "$HERE/host-lib.sh"
+host_setup sanitize-restart
 IMG=$WORK/disk.raw STATE=$WORK/state.img
 truncate -s 64M "$IMG"
 truncate -s 512K "$STATE"
-
-. "$HERE/host-lib.sh"
 
 # guest BODY LOG: boot the guest on the drive (writes throttled to 100 MiB/s)
 # with the state store.

@@ -22,18 +22,10 @@
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
-QEMU=${QEMU:-$REPO/build/qemu-system-x86_64}
-GUEST=${OCP_NVME_CACHE:-$HOME/.cache/ocp-nvme}/guest
-"$HERE/build-guest.sh" --quiet || { echo "0 passed, 1 failed"; exit 1; }
-OUTDIR=${GUEST_TEST_OUT:-$REPO/out/guest-tests}/state
-mkdir -p "$OUTDIR"
-rm -f "$OUTDIR"/*
-WORK=$(mktemp -d /tmp/ocp-state.XXXXXX)
-trap 'rm -rf "$WORK"' EXIT
+. "$HERE/host-lib.sh"
+host_setup state
 IMG=$WORK/disk.raw STATE=$WORK/state.img
 truncate -s 1G "$IMG"
-
-. "$HERE/host-lib.sh"
 
 # guest SCRIPT-BODY-FILE LOG [--kill-after-io SEC] DEVICE-OPTIONS: boot the
 # guest with the body, the drive and the state store (start_guest); the
