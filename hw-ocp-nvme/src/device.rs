@@ -683,9 +683,16 @@ impl OcpNvmeState {
 
     /// Send MSI-X `vector`; the engine only uses vectors below
     /// `msix_qsize`, but a vector outside the table is traced and dropped
-    /// rather than trusted.
+    /// rather than trusted.  A message addressed to the device's own
+    /// registers is refused by its reentrancy guard, wherever it is sent
+    /// from (an MMIO handler, a bottom half, a storage completion): a
+    /// reset it would start could otherwise wait for the very storage
+    /// request whose completion sent it.
     fn signal_vector(&self, vector: u16) {
-        match self.msix_notify(vector) {
+        let sent = self
+            .upcast::<DeviceState>()
+            .with_reentrancy_guard(|| self.msix_notify(vector));
+        match sent {
             Ok(()) => trace::trace_ocp_nvme_irq_msix(vector),
             Err(e) => trace::trace_ocp_nvme_irq_msix_error(vector, e.entries),
         }

@@ -997,6 +997,59 @@ static void test_dma_to_own_bar(void)
     fixture_stop(&n.f);
 }
 
+/*
+ * An MSI-X message whose address is the device's own Controller
+ * Configuration register, data 0.  A reset started by it would wait for the
+ * storage requests in flight from inside the completion that sent it (QEMU
+ * aborted: bql_unlock_blocked); the device's reentrancy guard refuses the
+ * message, as it does for messages sent from its MMIO handlers and bottom
+ * halves.  The read completes and the controller stays enabled.
+ */
+static void test_msix_to_own_registers(void)
+{
+    Nvme n;
+    uint64_t bar;
+    uint32_t cmd[16] = { 0x02, 1 };
+    uint16_t cid;
+    Cqe cqe;
+
+    nvme_start(&n, NULL);
+    qpci_msix_enable(n.f.dev);
+    n.f.bar0 = n.f.dev->msix_table_bar;
+    bar = n.f.bar0.addr;
+    /* Vector 1: address CC, data 0, unmasked. */
+    qpci_io_writel(n.f.dev, n.f.bar0, 0x4010 + PCI_MSIX_ENTRY_LOWER_ADDR,
+                   bar + NVME_REG_CC);
+    qpci_io_writel(n.f.dev, n.f.bar0, 0x4010 + PCI_MSIX_ENTRY_UPPER_ADDR,
+                   bar >> 32);
+    qpci_io_writel(n.f.dev, n.f.bar0, 0x4010 + PCI_MSIX_ENTRY_DATA, 0);
+    qpci_io_writel(n.f.dev, n.f.bar0, 0x4010 + PCI_MSIX_ENTRY_VECTOR_CTRL, 0);
+    /* I/O CQ 1 with interrupts on vector 1, SQ 1. */
+    g_assert_cmphex(nvme_admin(&n, 0x05, 0, IOCQ_ADDR,
+                               ((QDEPTH - 1) << 16) | 1, (1 << 16) | 3,
+                               0).status, ==, 0);
+    g_assert_cmphex(nvme_admin(&n, 0x01, 0, IOSQ_ADDR,
+                               ((QDEPTH - 1) << 16) | 1, (1 << 16) | 1,
+                               0).status, ==, 0);
+    cmd[6] = DATA_ADDR;
+    cid = nvme_post(&n, 1, cmd);
+    cqe = nvme_wait(&n, IOCQ_ADDR, &n.iocq_head, &n.iocq_phase, 1);
+    g_assert_cmphex(cqe.cid, ==, cid);
+    g_assert_cmphex(cqe.status, ==, 0);
+    g_assert_cmphex(reg_read(&n.f, NVME_REG_CC) & 1, ==, 1);
+    assert_qmp_responsive(n.f.qts);
+    assert_alive(&n);
+    /* Pointed at memory, vector 1 delivers the next completion's message. */
+    qtest_writel(n.f.qts, DATA2_ADDR, 0);
+    qpci_io_writel(n.f.dev, n.f.bar0, 0x4010 + PCI_MSIX_ENTRY_LOWER_ADDR,
+                   DATA2_ADDR);
+    qpci_io_writel(n.f.dev, n.f.bar0, 0x4010 + PCI_MSIX_ENTRY_UPPER_ADDR, 0);
+    qpci_io_writel(n.f.dev, n.f.bar0, 0x4010 + PCI_MSIX_ENTRY_DATA, 0x1234);
+    g_assert_cmphex(nvme_rw(&n, 0x02, 0, 0, DATA_ADDR).status, ==, 0);
+    g_assert_cmphex(qtest_readl(n.f.qts, DATA2_ADDR), ==, 0x1234);
+    fixture_stop(&n.f);
+}
+
 /* A Dataset Management deallocate of @nr ranges of 8 blocks. */
 static uint16_t post_deallocate(Nvme *n, int nr, uint64_t list)
 {
@@ -1548,6 +1601,8 @@ int main(int argc, char **argv)
                    test_keep_alive_after_fatal);
     qtest_add_func("/ocp-nvme/hostile/dma-to-own-bar", test_dma_to_own_bar);
     qtest_add_func("/ocp-nvme/hostile/reentrant-flr", test_reentrant_flr);
+    qtest_add_func("/ocp-nvme/hostile/msix-to-own-registers",
+                   test_msix_to_own_registers);
     qtest_add_func("/ocp-nvme/hostile/flr-from-storage-read",
                    test_flr_from_storage_read);
     qtest_add_func("/ocp-nvme/migration", test_migration);

@@ -72,6 +72,24 @@ pub trait DeviceReentrancyGuard {
     /// The device's `mem_reentrancy_guard`, for
     /// [`util::bh::BottomHalf::new`].
     fn mem_reentrancy_guard(&self) -> NonNull<util::bindings::MemReentrancyGuard>;
+
+    /// Run `f` with the guard engaged, as QEMU does around an MMIO handler
+    /// or a guarded bottom half: an access that `f` makes to the device's
+    /// own MMIO regions is refused ("Blocked re-entrant IO") instead of
+    /// entering the device.  The BQL must be held.
+    fn with_reentrancy_guard<R>(&self, f: impl FnOnce() -> R) -> R {
+        let guard = self.mem_reentrancy_guard().as_ptr();
+        // SAFETY: the guard lives as long as the device, and the BQL
+        // serializes every access to it.
+        let was =
+            unsafe { std::ptr::replace(std::ptr::addr_of_mut!((*guard).engaged_in_io), true) };
+        let r = f();
+        // SAFETY: as above.
+        unsafe {
+            *std::ptr::addr_of_mut!((*guard).engaged_in_io) = was;
+        }
+        r
+    }
 }
 
 impl DeviceReentrancyGuard for DeviceState {
