@@ -57,6 +57,74 @@ impl Controller {
         }
     }
 
+    /// The host rang the SQ tail doorbell of I/O SQ `qid` through a
+    /// notifier that does not carry the value written (an ioeventfd): the
+    /// new tail is the one in the shadow doorbell buffer, which the host
+    /// updates before it rings (NVMe 2.0 Base, 5.8).  It is checked like a
+    /// tail written to the doorbell register: a value beyond the queue is an
+    /// invalid doorbell write (3.3.1.2).  A notification for a queue that no
+    /// longer exists, or while no doorbell buffer is configured, was
+    /// overtaken by a deletion or a reset and changes nothing.
+    pub fn sq_doorbell_notified(&mut self, qid: u16, host: &mut Host) {
+        if !self.running() || qid == 0 {
+            return;
+        }
+        let Some(db) = self.dbbuf else {
+            return;
+        };
+        let Some(sq) = self.sqs.get_mut(qid as usize).and_then(|q| q.as_mut()) else {
+            return;
+        };
+        let mut b = [0u8; 4];
+        if host
+            .mem
+            .read(db_sq_slot(db.shadow, u64::from(qid)), &mut b)
+            .is_err()
+        {
+            host.log
+                .guest_error(&format!("shadow tail of SQ {qid} unreadable"));
+            return;
+        }
+        let value = u32::from_le_bytes(b);
+        if !sq.tail_valid(value) {
+            let size = sq.size;
+            host.log.guest_error(&format!(
+                "invalid SQ {qid} shadow tail {value} (queue size {size})"
+            ));
+            self.invalid_doorbell(aen::ERR_INVALID_DB_VALUE, host);
+            return;
+        }
+        sq.tail = value;
+        self.publish_sq_eventidx(qid, host);
+        self.kick(host);
+    }
+
+    /// The I/O SQs whose tail doorbells the host may hand over as
+    /// notifications ([`Self::sq_doorbell_notified`]): every existing I/O SQ
+    /// while a Doorbell Buffer Config is in effect, none otherwise.  The set
+    /// changes only when [`Self::sq_notifier_generation`] does.
+    pub fn sq_notifier_qids(&self) -> impl Iterator<Item = u16> + '_ {
+        let active = self.dbbuf.is_some();
+        self.sqs
+            .iter()
+            .enumerate()
+            .skip(1)
+            .filter(move |(_, sq)| active && sq.is_some())
+            .filter_map(|(qid, _)| u16::try_from(qid).ok())
+    }
+
+    /// Changes whenever the set [`Self::sq_notifier_qids`] returns may have
+    /// changed (an I/O SQ created or removed, Doorbell Buffer Config, a
+    /// controller reset), so that the host re-reads it only then.
+    pub fn sq_notifier_generation(&self) -> u32 {
+        self.sq_notifier_gen
+    }
+
+    /// Record a change of the set [`Self::sq_notifier_qids`] returns.
+    pub(super) fn sq_notifiers_changed(&mut self) {
+        self.sq_notifier_gen = self.sq_notifier_gen.wrapping_add(1);
+    }
+
     /// An invalid doorbell write is ignored; it is reported by an Error
     /// event only if an AER is outstanding (NVMe 2.0 Base, 3.3.1.2).
     pub(super) fn invalid_doorbell(&mut self, info: u8, host: &mut Host) {

@@ -236,6 +236,7 @@ impl Controller {
         self.fused = None;
         self.fused_wait = None;
         self.dbbuf = None;
+        self.sq_notifiers_changed();
         self.aer.reset();
         let now = self.now(host);
         self.abort_self_test_on_reset(now);

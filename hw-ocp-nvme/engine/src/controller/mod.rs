@@ -107,6 +107,9 @@ pub struct Controller {
     /// Weighted round robin position and credits (CC.AMS = 001b).
     wrr: fetch::WrrState,
     dbbuf: Option<DbBuf>,
+    /// Bumped when the I/O SQs that take doorbell notifications change
+    /// ([`Controller::sq_notifier_generation`]).
+    sq_notifier_gen: u32,
     /// The fused Compare and Write in progress: no other I/O command is
     /// fetched meanwhile.
     fused: Option<FusedPair>,
@@ -212,6 +215,7 @@ impl Controller {
             rr_next: 0,
             wrr: fetch::WrrState::default(),
             dbbuf: None,
+            sq_notifier_gen: 0,
             fused: None,
             fused_wait: None,
             cmds: Vec::new(),

@@ -212,6 +212,7 @@ controller_state!(
     rr_next,
     wrr,
     dbbuf,
+    sq_notifier_gen,
     fused,
     fused_wait,
     cmds,

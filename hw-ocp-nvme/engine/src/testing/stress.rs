@@ -330,12 +330,19 @@ impl<'c> Stress<'c> {
         Some(cid)
     }
 
-    /// Ring SQ `qid`'s tail doorbell (and its shadow doorbell).
+    /// Ring SQ `qid`'s tail doorbell (and its shadow doorbell); half of
+    /// the time, for a queue that takes notifications, as an ioeventfd
+    /// does: a notification without the value.
     fn ring(&mut self, qid: u16) {
         let tail = self.d.sq[qid as usize].ptr;
         if let Some((shadow, _)) = self.shadow {
             self.d
                 .write_mem(shadow + u64::from(qid) * 8, &tail.to_le_bytes());
+            if self.ch.pick(2) == 0 && self.d.ctrl.sq_notifier_qids().any(|q| q == qid) {
+                let mut h = self.d.env.host();
+                self.d.ctrl.sq_doorbell_notified(qid, &mut h);
+                return;
+            }
         }
         self.d.w32(off::DOORBELLS + u64::from(qid) * 8, tail);
     }
@@ -946,7 +953,22 @@ impl<'c> Stress<'c> {
 
     fn invalid_doorbell(&mut self) {
         let max = u64::from(self.cfg.max_ioqpairs);
-        match self.ch.pick(4) {
+        match self.ch.pick(5) {
+            4 => {
+                // A notification (ioeventfd) with a shadow tail beyond the
+                // queue size, or for any queue; then the right tail again.
+                let qid = self.ch.pick(max + 1) as u16;
+                if let Some((shadow, _)) = self.shadow {
+                    let slot = shadow + u64::from(qid) * 8;
+                    let good = self.d.sq.get(qid as usize).map_or(0, |q| q.ptr);
+                    let bad = self.d.sq.get(qid as usize).map_or(1, |q| q.size.max(1))
+                        + self.ch.pick(1000) as u32;
+                    self.d.write_mem(slot, &bad.to_le_bytes());
+                    let mut h = self.d.env.host();
+                    self.d.ctrl.sq_doorbell_notified(qid, &mut h);
+                    self.d.write_mem(slot, &good.to_le_bytes());
+                }
+            }
             0 => {
                 // A queue that does not exist.
                 let qid = u64::from(self.nq) + 1 + self.ch.pick(max + 1);

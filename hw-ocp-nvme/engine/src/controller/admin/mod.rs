@@ -110,6 +110,7 @@ impl Controller {
             return Status::INVALID_FIELD.into();
         }
         self.dbbuf = Some(DbBuf { shadow, eventidx });
+        self.sq_notifiers_changed();
         // Start the shadow copies from the current doorbell values.
         let nq = u16::try_from(self.sqs.len()).unwrap_or(u16::MAX);
         for qid in 1..nq {

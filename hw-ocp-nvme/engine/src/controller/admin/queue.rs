@@ -122,6 +122,7 @@ impl Controller {
             cq.sq_refs += 1;
         }
         self.io_queues_created = true;
+        self.sq_notifiers_changed();
         Outcome::ok()
     }
 
@@ -148,6 +149,7 @@ impl Controller {
 
     fn remove_sq(&mut self, qid: u16) {
         if let Some(sq) = self.sqs[qid as usize].take() {
+            self.sq_notifiers_changed();
             if let Some(cq) = self.cqs.get_mut(sq.cqid as usize).and_then(|q| q.as_mut()) {
                 cq.sq_refs = cq.sq_refs.saturating_sub(1);
             }
