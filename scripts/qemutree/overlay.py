@@ -93,6 +93,17 @@ SERIES = [
         ],
     ),
     (
+        "rust: util: add event notifiers",
+        "EventNotifier wraps event_notifier_init() with a handler in the main\n"
+        "loop that gets data the notifier owns, and removes the handler and\n"
+        "closes the notifier when dropped.",
+        [("rust/util/src/event_notifier.rs", "rust/util/src/event_notifier.rs")],
+        [
+            ("rust/util/src/lib.rs", "pub mod error;\n", "pub mod event_notifier;\n"),
+            ("rust/util/meson.build", "      'src/error.rs',\n", "      'src/event_notifier.rs',\n"),
+        ],
+    ),
+    (
         "rust: system: add DMA through an AddressSpace",
         "AddressSpace::dma_read() and dma_write() order the access with a full\n"
         "barrier like dma_memory_read() and dma_memory_write(), and report\n"
@@ -107,6 +118,18 @@ SERIES = [
              "rust.test('rust-system-tests', _system_rs,\n"
              "          dependencies: [qemuutil, qom, hwcore],\n"
              "          suite: ['unit', 'rust'])\n\n", "before"),
+        ],
+    ),
+    (
+        "rust: system: add ioeventfd to memory regions",
+        "MemoryRegion::add_eventfd() and del_eventfd() let a write to an\n"
+        "address of the region set an EventNotifier instead of calling the\n"
+        "region's write callback (without match data).",
+        [("rust/system/src/ioeventfd.rs", "rust/system/src/ioeventfd.rs")],
+        [
+            ("rust/system/src/lib.rs", "mod memory;\n", "mod ioeventfd;\n\n", "before"),
+            ("rust/system/meson.build", "      'src/memory.rs',\n", "      'src/ioeventfd.rs',\n",
+             "before"),
         ],
     ),
     (
