@@ -5,7 +5,7 @@
 //! (handled by the engine) from offset 0, the MSI-X table at
 //! [`MSIX_TABLE_OFFSET`] and the MSI-X PBA at [`MSIX_PBA_OFFSET`].
 
-use std::{collections::VecDeque, ffi::CStr, pin::Pin};
+use std::{collections::VecDeque, ffi::CStr, pin::Pin, ptr::NonNull};
 
 use block::{BlockBackend, BlockConf, BlockSize, DriveProperty};
 use bql::{BqlCell, BqlRefCell};
@@ -33,6 +33,7 @@ use system::{hwaddr, MemoryRegion, MemoryRegionOps, MemoryRegionOpsBuilder};
 use util::{
     bh::BottomHalf,
     ensure,
+    event_notifier::EventNotifier,
     log::Log,
     log_mask_ln,
     timer::{Timer, CLOCK_VIRTUAL},
@@ -79,6 +80,14 @@ type EngineCall = Box<dyn FnOnce(&mut Controller, &mut Host)>;
 /// A storage completion waiting for the engine: token, result, and the
 /// bytes of a buffered read.
 type Completion = (IoToken, IoResult, Vec<u8>);
+
+/// What the ioeventfd of an I/O SQ's tail doorbell tells its handler.
+#[derive(Debug)]
+struct SqDoorbell {
+    /// The device drops its notifiers at exit, before it goes away.
+    dev: NonNull<OcpNvmeState>,
+    qid: u16,
+}
 
 /// Instance state.  Properties are plain fields (qdev writes them before
 /// realize); everything that changes afterwards sits in a BQL cell.
@@ -127,6 +136,11 @@ pub struct OcpNvmeState {
     /// go out at once.
     #[property(rename = "x-irq-batch", default = true)]
     irq_batch: bool,
+    /// Take the SQ tail doorbells of I/O queues through ioeventfds while
+    /// the host uses shadow doorbells (the tail comes from the shadow
+    /// buffer), instead of in the vCPU's MMIO write.
+    #[property(rename = "ioeventfd", default = false)]
+    ioeventfd: bool,
     /// The state store: a small block node holding what the drive keeps
     /// across power cycles (none: the drive is volatile).
     #[property(rename = "state")]
@@ -151,6 +165,18 @@ pub struct OcpNvmeState {
     engine: BqlRefCell<Option<Controller>>,
     /// Storage completions not yet handed to the engine.
     pending: BqlRefCell<VecDeque<Completion>>,
+    /// The ioeventfds of the I/O SQ tail doorbells, by queue ID, as the
+    /// engine's [`Controller::sq_notifier_qids`] of generation
+    /// `sq_notifier_gen` (`None`: to be set up again).
+    sq_notifiers: BqlRefCell<Vec<EventNotifier<SqDoorbell>>>,
+    sq_notifier_gen: BqlCell<Option<u32>>,
+    /// Notifiers taken off BAR0 whose handler may still be running (a
+    /// queue deleted by a command fetched from inside it): dropped from
+    /// `retire_bh`, outside every notifier handler.
+    retired_notifiers: BqlRefCell<Vec<EventNotifier<SqDoorbell>>>,
+    retire_bh: BqlRefCell<Option<BottomHalf>>,
+    /// Set while a notifier's handler runs.
+    in_notifier: BqlCell<bool>,
     /// Calls that arrived while the engine was running (a function level
     /// reset through configuration space written by DMA, a machine stop,
     /// ...): run right after, never dropped.
@@ -278,6 +304,11 @@ impl OcpNvmeState {
         uninit_field_mut!(*this, engine).write(BqlRefCell::new(None));
         uninit_field_mut!(*this, pending).write(BqlRefCell::new(VecDeque::new()));
         uninit_field_mut!(*this, deferred).write(BqlRefCell::new(VecDeque::new()));
+        uninit_field_mut!(*this, sq_notifiers).write(BqlRefCell::new(Vec::new()));
+        uninit_field_mut!(*this, sq_notifier_gen).write(BqlCell::new(None));
+        uninit_field_mut!(*this, retired_notifiers).write(BqlRefCell::new(Vec::new()));
+        uninit_field_mut!(*this, retire_bh).write(BqlRefCell::new(None));
+        uninit_field_mut!(*this, in_notifier).write(BqlCell::new(false));
         uninit_field_mut!(*this, vm_state).write(BqlRefCell::new(None));
         uninit_field_mut!(*this, write_cache).write(BqlCell::new(false));
         uninit_field_mut!(*this, in_engine).write(BqlCell::new(false));
@@ -474,6 +505,12 @@ impl OcpNvmeState {
             let bh = unsafe { BottomHalf::new(c"ocp-nvme-irq", Self::send_vectors, self, guard) };
             *self.irq_bh.borrow_mut() = Some(bh);
         }
+        if self.ioeventfd {
+            // SAFETY: as for the doorbell bottom half.
+            let bh =
+                unsafe { BottomHalf::new(c"ocp-nvme-ioeventfd", Self::drop_retired, self, guard) };
+            *self.retire_bh.borrow_mut() = Some(bh);
+        }
         self.write_cache.set(blk.write_cache_enabled());
         *self.engine.borrow_mut() = Some(controller);
         if self.state.backend().is_some() {
@@ -508,6 +545,9 @@ impl OcpNvmeState {
         self.timer.delete();
         self.timer_armed.set(None);
         self.state_timer.delete();
+        self.remove_sq_notifiers();
+        *self.retire_bh.borrow_mut() = None;
+        self.retired_notifiers.borrow_mut().clear();
         *self.state_bh.borrow_mut() = None;
         *self.bh.borrow_mut() = None;
         *self.irq_bh.borrow_mut() = None;
@@ -590,6 +630,8 @@ impl OcpNvmeState {
         }
         // The source kept writing the state store: read its sequence again.
         self.state_seq.set(None);
+        // The loaded controller's queues get their ioeventfds below.
+        self.sq_notifier_gen.set(None);
         // Completions and vectors of the controller just replaced are void.
         self.pending.borrow_mut().clear();
         self.pending_vectors.borrow_mut().clear();
@@ -852,6 +894,83 @@ impl OcpNvmeState {
         self.arm_state_timer();
     }
 
+    /// Give exactly the engine's notified I/O SQs an ioeventfd on their
+    /// tail doorbell (a write there then sets the notifier instead of
+    /// reaching [`Self::mmio_write`]); the others go back to MMIO.
+    fn sync_sq_notifiers(&self, engine: &Controller) {
+        let wanted: Vec<u16> = engine.sq_notifier_qids().collect();
+        let have = std::mem::take(&mut *self.sq_notifiers.borrow_mut());
+        // Both in queue ID order.
+        let (mut kept, gone): (Vec<_>, Vec<_>) = have
+            .into_iter()
+            .partition(|n| wanted.binary_search(&n.data().qid).is_ok());
+        let retired = !gone.is_empty();
+        for n in gone {
+            let qid = n.data().qid;
+            self.bar0.del_eventfd(sq_doorbell_offset(qid), 4, &n);
+            trace::trace_ocp_nvme_ioeventfd(qid, false);
+            self.retired_notifiers.borrow_mut().push(n);
+        }
+        for qid in wanted {
+            let Err(at) = kept.binary_search_by_key(&qid, |n| n.data().qid) else {
+                continue;
+            };
+            let data = SqDoorbell {
+                dev: NonNull::from(self),
+                qid,
+            };
+            match EventNotifier::new(Self::sq_doorbell_rung, data) {
+                Ok(n) => {
+                    self.bar0.add_eventfd(sq_doorbell_offset(qid), 4, &n);
+                    trace::trace_ocp_nvme_ioeventfd(qid, true);
+                    kept.insert(at, n);
+                }
+                // The doorbell stays MMIO, which works as well.
+                Err(e) => report(&format!("no ioeventfd for SQ {qid}: {e}")),
+            }
+        }
+        *self.sq_notifiers.borrow_mut() = kept;
+        if retired {
+            if let Some(bh) = self.retire_bh.borrow().as_ref() {
+                bh.schedule();
+            }
+        }
+    }
+
+    /// An I/O SQ's tail doorbell was written (its ioeventfd was set).
+    fn sq_doorbell_rung(n: &SqDoorbell) {
+        // SAFETY: see the `dev` field.
+        let dev = unsafe { n.dev.as_ref() };
+        let qid = n.qid;
+        trace::trace_ocp_nvme_doorbell_notified(qid);
+        dev.in_notifier.set(true);
+        dev.run_engine(move |engine, host| engine.sq_doorbell_notified(qid, host));
+        dev.in_notifier.set(false);
+        if !dev.retired_notifiers.borrow().is_empty() {
+            if let Some(bh) = dev.retire_bh.borrow().as_ref() {
+                bh.schedule();
+            }
+        }
+    }
+
+    /// Drop the notifiers taken off BAR0, unless a notifier handler is
+    /// running (it schedules this again when it ends).
+    fn drop_retired(&self) {
+        if !self.in_notifier.get() {
+            self.retired_notifiers.borrow_mut().clear();
+        }
+    }
+
+    /// Take every SQ ioeventfd off BAR0 (unplug).
+    fn remove_sq_notifiers(&self) {
+        for n in std::mem::take(&mut *self.sq_notifiers.borrow_mut()) {
+            let qid = n.data().qid;
+            self.bar0.del_eventfd(sq_doorbell_offset(qid), 4, &n);
+            trace::trace_ocp_nvme_ioeventfd(qid, false);
+        }
+        self.sq_notifier_gen.set(None);
+    }
+
     /// Whether a controller reset may wait for the storage requests in
     /// flight.  Not for a function level reset: the write that starts it
     /// may come from one of those requests (a read into MMCONFIG is written
@@ -943,6 +1062,12 @@ impl OcpNvmeState {
                         bh.schedule();
                     }
                 }
+                if self.ioeventfd {
+                    let generation = engine.sq_notifier_generation();
+                    if self.sq_notifier_gen.replace(Some(generation)) != Some(generation) {
+                        self.sync_sq_notifiers(engine);
+                    }
+                }
             }
         }
         self.in_engine.set(false);
@@ -954,6 +1079,11 @@ impl OcpNvmeState {
 
 /// First doorbell register in BAR0 (CAP.DSTRD is 0: 4-byte stride).
 const DOORBELL_BASE: u64 = 0x1000;
+
+/// Offset of SQ `qid`'s tail doorbell in BAR0.
+fn sq_doorbell_offset(qid: u16) -> hwaddr {
+    DOORBELL_BASE + u64::from(qid) * 8
+}
 
 fn trace_doorbell_or_register(addr: hwaddr, value: u64, size: u32) {
     if (DOORBELL_BASE..REGS_SIZE).contains(&addr) {
