@@ -917,6 +917,216 @@ static void test_migration(void)
 }
 
 /*
+ * ioeventfd=on: while shadow doorbells are in use (Doorbell Buffer Config,
+ * NVMe 2.0 Base, 5.8), the SQ tail doorbell of each I/O SQ is an
+ * ioeventfd; the value written there is lost and the tail comes from the
+ * shadow buffer.
+ */
+#define SHADOW_ADDR     0x140000
+#define EVTIDX_ADDR     0x150000
+/* What the tests write to an ioeventfd doorbell: not a valid tail. */
+#define BOGUS_TAIL      0xffff
+
+static void nvme_dbbuf(Nvme *n)
+{
+    uint32_t cmd[16] = { 0x7c };
+
+    qtest_memset(n->f.qts, SHADOW_ADDR, 0, 4096);
+    qtest_memset(n->f.qts, EVTIDX_ADDR, 0, 4096);
+    cmd[6] = SHADOW_ADDR;
+    cmd[8] = EVTIDX_ADDR;
+    g_assert_cmphex(nvme_cmd(n, 0, cmd).status, ==, 0);
+}
+
+/* Queue @cmd on I/O SQ 1 and move the shadow tail, without ringing. */
+static uint16_t nvme_queue_shadow(Nvme *n, uint32_t *cmd)
+{
+    uint16_t cid = ++n->cid;
+
+    cmd[0] = (cmd[0] & 0xffff) | (uint32_t)cid << 16;
+    qtest_memwrite(n->f.qts, IOSQ_ADDR + n->iosq_tail * 64, cmd, 64);
+    n->iosq_tail = (n->iosq_tail + 1) % QDEPTH;
+    qtest_writel(n->f.qts, SHADOW_ADDR + 8, n->iosq_tail);
+    return cid;
+}
+
+/*
+ * A read or write through the shadow tail, ringing the doorbell with a
+ * value the MMIO path would refuse: it completes only by the ioeventfd.
+ */
+static Cqe nvme_rw_shadow(Nvme *n, uint8_t opc, uint64_t slba, uint16_t nlb0,
+                          uint64_t prp1)
+{
+    uint32_t cmd[16] = { opc, 1 };
+    uint16_t cid;
+    Cqe cqe;
+
+    cmd[6] = prp1;
+    cmd[7] = prp1 >> 32;
+    cmd[10] = slba;
+    cmd[11] = slba >> 32;
+    cmd[12] = nlb0;
+    cid = nvme_queue_shadow(n, cmd);
+    reg_write(&n->f, sq_doorbell(1), BOGUS_TAIL);
+    cqe = nvme_wait(n, IOCQ_ADDR, &n->iocq_head, &n->iocq_phase, 1);
+    g_assert_cmphex(cqe.cid, ==, cid);
+    /* The tail taken is published as the SQ EventIdx. */
+    g_assert_cmphex(qtest_readl(n->f.qts, EVTIDX_ADDR + 8), ==, n->iosq_tail);
+    return cqe;
+}
+
+/* Eight writes queued by shadow tail and one doorbell, not waited for. */
+static void post_eight_writes_shadow(Nvme *n)
+{
+    uint32_t cmd[16];
+
+    for (int i = 0; i < 8; i++) {
+        memset(cmd, 0, sizeof(cmd));
+        cmd[0] = 0x01;
+        cmd[1] = 1;
+        cmd[6] = DATA_ADDR;
+        cmd[10] = i * 8;
+        cmd[12] = 7;
+        nvme_queue_shadow(n, cmd);
+    }
+    reg_write(&n->f, sq_doorbell(1), BOGUS_TAIL);
+}
+
+static void test_ioeventfd(void)
+{
+    Nvme n;
+    uint8_t out[4096], in[4096];
+    uint32_t aer[16] = { 0x0c };
+    uint16_t aer_cid;
+    uint8_t exp;
+    Cqe c;
+
+    nvme_start(&n, ",ioeventfd=on");
+    nvme_create_io_queues(&n);
+    /* No shadow doorbells yet: the doorbell is MMIO. */
+    g_assert_cmphex(nvme_rw(&n, 0x02, 0, 7, DATA2_ADDR).status, ==, 0);
+    nvme_dbbuf(&n);
+    for (int i = 0; i < sizeof(out); i++) {
+        out[i] = i * 5 + 1;
+    }
+    qtest_memwrite(n.f.qts, DATA_ADDR, out, sizeof(out));
+    g_assert_cmphex(nvme_rw_shadow(&n, 0x01, 300, 7, DATA_ADDR).status, ==, 0);
+    g_assert_cmphex(nvme_rw_shadow(&n, 0x00, 0, 0, 0).status, ==, 0);
+    g_assert_cmphex(nvme_rw_shadow(&n, 0x02, 300, 7, DATA2_ADDR).status, ==, 0);
+    qtest_memread(n.f.qts, DATA2_ADDR, in, sizeof(in));
+    g_assert_cmpmem(in, sizeof(in), out, sizeof(out));
+
+    /*
+     * Delete I/O SQ 1: its doorbell is MMIO again, so a write there is an
+     * invalid doorbell write (nonexistent queue), reported by an Error
+     * event (NVMe 2.0 Base, 3.3.1.2).
+     */
+    aer_cid = nvme_post(&n, 0, aer);
+    g_assert_cmphex(nvme_admin(&n, 0x00, 0, 0, 1, 0, 0).status, ==, 0);
+    reg_write(&n.f, sq_doorbell(1), 1);
+    c = nvme_wait(&n, ACQ_ADDR, &n.acq_head, &n.acq_phase, 0);
+    g_assert_cmphex(c.cid, ==, aer_cid);
+    g_assert_cmphex(c.dw0, ==, 0x00010000);
+    /* Created again, it gets an ioeventfd again. */
+    g_assert_cmphex(nvme_admin(&n, 0x01, 0, IOSQ_ADDR,
+                               ((QDEPTH - 1) << 16) | 1, (1 << 16) | 1, 0).status,
+                    ==, 0);
+    n.iosq_tail = 0;
+    qtest_writel(n.f.qts, SHADOW_ADDR + 8, 0);
+    g_assert_cmphex(nvme_rw_shadow(&n, 0x02, 300, 7, DATA2_ADDR).status, ==, 0);
+
+    /*
+     * Controller reset with writes in flight and the ioeventfd on: after
+     * it, without shadow doorbells, the doorbell is MMIO.
+     */
+    post_eight_writes_shadow(&n);
+    reg_write(&n.f, NVME_REG_CC, 0);
+    g_assert_true(wait_ready(&n.f, false));
+    nvme_enable(&n);
+    nvme_create_io_queues(&n);
+    g_assert_cmphex(nvme_rw(&n, 0x02, 0, 7, DATA2_ADDR).status, ==, 0);
+
+    /* The same after a function level reset. */
+    nvme_dbbuf(&n);
+    g_assert_cmphex(nvme_rw_shadow(&n, 0x02, 300, 7, DATA2_ADDR).status, ==, 0);
+    post_eight_writes_shadow(&n);
+    exp = qpci_find_capability(n.f.dev, PCI_CAP_ID_EXP, 0);
+    qpci_config_writew(n.f.dev, exp + PCI_EXP_DEVCTL,
+                       qpci_config_readw(n.f.dev, exp + PCI_EXP_DEVCTL) |
+                       PCI_EXP_DEVCTL_BCR_FLR);
+    qpci_device_enable(n.f.dev);
+    n.f.bar0 = qpci_iomap(n.f.dev, 0, &n.f.bar0_size);
+    g_assert_cmphex(reg_read(&n.f, NVME_REG_CC), ==, 0);
+    nvme_enable(&n);
+    nvme_create_io_queues(&n);
+    g_assert_cmphex(nvme_rw(&n, 0x02, 0, 7, DATA2_ADDR).status, ==, 0);
+    assert_alive(&n);
+    fixture_stop(&n.f);
+}
+
+/*
+ * The destination of a migration sets up the ioeventfds of the queues it
+ * loads: I/O goes on through the shadow tail there.
+ */
+static void test_ioeventfd_migration(void)
+{
+    Nvme n;
+    g_autofree char *uri = g_strdup_printf("unix:%s/ocp-nvme-migfd-%d.sock",
+                                           g_get_tmp_dir(), getpid());
+    QTestState *dst;
+
+    nvme_start(&n, ",ioeventfd=on");
+    nvme_create_io_queues(&n);
+    nvme_dbbuf(&n);
+    g_assert_cmphex(nvme_rw_shadow(&n, 0x02, 0, 7, DATA2_ADDR).status, ==, 0);
+    dst = qtest_initf("-M q35 -drive if=none,id=d0,file=%s,format=raw "
+                      "-device ocp-nvme,addr=04.0,drive=d0,serial=OCPTEST01,"
+                      "ioeventfd=on -incoming %s", disk_path, uri);
+    qtest_qmp_assert_success(n.f.qts, "{'execute': 'migrate', 'arguments': "
+                             "{'uri': %s}}", uri);
+    wait_migration(n.f.qts);
+    qtest_qmp_eventwait(dst, "RESUME");
+    fixture_stop(&n.f);
+    n.f.qts = dst;
+    n.f.bus = qpci_new_pc(dst, NULL);
+    n.f.dev = qpci_device_find(n.f.bus, OCP_NVME_DEVFN);
+    g_assert_nonnull(n.f.dev);
+    n.f.bar0 = qpci_iomap(n.f.dev, 0, &n.f.bar0_size);
+    for (int i = 0; i < 3; i++) {
+        g_assert_cmphex(nvme_rw_shadow(&n, 0x02, i * 8, 7, DATA2_ADDR).status,
+                        ==, 0);
+    }
+    assert_alive(&n);
+    fixture_stop(&n.f);
+}
+
+/* Unplugged with writes in flight and its ioeventfds on. */
+static void test_ioeventfd_unplug(void)
+{
+    Nvme n;
+
+    memset(&n, 0, sizeof(n));
+    n.f.qts = qtest_initf("-M pc -drive if=none,id=d0,file=%s,format=raw",
+                          disk_path);
+    qtest_qmp_device_add(n.f.qts, "ocp-nvme", "ocp0",
+                         "{'addr': '0x06', 'drive': 'd0', 'serial': 'UNPLUG3',"
+                         " 'ioeventfd': true}");
+    n.f.bus = qpci_new_pc(n.f.qts, NULL);
+    n.f.dev = qpci_device_find(n.f.bus, QPCI_DEVFN(6, 0));
+    g_assert_nonnull(n.f.dev);
+    qpci_device_enable(n.f.dev);
+    n.f.bar0 = qpci_iomap(n.f.dev, 0, &n.f.bar0_size);
+    nvme_enable(&n);
+    nvme_create_io_queues(&n);
+    nvme_dbbuf(&n);
+    g_assert_cmphex(nvme_rw_shadow(&n, 0x02, 0, 7, DATA2_ADDR).status, ==, 0);
+    post_eight_writes_shadow(&n);
+    qpci_unplug_acpi_device_test(n.f.qts, "ocp0", 0x06);
+    assert_qmp_responsive(n.f.qts);
+    fixture_stop(&n.f);
+}
+
+/*
  * A destination whose configuration differs refuses the state and says
  * what differs (here the number of I/O queue pairs).
  */
@@ -1608,6 +1818,9 @@ int main(int argc, char **argv)
     qtest_add_func("/ocp-nvme/migration", test_migration);
     qtest_add_func("/ocp-nvme/migration-incompatible",
                    test_migration_incompatible);
+    qtest_add_func("/ocp-nvme/ioeventfd", test_ioeventfd);
+    qtest_add_func("/ocp-nvme/ioeventfd-migration", test_ioeventfd_migration);
+    qtest_add_func("/ocp-nvme/ioeventfd-unplug", test_ioeventfd_unplug);
     qtest_add_func("/ocp-nvme/stop-cont", test_stop_cont);
     qtest_add_func("/ocp-nvme/unplug-inflight", test_unplug_inflight);
     qtest_add_func("/ocp-nvme/startup/missing-drive", test_missing_drive);
