@@ -24,7 +24,7 @@ instructions of the qtest protocol itself excluded, plus the
 device-visible events per I/O: doorbell MMIO writes (SQ tail / CQ head
 or virtio notify), MSI-X messages, main loop dispatches.
 
-usage: bench-cost.py [--devices "ocp-nvme nvme virtio"] [--ios N (500)] [--qd "1 32"]
+usage: bench-cost.py [--devices "ocp-nvme ocp-nvme-ioeventfd nvme virtio"] [--ios N (500)] [--qd "1 32"]
                      [--rw "read write"] [--backend null|file] [-o OUT.md]
                      [--no-callgrind] [--extra-device-args ARGS]
 environment: QEMU (default <repo>/build/qemu-system-x86_64)
@@ -406,7 +406,10 @@ def run_io(drv, writes, qd, ios):
 
 DEVICES = {
     "ocp-nvme": ("ocp-nvme,drive=d0,serial=COST0001", Nvme),
+    # I/O SQ tail doorbells by ioeventfd (the tail from the shadow buffer).
+    "ocp-nvme-ioeventfd": ("ocp-nvme,drive=d0,serial=COST0001,ioeventfd=on", Nvme),
     "nvme": ("nvme,drive=d0,serial=COST0001", Nvme),
+    "nvme-ioeventfd": ("nvme,drive=d0,serial=COST0001,ioeventfd=on", Nvme),
     "virtio": ("virtio-blk-pci,drive=d0,serial=COST0001", Virtio),
 }
 
@@ -483,6 +486,9 @@ COMPLETION = {
     "nvme": ["blk_aio_complete_bh", "nvme_post_cqes"],
     "virtio": ["blk_aio_complete_bh", "virtio_queue_guest_notifier_read"],
 }
+for _dev in ("ocp-nvme", "nvme"):
+    FETCH[_dev + "-ioeventfd"] = FETCH[_dev]
+    COMPLETION[_dev + "-ioeventfd"] = COMPLETION[_dev]
 STAGE_NAMES = ["doorbell and rest", "fetch and parse", "block submission", "completion",
                "interrupt"]
 # Everything the device costs: MMIO dispatch from the driver plus the main
@@ -538,7 +544,8 @@ def call_counts(dump, names):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--devices", default="ocp-nvme nvme virtio")
+    ap.add_argument("--devices", default="ocp-nvme ocp-nvme-ioeventfd nvme virtio",
+                    help="of: " + " ".join(DEVICES))
     ap.add_argument("--ios", type=int, default=500)
     ap.add_argument("--qd", default="1 32")
     ap.add_argument("--rw", default="read write")
