@@ -162,3 +162,77 @@ fn notification_for_a_deleted_queue_or_after_reset_changes_nothing() {
     assert!(d.env.storage.pending.is_empty());
     assert_eq!(d.ctrl.counters().invalid_doorbells, 0);
 }
+
+/// Guest memory where the host moves SQ 1's shadow tail to `then` right
+/// after the controller publishes the SQ 1 EventIdx the first time: the
+/// host's submission racing with the notification's handler.
+struct RacingHost<'a> {
+    mem: &'a mut ocp_nvme_engine::testing::TestMemory,
+    eventidx: u64,
+    shadow: u64,
+    then: Option<u32>,
+}
+
+impl ocp_nvme_engine::traits::GuestMemory for RacingHost<'_> {
+    fn read(&mut self, addr: u64, buf: &mut [u8]) -> Result<(), ocp_nvme_engine::traits::DmaError> {
+        self.mem.read(addr, buf)
+    }
+    fn write(&mut self, addr: u64, data: &[u8]) -> Result<(), ocp_nvme_engine::traits::DmaError> {
+        self.mem.write(addr, data)?;
+        if addr == self.eventidx + 8 {
+            if let Some(tail) = self.then.take() {
+                self.mem.write(self.shadow + 8, &tail.to_le_bytes())?;
+            }
+        }
+        Ok(())
+    }
+    fn check_range(
+        &self,
+        range: ocp_nvme_engine::traits::GuestRange,
+    ) -> Result<(), ocp_nvme_engine::traits::DmaError> {
+        self.mem.check_range(range)
+    }
+}
+
+/// The host queues a second command while the notification of the first
+/// one runs, after the controller read the shadow tail and before it
+/// published the EventIdx: the old EventIdx tells the host not to ring
+/// (Linux's `nvme_dbbuf_need_event()`), so the controller must see the
+/// second command by reading the shadow tail again.
+#[test]
+fn tail_moved_while_publishing_the_eventidx_is_not_lost() {
+    let (mut d, shadow, evt) = up_with_dbbuf();
+    d.auto_complete = false;
+    let a = read(&mut d, 1000);
+    queue_shadow(&mut d, shadow, 1, &a);
+    // The second command is in the SQ, its shadow tail not yet written.
+    let b = read(&mut d, 1001);
+    let q = d.sq[1];
+    d.write_mem(q.base + u64::from(q.ptr) * 64, &b.to_bytes());
+    let tail = (q.ptr + 1) % q.size;
+    d.sq[1].ptr = tail;
+    {
+        let env = &mut d.env;
+        let mut mem = RacingHost {
+            mem: &mut env.mem,
+            eventidx: evt,
+            shadow,
+            then: Some(tail),
+        };
+        let mut h = ocp_nvme_engine::traits::Host {
+            mem: &mut mem,
+            storage: &mut env.storage,
+            irq: &mut env.irq,
+            clock: &env.clock,
+            log: &mut env.log,
+        };
+        d.ctrl.sq_doorbell_notified(1, &mut h);
+    }
+    d.complete_storage();
+    assert!(d.wait(1, 1000).is_some_and(|c| c.ok()));
+    assert!(
+        d.wait(1, 1001).is_some_and(|c| c.ok()),
+        "second command fetched"
+    );
+    assert_eq!(u32_at(&mut d, evt + 8), tail);
+}

@@ -65,6 +65,14 @@ impl Controller {
     /// invalid doorbell write (3.3.1.2).  A notification for a queue that no
     /// longer exists, or while no doorbell buffer is configured, was
     /// overtaken by a deletion or a reset and changes nothing.
+    ///
+    /// The notification runs after the host's write, not during it, so the
+    /// host may move its shadow tail again between this read and the
+    /// EventIdx published from it, and then skip the doorbell because the
+    /// old EventIdx says no one is listening (Linux's
+    /// `nvme_dbbuf_need_event()`).  So the shadow tail is read again after
+    /// each EventIdx update until it stands still; a host that keeps
+    /// moving it is followed at most a queue size of times.
     pub fn sq_doorbell_notified(&mut self, qid: u16, host: &mut Host) {
         if !self.running() || qid == 0 {
             return;
@@ -72,31 +80,47 @@ impl Controller {
         let Some(db) = self.dbbuf else {
             return;
         };
-        let Some(sq) = self.sqs.get_mut(qid as usize).and_then(|q| q.as_mut()) else {
+        let Some(size) = self
+            .sqs
+            .get(qid as usize)
+            .and_then(|q| q.as_ref())
+            .map(|sq| sq.size)
+        else {
             return;
         };
-        let mut b = [0u8; 4];
-        if host
-            .mem
-            .read(db_sq_slot(db.shadow, u64::from(qid)), &mut b)
-            .is_err()
-        {
-            host.log
-                .guest_error(&format!("shadow tail of SQ {qid} unreadable"));
-            return;
+        let mut published = None;
+        for _ in 0..=size {
+            let mut b = [0u8; 4];
+            if host
+                .mem
+                .read(db_sq_slot(db.shadow, u64::from(qid)), &mut b)
+                .is_err()
+            {
+                host.log
+                    .guest_error(&format!("shadow tail of SQ {qid} unreadable"));
+                break;
+            }
+            let value = u32::from_le_bytes(b);
+            if published == Some(value) {
+                break;
+            }
+            let Some(sq) = self.sqs.get_mut(qid as usize).and_then(|q| q.as_mut()) else {
+                break;
+            };
+            if !sq.tail_valid(value) {
+                host.log.guest_error(&format!(
+                    "invalid SQ {qid} shadow tail {value} (queue size {size})"
+                ));
+                self.invalid_doorbell(aen::ERR_INVALID_DB_VALUE, host);
+                break;
+            }
+            sq.tail = value;
+            self.publish_sq_eventidx(qid, host);
+            published = Some(value);
         }
-        let value = u32::from_le_bytes(b);
-        if !sq.tail_valid(value) {
-            let size = sq.size;
-            host.log.guest_error(&format!(
-                "invalid SQ {qid} shadow tail {value} (queue size {size})"
-            ));
-            self.invalid_doorbell(aen::ERR_INVALID_DB_VALUE, host);
-            return;
+        if published.is_some() {
+            self.kick(host);
         }
-        sq.tail = value;
-        self.publish_sq_eventidx(qid, host);
-        self.kick(host);
     }
 
     /// The I/O SQs whose tail doorbells the host may hand over as
