@@ -5,6 +5,7 @@
 # configuration, then rep 2, ...) so drifts in host load spread evenly.
 #
 # usage: bench.sh [-o OUT.md] [--devices "ocp-nvme nvme virtio"] [--backends "null file"]
+#   (devices: ocp-nvme, ocp-nvme-ioeventfd, nvme, virtio)
 # environment: REPS (default 3), RUNTIME (s per job, default 10), RAMP (s,
 #   default 2), BENCH_SIZE (LBA span and file size, default 1G), BENCH_CPU
 #   (guest CPU model, default max), QEMU, OCP_NVME_CACHE, BENCH_FILE_DIR
@@ -43,14 +44,14 @@ fallocate -l "$SIZE" "$FILE" 2>/dev/null || truncate -s "$SIZE" "$FILE"
 
 JOBS="randread:1 randread:32 randwrite:1 randwrite:32"
 # guest script: one fio per job, JSON between markers
-for kind in ocp-nvme nvme virtio; do
+for kind in ocp-nvme ocp-nvme-ioeventfd nvme virtio; do
   if [ $kind = virtio ]; then disk=/dev/vda; else disk=/dev/nvme0n1; fi
   {
     echo "DISK=$disk"
     echo '[ -b "$DISK" ] || { echo "bench: no $DISK"; exit 1; }'
     # The disk must be the device named: its PCI function's IDs and driver.
     case $kind in
-      ocp-nvme) ids="0x1b36 0x0015 nvme" ;;
+      ocp-nvme*) ids="0x1b36 0x0015 nvme" ;;
       nvme)     ids="0x1b36 0x0010 nvme" ;;
       virtio)   ids="0x1af4 0x0002 virtio_blk" ;;  # the virtio device (block)
     esac
@@ -80,6 +81,8 @@ devargs() {  # KIND BACKEND
   echo "-cpu $CPU"
   case $1 in
     ocp-nvme) echo "-drive $drive -device ocp-nvme,drive=d0,serial=BENCH0001" ;;
+    ocp-nvme-ioeventfd)
+              echo "-drive $drive -device ocp-nvme,drive=d0,serial=BENCH0001,ioeventfd=on" ;;
     nvme)     echo "-drive $drive -device nvme,drive=d0,serial=BENCH0001" ;;
     virtio)   echo "-drive $drive -device virtio-blk-pci,drive=d0,serial=BENCH0001" ;;
   esac
@@ -141,7 +144,7 @@ def med(vals):
     v = [float(x) for x in vals if x]
     return statistics.median(v) if v else None
 order_be = [b for b in ["null", "file"] if any(k[0] == b for k in data)]
-order_dev = [d for d in ["ocp-nvme", "nvme", "virtio"] if any(k[1] == d for k in data)]
+order_dev = [d for d in ["ocp-nvme", "ocp-nvme-ioeventfd", "nvme", "virtio"] if any(k[1] == d for k in data)]
 order_job = ["randread-qd1", "randread-qd32", "randwrite-qd1", "randwrite-qd32"]
 lines = ["# fio 4 KiB random I/O in the TCG test guest", "",
          "%s UTC; %s repetition(s), interleaved; %s s per job after %s s ramp; LBA span %s; libaio, direct=1; "

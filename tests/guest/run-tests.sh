@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Run the guest test cases (tests/guest/tests/*.sh) in the TCG test guest.
 #
-# usage: run-tests.sh [--device ocp-nvme|nvme|virtio] [--ocp-version V] [--verbose] [CASE...]
+# usage: run-tests.sh [--device ocp-nvme|nvme|virtio] [--ocp-version V] [--props P]
+#                     [--verbose] [CASE...]
 #   --device   the disk to test (default ocp-nvme); cases declare which
 #              devices they apply to
 #   --ocp-version  ocp-nvme's ocp-version property (2.5, 2.6, 2.7; default
 #              unset = 2.7); the cases see it as OCP_VERSION
+#   --props    more ocp-nvme properties, e.g. ioeventfd=on
 #   --verbose  show the guest console while it runs
 #   CASE       only cases whose file name contains one of these words
 # Prints one "ok"/"not ok" line per case (with the failing output as "#"
@@ -24,15 +26,17 @@ set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
 export QEMU=${QEMU:-$REPO/build/qemu-system-x86_64}
-KIND=ocp-nvme VERBOSE=0 FILTER=() OCPV=
+KIND=ocp-nvme VERBOSE=0 FILTER=() OCPV= PROPS=
 while [ $# -gt 0 ]; do
   case $1 in
     --device) KIND=$2; shift 2 ;;
     --device=*) KIND=${1#*=}; shift ;;
     --ocp-version) OCPV=$2; shift 2 ;;
     --ocp-version=*) OCPV=${1#*=}; shift ;;
+    --props) PROPS=$2; shift 2 ;;
+    --props=*) PROPS=${1#*=}; shift ;;
     --verbose|-v) VERBOSE=1; shift ;;
-    -h|--help) sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) echo "run-tests.sh: unknown option $1" >&2; exit 2 ;;
     *) FILTER+=("$1"); shift ;;
   esac
@@ -41,7 +45,7 @@ done
 SERIAL=OCPTEST0001 MDTS=6 MODEL= FWREV=
 case $KIND in
   ocp-nvme) MODEL="OCP Test SSD"; FWREV=T1.0
-            DEVARGS=(-device "ocp-nvme,drive=d0,serial=$SERIAL,mdts=$MDTS,model=$MODEL,firmware_rev=$FWREV${OCPV:+,ocp-version=$OCPV}") ;;
+            DEVARGS=(-device "ocp-nvme,drive=d0,serial=$SERIAL,mdts=$MDTS,model=$MODEL,firmware_rev=$FWREV${OCPV:+,ocp-version=$OCPV}${PROPS:+,$PROPS}") ;;
   nvme)     DEVARGS=(-device "nvme,drive=d0,serial=$SERIAL,mdts=$MDTS") ;;
   virtio)   MDTS=; DEVARGS=(-device "virtio-blk-pci,drive=d0,serial=$SERIAL") ;;
   *) echo "run-tests.sh: --device must be ocp-nvme, nvme or virtio" >&2; exit 2 ;;
