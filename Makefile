@@ -52,11 +52,13 @@ test-qemu:
 
 # Linux guest (kernel, busybox, nvme-cli, fio from Debian packages) under TCG.
 # Every case on the default drive (OCP 2.7), then the OCP cases (nvme-cli
-# 2.13 and 2.16) on drives with ocp-version=2.5 and 2.6.
+# 2.13 and 2.16) on drives with ocp-version=2.5 and 2.6, then I/O, resets
+# and NSSR with the SQ doorbells on ioeventfds.
 test-guest: qemu
 	tests/guest/run-tests.sh
 	tests/guest/run-tests.sh --ocp-version 2.5 ocp
 	tests/guest/run-tests.sh --ocp-version 2.6 ocp
+	tests/guest/run-tests.sh --props ioeventfd=on fio-verify smart-reset nssr
 	tests/guest/migrate-tests.sh
 	tests/guest/state-tests.sh
 	tests/guest/ns-state-tests.sh
