@@ -58,7 +58,7 @@ test-guest: qemu
 	tests/guest/run-tests.sh
 	tests/guest/run-tests.sh --ocp-version 2.5 ocp
 	tests/guest/run-tests.sh --ocp-version 2.6 ocp
-	tests/guest/run-tests.sh --props ioeventfd=on fio-verify smart-reset nssr
+	tests/guest/run-tests.sh --props ioeventfd=on fio-verify deep-queue smart-reset nssr
 	tests/guest/migrate-tests.sh
 	tests/guest/state-tests.sh
 	tests/guest/ns-state-tests.sh
