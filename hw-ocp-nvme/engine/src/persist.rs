@@ -223,8 +223,10 @@ pub(crate) use persist_enum;
 /// Blob magic of the whole controller state (migration).
 pub const STATE_MAGIC: [u8; 8] = *b"OCPNVMES";
 /// Format version of the whole controller state this engine writes and
-/// reads.
-pub const STATE_VERSION: u16 = 2;
+/// reads.  3: the SQ notifier generation (ioeventfd) joined the
+/// controller's fields; a stream of version 2 is refused by name.  The
+/// power-cycle record has its own version (`PERSISTENT_VERSION`).
+pub const STATE_VERSION: u16 = 3;
 
 /// A tagged section: tag, length, bytes.
 pub(crate) fn put_section(w: &mut LeWriter, tag: u16, body: Vec<u8>) {

@@ -188,9 +188,10 @@ fn incompatible_configuration_is_named() {
         "serial is OCPNVME0001 in the saved state, OTHER here",
     );
     refused(&cfg, b"QEMU NVMe state", "not an ocp-nvme controller state");
+    // A stream of the previous version (before the SQ notifier generation).
     let mut v2 = blob.clone();
-    v2[8] = 3;
-    refused(&cfg, &v2, "format version 3, this ocp-nvme reads version 2");
+    v2[8] = 2;
+    refused(&cfg, &v2, "format version 2, this ocp-nvme reads version 3");
     assert!(Controller::load_state(cfg, &blob).unwrap() == c);
 }
 
