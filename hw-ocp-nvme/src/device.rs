@@ -32,6 +32,7 @@ use qom::{
 use system::{hwaddr, MemoryRegion, MemoryRegionOps, MemoryRegionOpsBuilder};
 use util::{
     bh::BottomHalf,
+    defer_call::defer_call,
     ensure,
     event_notifier::EventNotifier,
     log::Log,
@@ -988,11 +989,22 @@ impl OcpNvmeState {
         self.drive.backend().expect("realized device has a drive")
     }
 
-    /// A storage request finished: hand it to the engine now, or, if the
-    /// engine is running (completion from inside a drain), right after.
+    /// A storage request finished: hand it to the engine at the end of the
+    /// block layer's current batch of completions (one engine call, one
+    /// interrupt for the batch; at once when there is no batch), or, if
+    /// the engine is running (completion from inside a drain), right after.
     pub fn storage_completed(&self, token: IoToken, result: IoResult, data: Vec<u8>) {
         self.pending.borrow_mut().push_back((token, result, data));
-        if !self.in_engine.get() {
+        // SAFETY: the device drains its requests before it goes away (see
+        // `BlockJob::dev`), and the batch ends before the drain does.
+        unsafe {
+            defer_call(Self::take_completions, self);
+        }
+    }
+
+    /// Hand the storage completions that arrived to the engine.
+    fn take_completions(&self) {
+        if !self.in_engine.get() && !self.pending.borrow().is_empty() {
             self.enter_engine(|_, _| {});
         }
     }

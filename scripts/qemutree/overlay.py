@@ -104,6 +104,20 @@ SERIES = [
         ],
     ),
     (
+        "rust: util: add defer_call",
+        "defer_call() runs a function with data at the end of the thread's\n"
+        "current defer-call section (or at once outside one), once however\n"
+        "often it was deferred: the block layer handles batches of completions\n"
+        "in such sections.",
+        [("rust/util/src/defer_call.rs", "rust/util/src/defer_call.rs")],
+        [
+            ("rust/util/wrapper.h", '#include "qemu/log.h"\n',
+             '#include "qemu/defer-call.h"\n', "before"),
+            ("rust/util/src/lib.rs", "pub mod bindings;\n", "pub mod defer_call;\n"),
+            ("rust/util/meson.build", "      'src/bindings.rs',\n", "      'src/defer_call.rs',\n"),
+        ],
+    ),
+    (
         "rust: system: add DMA through an AddressSpace",
         "AddressSpace::dma_read() and dma_write() order the access with a full\n"
         "barrier like dma_memory_read() and dma_memory_write(), and report\n"
