@@ -334,6 +334,29 @@ static void assert_blockstats(QTestState *qts)
     qobject_unref(rsp);
 }
 
+typedef Cqe (*RwFn)(Nvme *n, uint8_t opc, uint64_t slba, uint16_t nlb0,
+                    uint64_t prp1);
+
+/*
+ * Through @rw: write 8 blocks of a pattern (byte i is i * @mul + 1) at
+ * @slba, flush, read them back elsewhere and compare.
+ */
+static void write_flush_read_back(Nvme *n, RwFn rw, uint64_t slba,
+                                  uint8_t mul)
+{
+    uint8_t out[4096], in[4096];
+
+    for (int i = 0; i < sizeof(out); i++) {
+        out[i] = i * mul + 1;
+    }
+    qtest_memwrite(n->f.qts, DATA_ADDR, out, sizeof(out));
+    g_assert_cmphex(rw(n, 0x01, slba, 7, DATA_ADDR).status, ==, 0);
+    g_assert_cmphex(rw(n, 0x00, 0, 0, 0).status, ==, 0);
+    g_assert_cmphex(rw(n, 0x02, slba, 7, DATA2_ADDR).status, ==, 0);
+    qtest_memread(n->f.qts, DATA2_ADDR, in, sizeof(in));
+    g_assert_cmpmem(in, sizeof(in), out, sizeof(out));
+}
+
 static void test_identify(void)
 {
     Nvme n;
@@ -361,20 +384,10 @@ static void test_identify(void)
 static void test_io(void)
 {
     Nvme n;
-    uint8_t out[4096], in[4096];
 
     nvme_start(&n, NULL);
     nvme_create_io_queues(&n);
-    for (int i = 0; i < sizeof(out); i++) {
-        out[i] = i * 7 + 3;
-    }
-    qtest_memwrite(n.f.qts, DATA_ADDR, out, sizeof(out));
-    /* Write 8 blocks at LBA 100, flush, read them back elsewhere. */
-    g_assert_cmphex(nvme_rw(&n, 0x01, 100, 7, DATA_ADDR).status, ==, 0);
-    g_assert_cmphex(nvme_rw(&n, 0x00, 0, 0, 0).status, ==, 0);
-    g_assert_cmphex(nvme_rw(&n, 0x02, 100, 7, DATA2_ADDR).status, ==, 0);
-    qtest_memread(n.f.qts, DATA2_ADDR, in, sizeof(in));
-    g_assert_cmpmem(in, sizeof(in), out, sizeof(out));
+    write_flush_read_back(&n, nvme_rw, 100, 7);
     /* Past the end of the namespace: LBA Out of Range (80h). */
     g_assert_cmphex(nvme_rw(&n, 0x02, DISK_SIZE / 512, 0, DATA2_ADDR).status, ==, 0x80);
     /* Unknown I/O opcode: Invalid Command Opcode (01h). */
@@ -995,7 +1008,6 @@ static void post_eight_writes_shadow(Nvme *n)
 static void test_ioeventfd(void)
 {
     Nvme n;
-    uint8_t out[4096], in[4096];
     uint32_t aer[16] = { 0x0c };
     uint16_t aer_cid;
     uint8_t exp;
@@ -1006,15 +1018,7 @@ static void test_ioeventfd(void)
     /* No shadow doorbells yet: the doorbell is MMIO. */
     g_assert_cmphex(nvme_rw(&n, 0x02, 0, 7, DATA2_ADDR).status, ==, 0);
     nvme_dbbuf(&n);
-    for (int i = 0; i < sizeof(out); i++) {
-        out[i] = i * 5 + 1;
-    }
-    qtest_memwrite(n.f.qts, DATA_ADDR, out, sizeof(out));
-    g_assert_cmphex(nvme_rw_shadow(&n, 0x01, 300, 7, DATA_ADDR).status, ==, 0);
-    g_assert_cmphex(nvme_rw_shadow(&n, 0x00, 0, 0, 0).status, ==, 0);
-    g_assert_cmphex(nvme_rw_shadow(&n, 0x02, 300, 7, DATA2_ADDR).status, ==, 0);
-    qtest_memread(n.f.qts, DATA2_ADDR, in, sizeof(in));
-    g_assert_cmpmem(in, sizeof(in), out, sizeof(out));
+    write_flush_read_back(&n, nvme_rw_shadow, 300, 5);
 
     /*
      * Delete I/O SQ 1: its doorbell is MMIO again, so a write there is an
