@@ -5,9 +5,18 @@
 //! (handled by the engine) from offset 0, the MSI-X table at
 //! [`MSIX_TABLE_OFFSET`] and the MSI-X PBA at [`MSIX_PBA_OFFSET`].
 
-use std::{collections::VecDeque, ffi::CStr, pin::Pin, ptr::NonNull};
+use std::{
+    collections::VecDeque,
+    ffi::CStr,
+    pin::Pin,
+    ptr::NonNull,
+    sync::{
+        atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering},
+        Mutex, MutexGuard, OnceLock, PoisonError, TryLockError,
+    },
+};
 
-use block::{BlockBackend, BlockConf, BlockSize, DriveProperty};
+use block::{BlockBackend, BlockConf, BlockSize, DriveProperty, IoThread};
 use bql::{BqlCell, BqlRefCell};
 use common::uninit_field_mut;
 use common::Errno;
@@ -31,6 +40,7 @@ use qom::{
 };
 use system::{hwaddr, MemoryRegion, MemoryRegionOps, MemoryRegionOpsBuilder};
 use util::{
+    aio::AioContext,
     bh::BottomHalf,
     defer_call::defer_call,
     ensure,
@@ -42,7 +52,7 @@ use util::{
 };
 
 use crate::{
-    host::with_host,
+    host::{with_host, Thread},
     trace,
     vmstate::{errno, report, EngineBlob},
 };
@@ -78,9 +88,22 @@ const PROG_IF_NVM_EXPRESS: u8 = 0x02;
 /// (a re-entrant call); it runs as soon as the running call returns.
 type EngineCall = Box<dyn FnOnce(&mut Controller, &mut Host)>;
 
-/// A storage completion waiting for the engine: token, result, and the
-/// bytes of a buffered read.
-type Completion = (IoToken, IoResult, Vec<u8>);
+/// Work waiting for the engine, queued by whoever found it taken.
+#[derive(Debug)]
+enum Work {
+    /// A storage request finished: token, result, and the bytes of a
+    /// buffered read.
+    Completion(IoToken, IoResult, Vec<u8>),
+    /// The ioeventfd of I/O SQ `qid`'s tail doorbell was set (IOThread).
+    Doorbell(u16),
+}
+
+/// `timer_armed` and `sq_notifier_gen` when they hold no value.
+const NONE: u64 = u64::MAX;
+/// `intx_request` values: nothing to change, deassert, assert.
+const INTX_KEEP: u8 = 0;
+const INTX_LOW: u8 = 1;
+const INTX_HIGH: u8 = 2;
 
 /// What the ioeventfd of an I/O SQ's tail doorbell tells its handler.
 #[derive(Debug)]
@@ -91,7 +114,14 @@ struct SqDoorbell {
 }
 
 /// Instance state.  Properties are plain fields (qdev writes them before
-/// realize); everything that changes afterwards sits in a BQL cell.
+/// realize); what changes afterwards sits in a BQL cell when only BQL
+/// holders use it, else in a mutex or an atomic (the engine and what the
+/// IOThread touches).
+///
+/// Locking rule: a thread holding `engine` never waits for the BQL.  BQL
+/// holders may wait for `engine`; the IOThread only tries it, and queues
+/// its work in `inbox` when it is taken: whoever holds the engine empties
+/// the inbox before and after unlocking it.
 #[repr(C)]
 #[derive(qom::Object, hwcore::Device)]
 pub struct OcpNvmeState {
@@ -142,6 +172,11 @@ pub struct OcpNvmeState {
     /// buffer), instead of in the vCPU's MMIO write.
     #[property(rename = "ioeventfd", default = false)]
     ioeventfd: bool,
+    /// The IOThread (`-object iothread,id=...`) that runs the drive's I/O
+    /// and the I/O queues' doorbells (their ioeventfds, so it implies
+    /// `ioeventfd`), and completes them, without the BQL.
+    #[property(rename = "iothread")]
+    iothread: PropString,
     /// The state store: a small block node holding what the drive keeps
     /// across power cycles (none: the drive is volatile).
     #[property(rename = "state")]
@@ -159,18 +194,28 @@ pub struct OcpNvmeState {
     health: BqlRefCell<HealthConfig>,
     /// Runs deferred doorbell processing when `doorbell_bh` is on.
     bh: BqlRefCell<Option<BottomHalf>>,
-    /// MSI-X vectors to signal from `irq_bh`.
-    pending_vectors: BqlRefCell<Vec<u16>>,
+    /// MSI-X vectors to signal from `irq_bh` (or, when the IOThread raised
+    /// them, from `iothread_bh`).
+    pending_vectors: Mutex<Vec<u16>>,
     irq_bh: BqlRefCell<Option<BottomHalf>>,
     /// The controller, created at realize.
-    engine: BqlRefCell<Option<Controller>>,
-    /// Storage completions not yet handed to the engine.
-    pending: BqlRefCell<VecDeque<Completion>>,
+    engine: Mutex<Option<Controller>>,
+    /// Work not yet handed to the engine.
+    inbox: Mutex<VecDeque<Work>>,
+    /// The IOThread of property `iothread`, referenced from realize to
+    /// exit, and its context.
+    io_thread: BqlRefCell<Option<IoThread>>,
+    io_ctx: OnceLock<AioContext>,
+    /// Main loop work of an IOThread engine call: interrupts, the timer,
+    /// the write cache, the ioeventfds, the state store.
+    iothread_bh: OnceLock<BottomHalf>,
+    /// The INTx level an IOThread engine call asked for (`INTX_*`).
+    intx_request: AtomicU8,
     /// The ioeventfds of the I/O SQ tail doorbells, by queue ID, as the
     /// engine's [`Controller::sq_notifier_qids`] of generation
     /// `sq_notifier_gen` (`None`: to be set up again).
     sq_notifiers: BqlRefCell<Vec<EventNotifier<SqDoorbell>>>,
-    sq_notifier_gen: BqlCell<Option<u32>>,
+    sq_notifier_gen: AtomicU64,
     /// Notifiers taken off BAR0 whose handler may still be running (a
     /// queue deleted by a command fetched from inside it): dropped from
     /// `retire_bh`, outside every notifier handler.
@@ -186,7 +231,7 @@ pub struct OcpNvmeState {
     vm_state: BqlRefCell<Option<VmStateChangeHandler>>,
     /// The backend's write cache setting, as last applied from the engine's
     /// Volatile Write Cache feature.
-    write_cache: BqlCell<bool>,
+    write_cache: AtomicBool,
     /// Set while the engine runs, so completions arriving meanwhile wait.
     in_engine: BqlCell<bool>,
     /// Set while a configuration space write may start a function level
@@ -194,8 +239,8 @@ pub struct OcpNvmeState {
     /// [`OcpNvmeState::reset_may_drain`]).
     in_flr_write: BqlCell<bool>,
     timer: Timer,
-    /// The deadline `timer` is armed for (`None`: not armed).
-    timer_armed: BqlCell<Option<u64>>,
+    /// The deadline `timer` is armed for (`NONE`: not armed).
+    timer_armed: AtomicU64,
     /// The engine's saved state between `pre_save` and the stream, or
     /// between the stream and `post_load`.
     migration_blob: EngineBlob,
@@ -300,21 +345,25 @@ impl OcpNvmeState {
         );
         uninit_field_mut!(*this, health).write(BqlRefCell::new(HealthConfig::default()));
         uninit_field_mut!(*this, bh).write(BqlRefCell::new(None));
-        uninit_field_mut!(*this, pending_vectors).write(BqlRefCell::new(Vec::new()));
+        uninit_field_mut!(*this, pending_vectors).write(Mutex::new(Vec::new()));
         uninit_field_mut!(*this, irq_bh).write(BqlRefCell::new(None));
-        uninit_field_mut!(*this, engine).write(BqlRefCell::new(None));
-        uninit_field_mut!(*this, pending).write(BqlRefCell::new(VecDeque::new()));
+        uninit_field_mut!(*this, engine).write(Mutex::new(None));
+        uninit_field_mut!(*this, inbox).write(Mutex::new(VecDeque::new()));
+        uninit_field_mut!(*this, io_thread).write(BqlRefCell::new(None));
+        uninit_field_mut!(*this, io_ctx).write(OnceLock::new());
+        uninit_field_mut!(*this, iothread_bh).write(OnceLock::new());
+        uninit_field_mut!(*this, intx_request).write(AtomicU8::new(INTX_KEEP));
         uninit_field_mut!(*this, deferred).write(BqlRefCell::new(VecDeque::new()));
         uninit_field_mut!(*this, sq_notifiers).write(BqlRefCell::new(Vec::new()));
-        uninit_field_mut!(*this, sq_notifier_gen).write(BqlCell::new(None));
+        uninit_field_mut!(*this, sq_notifier_gen).write(AtomicU64::new(NONE));
         uninit_field_mut!(*this, retired_notifiers).write(BqlRefCell::new(Vec::new()));
         uninit_field_mut!(*this, retire_bh).write(BqlRefCell::new(None));
         uninit_field_mut!(*this, in_notifier).write(BqlCell::new(false));
         uninit_field_mut!(*this, vm_state).write(BqlRefCell::new(None));
-        uninit_field_mut!(*this, write_cache).write(BqlCell::new(false));
+        uninit_field_mut!(*this, write_cache).write(AtomicBool::new(false));
         uninit_field_mut!(*this, in_engine).write(BqlCell::new(false));
         uninit_field_mut!(*this, in_flr_write).write(BqlCell::new(false));
-        uninit_field_mut!(*this, timer_armed).write(BqlCell::new(None));
+        uninit_field_mut!(*this, timer_armed).write(AtomicU64::new(NONE));
         uninit_field_mut!(*this, migration_blob).write(EngineBlob::default());
         uninit_field_mut!(*this, state_seq).write(BqlCell::new(Some(0)));
         uninit_field_mut!(*this, state_writing).write(BqlCell::new(false));
@@ -361,17 +410,18 @@ impl OcpNvmeState {
 
     fn health_get(&self, tag: usize) -> u64 {
         let name = HealthConfig::PROPERTIES[tag];
-        let engine = self.engine.borrow();
-        let value = match engine.as_ref() {
-            Some(engine) => engine.health_property(name),
-            None => self.health.borrow().get(name),
+        let value = if self.realized() {
+            self.run_engine_now(|engine, _| engine.health_property(name))
+                .flatten()
+        } else {
+            self.health.borrow().get(name)
         };
         value.unwrap_or_default()
     }
 
     fn health_set(&self, tag: usize, value: u64) -> Result<()> {
         let name = HealthConfig::PROPERTIES[tag];
-        if self.engine.borrow().is_none() {
+        if !self.realized() {
             return self
                 .health
                 .borrow_mut()
@@ -466,6 +516,14 @@ impl OcpNvmeState {
         conf.blocksizes()?;
         conf.apply_backend_options(!blk.supports_write_perm(), false)?;
         let cfg = self.controller_config(blk, &conf).map_err(Error::msg)?;
+        if let Some(id) = self.iothread.to_string_lossy() {
+            let io_thread =
+                IoThread::find(&id).map_err(|e| Error::msg(format!("property 'iothread': {e}")))?;
+            let ctx = io_thread.aio_context();
+            blk.set_aio_context(ctx)?;
+            *self.io_thread.borrow_mut() = Some(io_thread);
+            let _ = self.io_ctx.set(ctx);
+        }
         let controller = self.open_state(cfg)?;
         ensure!(
             controller.bar_size() <= REGS_SIZE,
@@ -506,14 +564,23 @@ impl OcpNvmeState {
             let bh = unsafe { BottomHalf::new(c"ocp-nvme-irq", Self::send_vectors, self, guard) };
             *self.irq_bh.borrow_mut() = Some(bh);
         }
-        if self.ioeventfd {
+        if self.sq_notifiers_wanted() {
             // SAFETY: as for the doorbell bottom half.
             let bh =
                 unsafe { BottomHalf::new(c"ocp-nvme-ioeventfd", Self::drop_retired, self, guard) };
             *self.retire_bh.borrow_mut() = Some(bh);
         }
-        self.write_cache.set(blk.write_cache_enabled());
-        *self.engine.borrow_mut() = Some(controller);
+        if self.io_ctx.get().is_some() {
+            // SAFETY: as for the doorbell bottom half; it is deleted when
+            // the device is finalized, and does nothing after exit.
+            let bh = unsafe {
+                BottomHalf::new(c"ocp-nvme-iothread", Self::iothread_followup, self, guard)
+            };
+            let _ = self.iothread_bh.set(bh);
+        }
+        self.write_cache
+            .store(blk.write_cache_enabled(), Ordering::Relaxed);
+        *self.lock_engine() = Some(controller);
         if self.state.backend().is_some() {
             // SAFETY: as for the doorbell bottom half.
             let bh = unsafe { BottomHalf::new(c"ocp-nvme-state", Self::write_state, self, guard) };
@@ -544,7 +611,7 @@ impl OcpNvmeState {
         // Unplugged: the drive keeps what it holds now.
         self.write_state();
         self.timer.delete();
-        self.timer_armed.set(None);
+        self.timer_armed.store(NONE, Ordering::Relaxed);
         self.state_timer.delete();
         self.remove_sq_notifiers();
         *self.retire_bh.borrow_mut() = None;
@@ -552,15 +619,23 @@ impl OcpNvmeState {
         *self.state_bh.borrow_mut() = None;
         *self.bh.borrow_mut() = None;
         *self.irq_bh.borrow_mut() = None;
-        self.pending_vectors.borrow_mut().clear();
+        lock(&self.pending_vectors).clear();
         for vector in 0..self.msix_qsize as u16 {
             // Used in realize, so within the table.
             let _ = self.msix_vector_unuse(vector);
         }
         self.msix_uninit(&self.bar0);
-        *self.engine.borrow_mut() = None;
-        self.pending.borrow_mut().clear();
+        *self.lock_engine() = None;
+        lock(&self.inbox).clear();
         self.deferred.borrow_mut().clear();
+        if self.io_thread.borrow_mut().take().is_some() {
+            // Give the drive back to the main loop (the IOThread may go).
+            if let Some(blk) = self.drive.backend() {
+                if let Err(e) = blk.set_aio_context(AioContext::main()) {
+                    report(&format!("cannot move the drive back to the main loop: {e}"));
+                }
+            }
+        }
     }
 
     /// The machine stopped (pause, end of migration, snapshot) or runs
@@ -591,19 +666,26 @@ impl OcpNvmeState {
         }
         // Hand over completions that arrived during the drain.
         self.enter_engine(|_, _| {});
-        let engine = self.engine.borrow();
-        let Some(engine) = engine.as_ref() else {
-            return Ok(());
-        };
-        let in_flight = engine.requests_in_flight();
-        if in_flight != 0 {
-            report(&format!(
-                "cannot save state: {in_flight} storage requests still in flight"
-            ));
-            return Err(errno(libc::EBUSY));
+        let saved = self
+            .lock_engine()
+            .as_ref()
+            .map(|engine| match engine.requests_in_flight() {
+                0 => Ok(engine.save_state()),
+                in_flight => Err(in_flight),
+            });
+        match saved {
+            None => Ok(()),
+            Some(Ok(blob)) => {
+                *self.migration_blob.0.borrow_mut() = blob;
+                Ok(())
+            }
+            Some(Err(in_flight)) => {
+                report(&format!(
+                    "cannot save state: {in_flight} storage requests still in flight"
+                ));
+                Err(errno(libc::EBUSY))
+            }
         }
-        *self.migration_blob.0.borrow_mut() = engine.save_state();
-        Ok(())
     }
 
     fn post_save(&self) -> std::result::Result<(), Errno> {
@@ -615,27 +697,27 @@ impl OcpNvmeState {
     /// device's configuration, then re-arm its timer from its deadline.
     fn post_load(&self, _version_id: u8) -> std::result::Result<(), Errno> {
         let blob = std::mem::take(&mut *self.migration_blob.0.borrow_mut());
-        {
-            let mut engine = self.engine.borrow_mut();
-            let Some(current) = engine.as_mut() else {
+        let loaded = self.lock_engine().as_mut().map(|current| {
+            Controller::load_state(current.config().clone(), &blob).map(|loaded| *current = loaded)
+        });
+        match loaded {
+            None => {
                 report("cannot load state: the device is not realized");
                 return Err(errno(libc::EINVAL));
-            };
-            match Controller::load_state(current.config().clone(), &blob) {
-                Ok(loaded) => *current = loaded,
-                Err(e) => {
-                    report(&format!("cannot load the saved state: {e}"));
-                    return Err(errno(libc::EINVAL));
-                }
             }
+            Some(Err(e)) => {
+                report(&format!("cannot load the saved state: {e}"));
+                return Err(errno(libc::EINVAL));
+            }
+            Some(Ok(())) => {}
         }
         // The source kept writing the state store: read its sequence again.
         self.state_seq.set(None);
         // The loaded controller's queues get their ioeventfds below.
-        self.sq_notifier_gen.set(None);
+        self.sq_notifier_gen.store(NONE, Ordering::Relaxed);
         // Completions and vectors of the controller just replaced are void.
-        self.pending.borrow_mut().clear();
-        self.pending_vectors.borrow_mut().clear();
+        lock(&self.inbox).clear();
+        lock(&self.pending_vectors).clear();
         self.deferred.borrow_mut().clear();
         // Timer and write cache follow the loaded controller.
         self.enter_engine(|_, _| {});
@@ -682,7 +764,7 @@ impl OcpNvmeState {
 
     /// Follow Set Features Volatile Write Cache with the backend's cache.
     fn apply_write_cache(&self, enabled: bool) {
-        if self.write_cache.replace(enabled) != enabled {
+        if self.write_cache.swap(enabled, Ordering::Relaxed) != enabled {
             if let Some(blk) = self.drive.backend() {
                 blk.set_write_cache(enabled);
             }
@@ -690,13 +772,18 @@ impl OcpNvmeState {
     }
 
     /// Signal `vector` now or, when `irq_batch` is on, when the engine
-    /// call returns ([`Self::flush_vectors`]).
+    /// call returns ([`Self::flush_vectors`]); from the IOThread, when the
+    /// main loop runs `iothread_bh`.
     pub fn notify_vector(&self, vector: u16) {
-        if self.irq_bh.borrow().is_none() {
+        if bql::is_locked() && self.irq_bh.borrow().is_none() {
             self.signal_vector(vector);
-            return;
+        } else {
+            self.queue_vector(vector);
         }
-        let mut pending = self.pending_vectors.borrow_mut();
+    }
+
+    fn queue_vector(&self, vector: u16) {
+        let mut pending = lock(&self.pending_vectors);
         if !pending.contains(&vector) {
             pending.push(vector);
         }
@@ -707,7 +794,7 @@ impl OcpNvmeState {
     /// the interrupt bottom half, together with those of the completions
     /// that arrive in the same main loop iteration.
     fn flush_vectors(&self, commands_in_flight: bool) {
-        if self.pending_vectors.borrow().is_empty() {
+        if lock(&self.pending_vectors).is_empty() {
             return;
         }
         if !commands_in_flight {
@@ -718,7 +805,7 @@ impl OcpNvmeState {
     }
 
     fn send_vectors(&self) {
-        let vectors = std::mem::take(&mut *self.pending_vectors.borrow_mut());
+        let vectors = std::mem::take(&mut *lock(&self.pending_vectors));
         for vector in vectors {
             self.signal_vector(vector);
         }
@@ -747,7 +834,7 @@ impl OcpNvmeState {
 
     fn timer_fired(&self) {
         // Expired: the deadline the engine gives next must arm it again.
-        self.timer_armed.set(None);
+        self.timer_armed.store(NONE, Ordering::Relaxed);
         self.run_engine(Controller::timer_fired);
     }
 
@@ -846,11 +933,11 @@ impl OcpNvmeState {
         self.state_writing.set(true);
         loop {
             self.state_again.set(false);
-            let record = {
-                let engine = self.engine.borrow();
-                let Some(engine) = engine.as_ref() else { break };
-                engine.save_persistent(CLOCK_VIRTUAL.get_ns())
-            };
+            let record = self
+                .lock_engine()
+                .as_ref()
+                .map(|engine| engine.save_persistent(CLOCK_VIRTUAL.get_ns()));
+            let Some(record) = record else { break };
             let seq = match self.state_seq.get() {
                 Some(seq) => seq,
                 None => {
@@ -920,7 +1007,11 @@ impl OcpNvmeState {
                 dev: NonNull::from(self),
                 qid,
             };
-            match EventNotifier::new(Self::sq_doorbell_rung, data) {
+            let notifier = match self.io_ctx.get() {
+                Some(&ctx) => EventNotifier::new_in(ctx, Self::sq_doorbell_rung_in_iothread, data),
+                None => EventNotifier::new(Self::sq_doorbell_rung, data),
+            };
+            match notifier {
                 Ok(n) => {
                     self.bar0.add_eventfd(sq_doorbell_offset(qid), 4, &n);
                     trace::trace_ocp_nvme_ioeventfd(qid, true);
@@ -954,6 +1045,15 @@ impl OcpNvmeState {
         }
     }
 
+    /// An I/O SQ's tail doorbell was written, seen by the IOThread.
+    fn sq_doorbell_rung_in_iothread(n: &SqDoorbell) {
+        // SAFETY: see the `dev` field.
+        let dev = unsafe { n.dev.as_ref() };
+        trace::trace_ocp_nvme_doorbell_notified(n.qid);
+        lock(&dev.inbox).push_back(Work::Doorbell(n.qid));
+        dev.run_in_iothread();
+    }
+
     /// Drop the notifiers taken off BAR0, unless a notifier handler is
     /// running (it schedules this again when it ends).
     fn drop_retired(&self) {
@@ -969,7 +1069,7 @@ impl OcpNvmeState {
             self.bar0.del_eventfd(sq_doorbell_offset(qid), 4, &n);
             trace::trace_ocp_nvme_ioeventfd(qid, false);
         }
-        self.sq_notifier_gen.set(None);
+        self.sq_notifier_gen.store(NONE, Ordering::Relaxed);
     }
 
     /// Whether a controller reset may wait for the storage requests in
@@ -992,21 +1092,43 @@ impl OcpNvmeState {
     /// A storage request finished: hand it to the engine at the end of the
     /// block layer's current batch of completions (one engine call, one
     /// interrupt for the batch; at once when there is no batch), or, if
-    /// the engine is running (completion from inside a drain), right after.
+    /// the engine is running (completion from inside a drain, or in the
+    /// IOThread while a BQL holder has the engine), right after.
     pub fn storage_completed(&self, token: IoToken, result: IoResult, data: Vec<u8>) {
-        self.pending.borrow_mut().push_back((token, result, data));
+        lock(&self.inbox).push_back(Work::Completion(token, result, data));
         // SAFETY: the device drains its requests before it goes away (see
         // `BlockJob::dev`), and the batch ends before the drain does.
         unsafe {
-            defer_call(Self::take_completions, self);
+            if bql::is_locked() {
+                defer_call(Self::take_completions, self);
+            } else {
+                defer_call(Self::run_in_iothread, self);
+            }
         }
     }
 
     /// Hand the storage completions that arrived to the engine.
     fn take_completions(&self) {
-        if !self.in_engine.get() && !self.pending.borrow().is_empty() {
+        if !self.in_engine.get() && !lock(&self.inbox).is_empty() {
             self.enter_engine(|_, _| {});
         }
+    }
+
+    /// Whether the I/O SQ doorbells are wanted as ioeventfds.
+    fn sq_notifiers_wanted(&self) -> bool {
+        self.ioeventfd || self.io_ctx.get().is_some()
+    }
+
+    /// Whether realize created the controller.
+    fn realized(&self) -> bool {
+        self.lock_engine().is_some()
+    }
+
+    /// The engine, for a BQL holder: waits while the IOThread has it (the
+    /// IOThread never waits for the BQL).  Never called with the engine
+    /// held by the same thread (`in_engine`).
+    fn lock_engine(&self) -> MutexGuard<'_, Option<Controller>> {
+        lock(&self.engine)
     }
 
     /// Run `f` on the engine now or, when the engine is already running
@@ -1030,23 +1152,43 @@ impl OcpNvmeState {
         result
     }
 
-    /// Run `f` on the engine with this device as its host, then the
-    /// completions and calls that arrived meanwhile, and re-arm the
-    /// engine's timer.
+    /// Hand the queued work to the engine.
+    fn take_inbox(&self, engine: &mut Controller, host: &mut Host) {
+        loop {
+            let work = lock(&self.inbox).pop_front();
+            match work {
+                Some(Work::Completion(token, result, data)) => {
+                    engine.complete_io_data(token, result, &data, host);
+                }
+                Some(Work::Doorbell(qid)) => engine.sq_doorbell_notified(qid, host),
+                None => break,
+            }
+        }
+    }
+
+    /// Run `f` on the engine with the BQL held, with this device as its
+    /// host, then the work and calls that arrived meanwhile, and apply what
+    /// the engine asks of the device (timer, write cache, ioeventfds,
+    /// state store, interrupts).
     fn enter_engine(&self, f: impl FnOnce(&mut Controller, &mut Host)) {
+        self.enter_engine_once(f);
+        // Work the IOThread queued while this thread had the engine: it
+        // found the engine taken and left the work to its holder.
+        while self.io_ctx.get().is_some() && !lock(&self.inbox).is_empty() {
+            self.enter_engine_once(|_, _| {});
+        }
+    }
+
+    fn enter_engine_once(&self, f: impl FnOnce(&mut Controller, &mut Host)) {
         self.in_engine.set(true);
         let mut in_flight = false;
         {
-            let mut guard = self.engine.borrow_mut();
+            let mut guard = self.lock_engine();
             if let Some(engine) = guard.as_mut() {
-                with_host(self, |host| {
+                with_host(self, Thread::Bql, |host| {
                     f(engine, host);
                     loop {
-                        let completion = self.pending.borrow_mut().pop_front();
-                        if let Some((token, result, data)) = completion {
-                            engine.complete_io_data(token, result, &data, host);
-                            continue;
-                        }
+                        self.take_inbox(engine, host);
                         let call = self.deferred.borrow_mut().pop_front();
                         let Some(call) = call else { break };
                         call(engine, host);
@@ -1063,7 +1205,8 @@ impl OcpNvmeState {
                 // at least) rarely moves, and timer_mod costs a lock and a
                 // list walk on every doorbell.
                 let deadline = engine.timer_deadline();
-                if self.timer_armed.replace(deadline) != deadline {
+                let armed = deadline.map_or(NONE, |d| d.min(NONE - 1));
+                if self.timer_armed.swap(armed, Ordering::Relaxed) != armed {
                     match deadline {
                         Some(deadline) => self.timer.modify(deadline),
                         None => self.timer.delete(),
@@ -1074,9 +1217,9 @@ impl OcpNvmeState {
                         bh.schedule();
                     }
                 }
-                if self.ioeventfd {
-                    let generation = engine.sq_notifier_generation();
-                    if self.sq_notifier_gen.replace(Some(generation)) != Some(generation) {
+                if self.sq_notifiers_wanted() {
+                    let generation = u64::from(engine.sq_notifier_generation());
+                    if self.sq_notifier_gen.swap(generation, Ordering::Relaxed) != generation {
                         self.sync_sq_notifiers(engine);
                     }
                 }
@@ -1087,6 +1230,87 @@ impl OcpNvmeState {
         // own registers enters it again, as any other access does.
         self.flush_vectors(in_flight);
     }
+
+    /// Run the queued work in the IOThread, unless a BQL holder has the
+    /// engine (it takes the work when it unlocks).  What only a BQL holder
+    /// may do goes to `iothread_bh`.
+    fn run_in_iothread(&self) {
+        loop {
+            let mut guard = match self.engine.try_lock() {
+                Ok(guard) => guard,
+                Err(TryLockError::WouldBlock) => return,
+                Err(TryLockError::Poisoned(e)) => e.into_inner(),
+            };
+            let Some(engine) = guard.as_mut() else {
+                drop(guard);
+                // Not realized any more: the work is void.
+                lock(&self.inbox).clear();
+                return;
+            };
+            with_host(self, Thread::IoThread, |host| self.take_inbox(engine, host));
+            let followup = self.needs_followup(engine);
+            drop(guard);
+            if followup {
+                if let Some(bh) = self.iothread_bh.get() {
+                    bh.schedule();
+                }
+            }
+            // Work queued while this thread had the engine.
+            if lock(&self.inbox).is_empty() {
+                return;
+            }
+        }
+    }
+
+    /// After an IOThread engine call: whether the main loop has to follow
+    /// up (see [`Self::iothread_followup`]).
+    fn needs_followup(&self, engine: &Controller) -> bool {
+        let armed = engine.timer_deadline().map_or(NONE, |d| d.min(NONE - 1));
+        !lock(&self.pending_vectors).is_empty()
+            || self.intx_request.load(Ordering::Relaxed) != INTX_KEEP
+            || self.timer_armed.load(Ordering::Relaxed) != armed
+            || self.write_cache.load(Ordering::Relaxed) != engine.volatile_write_cache()
+            || engine.persist_requested()
+            || engine.work_pending()
+            || self.sq_notifier_gen.load(Ordering::Relaxed)
+                != u64::from(engine.sq_notifier_generation())
+    }
+
+    /// The INTx level an IOThread engine call set: applied by
+    /// [`Self::iothread_followup`].
+    pub fn request_intx(&self, level: bool) {
+        let request = if level { INTX_HIGH } else { INTX_LOW };
+        self.intx_request.store(request, Ordering::Relaxed);
+    }
+
+    /// Set the INTx level, with the BQL: it is newer than one an IOThread
+    /// engine call asked for (the engine orders them).
+    pub fn apply_intx(&self, level: bool) {
+        self.intx_request.store(INTX_KEEP, Ordering::Relaxed);
+        trace::trace_ocp_nvme_irq_intx(level);
+        self.set_irq(level);
+    }
+
+    /// The main loop's part of the IOThread's engine calls: the INTx level
+    /// and the MSI-X vectors they raised, and what an engine call applies
+    /// with the BQL (timer, write cache, ioeventfds, state store).
+    fn iothread_followup(&self) {
+        match self.intx_request.swap(INTX_KEEP, Ordering::Relaxed) {
+            INTX_HIGH => self.apply_intx(true),
+            INTX_LOW => self.apply_intx(false),
+            _ => {}
+        }
+        self.run_engine(|_, _| {});
+        if !self.in_engine.get() {
+            self.send_vectors();
+        }
+    }
+}
+
+/// Lock `m`; a panic while it was held aborted QEMU, so poisoning is
+/// never seen in practice and carries no meaning here.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// First doorbell register in BAR0 (CAP.DSTRD is 0: 4-byte stride).

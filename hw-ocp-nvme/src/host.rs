@@ -2,6 +2,12 @@
 //! The engine's host traits implemented with QEMU: DMA through the PCI
 //! bus-master address space, BlockBackend AIO over scatter-gather lists
 //! (zero copy), MSI-X or INTx, and the virtual clock.
+//!
+//! The engine runs either with the BQL (vCPU MMIO, main loop) or in the
+//! device's IOThread ([`Thread`]).  An IOThread holding the engine must
+//! never wait for the BQL, since BQL holders wait for the engine: there
+//! DMA is refused unless it goes straight to guest RAM, interrupts are
+//! left to the main loop, and the engine never drains.
 
 use std::{ffi::CString, ptr::NonNull};
 
@@ -25,14 +31,36 @@ use crate::{
 /// Alignment the block layer may assume for guest buffers.
 const DMA_ALIGN: u32 = 512;
 
-struct PciDma<'a>(&'a OcpNvmeState);
+/// Where the engine runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Thread {
+    /// With the BQL: a vCPU's MMIO access, the main loop.
+    Bql,
+    /// In the device's IOThread, without the BQL.
+    IoThread,
+}
+
+struct PciDma<'a>(&'a OcpNvmeState, Thread);
 
 impl PciDma<'_> {
     /// Refuse DMA that overlaps the device's own BAR0 (registers,
     /// doorbells, MSI-X table and PBA): it would re-enter the device from
     /// wherever the DMA runs, outside the engine's guard (QEMU's C `nvme`
-    /// refuses the same: `nvme_addr_is_iomem()`, CVE-2021-3929).
-    fn check(&self, addr: u64, len: u64) -> Result<(), DmaError> {
+    /// refuses the same: `nvme_addr_is_iomem()`, CVE-2021-3929).  In the
+    /// IOThread, refuse everything but guest RAM: MMIO dispatch takes the
+    /// BQL, which the IOThread must not wait for while it holds the engine.
+    fn check(&self, addr: u64, len: u64, is_write: bool) -> Result<(), DmaError> {
+        if self.1 == Thread::IoThread {
+            if self.0.bus_master_as().is_direct(addr, len, is_write) {
+                return Ok(());
+            }
+            log_mask_ln!(
+                Log::GuestError,
+                "ocp-nvme: DMA to {addr:#x}+{len:#x} refused: not guest RAM (iothread)"
+            );
+            trace::trace_ocp_nvme_dma_error(c"not RAM", addr, len, 0);
+            return Err(DmaError);
+        }
         let Some(bar) = self.0.bar_addr(0) else {
             return Ok(());
         };
@@ -52,7 +80,7 @@ impl PciDma<'_> {
 impl GuestMemory for PciDma<'_> {
     fn read(&mut self, addr: u64, buf: &mut [u8]) -> Result<(), DmaError> {
         trace::trace_ocp_nvme_dma_read(addr, buf.len() as u64);
-        self.check(addr, buf.len() as u64)?;
+        self.check(addr, buf.len() as u64, false)?;
         self.0.pci_dma_read(addr, buf).map_err(|e| {
             trace::trace_ocp_nvme_dma_error(c"read", addr, buf.len() as u64, e.0);
             DmaError
@@ -61,19 +89,22 @@ impl GuestMemory for PciDma<'_> {
 
     fn write(&mut self, addr: u64, data: &[u8]) -> Result<(), DmaError> {
         trace::trace_ocp_nvme_dma_write(addr, data.len() as u64);
-        self.check(addr, data.len() as u64)?;
+        self.check(addr, data.len() as u64, true)?;
         self.0.pci_dma_write(addr, data).map_err(|e| {
             trace::trace_ocp_nvme_dma_error(c"write", addr, data.len() as u64, e.0);
             DmaError
         })
     }
 
+    /// Data ranges are checked as writable memory (either direction).
     fn check_range(&self, range: GuestRange) -> Result<(), DmaError> {
-        self.check(range.addr, range.len)
+        self.check(range.addr, range.len, true)
     }
 }
 
-struct PciInterrupts<'a>(&'a OcpNvmeState);
+/// Interrupts go out with the BQL; the IOThread leaves them to the main
+/// loop ([`OcpNvmeState::notify_vector`], [`OcpNvmeState::request_intx`]).
+struct PciInterrupts<'a>(&'a OcpNvmeState, Thread);
 
 impl Interrupts for PciInterrupts<'_> {
     fn msix_enabled(&self) -> bool {
@@ -85,8 +116,10 @@ impl Interrupts for PciInterrupts<'_> {
     }
 
     fn set_intx(&mut self, level: bool) {
-        trace::trace_ocp_nvme_irq_intx(level);
-        self.0.set_irq(level);
+        match self.1 {
+            Thread::Bql => self.0.apply_intx(level),
+            Thread::IoThread => self.0.request_intx(level),
+        }
     }
 }
 
@@ -185,7 +218,7 @@ impl BufferRequest for BlockJob {
     }
 }
 
-struct BlockStorage<'a>(&'a OcpNvmeState);
+struct BlockStorage<'a>(&'a OcpNvmeState, Thread);
 
 impl BlockStorage<'_> {
     fn backend(&self) -> &BlockBackend {
@@ -272,19 +305,22 @@ impl Storage for BlockStorage<'_> {
         }
     }
 
+    /// Resets and shutdowns come from register writes, with the BQL; in the
+    /// IOThread nothing is drained (requests still in flight finish on
+    /// their own, and a reset's new epoch drops their completions).
     fn drain(&mut self) {
-        if self.0.reset_may_drain() {
+        if self.1 == Thread::Bql && self.0.reset_may_drain() {
             self.backend().drain();
         }
     }
 }
 
-/// Run `f` with the engine's view of the device: its DMA, storage,
-/// interrupts and clock.
-pub fn with_host(dev: &OcpNvmeState, f: impl FnOnce(&mut Host)) {
-    let mut mem = PciDma(dev);
-    let mut storage = BlockStorage(dev);
-    let mut irq = PciInterrupts(dev);
+/// Run `f` with the engine's view of the device from `thread`: its DMA,
+/// storage, interrupts and clock.
+pub fn with_host(dev: &OcpNvmeState, thread: Thread, f: impl FnOnce(&mut Host)) {
+    let mut mem = PciDma(dev, thread);
+    let mut storage = BlockStorage(dev, thread);
+    let mut irq = PciInterrupts(dev, thread);
     let clock = VirtualClock;
     let mut log = GuestErrorLog;
     let mut host = Host {

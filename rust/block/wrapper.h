@@ -28,3 +28,4 @@ typedef enum memory_order {
 #include "hw/block/block.h"
 #include "system/block-backend.h"
 #include "system/dma.h"
+#include "system/iothread.h"

@@ -93,10 +93,24 @@ SERIES = [
         ],
     ),
     (
+        "rust: util: add AioContext",
+        "A handle to the event loop of the main loop or of an IOThread, with\n"
+        "run_and_wait() (aio_wait_bh_oneshot()): run a function in the\n"
+        "context's thread, between two of its handlers, and wait for it.",
+        [("rust/util/src/aio.rs", "rust/util/src/aio.rs")],
+        [
+            ("rust/util/wrapper.h", '#include "qemu/main-loop.h"\n',
+             '#include "block/aio-wait.h"\n'),
+            ("rust/util/src/lib.rs", "pub mod bh;\n", "pub mod aio;\n", "before"),
+            ("rust/util/meson.build", "      'src/lib.rs',\n", "      'src/aio.rs',\n"),
+        ],
+    ),
+    (
         "rust: util: add event notifiers",
         "EventNotifier wraps event_notifier_init() with a handler in the main\n"
-        "loop that gets data the notifier owns, and removes the handler and\n"
-        "closes the notifier when dropped.",
+        "loop, or in an IOThread's AioContext, that gets data the notifier\n"
+        "owns, and removes the handler and closes the notifier when dropped\n"
+        "(from inside the handler's context, waiting for it).",
         [("rust/util/src/event_notifier.rs", "rust/util/src/event_notifier.rs")],
         [
             ("rust/util/src/lib.rs", "pub mod error;\n", "pub mod event_notifier;\n"),
@@ -115,6 +129,21 @@ SERIES = [
              '#include "qemu/defer-call.h"\n', "before"),
             ("rust/util/src/lib.rs", "pub mod bindings;\n", "pub mod defer_call;\n"),
             ("rust/util/meson.build", "      'src/bindings.rs',\n", "      'src/defer_call.rs',\n"),
+        ],
+    ),
+    (
+        "system/physmem: add address_space_is_direct()",
+        "Whether accesses to a range of an address space go straight to\n"
+        "memory, never to an MMIO callback.  A device that does DMA from an\n"
+        "IOThread while holding a lock that BQL holders wait for must not let\n"
+        "the guest point that DMA at MMIO, whose dispatch takes the BQL.",
+        [],
+        [
+            ("include/system/memory.h",
+             "/* address_space_map: map a physical memory region into a host virtual address\n",
+             '/**\n * address_space_is_direct: check that accesses to a range go straight\n *                          to memory\n *\n * Whether every byte of [@addr, @addr + @len) is in RAM (or ROM, for\n * reads) that is accessed directly, so that an access never runs an MMIO\n * callback (which takes the BQL).  A thread that must not wait for the\n * BQL, such as an IOThread holding a lock that BQL holders wait for,\n * checks this before a DMA access.  The answer holds until the memory map\n * changes.\n *\n * @as: #AddressSpace to be accessed\n * @addr: address within that address space\n * @len: length of the range\n * @is_write: indicates the transfer direction\n * @attrs: memory attributes\n */\nbool address_space_is_direct(AddressSpace *as, hwaddr addr, hwaddr len,\n                             bool is_write, MemTxAttrs attrs);\n\n', "before"),
+            ("system/physmem.c", "bool address_space_is_io(AddressSpace *as, hwaddr addr)\n",
+             'bool address_space_is_direct(AddressSpace *as, hwaddr addr, hwaddr len,\n                             bool is_write, MemTxAttrs attrs)\n{\n    FlatView *fv;\n\n    RCU_READ_LOCK_GUARD();\n    fv = address_space_to_flatview(as);\n    while (len > 0) {\n        hwaddr xlat, l = len;\n        MemoryRegion *mr = flatview_translate(fv, addr, &xlat, &l, is_write,\n                                              attrs);\n\n        if (!l || !memory_access_is_direct(mr, is_write, attrs)) {\n            return false;\n        }\n        addr += l;\n        len -= l;\n    }\n    return true;\n}\n\n', "before"),
         ],
     ),
     (

@@ -2,12 +2,14 @@
 # Run the guest test cases (tests/guest/tests/*.sh) in the TCG test guest.
 #
 # usage: run-tests.sh [--device ocp-nvme|nvme|virtio] [--ocp-version V] [--props P]
-#                     [--verbose] [CASE...]
+#                     [--iothread] [--verbose] [CASE...]
 #   --device   the disk to test (default ocp-nvme); cases declare which
 #              devices they apply to
 #   --ocp-version  ocp-nvme's ocp-version property (2.5, 2.6, 2.7; default
 #              unset = 2.7); the cases see it as OCP_VERSION
 #   --props    more ocp-nvme properties, e.g. ioeventfd=on
+#   --iothread the disk's I/O in an IOThread (ocp-nvme and virtio: property
+#              iothread; QEMU's nvme has none)
 #   --verbose  show the guest console while it runs
 #   CASE       only cases whose file name contains one of these words
 # Prints one "ok"/"not ok" line per case (with the failing output as "#"
@@ -26,7 +28,7 @@ set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
 export QEMU=${QEMU:-$REPO/build/qemu-system-x86_64}
-KIND=ocp-nvme VERBOSE=0 FILTER=() OCPV= PROPS=
+KIND=ocp-nvme VERBOSE=0 FILTER=() OCPV= PROPS= IOTHREAD=0
 while [ $# -gt 0 ]; do
   case $1 in
     --device) KIND=$2; shift 2 ;;
@@ -35,6 +37,7 @@ while [ $# -gt 0 ]; do
     --ocp-version=*) OCPV=${1#*=}; shift ;;
     --props) PROPS=$2; shift 2 ;;
     --props=*) PROPS=${1#*=}; shift ;;
+    --iothread) IOTHREAD=1; shift ;;
     --verbose|-v) VERBOSE=1; shift ;;
     -h|--help) sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) echo "run-tests.sh: unknown option $1" >&2; exit 2 ;;
@@ -50,6 +53,10 @@ case $KIND in
   virtio)   MDTS=; DEVARGS=(-device "virtio-blk-pci,drive=d0,serial=$SERIAL") ;;
   *) echo "run-tests.sh: --device must be ocp-nvme, nvme or virtio" >&2; exit 2 ;;
 esac
+if [ "$IOTHREAD" = 1 ]; then
+  [ "$KIND" = nvme ] && { echo "run-tests.sh: QEMU's nvme has no iothread" >&2; exit 2; }
+  DEVARGS=(-object iothread,id=io0 "${DEVARGS[0]}" "${DEVARGS[1]},iothread=io0")
+fi
 if [ "$KIND" = virtio ]; then DISK=/dev/vda CTRL=; else DISK=/dev/nvme0n1 CTRL=/dev/nvme0; fi
 
 "$HERE/build-guest.sh" || { echo "0 passed, 1 failed"; exit 1; }

@@ -1131,6 +1131,165 @@ static void test_ioeventfd_unplug(void)
 }
 
 /*
+ * iothread: the I/O SQ tail doorbells are ioeventfds handled in an
+ * IOThread, which fetches, submits and completes without the BQL; the
+ * main loop sends the interrupts.
+ */
+#define IOTHREAD_ARGS   ",iothread=io0 -object iothread,id=io0"
+/* The HPET's registers on q35: MMIO, not guest RAM. */
+#define MMIO_ADDR       0xfed00000ULL
+/* Where vector 1's messages go. */
+#define MSG_ADDR        0x160000
+
+/* Wait for the MSI-X message of vector 1 (sent from the main loop). */
+static bool msg_arrived(Nvme *n)
+{
+    for (int i = 0; i < 100000; i++) {
+        if (qtest_readl(n->f.qts, MSG_ADDR) == 0x1234) {
+            return true;
+        }
+        qtest_clock_step(n->f.qts, 10000);
+    }
+    return false;
+}
+
+static void test_iothread(void)
+{
+    Nvme n;
+    uint32_t cmd[16] = { 0x02, 1 };
+    uint8_t exp;
+
+    nvme_start(&n, IOTHREAD_ARGS);
+    qpci_msix_enable(n.f.dev);
+    n.f.bar0 = n.f.dev->msix_table_bar;
+    qpci_io_writel(n.f.dev, n.f.bar0, 0x4010 + PCI_MSIX_ENTRY_LOWER_ADDR,
+                   MSG_ADDR);
+    qpci_io_writel(n.f.dev, n.f.bar0, 0x4010 + PCI_MSIX_ENTRY_UPPER_ADDR, 0);
+    qpci_io_writel(n.f.dev, n.f.bar0, 0x4010 + PCI_MSIX_ENTRY_DATA, 0x1234);
+    qpci_io_writel(n.f.dev, n.f.bar0, 0x4010 + PCI_MSIX_ENTRY_VECTOR_CTRL, 0);
+    /* I/O CQ 1 with interrupts on vector 1, SQ 1. */
+    g_assert_cmphex(nvme_admin(&n, 0x05, 0, IOCQ_ADDR,
+                               ((QDEPTH - 1) << 16) | 1, (1 << 16) | 3,
+                               0).status, ==, 0);
+    g_assert_cmphex(nvme_admin(&n, 0x01, 0, IOSQ_ADDR,
+                               ((QDEPTH - 1) << 16) | 1, (1 << 16) | 1,
+                               0).status, ==, 0);
+    /* Without shadow doorbells the doorbell is MMIO (the vCPU's thread). */
+    write_flush_read_back(&n, nvme_rw, 100, 7);
+    /* With them, the IOThread takes the doorbells and completes. */
+    nvme_dbbuf(&n);
+    write_flush_read_back(&n, nvme_rw_shadow, 300, 5);
+    qtest_writel(n.f.qts, MSG_ADDR, 0);
+    g_assert_cmphex(nvme_rw_shadow(&n, 0x02, 0, 0, DATA_ADDR).status, ==, 0);
+    g_assert_true(msg_arrived(&n));
+
+    /*
+     * The IOThread never waits for the BQL, so it moves data only to and
+     * from guest RAM: a buffer or a PRP list in MMIO is a Data Transfer
+     * Error (04h).
+     */
+    g_assert_cmphex(nvme_rw_shadow(&n, 0x02, 0, 0, MMIO_ADDR).status, ==, 0x04);
+    g_assert_cmphex(nvme_rw_shadow(&n, 0x01, 0, 0, MMIO_ADDR).status, ==, 0x04);
+    cmd[6] = DATA2_ADDR;
+    cmd[8] = MMIO_ADDR;
+    cmd[12] = 23;                       /* 12 KiB: PRP2 is a PRP list */
+    nvme_queue_shadow(&n, cmd);
+    reg_write(&n.f, sq_doorbell(1), BOGUS_TAIL);
+    g_assert_cmphex(nvme_wait(&n, IOCQ_ADDR, &n.iocq_head, &n.iocq_phase,
+                              1).status, ==, 0x04);
+    assert_alive(&n);
+
+    /* Controller reset with writes in flight in the IOThread. */
+    post_eight_writes_shadow(&n);
+    reg_write(&n.f, NVME_REG_CC, 0);
+    g_assert_true(wait_ready(&n.f, false));
+    nvme_enable(&n);
+    nvme_create_io_queues(&n);
+    nvme_dbbuf(&n);
+    g_assert_cmphex(nvme_rw_shadow(&n, 0x02, 300, 7, DATA2_ADDR).status, ==, 0);
+
+    /* The same with a function level reset. */
+    post_eight_writes_shadow(&n);
+    exp = qpci_find_capability(n.f.dev, PCI_CAP_ID_EXP, 0);
+    qpci_config_writew(n.f.dev, exp + PCI_EXP_DEVCTL,
+                       qpci_config_readw(n.f.dev, exp + PCI_EXP_DEVCTL) |
+                       PCI_EXP_DEVCTL_BCR_FLR);
+    qpci_device_enable(n.f.dev);
+    n.f.bar0 = qpci_iomap(n.f.dev, 0, &n.f.bar0_size);
+    g_assert_cmphex(reg_read(&n.f, NVME_REG_CC), ==, 0);
+    nvme_enable(&n);
+    nvme_create_io_queues(&n);
+    nvme_dbbuf(&n);
+    write_flush_read_back(&n, nvme_rw_shadow, 500, 3);
+    assert_alive(&n);
+    fixture_stop(&n.f);
+}
+
+/* Migration between two IOThread devices, I/O going on after it. */
+static void test_iothread_migration(void)
+{
+    Nvme n;
+    g_autofree char *uri = g_strdup_printf("unix:%s/ocp-nvme-migio-%d.sock",
+                                           g_get_tmp_dir(), getpid());
+    QTestState *dst;
+
+    nvme_start(&n, IOTHREAD_ARGS);
+    nvme_create_io_queues(&n);
+    nvme_dbbuf(&n);
+    g_assert_cmphex(nvme_rw_shadow(&n, 0x02, 0, 7, DATA2_ADDR).status, ==, 0);
+    post_eight_writes_shadow(&n);
+    dst = qtest_initf("-M q35 -drive if=none,id=d0,file=%s,format=raw "
+                      "-device ocp-nvme,addr=04.0,drive=d0,serial=OCPTEST01"
+                      IOTHREAD_ARGS " -incoming %s", disk_path, uri);
+    qtest_qmp_assert_success(n.f.qts, "{'execute': 'migrate', 'arguments': "
+                             "{'uri': %s}}", uri);
+    wait_migration(n.f.qts);
+    qtest_qmp_eventwait(dst, "RESUME");
+    fixture_stop(&n.f);
+    n.f.qts = dst;
+    n.f.bus = qpci_new_pc(dst, NULL);
+    n.f.dev = qpci_device_find(n.f.bus, OCP_NVME_DEVFN);
+    g_assert_nonnull(n.f.dev);
+    n.f.bar0 = qpci_iomap(n.f.dev, 0, &n.f.bar0_size);
+    /* The eight writes completed on the source, before it stopped. */
+    for (int i = 0; i < 8; i++) {
+        Cqe c = nvme_wait(&n, IOCQ_ADDR, &n.iocq_head, &n.iocq_phase, 1);
+        g_assert_cmphex(c.status, ==, 0);
+    }
+    write_flush_read_back(&n, nvme_rw_shadow, 700, 9);
+    assert_alive(&n);
+    fixture_stop(&n.f);
+}
+
+/* Unplugged with writes in flight in its IOThread; the IOThread goes too. */
+static void test_iothread_unplug(void)
+{
+    Nvme n;
+
+    memset(&n, 0, sizeof(n));
+    n.f.qts = qtest_initf("-M pc -object iothread,id=io0 "
+                          "-drive if=none,id=d0,file=%s,format=raw", disk_path);
+    qtest_qmp_device_add(n.f.qts, "ocp-nvme", "ocp0",
+                         "{'addr': '0x06', 'drive': 'd0', 'serial': 'UNPLUG4',"
+                         " 'iothread': 'io0'}");
+    n.f.bus = qpci_new_pc(n.f.qts, NULL);
+    n.f.dev = qpci_device_find(n.f.bus, QPCI_DEVFN(6, 0));
+    g_assert_nonnull(n.f.dev);
+    qpci_device_enable(n.f.dev);
+    n.f.bar0 = qpci_iomap(n.f.dev, 0, &n.f.bar0_size);
+    nvme_enable(&n);
+    nvme_create_io_queues(&n);
+    nvme_dbbuf(&n);
+    g_assert_cmphex(nvme_rw_shadow(&n, 0x02, 0, 7, DATA2_ADDR).status, ==, 0);
+    post_eight_writes_shadow(&n);
+    qpci_unplug_acpi_device_test(n.f.qts, "ocp0", 0x06);
+    qtest_qmp_assert_success(n.f.qts, "{'execute': 'object-del', "
+                             "'arguments': {'id': 'io0'}}");
+    assert_qmp_responsive(n.f.qts);
+    fixture_stop(&n.f);
+}
+
+/*
  * A destination whose configuration differs refuses the state and says
  * what differs (here the number of I/O queue pairs).
  */
@@ -1613,6 +1772,16 @@ static void test_missing_drive(void)
     g_assert_null(strchr(strchr(err, '\n') + 1, '\n'));  /* one line */
 }
 
+static void test_unknown_iothread(void)
+{
+    g_autofree char *err = NULL;
+
+    g_assert_cmpint(run_qemu("ocp-nvme,drive=d0,serial=X,iothread=nope", &err),
+                    !=, 0);
+    g_assert_nonnull(strstr(err, "property 'iothread': no IOThread 'nope'"));
+    g_assert_null(strchr(strchr(err, '\n') + 1, '\n'));  /* one line */
+}
+
 static void test_missing_serial(void)
 {
     g_autofree char *err = NULL;
@@ -1825,10 +1994,14 @@ int main(int argc, char **argv)
     qtest_add_func("/ocp-nvme/ioeventfd", test_ioeventfd);
     qtest_add_func("/ocp-nvme/ioeventfd-migration", test_ioeventfd_migration);
     qtest_add_func("/ocp-nvme/ioeventfd-unplug", test_ioeventfd_unplug);
+    qtest_add_func("/ocp-nvme/iothread", test_iothread);
+    qtest_add_func("/ocp-nvme/iothread-migration", test_iothread_migration);
+    qtest_add_func("/ocp-nvme/iothread-unplug", test_iothread_unplug);
     qtest_add_func("/ocp-nvme/stop-cont", test_stop_cont);
     qtest_add_func("/ocp-nvme/unplug-inflight", test_unplug_inflight);
     qtest_add_func("/ocp-nvme/startup/missing-drive", test_missing_drive);
     qtest_add_func("/ocp-nvme/startup/missing-serial", test_missing_serial);
+    qtest_add_func("/ocp-nvme/startup/unknown-iothread", test_unknown_iothread);
     qtest_add_func("/ocp-nvme/startup/bad-property", test_bad_property);
 
     ret = g_test_run();

@@ -10,6 +10,7 @@ use std::{
 };
 
 use common::Opaque;
+use util::{aio::AioContext, Error};
 
 pub use crate::bindings::{BlockAcctCookie, BlockAcctType};
 use crate::{bindings, sglist::SgList};
@@ -224,6 +225,22 @@ impl BlockBackend {
         assert!(bql::is_locked());
         // SAFETY: blk_drain() is a global-state function: the BQL is held.
         unsafe { bindings::blk_drain(self.as_mut_ptr()) }
+    }
+
+    /// Move the backend, and the block nodes below it, to `ctx`
+    /// (`blk_set_aio_context()`): requests submitted from `ctx`'s thread
+    /// complete there.  Fails, with the block layer's reason, when a node
+    /// is in use in another context.
+    pub fn set_aio_context(&self, ctx: AioContext) -> util::Result<()> {
+        assert!(bql::is_locked());
+        // SAFETY: a global-state function (the BQL is held); errp is set
+        // exactly when the result is negative.
+        let ret = unsafe {
+            Error::with_errp(|errp| {
+                bindings::blk_set_aio_context(self.as_mut_ptr(), ctx.as_mut_ptr().cast(), errp)
+            })
+        };
+        ret.map(|_| ())
     }
 
     /// Flush the backend's caches to stable storage.

@@ -20,8 +20,8 @@
 
 use common::Zeroable;
 use glib_sys::{
-    guint, GArray, GByteArray, GHashTable, GHashTableIter, GList, GPollFD, GPtrArray, GSList,
-    GSource, GString,
+    guint, GArray, GByteArray, GHashTable, GHashTableIter, GList, GMainContext, GMainLoop, GPollFD,
+    GPtrArray, GSList, GSource, GString,
 };
 use util::bindings::Error;
 

@@ -13,5 +13,8 @@ pub use backend::*;
 mod conf;
 pub use conf::*;
 
+mod iothread;
+pub use iothread::*;
+
 mod sglist;
 pub use sglist::*;

@@ -16,7 +16,7 @@ use crate::bindings;
 pub struct SgList(Box<bindings::QEMUSGList>);
 
 // SAFETY: a QEMUSGList is plain data plus references to a device and its
-// address space; it is only used under the BQL.
+// address space; the reference counts are atomic.
 unsafe impl Send for SgList {}
 
 impl SgList {
@@ -24,7 +24,6 @@ impl SgList {
     /// ranges (`qemu_sglist_init()`).  `qemu_sglist_init()` takes a
     /// reference to `dev`, so the device stays alive as long as the list.
     pub fn new(dev: &DeviceState, dma_as: &AddressSpace, hint: usize) -> Self {
-        assert!(bql::is_locked());
         let mut qsg = Box::<bindings::QEMUSGList>::default();
         let hint = i32::try_from(hint).unwrap_or(i32::MAX).max(1);
         // SAFETY: qsg is a zeroed QEMUSGList; the device and the address

@@ -64,6 +64,25 @@ pub fn dma_barrier() {
 }
 
 impl AddressSpace {
+    /// Whether DMA to (`is_write`) or from `[addr, addr + len)` goes
+    /// straight to guest memory all along, never to an MMIO callback,
+    /// which would take the BQL (`address_space_is_direct()`).  A thread
+    /// that must not wait for the BQL checks this first; the answer holds
+    /// until the guest changes the memory map.
+    pub fn is_direct(&self, addr: u64, len: u64, is_write: bool) -> bool {
+        // SAFETY: the address space is alive; the function takes the RCU
+        // read lock itself.
+        unsafe {
+            bindings::address_space_is_direct(
+                self.as_mut_ptr(),
+                addr,
+                len,
+                is_write,
+                MEMTXATTRS_UNSPECIFIED,
+            )
+        }
+    }
+
     /// Read `buf.len()` bytes of guest memory at `addr` like
     /// `dma_memory_read(as, addr, buf, len, MEMTXATTRS_UNSPECIFIED)`.
     ///

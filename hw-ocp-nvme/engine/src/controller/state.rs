@@ -425,6 +425,11 @@ impl Controller {
         std::mem::take(&mut self.persist_request)
     }
 
+    /// Whether [`Self::take_persist_request`] would return true.
+    pub fn persist_requested(&self) -> bool {
+        self.persist_request
+    }
+
     /// Storage requests submitted to the host and not yet completed (parked
     /// requests not counted). The device refuses to save state unless 0.
     pub fn requests_in_flight(&self) -> usize {
