@@ -53,13 +53,17 @@ test-qemu:
 # Linux guest (kernel, busybox, nvme-cli, fio from Debian packages) under TCG.
 # Every case on the default drive (OCP 2.7), then the OCP cases (nvme-cli
 # 2.13 and 2.16) on drives with ocp-version=2.5 and 2.6, then I/O, resets
-# and NSSR with the SQ doorbells on ioeventfds.
+# and NSSR with the SQ doorbells on ioeventfds, then every case with the
+# I/O queues in an IOThread; live migration and snapshots without and with
+# the IOThread.
 test-guest: qemu
 	tests/guest/run-tests.sh
 	tests/guest/run-tests.sh --ocp-version 2.5 ocp
 	tests/guest/run-tests.sh --ocp-version 2.6 ocp
 	tests/guest/run-tests.sh --props ioeventfd=on fio-verify deep-queue smart-reset nssr
+	tests/guest/run-tests.sh --iothread
 	tests/guest/migrate-tests.sh
+	tests/guest/migrate-tests.sh --iothread
 	tests/guest/state-tests.sh
 	tests/guest/ns-state-tests.sh
 	tests/guest/sanitize-restart-test.sh

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Live migration and snapshots of the test guest on -device ocp-nvme.
 #
-# usage: migrate-tests.sh [--verbose]
+# usage: migrate-tests.sh [--iothread] [--verbose]
+#   --iothread     the drive's I/O queues in an IOThread on both sides
 #   migration      fio random writes with crc32c verify start on a source
 #                  QEMU, which migrates (UNIX socket, same host, shared raw
 #                  image) to a destination QEMU while fio writes; fio
@@ -20,9 +21,15 @@ set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
 . "$HERE/host-lib.sh"
-VERBOSE=0
-[ "${1:-}" = --verbose ] && VERBOSE=1
-host_setup migration
+VERBOSE=0 IOTHREAD=
+for arg in "$@"; do
+  case $arg in
+    --verbose) VERBOSE=1 ;;
+    --iothread) IOTHREAD=1 ;;
+    *) echo "migrate-tests.sh: unknown option $arg" >&2; exit 2 ;;
+  esac
+done
+host_setup migration${IOTHREAD:+-iothread}
 PIDS=()
 cleanup() {
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
@@ -30,7 +37,10 @@ cleanup() {
 }
 trap cleanup EXIT
 TIMEOUT=${MIGRATE_TIMEOUT:-600}
-DEV="ocp-nvme,drive=d0,serial=OCPMIG0001"
+DEV="ocp-nvme,drive=d0,serial=OCPMIG0001${IOTHREAD:+,iothread=io0}"
+# The IOThread the device names, if any.
+OBJ=()
+[ -n "$IOTHREAD" ] && OBJ=(-object iothread,id=io0)
 
 # qmp SOCKET COMMAND-JSON...: send each command, print each reply (JSON,
 # one line), events skipped.
@@ -119,9 +129,9 @@ DRIVE="if=none,id=d0,file=$IMG,format=raw,cache=writeback"
 SRC=$OUTDIR/source.log DST=$OUTDIR/destination.log
 : >"$SRC"; : >"$DST"
 t0=$(date +%s)
-start src "$SRC" -drive "$DRIVE" -device "$DEV" || failed "source QEMU did not start"
+start src "$SRC" "${OBJ[@]}" -drive "$DRIVE" -device "$DEV" || failed "source QEMU did not start"
 SRC_PID=$PID
-start dst "$DST" -drive "$DRIVE" -device "$DEV" -incoming "unix:$WORK/mig.sock" ||
+start dst "$DST" "${OBJ[@]}" -drive "$DRIVE" -device "$DEV" -incoming "unix:$WORK/mig.sock" ||
   failed "destination QEMU did not start"
 DST_PID=$PID
 if wait_for "$SRC" "@@IO-STARTS" 120; then
@@ -171,7 +181,7 @@ qemu-img create -q -f qcow2 "$QCOW" 1G
 LOG=$OUTDIR/snapshot.log
 : >"$LOG"
 t0=$(date +%s)
-start snap "$LOG" -drive "if=none,id=d0,file=$QCOW,format=qcow2,cache=writeback" -device "$DEV" ||
+start snap "$LOG" "${OBJ[@]}" -drive "if=none,id=d0,file=$QCOW,format=qcow2,cache=writeback" -device "$DEV" ||
   failed "QEMU did not start"
 SNAP_PID=$PID
 hmp() { qmp "$WORK/snap.qmp" "{\"execute\": \"human-monitor-command\", \"arguments\": {\"command-line\": \"$1\"}}"; }
