@@ -432,7 +432,8 @@ def qemu_argv(qemu, dev, backend, file, extra):
 
 
 def one(qemu, dev, writes, qd, ios, backend, file, extra, callgrind, workdir):
-    """One measured run; returns (info dict, callgrind dump path or None)."""
+    """One measured run; returns (info dict, the callgrind dump of the measured
+    window (the main thread's), the dumps at exit of the other threads)."""
     argv = qemu_argv(qemu, dev, backend, file, extra)
     out = None
     if callgrind:
@@ -440,9 +441,14 @@ def one(qemu, dev, writes, qd, ios, backend, file, extra, callgrind, workdir):
         out = os.path.join(workdir, "callgrind.%s" % tag)
         argv = ["valgrind", "--tool=callgrind", "--callgrind-out-file=%s.%%p" % out,
                 "--collect-atstart=yes", "--zero-before=g_base64_decode_inplace",
-                "--dump-before=g_base64_encode", "--separate-threads=no",
+                "--dump-before=g_base64_encode",
+                # With an IOThread, a dump per thread: merged threads garble
+                # the call stacks, and the marks zero and dump only the
+                # thread that runs them (the main thread).
+                "--separate-threads=%s" % ("yes" if dev.endswith("-iothread") else "no"),
                 "--compress-strings=no", "--compress-pos=no"] + argv
     err = open(os.path.join(workdir, "stderr.log"), "ab")
+    earlier = set(os.listdir(workdir))
     qt = Qtest(argv, err)
     cls = DEVICES[dev][1]
     drv = cls(qt, Pci(qt, SLOT), max(qd * 2, 32))
@@ -458,16 +464,33 @@ def one(qemu, dev, writes, qd, ios, backend, file, extra, callgrind, workdir):
     ev = {k: v - ev0[k] for k, v in drv.events().items()}
     info = {"polls": polls, "commands": qt.commands - c0, "seconds": took, "events": ev}
     qt.quit()
-    dump = None
+    window, others = None, []
     if callgrind:
-        dumps = sorted(f for f in os.listdir(workdir) if f.startswith(os.path.basename(out) + "."))
-        # the dump-before file ends in .1 (the final dump at exit has no suffix)
-        cands = [os.path.join(workdir, f) for f in dumps if re.search(r"\.\d+\.1$", f)]
+        dumps = sorted(f for f in set(os.listdir(workdir)) - earlier
+                       if f.startswith(os.path.basename(out) + "."))
+        # the window's dump ends in .1 (.1-01: the main thread's, with one
+        # file per thread); the dumps at exit have no .1
+        cands = [os.path.join(workdir, f) for f in dumps if re.search(r"\.\d+\.1(-01)?$", f)]
         if not cands:
             raise RuntimeError("no callgrind dump for %s (files: %s)" % (out, dumps))
-        dump = cands[0]
+        window = cands[0]
+        others = [os.path.join(workdir, f) for f in dumps if re.search(r"\.\d+-(0[2-9]|[1-9]\d)$", f)]
     del msi0
-    return info, dump
+    return info, window, others
+
+
+def iothread_costs(dumps_n, dumps_2n):
+    """The IOThread's (inclusive costs, total) for the I/Os by which two runs
+    differ: its thread has no window marks, so the difference of its counts
+    at exit after N and after 2N I/Os."""
+    def find(dumps):
+        for d in dumps:
+            incl, total = inclusive(d)
+            if IOTHREAD_LOOP in incl:
+                return incl, total
+        raise RuntimeError("no IOThread among the dumps %s" % dumps)
+    (incl1, t1), (incl2, t2) = find(dumps_n), find(dumps_2n)
+    return {k: v - incl1.get(k, 0) for k, v in incl2.items()}, t2 - t1
 
 
 # The stages, from function-level inclusive costs (callgrind_annotate):
@@ -500,17 +523,23 @@ STAGE_NAMES = ["doorbell and rest", "fetch and parse", "block submission", "comp
 # Everything the device costs: MMIO dispatch from the driver plus the main
 # loop's AioContext (bottom halves, ioeventfd and completion handlers,
 # timers).
+# With an IOThread, also everything that thread executed.
 TOTAL = ["memory_region_dispatch_write", "memory_region_dispatch_read", "aio_ctx_dispatch"]
-# With an IOThread, also its event loop (the main loop does not call
-# aio_poll() outside drains, which the measured I/O does not start).
-TOTAL_IOTHREAD = TOTAL + ["aio_poll"]
+IOTHREAD_LOOP = "iothread_run"
 CALLS = {"MSI-X messages": "msix_notify", "main loop dispatches": "aio_ctx_dispatch"}
 
 
-def stages(dev, incl):
+def stages(dev, threads):
+    """Device total and stages from [(inclusive costs, total)] per dump."""
     def c(names):
-        return sum(incl.get(n, 0) for n in names)
-    total = c(TOTAL_IOTHREAD if dev.endswith("-iothread") else TOTAL)
+        return sum(incl.get(n, 0) for incl, _ in threads for n in names)
+    total = sum(t if IOTHREAD_LOOP in incl else sum(incl.get(n, 0) for n in TOTAL)
+                for incl, t in threads)
+    if len(threads) > 1:
+        # Function-level inclusive costs of two threads and two runs do
+        # not add up to stages (callgrind splits recursion differently in
+        # each): the total only.
+        return total, [None] * len(STAGE_NAMES)
     submit = c(["blk_aio_prwv"])
     fetch = c(FETCH[dev]) - submit
     irq = c(["msix_notify"])
@@ -584,14 +613,19 @@ def main():
     for rw in args.rw.split():
         for qd in [int(q) for q in args.qd.split()]:
             for dev in args.devices.split():
-                info, dump = one(qemu, dev, rw == "write", qd, args.ios, args.backend, file,
-                                 extra, callgrind, workdir)
+                info, window, others = one(qemu, dev, rw == "write", qd, args.ios, args.backend,
+                                           file, extra, callgrind, workdir)
                 row = {"dev": dev, "rw": rw, "qd": qd, **info}
-                if dump:
-                    incl, total = inclusive(dump)
-                    row["total_window"] = total
-                    row["device_total"], row["stages"] = stages(dev, incl)
-                    row["calls"] = call_counts(dump, list(CALLS.values()))
+                if window:
+                    threads = [inclusive(window)]
+                    counts = [call_counts(window, list(CALLS.values()))]
+                    if dev.endswith("-iothread"):
+                        _, _, others2 = one(qemu, dev, rw == "write", qd, 2 * args.ios,
+                                            args.backend, file, extra, callgrind, workdir)
+                        threads.append(iothread_costs(others, others2))
+                    row["total_window"] = sum(t for _, t in threads)
+                    row["device_total"], row["stages"] = stages(dev, threads)
+                    row["calls"] = {k: sum(cnt[k] for cnt in counts) for k in CALLS.values()}
                 rows.append(row)
                 print("# %s %s qd%d: %.1f s" % (dev, rw, qd, info["seconds"]), file=sys.stderr)
     if not args.keep:
@@ -601,7 +635,8 @@ def main():
              "%s UTC; %d I/Os per run after a warm-up; backend %s; -M q35 -accel qtest; "
              "load average %s; %.0f s. Instructions are callgrind Ir per I/O "
              "(inclusive, function level); `device total` = MMIO dispatch + main loop "
-             "AioContext dispatch (bottom halves, ioeventfd, completions), qtest protocol excluded. "
+             "AioContext dispatch (bottom halves, ioeventfd, completions) + all of the IOThread's "
+             "instructions (`-iothread` devices), qtest protocol excluded. "
              "Event counts per I/O: doorbell writes that reached the device (MMIO/notify), "
              "MSI-X messages, main loop dispatches."
              % (time.strftime("%Y-%m-%d %H:%M", time.gmtime()), args.ios, args.backend,
@@ -621,7 +656,7 @@ def main():
             base = {r["dev"]: r["device_total"] for r in rows
                     if r["rw"] == row["rw"] and r["qd"] == row["qd"]}
             cells.append("%.0f" % (row["device_total"] / n))
-            cells += ["%.0f" % (v / n) for v in row["stages"]]
+            cells += ["–" if v is None else "%.0f" % (v / n) for v in row["stages"]]
             for b in ("nvme", "virtio"):
                 cells.append("%.2f" % (row["device_total"] / base[b]) if base.get(b) else "–")
         cells += ["%.2f" % (row["events"]["SQ doorbell"] / n),
