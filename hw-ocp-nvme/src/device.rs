@@ -516,14 +516,12 @@ impl OcpNvmeState {
         conf.blocksizes()?;
         conf.apply_backend_options(!blk.supports_write_perm(), false)?;
         let cfg = self.controller_config(blk, &conf).map_err(Error::msg)?;
-        if let Some(id) = self.iothread.to_string_lossy() {
-            let io_thread =
-                IoThread::find(&id).map_err(|e| Error::msg(format!("property 'iothread': {e}")))?;
-            let ctx = io_thread.aio_context();
-            blk.set_aio_context(ctx)?;
-            *self.io_thread.borrow_mut() = Some(io_thread);
-            let _ = self.io_ctx.set(ctx);
-        }
+        let io_thread = match self.iothread.to_string_lossy() {
+            Some(id) => Some(
+                IoThread::find(&id).map_err(|e| Error::msg(format!("property 'iothread': {e}")))?,
+            ),
+            None => None,
+        };
         let controller = self.open_state(cfg)?;
         ensure!(
             controller.bar_size() <= REGS_SIZE,
@@ -550,6 +548,13 @@ impl OcpNvmeState {
         for vector in 0..self.msix_qsize as u16 {
             // msix_init() created msix_qsize entries.
             self.msix_vector_use(vector)?;
+        }
+        // The last step that can fail: nothing to undo after it.
+        if let Some(io_thread) = io_thread {
+            let ctx = io_thread.aio_context();
+            blk.set_aio_context(ctx)?;
+            *self.io_thread.borrow_mut() = Some(io_thread);
+            let _ = self.io_ctx.set(ctx);
         }
         let guard = Some(self.upcast::<DeviceState>().mem_reentrancy_guard());
         if self.doorbell_bh {
@@ -1119,9 +1124,11 @@ impl OcpNvmeState {
         self.ioeventfd || self.io_ctx.get().is_some()
     }
 
-    /// Whether realize created the controller.
+    /// Whether realize created the controller (and exit did not drop it).
+    /// Inside an engine call (a bottom half run by a drain's event loop)
+    /// the engine is held, and exists.
     fn realized(&self) -> bool {
-        self.lock_engine().is_some()
+        self.in_engine.get() || self.lock_engine().is_some()
     }
 
     /// The engine, for a BQL holder: waits while the IOThread has it (the
@@ -1295,6 +1302,11 @@ impl OcpNvmeState {
     /// and the MSI-X vectors they raised, and what an engine call applies
     /// with the BQL (timer, write cache, ioeventfds, state store).
     fn iothread_followup(&self) {
+        if !self.realized() {
+            // Unplugged meanwhile: the interrupts are void.
+            lock(&self.pending_vectors).clear();
+            return;
+        }
         match self.intx_request.swap(INTX_KEEP, Ordering::Relaxed) {
             INTX_HIGH => self.apply_intx(true),
             INTX_LOW => self.apply_intx(false),

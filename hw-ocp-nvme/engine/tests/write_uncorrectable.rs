@@ -92,7 +92,11 @@ fn write_uncorrectable_statuses() {
 fn marks_survive_a_power_cycle() {
     let mut d = up();
     assert!(uncor(&mut d, 1, 7, 3).ok());
+    // Asking does not take the request (the IOThread asks, the main loop
+    // takes).
+    assert!(d.ctrl.persist_requested());
     assert!(d.ctrl.take_persist_request(), "kept at once");
+    assert!(!d.ctrl.persist_requested());
     let cfg = d.ctrl.config().clone();
     let rec = d.ctrl.save_persistent(1);
     let mut again = Driver::new(cfg.clone());
