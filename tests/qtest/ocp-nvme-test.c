@@ -1225,6 +1225,44 @@ static void test_iothread(void)
     fixture_stop(&n.f);
 }
 
+/*
+ * With MSI-X off, a completion posted by the IOThread raises INTx from
+ * the main loop; consuming it (a CQ head doorbell, with the BQL) lowers it.
+ */
+static void test_iothread_intx(void)
+{
+    Nvme n;
+    uint32_t cmd[16] = { 0x02, 1 };
+    bool raised = false;
+    uint16_t st = 0;
+
+    nvme_start(&n, IOTHREAD_ARGS);
+    /* I/O CQ 1 with interrupts (IEN, vector 0), SQ 1. */
+    g_assert_cmphex(nvme_admin(&n, 0x05, 0, IOCQ_ADDR,
+                               ((QDEPTH - 1) << 16) | 1, 3, 0).status, ==, 0);
+    g_assert_cmphex(nvme_admin(&n, 0x01, 0, IOSQ_ADDR,
+                               ((QDEPTH - 1) << 16) | 1, (1 << 16) | 1,
+                               0).status, ==, 0);
+    nvme_dbbuf(&n);
+    g_assert_false(qpci_config_readw(n.f.dev, PCI_STATUS) &
+                   PCI_STATUS_INTERRUPT);
+    cmd[6] = DATA_ADDR;
+    nvme_queue_shadow(&n, cmd);
+    reg_write(&n.f, sq_doorbell(1), BOGUS_TAIL);
+    for (int i = 0; i < 100000 && !raised; i++) {
+        st = qtest_readw(n.f.qts, IOCQ_ADDR + 14);
+        raised = (st & 1) && (qpci_config_readw(n.f.dev, PCI_STATUS) &
+                              PCI_STATUS_INTERRUPT);
+        qtest_clock_step(n.f.qts, 10000);
+    }
+    g_assert_true(raised);
+    g_assert_cmphex((st >> 1) & 0x7ff, ==, 0);
+    reg_write(&n.f, cq_doorbell(1), 1);
+    g_assert_false(qpci_config_readw(n.f.dev, PCI_STATUS) &
+                   PCI_STATUS_INTERRUPT);
+    fixture_stop(&n.f);
+}
+
 /* Migration between two IOThread devices, I/O going on after it. */
 static void test_iothread_migration(void)
 {
@@ -1995,6 +2033,7 @@ int main(int argc, char **argv)
     qtest_add_func("/ocp-nvme/ioeventfd-migration", test_ioeventfd_migration);
     qtest_add_func("/ocp-nvme/ioeventfd-unplug", test_ioeventfd_unplug);
     qtest_add_func("/ocp-nvme/iothread", test_iothread);
+    qtest_add_func("/ocp-nvme/iothread-intx", test_iothread_intx);
     qtest_add_func("/ocp-nvme/iothread-migration", test_iothread_migration);
     qtest_add_func("/ocp-nvme/iothread-unplug", test_iothread_unplug);
     qtest_add_func("/ocp-nvme/stop-cont", test_stop_cont);
