@@ -161,6 +161,10 @@ pub struct OcpNvmeState {
     /// Process doorbells in a bottom half instead of in the MMIO write.
     #[property(rename = "x-doorbell-bh", default = false)]
     doorbell_bh: bool,
+    /// Process an I/O SQ doorbell in the MMIO write only while the
+    /// controller is idle; while commands are in flight, in a bottom half.
+    #[property(rename = "x-busy-doorbell-bh", default = false)]
+    busy_doorbell_bh: bool,
     /// While commands are in flight, signal MSI-X vectors from a bottom
     /// half, once for all completions of one main loop iteration, instead
     /// of once per completion; with nothing in flight (queue depth 1) they
@@ -486,6 +490,7 @@ impl OcpNvmeState {
             volatile_write_cache: blk.write_cache_enabled(),
             discard: true,
             defer_processing: self.doorbell_bh,
+            defer_busy_doorbells: self.busy_doorbell_bh,
             health: *self.health.borrow(),
             pci_vendor_id: PCI_VENDOR_ID_REDHAT,
             pci_subsys_vendor_id: PCI_VENDOR_ID_REDHAT,
@@ -557,7 +562,7 @@ impl OcpNvmeState {
             let _ = self.io_ctx.set(ctx);
         }
         let guard = Some(self.upcast::<DeviceState>().mem_reentrancy_guard());
-        if self.doorbell_bh {
+        if self.doorbell_bh || self.busy_doorbell_bh {
             // SAFETY: the device outlives its bottom half (dropped at exit).
             let bh = unsafe {
                 BottomHalf::new(c"ocp-nvme-doorbells", Self::process_doorbells, self, guard)
@@ -809,9 +814,13 @@ impl OcpNvmeState {
         }
     }
 
+    /// Send the pending vectors, in any order (each is a separate
+    /// message).  One at a time: the lock is not held while a message goes
+    /// out, and the list keeps its allocation.
     fn send_vectors(&self) {
-        let vectors = std::mem::take(&mut *lock(&self.pending_vectors));
-        for vector in vectors {
+        loop {
+            let vector = lock(&self.pending_vectors).pop();
+            let Some(vector) = vector else { break };
             self.signal_vector(vector);
         }
     }
