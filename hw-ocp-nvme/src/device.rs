@@ -161,10 +161,6 @@ pub struct OcpNvmeState {
     /// Process doorbells in a bottom half instead of in the MMIO write.
     #[property(rename = "x-doorbell-bh", default = false)]
     doorbell_bh: bool,
-    /// Process an I/O SQ doorbell in the MMIO write only while the
-    /// controller is idle; while commands are in flight, in a bottom half.
-    #[property(rename = "x-busy-doorbell-bh", default = false)]
-    busy_doorbell_bh: bool,
     /// While commands are in flight, signal MSI-X vectors from a bottom
     /// half, once for all completions of one main loop iteration, instead
     /// of once per completion; with nothing in flight (queue depth 1) they
@@ -490,7 +486,6 @@ impl OcpNvmeState {
             volatile_write_cache: blk.write_cache_enabled(),
             discard: true,
             defer_processing: self.doorbell_bh,
-            defer_busy_doorbells: self.busy_doorbell_bh,
             health: *self.health.borrow(),
             pci_vendor_id: PCI_VENDOR_ID_REDHAT,
             pci_subsys_vendor_id: PCI_VENDOR_ID_REDHAT,
@@ -562,7 +557,7 @@ impl OcpNvmeState {
             let _ = self.io_ctx.set(ctx);
         }
         let guard = Some(self.upcast::<DeviceState>().mem_reentrancy_guard());
-        if self.doorbell_bh || self.busy_doorbell_bh {
+        if self.doorbell_bh {
             // SAFETY: the device outlives its bottom half (dropped at exit).
             let bh = unsafe {
                 BottomHalf::new(c"ocp-nvme-doorbells", Self::process_doorbells, self, guard)
@@ -1210,6 +1205,7 @@ impl OcpNvmeState {
                         call(engine, host);
                     }
                 });
+                self.apply_requested_intx();
                 in_flight = engine.commands_in_flight();
                 self.apply_write_cache(engine.volatile_write_cache());
                 if engine.take_persist_request() {
@@ -1299,12 +1295,22 @@ impl OcpNvmeState {
         self.intx_request.store(request, Ordering::Relaxed);
     }
 
-    /// Set the INTx level, with the BQL: it is newer than one an IOThread
-    /// engine call asked for (the engine orders them).
+    /// Set the INTx level from a BQL engine call: newer than any level an
+    /// IOThread engine call asked for (the engine's mutex orders them).
     pub fn apply_intx(&self, level: bool) {
         self.intx_request.store(INTX_KEEP, Ordering::Relaxed);
         trace::trace_ocp_nvme_irq_intx(level);
         self.set_irq(level);
+    }
+
+    /// Set the INTx level an IOThread engine call asked for, from a BQL
+    /// engine call (so that no newer level is set meanwhile).
+    fn apply_requested_intx(&self) {
+        match self.intx_request.swap(INTX_KEEP, Ordering::Relaxed) {
+            INTX_HIGH => self.apply_intx(true),
+            INTX_LOW => self.apply_intx(false),
+            _ => {}
+        }
     }
 
     /// The main loop's part of the IOThread's engine calls: the INTx level
@@ -1315,11 +1321,6 @@ impl OcpNvmeState {
             // Unplugged meanwhile: the interrupts are void.
             lock(&self.pending_vectors).clear();
             return;
-        }
-        match self.intx_request.swap(INTX_KEEP, Ordering::Relaxed) {
-            INTX_HIGH => self.apply_intx(true),
-            INTX_LOW => self.apply_intx(false),
-            _ => {}
         }
         self.run_engine(|_, _| {});
         if !self.in_engine.get() {

@@ -408,8 +408,6 @@ DEVICES = {
     "ocp-nvme": ("ocp-nvme,drive=d0,serial=COST0001", Nvme),
     # I/O SQ tail doorbells by ioeventfd (the tail from the shadow buffer).
     "ocp-nvme-ioeventfd": ("ocp-nvme,drive=d0,serial=COST0001,ioeventfd=on", Nvme),
-    # SQ doorbells of a busy controller in a bottom half.
-    "ocp-nvme-busy-bh": ("ocp-nvme,drive=d0,serial=COST0001,x-busy-doorbell-bh=on", Nvme),
     "nvme": ("nvme,drive=d0,serial=COST0001", Nvme),
     "nvme-ioeventfd": ("nvme,drive=d0,serial=COST0001,ioeventfd=on", Nvme),
     "virtio": ("virtio-blk-pci,drive=d0,serial=COST0001", Virtio),
@@ -516,7 +514,7 @@ COMPLETION = {
     "nvme": ["blk_aio_complete_bh", "nvme_post_cqes"],
     "virtio": ["blk_aio_complete_bh", "virtio_queue_guest_notifier_read"],
 }
-for _dev, _variant in (("ocp-nvme", "ioeventfd"), ("nvme", "ioeventfd"), ("ocp-nvme", "busy-bh"),
+for _dev, _variant in (("ocp-nvme", "ioeventfd"), ("nvme", "ioeventfd"),
                       ("ocp-nvme", "iothread"), ("virtio", "iothread")):
     FETCH[_dev + "-" + _variant] = FETCH[_dev]
     COMPLETION[_dev + "-" + _variant] = COMPLETION[_dev]

@@ -5,9 +5,8 @@
 # configuration, then rep 2, ...) so drifts in host load spread evenly.
 #
 # usage: bench.sh [-o OUT.md] [--devices "ocp-nvme nvme virtio"] [--backends "null file"]
-#   (devices: ocp-nvme, ocp-nvme-ioeventfd, ocp-nvme-busy-bh, ocp-nvme-iothread,
-#   nvme, virtio, virtio-iothread; -ioeventfd, -iothread: those properties on,
-#   -busy-bh: x-busy-doorbell-bh=on)
+#   (devices: ocp-nvme, ocp-nvme-ioeventfd, ocp-nvme-iothread, nvme, virtio,
+#   virtio-iothread; -iothread: the device's property iothread)
 # environment: REPS (default 3), RUNTIME (s per job, default 10), RAMP (s,
 #   default 2), BENCH_SIZE (LBA span and file size, default 1G), BENCH_CPU
 #   (guest CPU model, default max), QEMU, OCP_NVME_CACHE, BENCH_FILE_DIR
@@ -46,8 +45,7 @@ fallocate -l "$SIZE" "$FILE" 2>/dev/null || truncate -s "$SIZE" "$FILE"
 
 JOBS="randread:1 randread:32 randwrite:1 randwrite:32"
 # guest script: one fio per job, JSON between markers
-for kind in ocp-nvme ocp-nvme-ioeventfd ocp-nvme-busy-bh ocp-nvme-iothread nvme virtio \
-  virtio-iothread; do
+for kind in ocp-nvme ocp-nvme-ioeventfd ocp-nvme-iothread nvme virtio virtio-iothread; do
   case $kind in virtio*) disk=/dev/vda ;; *) disk=/dev/nvme0n1 ;; esac
   {
     echo "DISK=$disk"
@@ -88,8 +86,6 @@ devargs() {  # KIND BACKEND
               echo "-drive $drive -device ocp-nvme,drive=d0,serial=BENCH0001,ioeventfd=on" ;;
     nvme)     echo "-drive $drive -device nvme,drive=d0,serial=BENCH0001" ;;
     virtio)   echo "-drive $drive -device virtio-blk-pci,drive=d0,serial=BENCH0001" ;;
-    ocp-nvme-busy-bh)
-              echo "-drive $drive -device ocp-nvme,drive=d0,serial=BENCH0001,x-busy-doorbell-bh=on" ;;
     ocp-nvme-iothread)
               echo "-object iothread,id=io0 -drive $drive" \
                    "-device ocp-nvme,drive=d0,serial=BENCH0001,iothread=io0" ;;
@@ -155,7 +151,7 @@ def med(vals):
     v = [float(x) for x in vals if x]
     return statistics.median(v) if v else None
 order_be = [b for b in ["null", "file"] if any(k[0] == b for k in data)]
-order_dev = [d for d in ["ocp-nvme", "ocp-nvme-ioeventfd", "ocp-nvme-busy-bh", "ocp-nvme-iothread", "nvme", "virtio",
+order_dev = [d for d in ["ocp-nvme", "ocp-nvme-ioeventfd", "ocp-nvme-iothread", "nvme", "virtio",
                          "virtio-iothread"] if any(k[1] == d for k in data)]
 order_job = ["randread-qd1", "randread-qd32", "randwrite-qd1", "randwrite-qd32"]
 lines = ["# fio 4 KiB random I/O in the TCG test guest", "",

@@ -52,13 +52,6 @@ pub struct ControllerConfig {
     /// Do not fetch commands inside `mmio_write`/`complete_io`: the device
     /// calls `Controller::process_pending` when `work_pending()` says so.
     pub defer_processing: bool,
-    /// Do not fetch inside an I/O SQ tail doorbell write while commands
-    /// are in flight (the device calls `Controller::process_pending` when
-    /// `work_pending()` says so); fetch at once when none are, and always
-    /// for the admin SQ.  The vCPU that rings returns at once while the
-    /// queue is busy, and the commands it queued meanwhile are fetched
-    /// together.
-    pub defer_busy_doorbells: bool,
     /// Health model of the OCP logs and SMART (one QOM property per field,
     /// names in [`crate::HEALTH_PROPERTIES`]).
     pub health: crate::ocp::HealthConfig,
@@ -94,7 +87,6 @@ impl Default for ControllerConfig {
             short_self_test_ms: 2000,
             extended_self_test_min: 1,
             defer_processing: false,
-            defer_busy_doorbells: false,
             health: crate::ocp::HealthConfig::default(),
             aerl: 3,
             aer_max_queued: 64,

@@ -4,7 +4,7 @@
 
 use ocp_nvme_engine::spec::regs::off;
 use ocp_nvme_engine::spec::status::Status;
-use ocp_nvme_engine::testing::{set_prps, sqe_of, Driver, RawCqe};
+use ocp_nvme_engine::testing::{set_prps, sqe_of, Driver};
 use ocp_nvme_engine::IoResult;
 
 fn rw(
@@ -293,41 +293,4 @@ fn linux_probe_sequence_is_error_free() {
     assert_eq!(d.ctrl.counters().error_log_entries, 0);
     let (_, smart) = d.admin_read(sqe_of(0x02, 0xffff_ffff, &[(10, 127 << 16 | 0x02)], 0), 512);
     assert_eq!(smart[176], 0);
-}
-
-/// `defer_busy_doorbells`: an I/O SQ doorbell fetches at once while the
-/// controller is idle (no latency added at queue depth 1), and leaves the
-/// fetch to `process_pending` while commands are in flight; admin
-/// doorbells always fetch at once.
-#[test]
-fn busy_doorbells_are_deferred() {
-    let mut cfg = Driver::small_config();
-    cfg.defer_busy_doorbells = true;
-    let mut d = Driver::new(cfg);
-    d.bring_up(1);
-    d.auto_complete = false;
-    let buf = d.alloc(4096);
-    let s = rw(&mut d, 0x02, 0, 8, buf);
-    d.submit(1, s);
-    assert!(!d.ctrl.work_pending(), "idle: fetched at once");
-    assert_eq!(d.ctrl.requests_in_flight(), 1);
-    let s = rw(&mut d, 0x02, 8, 8, buf);
-    let second = d.submit(1, s);
-    assert!(d.ctrl.work_pending(), "busy: left for process_pending");
-    assert_eq!(d.ctrl.requests_in_flight(), 1);
-    // The admin queue is never deferred.
-    let id = d.alloc(4096);
-    d.submit(0, sqe_of(0x06, 0, &[(10, 1)], id));
-    assert_eq!(d.reap(0).len(), 1);
-    {
-        let mut h = d.env.host();
-        d.ctrl.process_pending(&mut h);
-    }
-    assert!(!d.ctrl.work_pending());
-    assert_eq!(d.ctrl.requests_in_flight(), 2);
-    assert_eq!(d.complete_storage(), 2);
-    let c = d.reap(1);
-    assert_eq!(c.len(), 2);
-    assert!(c.iter().all(RawCqe::ok));
-    assert_eq!(c[1].cid, second);
 }

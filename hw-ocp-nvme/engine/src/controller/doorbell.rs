@@ -31,11 +31,7 @@ impl Controller {
                 }
                 sq.tail = value;
                 self.publish_sq_eventidx(qid, host);
-                if qid != 0 && self.cfg.defer_busy_doorbells && self.commands_in_flight() {
-                    self.work_pending = true;
-                } else {
-                    self.kick(host);
-                }
+                self.kick(host);
             }
             Doorbell::CqHead(qid) => {
                 let Some(cq) = self.cqs.get_mut(qid as usize).and_then(|q| q.as_mut()) else {

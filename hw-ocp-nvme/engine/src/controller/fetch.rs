@@ -43,8 +43,7 @@ impl Controller {
         }
     }
 
-    /// With `defer_processing` (or `defer_busy_doorbells` after a doorbell
-    /// of a busy queue), true when [`Controller::process_pending`]
+    /// With `defer_processing`, true when [`Controller::process_pending`]
     /// should be scheduled (e.g. in a bottom half).
     pub fn work_pending(&self) -> bool {
         self.work_pending

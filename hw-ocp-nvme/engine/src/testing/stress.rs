@@ -164,7 +164,6 @@ pub fn random_config(ch: &mut dyn Choices) -> ControllerConfig {
         mqes: [1u16, 3, 15, 63, 2047][ch.pick(5) as usize],
         volatile_write_cache: ch.pct(50),
         defer_processing: ch.pct(20),
-        defer_busy_doorbells: ch.pct(20),
         aerl: ch.pick(4) as u8,
         aer_max_queued: 1 + ch.pick(8) as u16,
         ..ControllerConfig::default()
