@@ -1005,12 +1005,36 @@ static void post_eight_writes_shadow(Nvme *n)
     reg_write(&n->f, sq_doorbell(1), BOGUS_TAIL);
 }
 
+/*
+ * Eight writes queued by shadow tail, then a controller reset (CC.EN 0)
+ * or, with @flr, a function level reset while they are in flight; then the
+ * controller enabled again with I/O queue pair 1 (no shadow doorbells).
+ */
+static void reset_with_writes_in_flight(Nvme *n, bool flr)
+{
+    post_eight_writes_shadow(n);
+    if (flr) {
+        uint8_t exp = qpci_find_capability(n->f.dev, PCI_CAP_ID_EXP, 0);
+
+        qpci_config_writew(n->f.dev, exp + PCI_EXP_DEVCTL,
+                           qpci_config_readw(n->f.dev, exp + PCI_EXP_DEVCTL) |
+                           PCI_EXP_DEVCTL_BCR_FLR);
+        qpci_device_enable(n->f.dev);
+        n->f.bar0 = qpci_iomap(n->f.dev, 0, &n->f.bar0_size);
+        g_assert_cmphex(reg_read(&n->f, NVME_REG_CC), ==, 0);
+    } else {
+        reg_write(&n->f, NVME_REG_CC, 0);
+        g_assert_true(wait_ready(&n->f, false));
+    }
+    nvme_enable(n);
+    nvme_create_io_queues(n);
+}
+
 static void test_ioeventfd(void)
 {
     Nvme n;
     uint32_t aer[16] = { 0x0c };
     uint16_t aer_cid;
-    uint8_t exp;
     Cqe c;
 
     nvme_start(&n, ",ioeventfd=on");
@@ -1043,26 +1067,13 @@ static void test_ioeventfd(void)
      * Controller reset with writes in flight and the ioeventfd on: after
      * it, without shadow doorbells, the doorbell is MMIO.
      */
-    post_eight_writes_shadow(&n);
-    reg_write(&n.f, NVME_REG_CC, 0);
-    g_assert_true(wait_ready(&n.f, false));
-    nvme_enable(&n);
-    nvme_create_io_queues(&n);
+    reset_with_writes_in_flight(&n, false);
     g_assert_cmphex(nvme_rw(&n, 0x02, 0, 7, DATA2_ADDR).status, ==, 0);
 
     /* The same after a function level reset. */
     nvme_dbbuf(&n);
     g_assert_cmphex(nvme_rw_shadow(&n, 0x02, 300, 7, DATA2_ADDR).status, ==, 0);
-    post_eight_writes_shadow(&n);
-    exp = qpci_find_capability(n.f.dev, PCI_CAP_ID_EXP, 0);
-    qpci_config_writew(n.f.dev, exp + PCI_EXP_DEVCTL,
-                       qpci_config_readw(n.f.dev, exp + PCI_EXP_DEVCTL) |
-                       PCI_EXP_DEVCTL_BCR_FLR);
-    qpci_device_enable(n.f.dev);
-    n.f.bar0 = qpci_iomap(n.f.dev, 0, &n.f.bar0_size);
-    g_assert_cmphex(reg_read(&n.f, NVME_REG_CC), ==, 0);
-    nvme_enable(&n);
-    nvme_create_io_queues(&n);
+    reset_with_writes_in_flight(&n, true);
     g_assert_cmphex(nvme_rw(&n, 0x02, 0, 7, DATA2_ADDR).status, ==, 0);
     assert_alive(&n);
     fixture_stop(&n.f);
@@ -1157,7 +1168,6 @@ static void test_iothread(void)
 {
     Nvme n;
     uint32_t cmd[16] = { 0x02, 1 };
-    uint8_t exp;
 
     nvme_start(&n, IOTHREAD_ARGS);
     qpci_msix_enable(n.f.dev);
@@ -1200,25 +1210,12 @@ static void test_iothread(void)
     assert_alive(&n);
 
     /* Controller reset with writes in flight in the IOThread. */
-    post_eight_writes_shadow(&n);
-    reg_write(&n.f, NVME_REG_CC, 0);
-    g_assert_true(wait_ready(&n.f, false));
-    nvme_enable(&n);
-    nvme_create_io_queues(&n);
+    reset_with_writes_in_flight(&n, false);
     nvme_dbbuf(&n);
     g_assert_cmphex(nvme_rw_shadow(&n, 0x02, 300, 7, DATA2_ADDR).status, ==, 0);
 
     /* The same with a function level reset. */
-    post_eight_writes_shadow(&n);
-    exp = qpci_find_capability(n.f.dev, PCI_CAP_ID_EXP, 0);
-    qpci_config_writew(n.f.dev, exp + PCI_EXP_DEVCTL,
-                       qpci_config_readw(n.f.dev, exp + PCI_EXP_DEVCTL) |
-                       PCI_EXP_DEVCTL_BCR_FLR);
-    qpci_device_enable(n.f.dev);
-    n.f.bar0 = qpci_iomap(n.f.dev, 0, &n.f.bar0_size);
-    g_assert_cmphex(reg_read(&n.f, NVME_REG_CC), ==, 0);
-    nvme_enable(&n);
-    nvme_create_io_queues(&n);
+    reset_with_writes_in_flight(&n, true);
     nvme_dbbuf(&n);
     write_flush_read_back(&n, nvme_rw_shadow, 500, 3);
     assert_alive(&n);
