@@ -297,6 +297,28 @@ static void nvme_create_io_queues(Nvme *n)
                     ==, 0);
 }
 
+/* As nvme_create_io_queues(), with CQ 1's interrupts on vector @iv. */
+static void nvme_create_io_queues_irq(Nvme *n, uint16_t iv)
+{
+    g_assert_cmphex(nvme_admin(n, 0x05, 0, IOCQ_ADDR,
+                               ((QDEPTH - 1) << 16) | 1, (uint32_t)iv << 16 | 3,
+                               0).status, ==, 0);
+    g_assert_cmphex(nvme_admin(n, 0x01, 0, IOSQ_ADDR,
+                               ((QDEPTH - 1) << 16) | 1, (1 << 16) | 1,
+                               0).status, ==, 0);
+}
+
+/* Point MSI-X vector 1 (MSI-X enabled) at @addr with @data, unmasked. */
+static void msix_vector1(Nvme *n, uint64_t addr, uint32_t data)
+{
+    qpci_io_writel(n->f.dev, n->f.bar0, 0x4010 + PCI_MSIX_ENTRY_LOWER_ADDR,
+                   addr);
+    qpci_io_writel(n->f.dev, n->f.bar0, 0x4010 + PCI_MSIX_ENTRY_UPPER_ADDR,
+                   addr >> 32);
+    qpci_io_writel(n->f.dev, n->f.bar0, 0x4010 + PCI_MSIX_ENTRY_DATA, data);
+    qpci_io_writel(n->f.dev, n->f.bar0, 0x4010 + PCI_MSIX_ENTRY_VECTOR_CTRL, 0);
+}
+
 static Cqe nvme_rw(Nvme *n, uint8_t opc, uint64_t slba, uint16_t nlb0,
                    uint64_t prp1)
 {
@@ -815,6 +837,35 @@ static void wait_migration(QTestState *qts)
     g_assert_not_reached();
 }
 
+/*
+ * Live-migrate @n's QEMU to a new one whose device has @props too, and go
+ * on with the destination's device (same memory, same BAR).
+ */
+static void migrate_to_new_qemu(Nvme *n, const char *props)
+{
+    g_autofree char *uri = g_strdup_printf("unix:%s/ocp-nvme-mig-%d.sock",
+                                           g_get_tmp_dir(), getpid());
+    uint64_t bar_addr;
+    QTestState *dst;
+
+    dst = qtest_initf("-M q35 -drive if=none,id=d0,file=%s,format=raw "
+                      "-device ocp-nvme,addr=04.0,drive=d0,serial=OCPTEST01%s "
+                      "-incoming %s", disk_path, props, uri);
+    qtest_qmp_assert_success(n->f.qts, "{'execute': 'migrate', 'arguments': "
+                             "{'uri': %s}}", uri);
+    wait_migration(n->f.qts);
+    qtest_qmp_eventwait(dst, "RESUME");
+    bar_addr = qpci_config_readl(n->f.dev, PCI_BASE_ADDRESS_0) & ~0xfu;
+    fixture_stop(&n->f);
+    n->f.qts = dst;
+    n->f.bus = qpci_new_pc(dst, NULL);
+    n->f.dev = qpci_device_find(n->f.bus, OCP_NVME_DEVFN);
+    g_assert_nonnull(n->f.dev);
+    g_assert_cmphex(qpci_config_readl(n->f.dev, PCI_BASE_ADDRESS_0) & ~0xfu,
+                    ==, bar_addr);
+    n->f.bar0 = qpci_iomap(n->f.dev, 0, &n->f.bar0_size);
+}
+
 /* Host Write Commands (low 64 bits) and Power Cycles of the SMART log. */
 static void smart_counters(Nvme *n, uint64_t *writes, uint64_t *cycles)
 {
@@ -838,10 +889,7 @@ static void test_migration(void)
     Nvme n;
     uint32_t cmd[16];
     uint8_t pattern[4096], back[4096];
-    g_autofree char *uri = g_strdup_printf("unix:%s/ocp-nvme-mig-%d.sock",
-                                           g_get_tmp_dir(), getpid());
-    QTestState *dst;
-    uint64_t bar_addr, writes0, cycles0, writes1, cycles1;
+    uint64_t writes0, cycles0, writes1, cycles1;
     bool seen[8] = { false };
     uint16_t first_cid;
     int posted = 0;
@@ -879,24 +927,8 @@ static void test_migration(void)
     }
     posted = 7;
 
-    dst = qtest_initf("-M q35 -drive if=none,id=d0,file=%s,format=raw "
-                      "-device ocp-nvme,addr=04.0,drive=d0,serial=OCPTEST01 "
-                      "-incoming %s", disk_path, uri);
-    qtest_qmp_assert_success(n.f.qts, "{'execute': 'migrate', 'arguments': "
-                             "{'uri': %s}}", uri);
-    wait_migration(n.f.qts);
-    qtest_qmp_eventwait(dst, "RESUME");
-
-    /* The guest now runs on the destination: same memory, same BAR. */
-    bar_addr = qpci_config_readl(n.f.dev, PCI_BASE_ADDRESS_0) & ~0xfu;
-    fixture_stop(&n.f);
-    n.f.qts = dst;
-    n.f.bus = qpci_new_pc(dst, NULL);
-    n.f.dev = qpci_device_find(n.f.bus, OCP_NVME_DEVFN);
-    g_assert_nonnull(n.f.dev);
-    g_assert_cmphex(qpci_config_readl(n.f.dev, PCI_BASE_ADDRESS_0) & ~0xfu,
-                    ==, bar_addr);
-    n.f.bar0 = qpci_iomap(n.f.dev, 0, &n.f.bar0_size);
+    /* The guest now runs on the destination. */
+    migrate_to_new_qemu(&n, "");
     g_assert_cmphex(reg_read(&n.f, NVME_REG_CSTS) & 3, ==, 1);
 
     for (int i = 0; i < posted; i++) {
@@ -912,15 +944,15 @@ static void test_migration(void)
     g_assert_false(n.iocq_phase);
     /* Nothing more: each command completed exactly once. */
     g_usleep(50 * 1000);
-    g_assert_cmpint(qtest_readw(dst, IOCQ_ADDR + n.iocq_head * 16 + 14) & 1,
+    g_assert_cmpint(qtest_readw(n.f.qts, IOCQ_ADDR + n.iocq_head * 16 + 14) & 1,
                     !=, n.iocq_phase);
 
     /* The queues go on; the data written before and during is there. */
     g_assert_cmphex(nvme_rw(&n, 0x02, 4096 + 24, 7, DATA2_ADDR).status, ==, 0);
-    qtest_memread(dst, DATA2_ADDR, back, sizeof(back));
+    qtest_memread(n.f.qts, DATA2_ADDR, back, sizeof(back));
     g_assert_cmpmem(back, sizeof(back), pattern, sizeof(pattern));
     g_assert_cmphex(nvme_rw(&n, 0x02, 2048, 7, DATA2_ADDR).status, ==, 0);
-    qtest_memread(dst, DATA2_ADDR, back, 16);
+    qtest_memread(n.f.qts, DATA2_ADDR, back, 16);
     g_assert_cmphex(back[0], ==, 0xa5);
     smart_counters(&n, &writes1, &cycles1);
     g_assert_cmpuint(writes1, ==, writes0 + 4);
@@ -1086,27 +1118,12 @@ static void test_ioeventfd(void)
 static void test_ioeventfd_migration(void)
 {
     Nvme n;
-    g_autofree char *uri = g_strdup_printf("unix:%s/ocp-nvme-migfd-%d.sock",
-                                           g_get_tmp_dir(), getpid());
-    QTestState *dst;
 
     nvme_start(&n, ",ioeventfd=on");
     nvme_create_io_queues(&n);
     nvme_dbbuf(&n);
     g_assert_cmphex(nvme_rw_shadow(&n, 0x02, 0, 7, DATA2_ADDR).status, ==, 0);
-    dst = qtest_initf("-M q35 -drive if=none,id=d0,file=%s,format=raw "
-                      "-device ocp-nvme,addr=04.0,drive=d0,serial=OCPTEST01,"
-                      "ioeventfd=on -incoming %s", disk_path, uri);
-    qtest_qmp_assert_success(n.f.qts, "{'execute': 'migrate', 'arguments': "
-                             "{'uri': %s}}", uri);
-    wait_migration(n.f.qts);
-    qtest_qmp_eventwait(dst, "RESUME");
-    fixture_stop(&n.f);
-    n.f.qts = dst;
-    n.f.bus = qpci_new_pc(dst, NULL);
-    n.f.dev = qpci_device_find(n.f.bus, OCP_NVME_DEVFN);
-    g_assert_nonnull(n.f.dev);
-    n.f.bar0 = qpci_iomap(n.f.dev, 0, &n.f.bar0_size);
+    migrate_to_new_qemu(&n, ",ioeventfd=on");
     for (int i = 0; i < 3; i++) {
         g_assert_cmphex(nvme_rw_shadow(&n, 0x02, i * 8, 7, DATA2_ADDR).status,
                         ==, 0);
@@ -1115,28 +1132,42 @@ static void test_ioeventfd_migration(void)
     fixture_stop(&n.f);
 }
 
-/* Unplugged with writes in flight and its ioeventfds on. */
+/*
+ * Hot-plugged with its ioeventfds on, or with @iothread its I/O queues in
+ * IOThread io0, and unplugged with writes in flight by shadow doorbell.
+ */
+static void unplug_with_writes_in_flight(Nvme *n, bool iothread)
+{
+    memset(n, 0, sizeof(*n));
+    n->f.qts = qtest_initf("-M pc -object iothread,id=io0 "
+                           "-drive if=none,id=d0,file=%s,format=raw", disk_path);
+    if (iothread) {
+        qtest_qmp_device_add(n->f.qts, "ocp-nvme", "ocp0",
+                             "{'addr': '0x06', 'drive': 'd0', 'serial': 'UNPLUG4',"
+                             " 'iothread': 'io0'}");
+    } else {
+        qtest_qmp_device_add(n->f.qts, "ocp-nvme", "ocp0",
+                             "{'addr': '0x06', 'drive': 'd0', 'serial': 'UNPLUG3',"
+                             " 'ioeventfd': true}");
+    }
+    n->f.bus = qpci_new_pc(n->f.qts, NULL);
+    n->f.dev = qpci_device_find(n->f.bus, QPCI_DEVFN(6, 0));
+    g_assert_nonnull(n->f.dev);
+    qpci_device_enable(n->f.dev);
+    n->f.bar0 = qpci_iomap(n->f.dev, 0, &n->f.bar0_size);
+    nvme_enable(n);
+    nvme_create_io_queues(n);
+    nvme_dbbuf(n);
+    g_assert_cmphex(nvme_rw_shadow(n, 0x02, 0, 7, DATA2_ADDR).status, ==, 0);
+    post_eight_writes_shadow(n);
+    qpci_unplug_acpi_device_test(n->f.qts, "ocp0", 0x06);
+}
+
 static void test_ioeventfd_unplug(void)
 {
     Nvme n;
 
-    memset(&n, 0, sizeof(n));
-    n.f.qts = qtest_initf("-M pc -drive if=none,id=d0,file=%s,format=raw",
-                          disk_path);
-    qtest_qmp_device_add(n.f.qts, "ocp-nvme", "ocp0",
-                         "{'addr': '0x06', 'drive': 'd0', 'serial': 'UNPLUG3',"
-                         " 'ioeventfd': true}");
-    n.f.bus = qpci_new_pc(n.f.qts, NULL);
-    n.f.dev = qpci_device_find(n.f.bus, QPCI_DEVFN(6, 0));
-    g_assert_nonnull(n.f.dev);
-    qpci_device_enable(n.f.dev);
-    n.f.bar0 = qpci_iomap(n.f.dev, 0, &n.f.bar0_size);
-    nvme_enable(&n);
-    nvme_create_io_queues(&n);
-    nvme_dbbuf(&n);
-    g_assert_cmphex(nvme_rw_shadow(&n, 0x02, 0, 7, DATA2_ADDR).status, ==, 0);
-    post_eight_writes_shadow(&n);
-    qpci_unplug_acpi_device_test(n.f.qts, "ocp0", 0x06);
+    unplug_with_writes_in_flight(&n, false);
     assert_qmp_responsive(n.f.qts);
     fixture_stop(&n.f);
 }
@@ -1172,18 +1203,8 @@ static void test_iothread(void)
     nvme_start(&n, IOTHREAD_ARGS);
     qpci_msix_enable(n.f.dev);
     n.f.bar0 = n.f.dev->msix_table_bar;
-    qpci_io_writel(n.f.dev, n.f.bar0, 0x4010 + PCI_MSIX_ENTRY_LOWER_ADDR,
-                   MSG_ADDR);
-    qpci_io_writel(n.f.dev, n.f.bar0, 0x4010 + PCI_MSIX_ENTRY_UPPER_ADDR, 0);
-    qpci_io_writel(n.f.dev, n.f.bar0, 0x4010 + PCI_MSIX_ENTRY_DATA, 0x1234);
-    qpci_io_writel(n.f.dev, n.f.bar0, 0x4010 + PCI_MSIX_ENTRY_VECTOR_CTRL, 0);
-    /* I/O CQ 1 with interrupts on vector 1, SQ 1. */
-    g_assert_cmphex(nvme_admin(&n, 0x05, 0, IOCQ_ADDR,
-                               ((QDEPTH - 1) << 16) | 1, (1 << 16) | 3,
-                               0).status, ==, 0);
-    g_assert_cmphex(nvme_admin(&n, 0x01, 0, IOSQ_ADDR,
-                               ((QDEPTH - 1) << 16) | 1, (1 << 16) | 1,
-                               0).status, ==, 0);
+    msix_vector1(&n, MSG_ADDR, 0x1234);
+    nvme_create_io_queues_irq(&n, 1);
     /* Without shadow doorbells the doorbell is MMIO (the vCPU's thread). */
     write_flush_read_back(&n, nvme_rw, 100, 7);
     /* With them, the IOThread takes the doorbells and completes. */
@@ -1234,12 +1255,7 @@ static void test_iothread_intx(void)
     uint16_t st = 0;
 
     nvme_start(&n, IOTHREAD_ARGS);
-    /* I/O CQ 1 with interrupts (IEN, vector 0), SQ 1. */
-    g_assert_cmphex(nvme_admin(&n, 0x05, 0, IOCQ_ADDR,
-                               ((QDEPTH - 1) << 16) | 1, 3, 0).status, ==, 0);
-    g_assert_cmphex(nvme_admin(&n, 0x01, 0, IOSQ_ADDR,
-                               ((QDEPTH - 1) << 16) | 1, (1 << 16) | 1,
-                               0).status, ==, 0);
+    nvme_create_io_queues_irq(&n, 0);
     nvme_dbbuf(&n);
     g_assert_false(qpci_config_readw(n.f.dev, PCI_STATUS) &
                    PCI_STATUS_INTERRUPT);
@@ -1264,28 +1280,13 @@ static void test_iothread_intx(void)
 static void test_iothread_migration(void)
 {
     Nvme n;
-    g_autofree char *uri = g_strdup_printf("unix:%s/ocp-nvme-migio-%d.sock",
-                                           g_get_tmp_dir(), getpid());
-    QTestState *dst;
 
     nvme_start(&n, IOTHREAD_ARGS);
     nvme_create_io_queues(&n);
     nvme_dbbuf(&n);
     g_assert_cmphex(nvme_rw_shadow(&n, 0x02, 0, 7, DATA2_ADDR).status, ==, 0);
     post_eight_writes_shadow(&n);
-    dst = qtest_initf("-M q35 -drive if=none,id=d0,file=%s,format=raw "
-                      "-device ocp-nvme,addr=04.0,drive=d0,serial=OCPTEST01"
-                      IOTHREAD_ARGS " -incoming %s", disk_path, uri);
-    qtest_qmp_assert_success(n.f.qts, "{'execute': 'migrate', 'arguments': "
-                             "{'uri': %s}}", uri);
-    wait_migration(n.f.qts);
-    qtest_qmp_eventwait(dst, "RESUME");
-    fixture_stop(&n.f);
-    n.f.qts = dst;
-    n.f.bus = qpci_new_pc(dst, NULL);
-    n.f.dev = qpci_device_find(n.f.bus, OCP_NVME_DEVFN);
-    g_assert_nonnull(n.f.dev);
-    n.f.bar0 = qpci_iomap(n.f.dev, 0, &n.f.bar0_size);
+    migrate_to_new_qemu(&n, IOTHREAD_ARGS);
     /* The eight writes completed on the source, before it stopped. */
     for (int i = 0; i < 8; i++) {
         Cqe c = nvme_wait(&n, IOCQ_ADDR, &n.iocq_head, &n.iocq_phase, 1);
@@ -1301,23 +1302,7 @@ static void test_iothread_unplug(void)
 {
     Nvme n;
 
-    memset(&n, 0, sizeof(n));
-    n.f.qts = qtest_initf("-M pc -object iothread,id=io0 "
-                          "-drive if=none,id=d0,file=%s,format=raw", disk_path);
-    qtest_qmp_device_add(n.f.qts, "ocp-nvme", "ocp0",
-                         "{'addr': '0x06', 'drive': 'd0', 'serial': 'UNPLUG4',"
-                         " 'iothread': 'io0'}");
-    n.f.bus = qpci_new_pc(n.f.qts, NULL);
-    n.f.dev = qpci_device_find(n.f.bus, QPCI_DEVFN(6, 0));
-    g_assert_nonnull(n.f.dev);
-    qpci_device_enable(n.f.dev);
-    n.f.bar0 = qpci_iomap(n.f.dev, 0, &n.f.bar0_size);
-    nvme_enable(&n);
-    nvme_create_io_queues(&n);
-    nvme_dbbuf(&n);
-    g_assert_cmphex(nvme_rw_shadow(&n, 0x02, 0, 7, DATA2_ADDR).status, ==, 0);
-    post_eight_writes_shadow(&n);
-    qpci_unplug_acpi_device_test(n.f.qts, "ocp0", 0x06);
+    unplug_with_writes_in_flight(&n, true);
     qtest_qmp_assert_success(n.f.qts, "{'execute': 'object-del', "
                              "'arguments': {'id': 'io0'}}");
     assert_qmp_responsive(n.f.qts);
@@ -1425,20 +1410,9 @@ static void test_msix_to_own_registers(void)
     qpci_msix_enable(n.f.dev);
     n.f.bar0 = n.f.dev->msix_table_bar;
     bar = n.f.bar0.addr;
-    /* Vector 1: address CC, data 0, unmasked. */
-    qpci_io_writel(n.f.dev, n.f.bar0, 0x4010 + PCI_MSIX_ENTRY_LOWER_ADDR,
-                   bar + NVME_REG_CC);
-    qpci_io_writel(n.f.dev, n.f.bar0, 0x4010 + PCI_MSIX_ENTRY_UPPER_ADDR,
-                   bar >> 32);
-    qpci_io_writel(n.f.dev, n.f.bar0, 0x4010 + PCI_MSIX_ENTRY_DATA, 0);
-    qpci_io_writel(n.f.dev, n.f.bar0, 0x4010 + PCI_MSIX_ENTRY_VECTOR_CTRL, 0);
-    /* I/O CQ 1 with interrupts on vector 1, SQ 1. */
-    g_assert_cmphex(nvme_admin(&n, 0x05, 0, IOCQ_ADDR,
-                               ((QDEPTH - 1) << 16) | 1, (1 << 16) | 3,
-                               0).status, ==, 0);
-    g_assert_cmphex(nvme_admin(&n, 0x01, 0, IOSQ_ADDR,
-                               ((QDEPTH - 1) << 16) | 1, (1 << 16) | 1,
-                               0).status, ==, 0);
+    /* Vector 1: address CC, data 0. */
+    msix_vector1(&n, bar + NVME_REG_CC, 0);
+    nvme_create_io_queues_irq(&n, 1);
     cmd[6] = DATA_ADDR;
     cid = nvme_post(&n, 1, cmd);
     cqe = nvme_wait(&n, IOCQ_ADDR, &n.iocq_head, &n.iocq_phase, 1);
@@ -1449,10 +1423,7 @@ static void test_msix_to_own_registers(void)
     assert_alive(&n);
     /* Pointed at memory, vector 1 delivers the next completion's message. */
     qtest_writel(n.f.qts, DATA2_ADDR, 0);
-    qpci_io_writel(n.f.dev, n.f.bar0, 0x4010 + PCI_MSIX_ENTRY_LOWER_ADDR,
-                   DATA2_ADDR);
-    qpci_io_writel(n.f.dev, n.f.bar0, 0x4010 + PCI_MSIX_ENTRY_UPPER_ADDR, 0);
-    qpci_io_writel(n.f.dev, n.f.bar0, 0x4010 + PCI_MSIX_ENTRY_DATA, 0x1234);
+    msix_vector1(&n, DATA2_ADDR, 0x1234);
     g_assert_cmphex(nvme_rw(&n, 0x02, 0, 0, DATA_ADDR).status, ==, 0);
     g_assert_cmphex(qtest_readl(n.f.qts, DATA2_ADDR), ==, 0x1234);
     fixture_stop(&n.f);
