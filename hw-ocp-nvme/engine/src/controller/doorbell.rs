@@ -15,23 +15,15 @@ impl Controller {
         };
         match db {
             Doorbell::SqTail(qid) => {
-                let Some(sq) = self.sqs.get_mut(qid as usize).and_then(|q| q.as_mut()) else {
+                if !self.sqs.get(qid as usize).is_some_and(Option::is_some) {
                     host.log
                         .guest_error(&format!("doorbell of nonexistent SQ {qid}"));
                     self.invalid_doorbell(aen::ERR_INVALID_DB_REGISTER, host);
                     return;
-                };
-                if !sq.tail_valid(value) {
-                    let size = sq.size;
-                    host.log.guest_error(&format!(
-                        "invalid SQ {qid} tail {value} (queue size {size})"
-                    ));
-                    self.invalid_doorbell(aen::ERR_INVALID_DB_VALUE, host);
-                    return;
                 }
-                sq.tail = value;
-                self.publish_sq_eventidx(qid, host);
-                self.kick(host);
+                if self.take_sq_tail(qid, value, "tail", host) {
+                    self.kick(host);
+                }
             }
             Doorbell::CqHead(qid) => {
                 let Some(cq) = self.cqs.get_mut(qid as usize).and_then(|q| q.as_mut()) else {
@@ -104,23 +96,35 @@ impl Controller {
             if published == Some(value) {
                 break;
             }
-            let Some(sq) = self.sqs.get_mut(qid as usize).and_then(|q| q.as_mut()) else {
-                break;
-            };
-            if !sq.tail_valid(value) {
-                host.log.guest_error(&format!(
-                    "invalid SQ {qid} shadow tail {value} (queue size {size})"
-                ));
-                self.invalid_doorbell(aen::ERR_INVALID_DB_VALUE, host);
+            if !self.take_sq_tail(qid, value, "shadow tail", host) {
                 break;
             }
-            sq.tail = value;
-            self.publish_sq_eventidx(qid, host);
             published = Some(value);
         }
         if published.is_some() {
             self.kick(host);
         }
+    }
+
+    /// Take `value` as existing SQ `qid`'s new tail and publish its
+    /// EventIdx; a value beyond the queue (or a queue gone) is an invalid
+    /// doorbell write, ignored (NVMe 2.0 Base, 3.3.1.2).  `what` names the
+    /// value in the guest error.  Whether the tail was taken.
+    fn take_sq_tail(&mut self, qid: u16, value: u32, what: &str, host: &mut Host) -> bool {
+        let Some(sq) = self.sqs.get_mut(qid as usize).and_then(|q| q.as_mut()) else {
+            return false;
+        };
+        if !sq.tail_valid(value) {
+            let size = sq.size;
+            host.log.guest_error(&format!(
+                "invalid SQ {qid} {what} {value} (queue size {size})"
+            ));
+            self.invalid_doorbell(aen::ERR_INVALID_DB_VALUE, host);
+            return false;
+        }
+        sq.tail = value;
+        self.publish_sq_eventidx(qid, host);
+        true
     }
 
     /// The I/O SQs whose tail doorbells the host may hand over as
